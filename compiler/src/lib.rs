@@ -1,0 +1,259 @@
+//! Trestle's compiler: WebAssembly modules to native code with Cranelift.
+//!
+//! [`Compiler::compile_module`] validates a module and translates it in one
+//! pass: the module sections become a [`ModuleInfo`] the runtime instantiates
+//! from, and every function body is validated operator by operator while it
+//! is lowered to Cranelift IR. The result, a [`CompiledModule`], is position
+//! independent machine code with a trap table; the runtime copies it into
+//! executable memory.
+//!
+//! Compiled code reaches all instance state through the vmctx, whose layout
+//! comes from [`trestle_vmctx::VMOffsets`] only.
+
+mod func;
+mod module;
+mod trampoline;
+mod types;
+
+pub use module::{CompiledModule, FuncLoc};
+pub use trampoline::HostTrampoline;
+pub use types::*;
+
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use std::fmt;
+
+/// An error from compiling a module: the module is malformed, invalid, uses a
+/// feature Trestle does not support, or code generation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    kind: CompileErrorKind,
+    message: String,
+    offset: Option<usize>,
+}
+
+/// What kind of [`CompileError`] this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompileErrorKind {
+    /// The bytes are not a well-formed module, or the module does not
+    /// validate.
+    Invalid,
+    /// The module is valid but uses something Trestle does not support.
+    Unsupported,
+    /// Cranelift failed to compile a function, or a limit of the
+    /// implementation was hit.
+    Codegen,
+}
+
+impl CompileError {
+    #[cold]
+    pub(crate) fn new(kind: CompileErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    #[cold]
+    pub(crate) fn unsupported(what: impl fmt::Display) -> Self {
+        Self::new(
+            CompileErrorKind::Unsupported,
+            format!("unsupported: {what}"),
+        )
+    }
+
+    #[cold]
+    pub(crate) fn codegen(what: impl fmt::Display) -> Self {
+        Self::new(CompileErrorKind::Codegen, what.to_string())
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> CompileErrorKind {
+        self.kind
+    }
+
+    /// The message, without the offset.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The byte offset in the module where the problem was found, if known.
+    pub fn offset(&self) -> Option<usize> {
+        self.offset
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(offset) = self.offset {
+            write!(f, " (at offset {offset:#x})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    #[cold]
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        Self {
+            kind: CompileErrorKind::Invalid,
+            message: e.message().to_string(),
+            offset: Some(e.offset() as usize),
+        }
+    }
+}
+
+/// Which WebAssembly proposals the compiler accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Multi-value blocks and functions.
+    pub multi_value: bool,
+    /// Sign-extension operators.
+    pub sign_extension: bool,
+    /// Non-trapping float-to-int conversions.
+    pub saturating_float_to_int: bool,
+    /// Import and export of mutable globals.
+    pub mutable_global: bool,
+    /// Reference types (externref, multiple tables, table instructions).
+    pub reference_types: bool,
+    /// Bulk memory and table operations.
+    pub bulk_memory: bool,
+    /// 64-bit tables and memories (the memory64 proposal).
+    pub memory64: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            multi_value: true,
+            sign_extension: true,
+            saturating_float_to_int: true,
+            mutable_global: true,
+            reference_types: true,
+            bulk_memory: true,
+            memory64: false,
+        }
+    }
+}
+
+impl Features {
+    /// WebAssembly 1.0 as published, without later additions.
+    pub fn mvp() -> Self {
+        Self {
+            multi_value: false,
+            sign_extension: false,
+            saturating_float_to_int: false,
+            mutable_global: true,
+            reference_types: false,
+            bulk_memory: false,
+            memory64: false,
+        }
+    }
+
+    pub(crate) fn to_wasmparser(self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as F;
+        let mut f = F::empty() | F::FLOATS | F::GC_TYPES;
+        f.set(F::MULTI_VALUE, self.multi_value);
+        f.set(F::SIGN_EXTENSION, self.sign_extension);
+        f.set(F::SATURATING_FLOAT_TO_INT, self.saturating_float_to_int);
+        f.set(F::MUTABLE_GLOBAL, self.mutable_global);
+        f.set(F::REFERENCE_TYPES, self.reference_types);
+        f.set(F::BULK_MEMORY, self.bulk_memory);
+        f.set(F::MEMORY64, self.memory64);
+        f
+    }
+}
+
+/// Settings of the code generator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompilerOptions {
+    /// Run the Cranelift IR verifier on every function (slower; on in tests).
+    pub verify: bool,
+    /// Optimize the generated code (`speed`), or compile fastest (`none`).
+    pub optimize: bool,
+    /// Accepted proposals.
+    pub features: Features,
+}
+
+impl Default for CompilerOptions {
+    fn default() -> Self {
+        Self {
+            verify: cfg!(debug_assertions),
+            optimize: true,
+            features: Features::default(),
+        }
+    }
+}
+
+/// A code generator for the host machine.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    options: CompilerOptions,
+}
+
+impl fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compiler")
+            .field("isa", &self.isa.name())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Compiler {
+    /// A compiler for the host CPU.
+    ///
+    /// # Errors
+    ///
+    /// When the host CPU is not supported by Cranelift.
+    pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+            flags
+                .set(name, value)
+                .map_err(|e| CompileError::codegen(format!("cranelift setting {name}: {e}")))
+        };
+        set(
+            &mut flags,
+            "opt_level",
+            if options.optimize { "speed" } else { "none" },
+        )?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if options.verify { "true" } else { "false" },
+        )?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_heap_access_spectre_mitigation", "true")?;
+        set(&mut flags, "enable_table_access_spectre_mitigation", "true")?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
+        Ok(Self { isa, options })
+    }
+
+    /// The options this compiler was built with.
+    pub fn options(&self) -> &CompilerOptions {
+        &self.options
+    }
+
+    /// The target triple code is generated for.
+    pub fn triple(&self) -> String {
+        self.isa.triple().to_string()
+    }
+
+    pub(crate) fn call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+}
+
+#[cfg(test)]
+mod tests;

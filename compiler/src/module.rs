@@ -1,0 +1,550 @@
+//! Module-level translation: sections to [`ModuleInfo`], bodies to code, and
+//! the layout of all functions in one position-independent blob.
+
+use crate::func::{CompiledFunction, FuncTranslator, compile_function};
+use crate::types::*;
+use crate::{CompileError, CompileErrorKind, Compiler, trampoline};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_frontend::FunctionBuilderContext;
+use std::sync::Arc;
+use trestle_vmctx::{Trap, VMOffsets};
+use wasmparser::{
+    ExternalKind, FuncToValidate, FuncValidatorAllocations, FunctionBody, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources,
+};
+
+/// Where one defined function's code lives inside [`CompiledModule::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncLoc {
+    /// Offset of the wasm-convention entry point.
+    pub wasm_call: u32,
+    /// Offset of the array-convention entry trampoline.
+    pub array_call: u32,
+}
+
+/// A translated module: its description and its machine code.
+#[derive(Debug)]
+pub struct CompiledModule {
+    /// The module's description.
+    pub info: ModuleInfo,
+    /// The vmctx layout.
+    pub offsets: VMOffsets,
+    /// Machine code of every defined function and trampoline, relocated
+    /// (position independent).
+    pub code: Vec<u8>,
+    /// Entry points of each defined function, by defined index.
+    pub funcs: Vec<FuncLoc>,
+    /// Trap sites: code offset and trap, sorted by offset.
+    pub traps: Vec<(u32, Trap)>,
+}
+
+/// Converts a wasmparser value type.
+pub(crate) fn val_type(t: wasmparser::ValType) -> Result<WasmValType, CompileError> {
+    use wasmparser::ValType as V;
+    Ok(match t {
+        V::I32 => WasmValType::I32,
+        V::I64 => WasmValType::I64,
+        V::F32 => WasmValType::F32,
+        V::F64 => WasmValType::F64,
+        V::V128 => WasmValType::V128,
+        V::Ref(r) => WasmValType::Ref(ref_type(r)?),
+    })
+}
+
+pub(crate) fn ref_type(r: wasmparser::RefType) -> Result<WasmRefType, CompileError> {
+    if r == wasmparser::RefType::FUNCREF {
+        Ok(WasmRefType::Func)
+    } else if r == wasmparser::RefType::EXTERNREF {
+        Ok(WasmRefType::Extern)
+    } else {
+        Err(CompileError::unsupported(format!("reference type {r}")))
+    }
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<WasmTableType, CompileError> {
+    if t.shared {
+        return Err(CompileError::unsupported("shared tables"));
+    }
+    Ok(WasmTableType {
+        element: ref_type(t.element_type)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+        table64: t.table64,
+    })
+}
+
+fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileError> {
+    if m.memory64 {
+        return Err(CompileError::unsupported("64-bit memories"));
+    }
+    if m.shared {
+        return Err(CompileError::unsupported("shared memories"));
+    }
+    if m.page_size_log2.is_some() {
+        return Err(CompileError::unsupported("custom page sizes"));
+    }
+    Ok(WasmMemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: false,
+        shared: false,
+    })
+}
+
+fn global_type(g: &wasmparser::GlobalType) -> Result<WasmGlobalType, CompileError> {
+    if g.shared {
+        return Err(CompileError::unsupported("shared globals"));
+    }
+    Ok(WasmGlobalType {
+        ty: val_type(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = e.get_operators_reader();
+    while !reader.eof() {
+        let op = match reader.read()? {
+            O::End => continue,
+            O::I32Const { value } => ConstOp::I32(value),
+            O::I64Const { value } => ConstOp::I64(value),
+            O::F32Const { value } => ConstOp::F32(value.bits()),
+            O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::RefNull { hty } => ConstOp::RefNull(match hty {
+                wasmparser::HeapType::FUNC => WasmRefType::Func,
+                wasmparser::HeapType::EXTERN => WasmRefType::Extern,
+                other => {
+                    return Err(CompileError::unsupported(format!("ref.null {other:?}")));
+                }
+            }),
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            other => {
+                return Err(CompileError::unsupported(format!(
+                    "constant expression operator {other:?}"
+                )));
+            }
+        };
+        ops.push(op);
+    }
+    Ok(ConstExpr { ops: ops.into() })
+}
+
+/// The parsed module and the bodies still to translate.
+struct Parsed<'a> {
+    info: ModuleInfo,
+    bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
+}
+
+fn parse<'a>(
+    features: crate::Features,
+    wasm: &'a [u8],
+    intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+) -> Result<Parsed<'a>, CompileError> {
+    let mut validator = Validator::new_with_features(features.to_wasmparser());
+    let mut info = ModuleInfo::default();
+    let mut bodies = Vec::new();
+    let mut seen_end = false;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+            ValidPayload::Func(func, body) => bodies.push((func, body)),
+            ValidPayload::End(_) => seen_end = true,
+        }
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(CompileError::unsupported("components"));
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group?.into_types() {
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                let params = f
+                                    .params()
+                                    .iter()
+                                    .map(|t| val_type(*t))
+                                    .collect::<Result<_, _>>()?;
+                                let results = f
+                                    .results()
+                                    .iter()
+                                    .map(|t| val_type(*t))
+                                    .collect::<Result<_, _>>()?;
+                                let ty = WasmFuncType { params, results };
+                                info.type_ids.push(intern(&ty));
+                                info.types.push(Arc::new(ty));
+                            }
+                            _ => return Err(CompileError::unsupported("GC types")),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let index = match import.ty {
+                        TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                            info.functions.push(ty);
+                            info.num_imported_funcs += 1;
+                            EntityIndex::Function(info.functions.len() as u32 - 1)
+                        }
+                        TypeRef::Table(t) => {
+                            info.tables.push(table_type(&t)?);
+                            info.num_imported_tables += 1;
+                            EntityIndex::Table(info.tables.len() as u32 - 1)
+                        }
+                        TypeRef::Memory(m) => {
+                            info.memories.push(memory_type(&m)?);
+                            info.num_imported_memories += 1;
+                            EntityIndex::Memory(info.memories.len() as u32 - 1)
+                        }
+                        TypeRef::Global(g) => {
+                            info.globals.push(global_type(&g)?);
+                            info.num_imported_globals += 1;
+                            EntityIndex::Global(info.globals.len() as u32 - 1)
+                        }
+                        TypeRef::Tag(_) => return Err(CompileError::unsupported("tags")),
+                    };
+                    info.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    info.functions.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(CompileError::unsupported("table initializer expressions"));
+                    }
+                    info.tables.push(table_type(&table.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    info.memories.push(memory_type(&m?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g?;
+                    info.globals.push(global_type(&g.ty)?);
+                    info.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let index = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            EntityIndex::Function(e.index)
+                        }
+                        ExternalKind::Table => EntityIndex::Table(e.index),
+                        ExternalKind::Memory => EntityIndex::Memory(e.index),
+                        ExternalKind::Global => EntityIndex::Global(e.index),
+                        ExternalKind::Tag => return Err(CompileError::unsupported("tags")),
+                    };
+                    info.exports.push(Export {
+                        name: e.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => SegmentMode::Passive,
+                        wasmparser::ElementKind::Declared => SegmentMode::Declared,
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (element, items) = match e.items {
+                        wasmparser::ElementItems::Functions(r) => (
+                            WasmRefType::Func,
+                            ElementItems::Functions(r.into_iter().collect::<Result<_, _>>()?),
+                        ),
+                        wasmparser::ElementItems::Expressions(ty, r) => {
+                            let mut exprs = Vec::new();
+                            for x in r {
+                                exprs.push(const_expr(&x?)?);
+                            }
+                            (ref_type(ty)?, ElementItems::Expressions(exprs.into()))
+                        }
+                    };
+                    info.elements.push(ElementSegment {
+                        mode,
+                        element,
+                        items,
+                    });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    info.data.push(DataSegment {
+                        mode,
+                        data: d.data.into(),
+                    });
+                }
+            }
+            Payload::TagSection(_) => return Err(CompileError::unsupported("tags")),
+            _ => {}
+        }
+    }
+    if !seen_end {
+        return Err(CompileError::new(
+            CompileErrorKind::Invalid,
+            "unexpected end of module",
+        ));
+    }
+    Ok(Parsed { info, bodies })
+}
+
+impl Compiler {
+    /// Validates a module without generating code.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed, invalid, or uses an unsupported feature.
+    pub fn validate(&self, wasm: &[u8]) -> Result<(), CompileError> {
+        let parsed = parse(self.options.features, wasm, &mut |_| 0)?;
+        let mut allocs = FuncValidatorAllocations::default();
+        for (func, body) in parsed.bodies {
+            let mut v = func.into_validator(allocs);
+            v.validate(&body)?;
+            allocs = v.into_allocations();
+        }
+        Ok(())
+    }
+
+    /// Validates and compiles a module.
+    ///
+    /// `intern` maps each function type to its engine-wide canonical id
+    /// (at least [`trestle_vmctx::TYPE_ID_FIRST`]); `call_indirect` compares
+    /// against these ids as immediates.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed, invalid, uses an unsupported feature,
+    /// or code generation fails.
+    pub fn compile_module(
+        &self,
+        wasm: &[u8],
+        intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+    ) -> Result<CompiledModule, CompileError> {
+        let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
+        let offsets = info
+            .offsets()
+            .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
+        let first_defined = info.num_imported_funcs;
+        let n = bodies.len();
+
+        // Compile bodies on all cores: each worker takes every k-th body.
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(n.max(1));
+        let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
+        let mut chunks: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, b) in bodies {
+            chunks[i % workers].push((i, b));
+        }
+        let results: Vec<Result<Vec<(usize, CompiledFunction, CompiledFunction)>, CompileError>> =
+            if workers <= 1 {
+                chunks
+                    .into_iter()
+                    .map(|c| self.compile_chunk(&info, &offsets, first_defined, c))
+                    .collect()
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = chunks
+                        .into_iter()
+                        .map(|c| {
+                            let info = &info;
+                            let offsets = &offsets;
+                            s.spawn(move || self.compile_chunk(info, offsets, first_defined, c))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                })
+            };
+        let mut compiled: Vec<Option<(CompiledFunction, CompiledFunction)>> =
+            (0..n).map(|_| None).collect();
+        let mut first_err: Option<(usize, CompileError)> = None;
+        for r in results {
+            match r {
+                Ok(v) => {
+                    for (i, f, t) in v {
+                        compiled[i] = Some((f, t));
+                    }
+                }
+                Err(e) => {
+                    // Report the error of the earliest function, like a
+                    // sequential validator would.
+                    let at = e.offset().unwrap_or(usize::MAX);
+                    if first_err.as_ref().is_none_or(|(o, _)| at < *o) {
+                        first_err = Some((at, e));
+                    }
+                }
+            }
+        }
+        if let Some((_, e)) = first_err {
+            return Err(e);
+        }
+        let compiled: Vec<_> = compiled
+            .into_iter()
+            .map(|c| c.expect("every body compiled"))
+            .collect();
+        link(info, offsets, first_defined, compiled)
+    }
+
+    #[expect(clippy::type_complexity, reason = "private helper of compile_module")]
+    fn compile_chunk(
+        &self,
+        info: &ModuleInfo,
+        offsets: &VMOffsets,
+        first_defined: u32,
+        chunk: Vec<(
+            usize,
+            (FuncToValidate<ValidatorResources>, FunctionBody<'_>),
+        )>,
+    ) -> Result<Vec<(usize, CompiledFunction, CompiledFunction)>, CompileError> {
+        let mut ctx = cranelift_codegen::Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut allocs = FuncValidatorAllocations::default();
+        let mut out = Vec::with_capacity(chunk.len());
+        for (i, (func, body)) in chunk {
+            let func_index = first_defined + i as u32;
+            let mut validator = func.into_validator(allocs);
+            ctx.clear();
+            FuncTranslator::new(self, info, offsets, func_index).translate(
+                &mut ctx,
+                &mut fctx,
+                &mut validator,
+                &body,
+            )?;
+            allocs = validator.into_allocations();
+            let code = compile_function(self, &mut ctx)?;
+            ctx.clear();
+            trampoline::build_array_to_wasm(self, info, func_index, &mut ctx, &mut fctx);
+            let tramp = compile_function(self, &mut ctx)?;
+            out.push((i, code, tramp));
+        }
+        Ok(out)
+    }
+}
+
+/// Lays out every function and trampoline in one blob and resolves the direct
+/// calls between them.
+fn link(
+    info: ModuleInfo,
+    offsets: VMOffsets,
+    first_defined: u32,
+    compiled: Vec<(CompiledFunction, CompiledFunction)>,
+) -> Result<CompiledModule, CompileError> {
+    let mut code = Vec::new();
+    let mut traps = Vec::new();
+    let mut funcs = Vec::with_capacity(compiled.len());
+    let mut pending = Vec::new();
+    let mut place = |f: &CompiledFunction, code: &mut Vec<u8>| -> u32 {
+        while code.len() % 16 != 0 {
+            code.push(0);
+        }
+        let start = code.len() as u32;
+        code.extend_from_slice(&f.code);
+        traps.extend(f.traps.iter().map(|(o, t)| (start + o, *t)));
+        for r in &f.relocs {
+            pending.push((start, r.clone()));
+        }
+        start
+    };
+    for (f, t) in &compiled {
+        let wasm_call = place(f, &mut code);
+        let array_call = place(t, &mut code);
+        funcs.push(FuncLoc {
+            wasm_call,
+            array_call,
+        });
+    }
+    if u32::try_from(code.len()).is_err() {
+        return Err(CompileError::codegen("module code larger than 4 GiB"));
+    }
+    for (start, (offset, callee, kind, addend)) in pending {
+        let defined = callee
+            .checked_sub(first_defined)
+            .ok_or_else(|| CompileError::codegen("direct call to an imported function"))?;
+        let target = i64::from(funcs[defined as usize].wasm_call);
+        let at = (start + offset) as usize;
+        patch(&mut code, at, kind, target + addend - at as i64)?;
+    }
+    traps.sort_by_key(|(o, _)| *o);
+    Ok(CompiledModule {
+        info,
+        offsets,
+        code,
+        funcs,
+        traps,
+    })
+}
+
+fn patch(code: &mut [u8], at: usize, kind: Reloc, delta: i64) -> Result<(), CompileError> {
+    match kind {
+        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+            let v = i32::try_from(delta)
+                .map_err(|_| CompileError::codegen("call displacement out of range"))?;
+            code[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        Reloc::Arm64Call => {
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return Err(CompileError::codegen("call displacement out of range"));
+            }
+            let insn = u32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
+            let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
+            code[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
+        }
+        other => {
+            return Err(CompileError::codegen(format!(
+                "unsupported relocation kind {other:?}"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Trampolines between the array calling convention (the host's) and the
+//! wasm calling convention (compiled code's).
+//!
+//! - array-to-wasm, one per defined function: the host enters compiled code
+//!   through it with `(callee_vmctx, caller_vmctx, values, len)`; it loads the
+//!   arguments from `values`, calls the function directly and stores the
+//!   results back.
+//! - wasm-to-array, one per host function type: compiled code calls a host
+//!   function through it with the wasm convention; it spills the arguments to
+//!   a stack array and calls the host's `array_call` read from the callee's
+//!   [`trestle_vmctx::VMHostFuncContext`].
+
+use crate::func::{POINTER, compile_function, ir_type, wasm_signature};
+use crate::types::{ModuleInfo, WasmFuncType};
+use crate::{CompileError, Compiler};
+use cranelift_codegen::ir::{
+    AbiParam, ExtFuncData, ExternalName, Function, InstBuilder, MemFlagsData, Signature,
+    StackSlotData, StackSlotKind, UserExternalName, UserFuncName,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use trestle_vmctx::{VAL_RAW_SIZE, VMOffsets};
+
+/// The signature of the array calling convention.
+fn array_signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(POINTER));
+    }
+    sig
+}
+
+fn values_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_endianness(cranelift_codegen::ir::Endianness::Little)
+}
+
+/// Builds the array-to-wasm trampoline of defined function `func_index`.
+pub(crate) fn build_array_to_wasm(
+    compiler: &Compiler,
+    info: &ModuleInfo,
+    func_index: u32,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+) {
+    let ty = info.func_type(func_index).clone();
+    ctx.func = Function::with_name_signature(
+        UserFuncName::user(1, func_index),
+        array_signature(compiler.call_conv()),
+    );
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let p = b.block_params(block).to_vec();
+    let (callee_vmctx, caller_vmctx, values) = (p[0], p[1], p[2]);
+
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, t) in ty.params.iter().enumerate() {
+        let off = (i as u32 * VAL_RAW_SIZE) as i32;
+        args.push(b.ins().load(ir_type(*t), values_flags(), values, off));
+    }
+    let sig = b.import_signature(wasm_signature(compiler.call_conv(), &ty));
+    let name = b
+        .func
+        .declare_imported_user_function(UserExternalName::new(0, func_index));
+    let callee = b.import_function(ExtFuncData {
+        name: ExternalName::user(name),
+        signature: sig,
+        colocated: true,
+        patchable: false,
+    });
+    let call = b.ins().call(callee, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, r) in results.iter().enumerate() {
+        let off = (i as u32 * VAL_RAW_SIZE) as i32;
+        b.ins().store(values_flags(), *r, values, off);
+    }
+    b.ins().return_(&[]);
+    b.finalize(compiler.isa.frontend_config());
+}
+
+/// Machine code of a wasm-to-array trampoline.
+#[derive(Debug, Clone)]
+pub struct HostTrampoline {
+    /// The code; the entry point is at offset 0.
+    pub code: Vec<u8>,
+}
+
+impl Compiler {
+    /// Compiles the trampoline through which compiled code calls a host
+    /// function of type `ty`.
+    ///
+    /// # Errors
+    ///
+    /// When code generation fails.
+    pub fn compile_host_trampoline(
+        &self,
+        ty: &WasmFuncType,
+    ) -> Result<HostTrampoline, CompileError> {
+        let mut ctx = cranelift_codegen::Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        ctx.func = Function::with_name_signature(
+            UserFuncName::user(2, 0),
+            wasm_signature(self.call_conv(), ty),
+        );
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let (callee_vmctx, caller_vmctx) = (p[0], p[1]);
+        let len = ty.params.len().max(ty.results.len()).max(1) as u32;
+        let slot = b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            len * VAL_RAW_SIZE,
+            4,
+        ));
+        let values = b.ins().stack_addr(POINTER, slot, 0);
+        for (i, v) in p[2..].iter().enumerate() {
+            let off = (i as u32 * VAL_RAW_SIZE) as i32;
+            b.ins().store(values_flags(), *v, values, off);
+        }
+        let host = b.ins().load(
+            POINTER,
+            MemFlagsData::trusted().with_readonly(),
+            callee_vmctx,
+            VMOffsets::HOST_CTX_ARRAY_CALL as i32,
+        );
+        let sig = b.import_signature(array_signature(self.call_conv()));
+        let n = b.ins().iconst(POINTER, i64::from(len));
+        b.ins()
+            .call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, n]);
+        let mut results = Vec::new();
+        for (i, t) in ty.results.iter().enumerate() {
+            let off = (i as u32 * VAL_RAW_SIZE) as i32;
+            results.push(b.ins().load(ir_type(*t), values_flags(), values, off));
+        }
+        b.ins().return_(&results);
+        b.finalize(self.isa.frontend_config());
+        let compiled = compile_function(self, &mut ctx)?;
+        if !compiled.relocs.is_empty() {
+            return Err(CompileError::codegen("host trampoline has relocations"));
+        }
+        Ok(HostTrampoline {
+            code: compiled.code,
+        })
+    }
+}

@@ -1,0 +1,595 @@
+//! The memory layout that Trestle's compiled code and its runtime share.
+//!
+//! Compiled WebAssembly reaches everything it needs (tables, memories,
+//! globals, imported functions, libcalls) through one pointer, the *vmctx*,
+//! whose layout depends on the module's counts of each entity. That layout is
+//! computed here, by [`VMOffsets`], and nowhere else: the compiler asks
+//! [`VMOffsets`] for every offset it bakes into code, and the runtime builds
+//! the vmctx with the same answers. Each `#[repr(C)]` structure below has a
+//! test that checks `offset_of!`/`size_of` against the constants the compiler
+//! uses.
+//!
+//! The crate also holds the two other lists the compiler and the runtime must
+//! agree on: the libcalls ([`foreach_libcall!`]) and the trap codes
+//! ([`Trap`]).
+//!
+//! Only 64-bit little-endian hosts are supported (x86-64 and aarch64).
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(not(all(target_pointer_width = "64", target_endian = "little")))]
+compile_error!("Trestle supports only 64-bit little-endian hosts");
+
+mod offsets;
+mod trap;
+
+pub use offsets::{LayoutError, ModuleCounts, VMOffsets};
+pub use trap::Trap;
+
+use core::ptr;
+
+/// The opaque context pointer that every compiled function receives.
+///
+/// Its size depends on the module; [`VMOffsets`] says where each field lives.
+/// The fixed header at its start is described by the `VMCTX_*` constants.
+#[repr(C)]
+pub struct VMContext {
+    _opaque: [u8; 0],
+}
+
+/// Magic number stored in the first four bytes of every instance's vmctx.
+pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"TRST");
+/// Magic number stored in the first four bytes of a [`VMHostFuncContext`].
+pub const HOST_CTX_MAGIC: u32 = u32::from_le_bytes(*b"THST");
+
+/// Canonical type id of a table entry that lazy initialization has not yet
+/// written. Zeroed table memory is therefore "not yet initialized".
+pub const TYPE_ID_UNINIT: u32 = 0;
+/// Canonical type id of a null funcref table entry.
+pub const TYPE_ID_NULL: u32 = 1;
+/// The first canonical type id handed out for a real function type.
+pub const TYPE_ID_FIRST: u32 = 2;
+
+/// A function reference: everything needed to call a function, from compiled
+/// code (`wasm_call`) or from the host (`array_call`).
+///
+/// `funcref` values (`ref.func`, `table.get`, `Func` handles) are pointers to
+/// one of these, owned by the instance (or host function) that defines the
+/// function, so their address is stable for the life of the store.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Entry point with the wasm calling convention:
+    /// `(callee_vmctx, caller_vmctx, params...) -> results`.
+    pub wasm_call: *const u8,
+    /// Entry point with the array calling convention, see [`ArrayCallFn`].
+    pub array_call: *const u8,
+    /// The callee's vmctx (or [`VMHostFuncContext`] for host functions).
+    pub vmctx: *mut VMContext,
+    /// The engine-wide canonical id of the function's type.
+    pub type_id: u32,
+    _pad: u32,
+}
+
+impl VMFuncRef {
+    /// Builds a function reference.
+    pub const fn new(
+        wasm_call: *const u8,
+        array_call: *const u8,
+        vmctx: *mut VMContext,
+        type_id: u32,
+    ) -> Self {
+        Self {
+            wasm_call,
+            array_call,
+            vmctx,
+            type_id,
+            _pad: 0,
+        }
+    }
+}
+
+/// The array calling convention, used by the host to enter compiled code and
+/// by compiled code to reach host functions.
+///
+/// `values` points at `len` slots: the arguments on entry, the results on
+/// return (the slice is as long as the larger of the two lists).
+pub type ArrayCallFn = unsafe extern "C" fn(
+    callee_vmctx: *mut VMContext,
+    caller_vmctx: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+);
+
+/// One entry of a funcref table.
+///
+/// The entry carries the callee's code pointer, vmctx and type id inline, so
+/// `call_indirect` goes from the index to the indirect branch without first
+/// loading a pointer to a [`VMFuncRef`]. `type_id` doubles as the state:
+/// [`TYPE_ID_UNINIT`] (all-zero memory) means "not yet initialized",
+/// [`TYPE_ID_NULL`] means null; both fail the single type compare on the fast
+/// path.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMTableEntry {
+    /// Copy of the target's [`VMFuncRef::wasm_call`].
+    pub wasm_call: *const u8,
+    /// Copy of the target's [`VMFuncRef::vmctx`].
+    pub vmctx: *mut VMContext,
+    /// Copy of the target's [`VMFuncRef::type_id`], or a state marker.
+    pub type_id: u32,
+    _pad: u32,
+    /// The target's canonical [`VMFuncRef`]: the value `table.get` returns.
+    pub func_ref: *const VMFuncRef,
+}
+
+impl VMTableEntry {
+    /// The entry of a null reference.
+    pub const NULL: Self = Self {
+        wasm_call: ptr::null(),
+        vmctx: ptr::null_mut(),
+        type_id: TYPE_ID_NULL,
+        _pad: 0,
+        func_ref: ptr::null(),
+    };
+
+    /// The entry of a slot that lazy initialization has not written yet.
+    pub const UNINIT: Self = Self {
+        wasm_call: ptr::null(),
+        vmctx: ptr::null_mut(),
+        type_id: TYPE_ID_UNINIT,
+        _pad: 0,
+        func_ref: ptr::null(),
+    };
+
+    /// The entry that refers to `func_ref`, or the null entry.
+    ///
+    /// # Safety
+    ///
+    /// A non-null `func_ref` must point at a live [`VMFuncRef`].
+    pub unsafe fn from_func_ref(func_ref: *const VMFuncRef) -> Self {
+        if func_ref.is_null() {
+            return Self::NULL;
+        }
+        // SAFETY: non-null and live, per this function's contract.
+        let f = unsafe { &*func_ref };
+        Self {
+            wasm_call: f.wasm_call,
+            vmctx: f.vmctx,
+            type_id: f.type_id,
+            _pad: 0,
+            func_ref,
+        }
+    }
+}
+
+/// A table defined by an instance (or created by the host).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMTableDefinition {
+    /// Start of the elements: [`VMTableEntry`] for funcref tables, one
+    /// pointer-sized word for externref tables.
+    pub base: *mut u8,
+    /// Number of elements.
+    pub current_elements: u64,
+}
+
+/// A table imported by an instance.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMTableImport {
+    /// The definition, owned by the exporter.
+    pub from: *mut VMTableDefinition,
+    /// The vmctx of the instance that defines it (null for host tables).
+    pub vmctx: *mut VMContext,
+}
+
+/// A linear memory defined by an instance (or created by the host).
+///
+/// `base` never moves: memories reserve their whole address range up front,
+/// so compiled code may treat it as read-only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory.
+    pub base: *mut u8,
+    /// Accessible length in bytes.
+    pub current_length: u64,
+}
+
+/// A linear memory imported by an instance.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMMemoryImport {
+    /// The definition, owned by the exporter.
+    pub from: *mut VMMemoryDefinition,
+    /// The vmctx of the instance that defines it (null for host memories).
+    pub vmctx: *mut VMContext,
+}
+
+/// Storage of one global: 16 bytes, enough for every value type, the value
+/// stored little-endian at offset 0.
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VMGlobalDefinition {
+    /// The raw bytes of the value.
+    pub storage: [u8; 16],
+}
+
+/// A global imported by an instance.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMGlobalImport {
+    /// The definition, owned by the exporter.
+    pub from: *mut VMGlobalDefinition,
+}
+
+/// A function imported by an instance.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFunctionImport {
+    /// The callee's wasm-convention entry point.
+    pub wasm_call: *const u8,
+    /// The callee's vmctx.
+    pub vmctx: *mut VMContext,
+}
+
+/// The callee context of a host function: what compiled code passes as
+/// `callee_vmctx` when it calls a function defined by the host.
+///
+/// The host function's wasm-convention entry point is a compiled trampoline
+/// that spills the arguments into an array of [`ValRaw`] and calls
+/// `array_call` with this context. The runtime allocates this struct at the
+/// start of a larger one holding the host closure.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMHostFuncContext {
+    /// [`HOST_CTX_MAGIC`].
+    pub magic: u32,
+    _pad: u32,
+    /// The host function's array-convention entry point.
+    pub array_call: ArrayCallFn,
+}
+
+impl VMHostFuncContext {
+    /// A context whose trampoline calls `array_call`.
+    pub const fn new(array_call: ArrayCallFn) -> Self {
+        Self {
+            magic: HOST_CTX_MAGIC,
+            _pad: 0,
+            array_call,
+        }
+    }
+}
+
+/// Per-store state that compiled code reads and writes, shared by every
+/// instance of the store.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// The lowest address the stack pointer may reach in wasm code; the
+    /// prologue of every compiled function traps below it.
+    pub stack_limit: usize,
+    /// Fuel consumed so far, counted up towards zero (reserved for fuel
+    /// metering).
+    pub fuel_consumed: i64,
+    /// The epoch at which wasm code yields (reserved for epoch interruption).
+    pub epoch_deadline: u64,
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        Self {
+            stack_limit: usize::MAX,
+            fuel_consumed: 0,
+            epoch_deadline: u64::MAX,
+        }
+    }
+}
+
+/// One value in the array calling convention: 16 bytes, the value stored
+/// little-endian from offset 0.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValRaw {
+    bits: u128,
+}
+
+impl core::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ValRaw({:#x})", self.bits)
+    }
+}
+
+impl ValRaw {
+    /// An `i32` value.
+    pub const fn i32(v: i32) -> Self {
+        Self {
+            bits: v as u32 as u128,
+        }
+    }
+    /// An `i64` value.
+    pub const fn i64(v: i64) -> Self {
+        Self {
+            bits: v as u64 as u128,
+        }
+    }
+    /// An `f32` value, by its bits.
+    pub const fn f32(bits: u32) -> Self {
+        Self { bits: bits as u128 }
+    }
+    /// An `f64` value, by its bits.
+    pub const fn f64(bits: u64) -> Self {
+        Self { bits: bits as u128 }
+    }
+    /// A reference (funcref or externref), as a pointer-sized word.
+    pub fn ptr<T>(p: *const T) -> Self {
+        Self {
+            bits: p as usize as u128,
+        }
+    }
+    /// Reads the value as `i32`.
+    pub const fn get_i32(self) -> i32 {
+        self.bits as u32 as i32
+    }
+    /// Reads the value as `i64`.
+    pub const fn get_i64(self) -> i64 {
+        self.bits as u64 as i64
+    }
+    /// Reads the bits of an `f32`.
+    pub const fn get_f32(self) -> u32 {
+        self.bits as u32
+    }
+    /// Reads the bits of an `f64`.
+    pub const fn get_f64(self) -> u64 {
+        self.bits as u64
+    }
+    /// Reads a reference as a pointer-sized word.
+    pub const fn get_ptr(self) -> usize {
+        self.bits as usize
+    }
+}
+
+/// The size of a [`ValRaw`] slot.
+pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Calls `$mac` with the list of every libcall: functions of the runtime that
+/// compiled code calls through the builtins array of the vmctx.
+///
+/// Each entry reads `name(param: kind, ...) -> kind;` where a kind is `vmctx`
+/// (the caller's vmctx pointer), `i32`, `i64` or `ptr` (a pointer-sized word).
+/// A libcall that traps does not return. The compiler builds one Cranelift
+/// signature per entry; the runtime builds the function-pointer array from
+/// the same list, so adding a libcall is one line here plus its body.
+#[macro_export]
+macro_rules! foreach_libcall {
+    ($mac:ident) => {
+        $mac! {
+            /// `memory.grow`: returns the old size in pages, or -1.
+            memory_grow(vmctx: vmctx, memory: i32, delta: i64) -> i64;
+            /// `memory.fill`: traps when out of bounds.
+            memory_fill(vmctx: vmctx, memory: i32, dst: i64, val: i32, len: i64);
+            /// `memory.copy`: traps when out of bounds.
+            memory_copy(vmctx: vmctx, dst_mem: i32, dst: i64, src_mem: i32, src: i64, len: i64);
+            /// `memory.init`: traps when out of bounds.
+            memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i64, src: i32, len: i32);
+            /// `data.drop`.
+            data_drop(vmctx: vmctx, data: i32);
+            /// `table.grow`: returns the old size, or -1.
+            table_grow(vmctx: vmctx, table: i32, delta: i64, init: ptr) -> i64;
+            /// `table.fill`: traps when out of bounds.
+            table_fill(vmctx: vmctx, table: i32, dst: i64, val: ptr, len: i64);
+            /// `table.copy`: traps when out of bounds.
+            table_copy(vmctx: vmctx, dst_table: i32, dst: i64, src_table: i32, src: i64, len: i64);
+            /// `table.init`: traps when out of bounds.
+            table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32);
+            /// `elem.drop`.
+            elem_drop(vmctx: vmctx, elem: i32);
+            /// `table.get`: returns the element (a funcref or externref word).
+            table_get(vmctx: vmctx, table: i32, index: i64) -> ptr;
+            /// `table.set`.
+            table_set(vmctx: vmctx, table: i32, index: i64, val: ptr);
+            /// Lazy funcref initialization: writes the entry at `index` of a
+            /// funcref table and returns its address.
+            table_lazy_init(vmctx: vmctx, table: i32, index: i64) -> ptr;
+            /// `ref.func`: the canonical funcref of function `func`.
+            ref_func(vmctx: vmctx, func: i32) -> ptr;
+            /// Raises a trap with the given code (a [`Trap`] as a byte).
+            raise_trap(vmctx: vmctx, code: i32);
+        }
+    };
+}
+
+macro_rules! define_libcall_index {
+    ($( $(#[$attr:meta])* $name:ident( $($pname:ident: $pkind:ident),* ) $(-> $result:ident)?; )*) => {
+        /// Index of a libcall in the builtins array that the vmctx header
+        /// points at.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        #[allow(non_camel_case_types, reason = "variants are named after the libcalls")]
+        pub enum LibcallIndex {
+            $( $(#[$attr])* $name, )*
+        }
+
+        impl LibcallIndex {
+            /// Every libcall, in array order.
+            pub const ALL: &'static [LibcallIndex] = &[$(LibcallIndex::$name,)*];
+
+            /// The libcall's name.
+            pub const fn name(self) -> &'static str {
+                match self { $(LibcallIndex::$name => stringify!($name),)* }
+            }
+        }
+    };
+}
+foreach_libcall!(define_libcall_index);
+
+/// Number of libcalls.
+pub const NUM_LIBCALLS: u32 = LibcallIndex::ALL.len() as u32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn struct_layouts_match_offsets() {
+        assert_eq!(size_of::<VMFuncRef>(), VMOffsets::SIZE_OF_FUNC_REF as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call),
+            VMOffsets::FUNC_REF_WASM_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, array_call),
+            VMOffsets::FUNC_REF_ARRAY_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, vmctx),
+            VMOffsets::FUNC_REF_VMCTX as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, type_id),
+            VMOffsets::FUNC_REF_TYPE_ID as usize
+        );
+
+        assert_eq!(
+            size_of::<VMTableEntry>(),
+            VMOffsets::SIZE_OF_TABLE_ENTRY as usize
+        );
+        assert_eq!(
+            1 << VMOffsets::TABLE_ENTRY_SHIFT,
+            VMOffsets::SIZE_OF_TABLE_ENTRY
+        );
+        assert_eq!(
+            offset_of!(VMTableEntry, wasm_call),
+            VMOffsets::TABLE_ENTRY_WASM_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableEntry, vmctx),
+            VMOffsets::TABLE_ENTRY_VMCTX as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableEntry, type_id),
+            VMOffsets::TABLE_ENTRY_TYPE_ID as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableEntry, func_ref),
+            VMOffsets::TABLE_ENTRY_FUNC_REF as usize
+        );
+
+        assert_eq!(
+            size_of::<VMTableDefinition>(),
+            VMOffsets::SIZE_OF_TABLE_DEFINITION as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, base),
+            VMOffsets::TABLE_DEFINITION_BASE as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, current_elements),
+            VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as usize
+        );
+        assert_eq!(
+            size_of::<VMTableImport>(),
+            VMOffsets::SIZE_OF_TABLE_IMPORT as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableImport, from),
+            VMOffsets::TABLE_IMPORT_FROM as usize
+        );
+
+        assert_eq!(
+            size_of::<VMMemoryDefinition>(),
+            VMOffsets::SIZE_OF_MEMORY_DEFINITION as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base),
+            VMOffsets::MEMORY_DEFINITION_BASE as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, current_length),
+            VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as usize
+        );
+        assert_eq!(
+            size_of::<VMMemoryImport>(),
+            VMOffsets::SIZE_OF_MEMORY_IMPORT as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryImport, from),
+            VMOffsets::MEMORY_IMPORT_FROM as usize
+        );
+
+        assert_eq!(
+            size_of::<VMGlobalDefinition>(),
+            VMOffsets::SIZE_OF_GLOBAL_DEFINITION as usize
+        );
+        assert_eq!(align_of::<VMGlobalDefinition>(), 16);
+        assert_eq!(
+            size_of::<VMGlobalImport>(),
+            VMOffsets::SIZE_OF_GLOBAL_IMPORT as usize
+        );
+        assert_eq!(
+            offset_of!(VMGlobalImport, from),
+            VMOffsets::GLOBAL_IMPORT_FROM as usize
+        );
+
+        assert_eq!(
+            size_of::<VMFunctionImport>(),
+            VMOffsets::SIZE_OF_FUNCTION_IMPORT as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, wasm_call),
+            VMOffsets::FUNCTION_IMPORT_WASM_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, vmctx),
+            VMOffsets::FUNCTION_IMPORT_VMCTX as usize
+        );
+
+        assert_eq!(
+            offset_of!(VMHostFuncContext, magic),
+            VMOffsets::HOST_CTX_MAGIC as usize
+        );
+        assert_eq!(
+            offset_of!(VMHostFuncContext, array_call),
+            VMOffsets::HOST_CTX_ARRAY_CALL as usize
+        );
+
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, fuel_consumed),
+            VMOffsets::STORE_CONTEXT_FUEL_CONSUMED as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_deadline),
+            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
+        );
+
+        assert_eq!(size_of::<ValRaw>(), VAL_RAW_SIZE as usize);
+    }
+
+    #[test]
+    fn val_raw_round_trips() {
+        assert_eq!(ValRaw::i32(-5).get_i32(), -5);
+        assert_eq!(ValRaw::i64(i64::MIN).get_i64(), i64::MIN);
+        assert_eq!(ValRaw::f32(0x7fc0_0001).get_f32(), 0x7fc0_0001);
+        assert_eq!(ValRaw::f64(u64::MAX).get_f64(), u64::MAX);
+        // An i32 is stored zero-extended, so its i64 view is the u32 value.
+        assert_eq!(ValRaw::i32(-1).get_i64(), 0xffff_ffff);
+    }
+
+    #[test]
+    fn libcall_list_is_indexed_in_order() {
+        for (i, l) in LibcallIndex::ALL.iter().enumerate() {
+            assert_eq!(*l as usize, i);
+        }
+        assert_eq!(LibcallIndex::memory_grow.name(), "memory_grow");
+        assert_eq!(NUM_LIBCALLS as usize, LibcallIndex::ALL.len());
+    }
+}
