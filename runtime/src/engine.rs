@@ -1,0 +1,245 @@
+//! [`Config`] and [`Engine`]: compilation settings and the state shared by
+//! every store of an engine (the code generator and the canonical type ids).
+
+use crate::vm::code_memory::CodeMemory;
+use anyhow::{Context as _, Result};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use trestle_compiler::{Compiler, CompilerOptions, Features, WasmFuncType};
+use trestle_vmctx::TYPE_ID_FIRST;
+
+/// Settings for an [`Engine`].
+///
+/// ```
+/// let mut config = trestle::Config::new();
+/// config.max_wasm_stack(256 * 1024).table_lazy_init(false);
+/// let engine = trestle::Engine::new(&config)?;
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) features: Features,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) table_lazy_init: bool,
+    pub(crate) verify: bool,
+    pub(crate) optimize: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    /// The default settings: WebAssembly 2.0 features, a 512 KiB wasm stack,
+    /// lazy funcref table initialization.
+    pub fn new() -> Self {
+        Self {
+            features: Features::default(),
+            max_wasm_stack: 512 * 1024,
+            table_lazy_init: true,
+            verify: cfg!(debug_assertions),
+            optimize: true,
+        }
+    }
+
+    /// Enables multi-value blocks and functions.
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.features.multi_value = enable;
+        self
+    }
+
+    /// Enables the sign-extension operators.
+    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
+        self.features.sign_extension = enable;
+        self
+    }
+
+    /// Enables the non-trapping float-to-int conversions.
+    pub fn wasm_saturating_float_to_int(&mut self, enable: bool) -> &mut Self {
+        self.features.saturating_float_to_int = enable;
+        self
+    }
+
+    /// Enables import and export of mutable globals.
+    pub fn wasm_mutable_global(&mut self, enable: bool) -> &mut Self {
+        self.features.mutable_global = enable;
+        self
+    }
+
+    /// Enables bulk memory and table operations.
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.features.bulk_memory = enable;
+        self
+    }
+
+    /// Enables reference types.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.features.reference_types = enable;
+        self
+    }
+
+    /// Enables 64-bit tables (64-bit memories are not supported yet).
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.features.memory64 = enable;
+        self
+    }
+
+    /// The most stack, in bytes, that wasm code may use before it traps with
+    /// "call stack exhausted".
+    pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {
+        self.max_wasm_stack = size;
+        self
+    }
+
+    /// Whether funcref tables filled by element segments are initialized
+    /// lazily, on first access (the default), or eagerly at instantiation.
+    pub fn table_lazy_init(&mut self, lazy: bool) -> &mut Self {
+        self.table_lazy_init = lazy;
+        self
+    }
+
+    /// Runs Cranelift's IR verifier on every function.
+    pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
+        self.verify = enable;
+        self
+    }
+
+    /// Whether Cranelift optimizes the generated code.
+    pub fn cranelift_optimize(&mut self, enable: bool) -> &mut Self {
+        self.optimize = enable;
+        self
+    }
+}
+
+/// The canonical ids of function types, shared by all modules of an engine:
+/// structurally equal types get the same id.
+#[derive(Default)]
+pub(crate) struct TypeRegistry {
+    ids: HashMap<Arc<WasmFuncType>, u32>,
+    types: Vec<Arc<WasmFuncType>>,
+}
+
+impl TypeRegistry {
+    fn intern(&mut self, ty: &WasmFuncType) -> u32 {
+        if let Some(id) = self.ids.get(ty) {
+            return *id;
+        }
+        let id = TYPE_ID_FIRST + self.types.len() as u32;
+        let ty = Arc::new(ty.clone());
+        self.types.push(ty.clone());
+        self.ids.insert(ty, id);
+        id
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) compiler: Compiler,
+    pub(crate) types: Mutex<TypeRegistry>,
+    /// Wasm-to-array trampolines for host functions, by type id.
+    host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
+}
+
+/// The compilation environment shared by modules and stores: a code
+/// generator for the host CPU and the engine-wide function type ids.
+///
+/// Cheap to clone.
+///
+/// ```
+/// let engine = trestle::Engine::default();
+/// let module = trestle::Module::new(&engine, "(module)")?;
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl Default for Engine {
+    /// An engine with the default [`Config`].
+    ///
+    /// # Panics
+    ///
+    /// When the host CPU is not supported by Cranelift.
+    fn default() -> Self {
+        Engine::new(&Config::new()).expect("host CPU supported by Cranelift")
+    }
+}
+
+impl Engine {
+    /// An engine with these settings.
+    ///
+    /// # Errors
+    ///
+    /// When the host CPU is not supported by Cranelift.
+    pub fn new(config: &Config) -> Result<Engine> {
+        let compiler = Compiler::new(CompilerOptions {
+            verify: config.verify,
+            optimize: config.optimize,
+            features: config.features,
+        })
+        .context("cannot create a code generator for this CPU")?;
+        crate::vm::traphandlers::init_traps();
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                compiler,
+                types: Mutex::new(TypeRegistry::default()),
+                host_trampolines: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The settings of this engine.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn intern_type(&self, ty: &WasmFuncType) -> u32 {
+        self.inner
+            .types
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .intern(ty)
+    }
+
+    pub(crate) fn type_of_id(&self, id: u32) -> Arc<WasmFuncType> {
+        let types = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        types.types[(id - TYPE_ID_FIRST) as usize].clone()
+    }
+
+    /// The code through which compiled code calls a host function of type
+    /// `ty`, compiled once per engine and type.
+    pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<Arc<CodeMemory>> {
+        let id = self.intern_type(ty);
+        let mut cache = self
+            .inner
+            .host_trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = cache.get(&id) {
+            return Ok(code.clone());
+        }
+        let tramp = self.inner.compiler.compile_host_trampoline(ty)?;
+        let code =
+            CodeMemory::new(&tramp.code, Vec::new()).context("cannot map executable memory")?;
+        cache.insert(id, code.clone());
+        Ok(code)
+    }
+}

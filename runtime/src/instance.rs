@@ -1,0 +1,755 @@
+//! [`Instance`]: instantiation (imports checked and written into a fresh
+//! vmctx, tables, memories and globals created, segments applied, start
+//! function run) and export lookup.
+
+use crate::store::{StoreOpaque, TableElements};
+use crate::vm::memory::LinearMemory;
+use crate::{AsContextMut, Extern, Func, Global, GlobalType, Memory, MemoryType, Module, Table};
+use anyhow::{Result, anyhow, bail};
+use std::alloc::Layout;
+use trestle_compiler::{
+    ConstExpr, ConstOp, ElementItems, EntityIndex, ModuleInfo, SegmentMode, WasmRefType,
+};
+use trestle_vmctx::{
+    Trap, VMCTX_MAGIC, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMGlobalImport,
+    VMMemoryImport, VMOffsets, VMTableEntry, VMTableImport,
+};
+
+/// The most elements a table may have. Larger minimums fail instantiation
+/// and larger growth is refused, so a module cannot make the host allocate
+/// without bound.
+pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// An instance's vmctx allocation.
+pub(crate) struct VmctxAlloc {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl VmctxAlloc {
+    fn new(size: u32) -> Self {
+        let layout = Layout::from_size_align(size as usize, 16).expect("vmctx layout");
+        // SAFETY: the size is at least the header size, never zero.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Self { ptr, layout }
+    }
+
+    pub(crate) fn vmctx(&self) -> *mut VMContext {
+        self.ptr.cast()
+    }
+
+    /// A pointer to the field at `offset`.
+    pub(crate) fn at<T>(&self, offset: u32) -> *mut T {
+        debug_assert!((offset as usize) < self.layout.size());
+        // SAFETY: offsets come from the module's `VMOffsets`, inside the
+        // allocation.
+        unsafe { self.ptr.add(offset as usize).cast() }
+    }
+}
+
+impl Drop for VmctxAlloc {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// The runtime state of an instance, owned by its store.
+pub(crate) struct InstanceData {
+    pub(crate) module: Module,
+    pub(crate) vmctx: VmctxAlloc,
+    /// Store indices of every memory, table and global, imports included.
+    pub(crate) memories: Vec<u32>,
+    pub(crate) tables: Vec<u32>,
+    pub(crate) globals: Vec<u32>,
+    /// The raw words of each element segment not yet dropped.
+    pub(crate) elements: Vec<Option<Box<[usize]>>>,
+    /// Whether each data segment was dropped.
+    pub(crate) dropped_data: Vec<bool>,
+}
+
+impl InstanceData {
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        self.module.info()
+    }
+
+    pub(crate) fn offsets(&self) -> &VMOffsets {
+        self.module.offsets()
+    }
+
+    /// The funcref of function `index` of this instance.
+    pub(crate) fn func_ref(&self, index: u32) -> *const VMFuncRef {
+        self.vmctx.at(self.offsets().func_ref(index))
+    }
+}
+
+/// An instantiated module.
+///
+/// ```
+/// use trestle::{Engine, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (func (export "two") (result i32) i32.const 2))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let two = instance.get_typed_func::<(), i32>(&mut store, "two")?;
+/// assert_eq!(two.call(&mut store, ())?, 2);
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance {
+    pub(crate) store: crate::store::StoreId,
+    pub(crate) index: u32,
+}
+
+/// A named export of an instance.
+#[derive(Debug, Clone)]
+pub struct Export<'instance> {
+    name: &'instance str,
+    definition: Extern,
+}
+
+impl<'instance> Export<'instance> {
+    /// The export's name.
+    pub fn name(&self) -> &'instance str {
+        self.name
+    }
+
+    /// The exported item.
+    pub fn into_extern(self) -> Extern {
+        self.definition
+    }
+
+    /// The exported function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        self.definition.into_func()
+    }
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports`, given in the order of
+    /// [`Module::imports`].
+    ///
+    /// # Errors
+    ///
+    /// When the imports do not match the module's (count, kind or type), an
+    /// import belongs to another store, a table or memory cannot be
+    /// allocated or is refused by the store's limiter, a segment does not
+    /// fit (a [`Trap`]), or the start function traps. Effects of segments
+    /// applied before a failing one stay visible through imported tables
+    /// and memories, as the specification says.
+    ///
+    /// # Panics
+    ///
+    /// When the module was compiled for another engine.
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        let cx = store.as_context_mut();
+        cx.0.prepare_limiter();
+        instantiate(&mut cx.0.opaque, module, imports)
+    }
+
+    fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
+        store.assert_owns(self.store);
+        &store.instances[self.index as usize]
+    }
+
+    /// The export called `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let index = self
+            .data(store)
+            .info()
+            .exports
+            .iter()
+            .find(|e| e.name == name)?
+            .index;
+        Some(export_extern(store, self.index, index))
+    }
+
+    /// All exports, in order.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn exports<'a, T: 'a>(
+        &'a self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+        let cx: crate::store::StoreContextMut<'a, T> = store.into();
+        let store = &mut cx.0.opaque;
+        let module = self.data(store).module.clone();
+        let list: Vec<(usize, EntityIndex)> = module
+            .info()
+            .exports
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, e.index))
+            .collect();
+        let externs: Vec<Extern> = list
+            .iter()
+            .map(|(_, index)| export_extern(store, self.index, *index))
+            .collect();
+        let names: Vec<&'a str> = list
+            .iter()
+            .map(|(i, _)| {
+                let name: *const str = module.info().exports[*i].name.as_str();
+                // SAFETY: the module's export names live as long as the
+                // store's reference to the module, which outlives 'a
+                // because the store is borrowed for 'a.
+                unsafe { &*name }
+            })
+            .collect();
+        names
+            .into_iter()
+            .zip(externs)
+            .map(|(name, definition)| Export { name, definition })
+    }
+
+    /// The exported function `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name` with static parameter and result types.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such function or its type differs.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_typed_func<Params, Results>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<crate::TypedFunc<Params, Results>>
+    where
+        Params: crate::WasmParams,
+        Results: crate::WasmResults,
+    {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| anyhow!("failed to find function export `{name}`"))?;
+        f.typed::<Params, Results>(&store)
+    }
+
+    /// The exported memory `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported global `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+}
+
+/// The [`Extern`] for an entity of instance `inst`.
+pub(crate) fn export_extern(store: &mut StoreOpaque, inst: u32, index: EntityIndex) -> Extern {
+    let data = &store.instances[inst as usize];
+    let id = store.id;
+    match index {
+        EntityIndex::Function(f) => {
+            let r = data.func_ref(f);
+            // SAFETY: a funcref inside a live vmctx of this store.
+            Extern::Func(unsafe { store.func_from_ref(r) })
+        }
+        EntityIndex::Memory(m) => Extern::Memory(Memory {
+            store: id,
+            index: data.memories[m as usize],
+        }),
+        EntityIndex::Table(t) => Extern::Table(Table {
+            store: id,
+            index: data.tables[t as usize],
+        }),
+        EntityIndex::Global(g) => Extern::Global(Global {
+            store: id,
+            index: data.globals[g as usize],
+        }),
+    }
+}
+
+fn import_name(info: &ModuleInfo, i: usize) -> String {
+    format!("{}::{}", info.imports[i].module, info.imports[i].name)
+}
+
+/// Checks import `i` against its definition and writes it into the vmctx.
+fn link_import(
+    store: &mut StoreOpaque,
+    info: &ModuleInfo,
+    offsets: &VMOffsets,
+    vmctx: &VmctxAlloc,
+    i: usize,
+    ext: &Extern,
+    lists: &mut (Vec<u32>, Vec<u32>, Vec<u32>),
+) -> Result<()> {
+    if ext.store_id() != store.id {
+        bail!("import `{}` belongs to another store", import_name(info, i));
+    }
+    let incompatible = |what: String| {
+        anyhow!(
+            "incompatible import type for `{}`: {what}",
+            import_name(info, i)
+        )
+    };
+    match (info.imports[i].index, ext) {
+        (EntityIndex::Function(f), Extern::Func(func)) => {
+            let fd = &store.funcs[func.index as usize];
+            // SAFETY: funcrefs of a store stay valid while it lives.
+            let r = unsafe { *fd.func_ref };
+            if r.type_id != info.func_type_id(f) {
+                return Err(incompatible(format!(
+                    "expected {}, found {}",
+                    crate::FuncType::from_wasm(info.func_type(f).clone()),
+                    crate::FuncType::from_wasm(fd.ty.clone())
+                )));
+            }
+            // SAFETY: offsets of this module's vmctx.
+            unsafe {
+                vmctx
+                    .at::<VMFunctionImport>(offsets.imported_function(f))
+                    .write(VMFunctionImport {
+                        wasm_call: r.wasm_call,
+                        vmctx: r.vmctx,
+                    });
+                vmctx.at::<VMFuncRef>(offsets.func_ref(f)).write(r);
+            }
+        }
+        (EntityIndex::Table(t), Extern::Table(table)) => {
+            let expected = info.tables[t as usize];
+            let td = &store.tables[table.index as usize];
+            let actual_min = td.len();
+            let ok = td.ty.element == expected.element
+                && td.ty.table64 == expected.table64
+                && actual_min >= expected.minimum
+                && match expected.maximum {
+                    None => true,
+                    Some(em) => td.ty.maximum.is_some_and(|am| am <= em),
+                };
+            if !ok {
+                return Err(incompatible(format!(
+                    "expected table of {} {}..{:?}, found {} {}..{:?}",
+                    elem_name(expected.element),
+                    expected.minimum,
+                    expected.maximum,
+                    elem_name(td.ty.element),
+                    actual_min,
+                    td.ty.maximum
+                )));
+            }
+            // SAFETY: offsets of this module's vmctx.
+            unsafe {
+                vmctx
+                    .at::<VMTableImport>(offsets.imported_table(t))
+                    .write(VMTableImport {
+                        from: td.def,
+                        vmctx: std::ptr::null_mut(),
+                    });
+            }
+            lists.1.push(table.index);
+        }
+        (EntityIndex::Memory(m), Extern::Memory(mem)) => {
+            let expected = info.memories[m as usize];
+            let md = &store.memories[mem.index as usize];
+            let actual_min = md.memory.size_pages();
+            let ok = actual_min >= expected.minimum
+                && match expected.maximum {
+                    None => true,
+                    Some(em) => md.ty.maximum().is_some_and(|am| am <= em),
+                };
+            if !ok {
+                return Err(incompatible(format!(
+                    "expected memory {}..{:?} pages, found {}..{:?}",
+                    expected.minimum,
+                    expected.maximum,
+                    actual_min,
+                    md.ty.maximum()
+                )));
+            }
+            // SAFETY: offsets of this module's vmctx.
+            unsafe {
+                vmctx
+                    .at::<VMMemoryImport>(offsets.imported_memory(m))
+                    .write(VMMemoryImport {
+                        from: md.def,
+                        vmctx: std::ptr::null_mut(),
+                    });
+            }
+            lists.0.push(mem.index);
+        }
+        (EntityIndex::Global(g), Extern::Global(global)) => {
+            let expected = GlobalType::from_wasm(info.globals[g as usize]);
+            let gd = &store.globals[global.index as usize];
+            if gd.ty != expected {
+                return Err(incompatible(format!(
+                    "expected global {:?}, found {:?}",
+                    expected, gd.ty
+                )));
+            }
+            // SAFETY: offsets of this module's vmctx.
+            unsafe {
+                vmctx
+                    .at::<VMGlobalImport>(offsets.imported_global(g))
+                    .write(VMGlobalImport { from: gd.def });
+            }
+            lists.2.push(global.index);
+        }
+        (_, ext) => {
+            let expected = match info.imports[i].index {
+                EntityIndex::Function(_) => "function",
+                EntityIndex::Table(_) => "table",
+                EntityIndex::Memory(_) => "memory",
+                EntityIndex::Global(_) => "global",
+            };
+            return Err(incompatible(format!(
+                "expected {expected}, found {}",
+                ext.kind_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn elem_name(e: WasmRefType) -> &'static str {
+    match e {
+        WasmRefType::Func => "funcref",
+        WasmRefType::Extern => "externref",
+    }
+}
+
+/// Evaluates a constant expression to the raw bits of its value (references
+/// as pointer-sized words).
+pub(crate) fn eval_const(
+    store: &StoreOpaque,
+    inst: &InstanceData,
+    globals: &[u32],
+    expr: &ConstExpr,
+) -> u128 {
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
+    for op in expr.ops.iter() {
+        let v = match *op {
+            ConstOp::I32(v) => u128::from(v as u32),
+            ConstOp::I64(v) => u128::from(v as u64),
+            ConstOp::F32(v) => u128::from(v),
+            ConstOp::F64(v) => u128::from(v),
+            ConstOp::V128(v) => v,
+            ConstOp::GlobalGet(g) => {
+                let def = store.globals[globals[g as usize] as usize].def;
+                // SAFETY: global definitions of a store stay valid while it
+                // lives.
+                u128::from_le_bytes(unsafe { (*def).storage })
+            }
+            ConstOp::RefNull(_) => 0,
+            ConstOp::RefFunc(f) => inst.func_ref(f) as usize as u128,
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let b = stack.pop().expect("validated") as u32;
+                let a = stack.pop().expect("validated") as u32;
+                u128::from(match *op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let b = stack.pop().expect("validated") as u64;
+                let a = stack.pop().expect("validated") as u64;
+                u128::from(match *op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().expect("validated: one result")
+}
+
+fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    assert!(
+        crate::Engine::same(module.engine(), store.engine()),
+        "module compiled for another engine"
+    );
+    let info = module.info();
+    let offsets = module.offsets();
+    if imports.len() != info.imports.len() {
+        bail!(
+            "expected {} imports, found {}",
+            info.imports.len(),
+            imports.len()
+        );
+    }
+    let vmctx = VmctxAlloc::new(offsets.size());
+    let inst_index = store.instances.len() as u32;
+    // SAFETY: header offsets inside the fresh allocation.
+    unsafe {
+        vmctx.at::<u32>(VMOffsets::VMCTX_MAGIC).write(VMCTX_MAGIC);
+        vmctx
+            .at::<*mut StoreOpaque>(VMOffsets::VMCTX_STORE)
+            .write(store);
+        vmctx
+            .at::<*mut trestle_vmctx::VMStoreContext>(VMOffsets::VMCTX_STORE_CONTEXT)
+            .write(&mut *store.vm_store_context);
+        vmctx
+            .at::<*const ()>(VMOffsets::VMCTX_BUILTINS)
+            .write(crate::vm::libcalls::builtins());
+        vmctx
+            .at::<usize>(VMOffsets::VMCTX_INSTANCE)
+            .write(inst_index as usize);
+    }
+
+    let mut lists = (Vec::new(), Vec::new(), Vec::new());
+    for (i, ext) in imports.iter().enumerate() {
+        link_import(store, info, offsets, &vmctx, i, ext, &mut lists)?;
+    }
+    let (mut memories, mut tables, mut globals) = lists;
+
+    // Defined tables.
+    for (i, ty) in info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .enumerate()
+    {
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            bail!(
+                "table minimum size of {} elements exceeds the limit of {MAX_TABLE_ELEMENTS}",
+                ty.minimum
+            );
+        }
+        if !store.table_growing(
+            0,
+            ty.minimum as usize,
+            ty.maximum.map(|m| m.min(usize::MAX as u64) as usize),
+        ) {
+            bail!("table of {} elements refused by the limiter", ty.minimum);
+        }
+        let n = ty.minimum as usize;
+        let elements = match ty.element {
+            WasmRefType::Func => TableElements::Func(vec![VMTableEntry::NULL; n]),
+            WasmRefType::Extern => TableElements::Extern(vec![0; n]),
+        };
+        let def = vmctx.at(offsets.defined_table(i as u32));
+        tables.push(store.push_table(elements, *ty, Some(def)));
+    }
+
+    // Defined memories.
+    for (i, ty) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let bytes = |p: u64| (p.saturating_mul(crate::vm::memory::WASM_PAGE_SIZE)) as usize;
+        if !store.memory_growing(0, bytes(ty.minimum), ty.maximum.map(bytes)) {
+            bail!("memory of {} pages refused by the limiter", ty.minimum);
+        }
+        let memory = LinearMemory::new(ty.minimum, ty.maximum)?;
+        let def = vmctx.at(offsets.defined_memory(i as u32));
+        memories.push(store.push_memory_in(memory, def, MemoryType { inner: *ty }));
+    }
+
+    // Defined functions' funcrefs.
+    let code = module.code_base();
+    for (i, loc) in module.func_locs().iter().enumerate() {
+        let f = info.num_imported_funcs + i as u32;
+        // SAFETY: offsets inside the code and the vmctx.
+        unsafe {
+            vmctx
+                .at::<VMFuncRef>(offsets.func_ref(f))
+                .write(VMFuncRef::new(
+                    code.add(loc.wasm_call as usize),
+                    code.add(loc.array_call as usize),
+                    vmctx.vmctx(),
+                    info.func_type_id(f),
+                ));
+        }
+    }
+
+    store.instances.push(InstanceData {
+        module: module.clone(),
+        vmctx,
+        memories,
+        tables,
+        globals: Vec::new(),
+        elements: Vec::new(),
+        dropped_data: vec![false; info.data.len()],
+    });
+
+    // Defined globals, in order (an initializer may read earlier ones).
+    for (i, init) in info.global_inits.iter().enumerate() {
+        let g = info.num_imported_globals + i as u32;
+        let inst = &store.instances[inst_index as usize];
+        let value = eval_const(store, inst, &globals, init);
+        let def = inst
+            .vmctx
+            .at::<VMGlobalDefinition>(inst.offsets().defined_global(i as u32));
+        // SAFETY: inside the live vmctx.
+        unsafe {
+            (*def).storage = value.to_le_bytes();
+        }
+        let ty = GlobalType::from_wasm(info.globals[g as usize]);
+        globals.push(store.push_global(ty, Some(def)));
+    }
+
+    // Element segments: evaluate every segment's items once.
+    let mut elements = Vec::with_capacity(info.elements.len());
+    {
+        let inst = &store.instances[inst_index as usize];
+        for seg in &info.elements {
+            let words: Box<[usize]> = match &seg.items {
+                ElementItems::Functions(f) => {
+                    f.iter().map(|f| inst.func_ref(*f) as usize).collect()
+                }
+                ElementItems::Expressions(e) => e
+                    .iter()
+                    .map(|e| eval_const(store, inst, &globals, e) as usize)
+                    .collect(),
+            };
+            elements.push(Some(words));
+        }
+    }
+    {
+        let inst = &mut store.instances[inst_index as usize];
+        inst.globals = globals;
+        inst.elements = elements;
+    }
+
+    let instance = Instance {
+        store: store.id,
+        index: inst_index,
+    };
+    initialize_segments(store, inst_index)?;
+
+    if let Some(start) = info.start {
+        let r = store.instances[inst_index as usize].func_ref(start);
+        let mut values = [trestle_vmctx::ValRaw::default(); 1];
+        // SAFETY: a funcref of this instance, of type [] -> [].
+        unsafe { crate::func::invoke_raw(store, r, &mut values)? };
+    }
+    Ok(instance)
+}
+
+/// Applies the active segments, then drops them and the declared ones.
+fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
+    let module = store.instances[inst as usize].module.clone();
+    let info = module.info();
+    let bulk = store.engine.config().features.bulk_memory;
+    let offset_of = |store: &StoreOpaque, expr: &ConstExpr| -> u64 {
+        let data = &store.instances[inst as usize];
+        let v = eval_const(store, data, &data.globals, expr);
+        // 32-bit offsets are zero-extended; 64-bit ones used whole.
+        v as u64
+    };
+    let table64 = |t: u32| info.tables[t as usize].table64;
+    let elem_offset = |store: &StoreOpaque, t: u32, e: &ConstExpr| {
+        let v = offset_of(store, e);
+        if table64(t) { v } else { u64::from(v as u32) }
+    };
+
+    if !bulk {
+        // WebAssembly 1.0: every segment is checked before any is written.
+        for seg in &info.elements {
+            if let SegmentMode::Active { index, offset } = &seg.mode {
+                let t = store.instances[inst as usize].tables[*index as usize];
+                let start = elem_offset(store, *index, offset);
+                if start
+                    .checked_add(seg.items.len() as u64)
+                    .is_none_or(|end| end > store.tables[t as usize].len())
+                {
+                    return Err(Trap::TableOutOfBounds.into());
+                }
+            }
+        }
+        for seg in &info.data {
+            if let SegmentMode::Active { index, offset } = &seg.mode {
+                let m = store.instances[inst as usize].memories[*index as usize];
+                let start = u64::from(offset_of(store, offset) as u32);
+                if start + seg.data.len() as u64
+                    > store.memories[m as usize].memory.byte_size() as u64
+                {
+                    return Err(Trap::MemoryOutOfBounds.into());
+                }
+            }
+        }
+    }
+
+    for (i, seg) in info.elements.iter().enumerate() {
+        match &seg.mode {
+            SegmentMode::Active { index, offset } => {
+                let start = elem_offset(store, *index, offset);
+                let n = seg.items.len() as u32;
+                let t = store.instances[inst as usize].tables[*index as usize];
+                crate::vm::libcalls::table_init_impl(store, inst, t, i as u32, start, 0, n)?;
+                store.instances[inst as usize].elements[i] = None;
+            }
+            SegmentMode::Declared => store.instances[inst as usize].elements[i] = None,
+            SegmentMode::Passive => {}
+        }
+    }
+    for (i, seg) in info.data.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            let start = u64::from(offset_of(store, offset) as u32);
+            let m = store.instances[inst as usize].memories[*index as usize];
+            crate::vm::libcalls::memory_init_impl(
+                store,
+                inst,
+                m,
+                i as u32,
+                start,
+                0,
+                seg.data.len() as u32,
+            )?;
+            store.instances[inst as usize].dropped_data[i] = true;
+        }
+    }
+    Ok(())
+}
+
+impl Extern {
+    pub(crate) fn store_id(&self) -> crate::store::StoreId {
+        match self {
+            Extern::Func(f) => f.store,
+            Extern::Memory(m) => m.store,
+            Extern::Table(t) => t.store,
+            Extern::Global(g) => g.store,
+        }
+    }
+
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Extern::Func(_) => "function",
+            Extern::Memory(_) => "memory",
+            Extern::Table(_) => "table",
+            Extern::Global(_) => "global",
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! [`Module`]: a validated and compiled WebAssembly module, ready to be
+//! instantiated any number of times in stores of its engine.
+
+use crate::vm::code_memory::CodeMemory;
+use crate::{
+    Engine, ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
+};
+use anyhow::{Context as _, Result};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use trestle_compiler::{EntityIndex, FuncLoc, ModuleInfo};
+use trestle_vmctx::VMOffsets;
+
+struct ModuleInner {
+    engine: Engine,
+    info: ModuleInfo,
+    offsets: VMOffsets,
+    funcs: Vec<FuncLoc>,
+    code: Arc<CodeMemory>,
+}
+
+/// A compiled WebAssembly module.
+///
+/// Cheap to clone; instantiate it with [`crate::Instance::new`] or
+/// [`crate::Linker::instantiate`].
+///
+/// ```
+/// let engine = trestle::Engine::default();
+/// let module = trestle::Module::new(&engine, r#"(module (func (export "f")))"#)?;
+/// assert_eq!(module.exports().next().unwrap().name(), "f");
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+impl fmt::Debug for Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Module")
+            .field("functions", &self.inner.info.functions.len())
+            .field("code_size", &self.inner.code.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The binary form of `bytes`: itself when it is a binary module, else the
+/// result of parsing it as WebAssembly text.
+fn to_binary(bytes: &[u8]) -> Result<Cow<'_, [u8]>> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    wat::parse_bytes(bytes).map_err(|e| anyhow::anyhow!("failed to parse WebAssembly text: {e}"))
+}
+
+impl Module {
+    /// Compiles a module from its binary or text form.
+    ///
+    /// # Errors
+    ///
+    /// When the text does not parse, or the module is malformed, invalid or
+    /// uses an unsupported feature; the message says what and where.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let binary = to_binary(bytes.as_ref())?;
+        Self::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from its binary form.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed, invalid or uses an unsupported feature.
+    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
+        let compiled = engine
+            .inner
+            .compiler
+            .compile_module(binary, &mut |ty| engine.intern_type(ty))?;
+        let code = CodeMemory::new(&compiled.code, compiled.traps)
+            .context("cannot map executable memory for the module's code")?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info: compiled.info,
+                offsets: compiled.offsets,
+                funcs: compiled.funcs,
+                code,
+            }),
+        })
+    }
+
+    /// Validates a module without compiling it.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed, invalid or uses an unsupported feature.
+    pub fn validate(engine: &Engine, binary: &[u8]) -> Result<()> {
+        engine.inner.compiler.validate(binary)?;
+        Ok(())
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    pub(crate) fn offsets(&self) -> &VMOffsets {
+        &self.inner.offsets
+    }
+
+    pub(crate) fn func_locs(&self) -> &[FuncLoc] {
+        &self.inner.funcs
+    }
+
+    pub(crate) fn code_base(&self) -> *const u8 {
+        self.inner.code.base()
+    }
+
+    fn entity_type(&self, index: EntityIndex) -> ExternType {
+        let info = &self.inner.info;
+        match index {
+            EntityIndex::Function(f) => {
+                ExternType::Func(FuncType::from_wasm(info.func_type(f).clone()))
+            }
+            EntityIndex::Table(t) => ExternType::Table(TableType {
+                inner: info.tables[t as usize],
+            }),
+            EntityIndex::Memory(m) => ExternType::Memory(MemoryType {
+                inner: info.memories[m as usize],
+            }),
+            EntityIndex::Global(g) => {
+                ExternType::Global(GlobalType::from_wasm(info.globals[g as usize]))
+            }
+        }
+    }
+
+    /// The module's imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
+        self.inner.info.imports.iter().map(|i| ImportType {
+            module: &i.module,
+            name: &i.name,
+            ty: self.entity_type(i.index),
+        })
+    }
+
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
+        self.inner.info.exports.iter().map(|e| ExportType {
+            name: &e.name,
+            ty: self.entity_type(e.index),
+        })
+    }
+
+    /// The type of export `name`.
+    pub fn get_export(&self, name: &str) -> Option<ExternType> {
+        self.inner
+            .info
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| self.entity_type(e.index))
+    }
+}

@@ -1,0 +1,552 @@
+//! [`Store`]: the owner of all WebAssembly state (instances, memories,
+//! tables, globals, functions, host values) and of the embedder's data.
+//!
+//! The store is split the way wasmi splits it: [`Store<T>`] is a thin generic
+//! shell around a non-generic [`StoreOpaque`] that libcalls and most of the
+//! runtime work with, so they are compiled once rather than once per `T`.
+//! Handles ([`crate::Func`], [`crate::Memory`], ...) are small `Copy` values
+//! holding the store's id and an index into one of its lists.
+
+use crate::instance::InstanceData;
+use crate::vm::memory::LinearMemory;
+use crate::{Engine, Func, GlobalType, MemoryType, ResourceLimiter};
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use trestle_compiler::{WasmFuncType, WasmRefType, WasmTableType};
+use trestle_vmctx::{
+    VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
+    VMTableEntry,
+};
+
+/// The unique id of a store, carried by every handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub(crate) struct StoreId(pub(crate) u64);
+
+impl StoreId {
+    fn allocate() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A function known to the store.
+pub(crate) struct FuncData {
+    /// Stable for the life of the store: inside an instance's vmctx or a
+    /// boxed host function.
+    pub(crate) func_ref: *const VMFuncRef,
+    pub(crate) ty: Arc<WasmFuncType>,
+}
+
+/// A linear memory owned by the store.
+pub(crate) struct MemoryData {
+    pub(crate) memory: LinearMemory,
+    /// Where compiled code reads the memory's base and length: inside the
+    /// defining instance's vmctx, or `owned_def` for host memories.
+    pub(crate) def: *mut VMMemoryDefinition,
+    _owned_def: Option<Box<VMMemoryDefinition>>,
+    pub(crate) ty: MemoryType,
+}
+
+/// The elements of a table.
+pub(crate) enum TableElements {
+    /// Funcref entries with the callee inline.
+    Func(Vec<VMTableEntry>),
+    /// Externref words: 0 for null, else an index into the store's
+    /// externrefs plus one.
+    Extern(Vec<usize>),
+}
+
+/// A table owned by the store.
+pub(crate) struct TableData {
+    pub(crate) elements: TableElements,
+    pub(crate) def: *mut VMTableDefinition,
+    _owned_def: Option<Box<VMTableDefinition>>,
+    pub(crate) ty: WasmTableType,
+}
+
+/// A global owned by the store.
+pub(crate) struct GlobalData {
+    pub(crate) def: *mut VMGlobalDefinition,
+    _owned_def: Option<Box<VMGlobalDefinition>>,
+    pub(crate) ty: GlobalType,
+}
+
+/// The part of a store that does not depend on the embedder's data type.
+pub struct StoreOpaque {
+    pub(crate) id: StoreId,
+    pub(crate) engine: Engine,
+    pub(crate) vm_store_context: Box<VMStoreContext>,
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) funcs: Vec<FuncData>,
+    pub(crate) func_by_ref: HashMap<usize, u32>,
+    /// Host functions: kept alive for the store's life; each box starts
+    /// with its `VMHostFuncContext`.
+    pub(crate) host_funcs: Vec<Box<dyn Any>>,
+    pub(crate) memories: Vec<MemoryData>,
+    pub(crate) tables: Vec<TableData>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// The embedder's limiter, reached through the generic shell.
+    pub(crate) limiter: Option<*mut dyn ResourceLimiter>,
+}
+
+impl fmt::Debug for StoreOpaque {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreOpaque")
+            .field("id", &self.id)
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreOpaque {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Panics unless a handle of store `id` belongs to this store.
+    #[track_caller]
+    pub(crate) fn assert_owns(&self, id: StoreId) {
+        assert!(
+            self.id == id,
+            "object used with the wrong store: it belongs to another store"
+        );
+    }
+
+    /// The [`Func`] handle for a function reference, creating it on first
+    /// sight.
+    ///
+    /// # Safety
+    ///
+    /// `func_ref` must be a live funcref of this store.
+    pub(crate) unsafe fn func_from_ref(&mut self, func_ref: *const VMFuncRef) -> Func {
+        if let Some(i) = self.func_by_ref.get(&(func_ref as usize)) {
+            return Func {
+                store: self.id,
+                index: *i,
+            };
+        }
+        // SAFETY: live per this function's contract.
+        let type_id = unsafe { (*func_ref).type_id };
+        let ty = self.engine.type_of_id(type_id);
+        self.push_func(func_ref, ty)
+    }
+
+    pub(crate) fn push_func(&mut self, func_ref: *const VMFuncRef, ty: Arc<WasmFuncType>) -> Func {
+        let index = self.funcs.len() as u32;
+        self.funcs.push(FuncData { func_ref, ty });
+        self.func_by_ref.insert(func_ref as usize, index);
+        Func {
+            store: self.id,
+            index,
+        }
+    }
+
+    pub(crate) fn push_memory_owned(&mut self, memory: LinearMemory, ty: MemoryType) -> u32 {
+        let mut def = Box::new(memory.vmmemory());
+        let ptr: *mut VMMemoryDefinition = &mut *def;
+        self.memories.push(MemoryData {
+            memory,
+            def: ptr,
+            _owned_def: Some(def),
+            ty,
+        });
+        self.memories.len() as u32 - 1
+    }
+
+    /// Registers an instance memory whose definition lives in its vmctx.
+    pub(crate) fn push_memory_in(
+        &mut self,
+        memory: LinearMemory,
+        def: *mut VMMemoryDefinition,
+        ty: MemoryType,
+    ) -> u32 {
+        // SAFETY: `def` points into a live vmctx being initialized.
+        unsafe { def.write(memory.vmmemory()) };
+        self.memories.push(MemoryData {
+            memory,
+            def,
+            _owned_def: None,
+            ty,
+        });
+        self.memories.len() as u32 - 1
+    }
+
+    pub(crate) fn push_table(
+        &mut self,
+        elements: TableElements,
+        ty: WasmTableType,
+        def: Option<*mut VMTableDefinition>,
+    ) -> u32 {
+        let (def, owned) = match def {
+            Some(d) => (d, None),
+            None => {
+                let mut b = Box::new(VMTableDefinition {
+                    base: std::ptr::null_mut(),
+                    current_elements: 0,
+                });
+                let p: *mut VMTableDefinition = &mut *b;
+                (p, Some(b))
+            }
+        };
+        self.tables.push(TableData {
+            elements,
+            def,
+            _owned_def: owned,
+            ty,
+        });
+        let i = self.tables.len() as u32 - 1;
+        self.tables[i as usize].sync_def();
+        i
+    }
+
+    pub(crate) fn push_global(
+        &mut self,
+        ty: GlobalType,
+        def: Option<*mut VMGlobalDefinition>,
+    ) -> u32 {
+        let (def, owned) = match def {
+            Some(d) => (d, None),
+            None => {
+                let mut b = Box::new(VMGlobalDefinition::default());
+                let p: *mut VMGlobalDefinition = &mut *b;
+                (p, Some(b))
+            }
+        };
+        self.globals.push(GlobalData {
+            def,
+            _owned_def: owned,
+            ty,
+        });
+        self.globals.len() as u32 - 1
+    }
+
+    /// Asks the limiter whether a memory may grow.
+    pub(crate) fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        max: Option<usize>,
+    ) -> bool {
+        match self.limiter {
+            // SAFETY: the pointer targets the limiter owned by the generic
+            // shell, which outlives the opaque part and is not otherwise
+            // borrowed while wasm or a libcall runs.
+            Some(l) => unsafe { (*l).memory_growing(current, desired, max).unwrap_or(false) },
+            None => true,
+        }
+    }
+
+    /// Asks the limiter whether a table may grow.
+    pub(crate) fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        max: Option<usize>,
+    ) -> bool {
+        match self.limiter {
+            // SAFETY: as in `memory_growing`.
+            Some(l) => unsafe { (*l).table_growing(current, desired, max).unwrap_or(false) },
+            None => true,
+        }
+    }
+}
+
+impl TableData {
+    /// Points the definition at the current elements.
+    pub(crate) fn sync_def(&mut self) {
+        let (base, len) = match &mut self.elements {
+            TableElements::Func(v) => (v.as_mut_ptr().cast::<u8>(), v.len()),
+            TableElements::Extern(v) => (v.as_mut_ptr().cast::<u8>(), v.len()),
+        };
+        // SAFETY: `def` points at this table's live definition.
+        unsafe {
+            (*self.def).base = base;
+            (*self.def).current_elements = len as u64;
+        }
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        match &self.elements {
+            TableElements::Func(v) => v.len() as u64,
+            TableElements::Extern(v) => v.len() as u64,
+        }
+    }
+
+    pub(crate) fn element(&self) -> WasmRefType {
+        self.ty.element
+    }
+}
+
+/// A collection of WebAssembly instances and host objects, together with
+/// the embedder's data `T`.
+///
+/// All handles ([`crate::Func`], [`crate::Memory`], [`crate::Table`],
+/// [`crate::Global`], [`crate::Instance`], [`crate::ExternRef`]) belong to
+/// the store that made them; using one with another store panics.
+/// Everything is freed when the store is dropped.
+///
+/// ```
+/// use trestle::{Engine, Store};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, 42u32);
+/// *store.data_mut() += 1;
+/// assert_eq!(*store.data(), 43);
+/// ```
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+/// Finds the limiter in the store's data.
+pub(crate) type LimiterFn<T> =
+    dyn (FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static)) + Send + Sync;
+
+/// The store's state: the opaque part first, so a pointer to it is also a
+/// pointer to the whole (host function shims rely on this).
+#[repr(C)]
+pub struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) limiter_fn: Option<Box<LimiterFn<T>>>,
+    pub(crate) data: T,
+}
+
+impl<T> fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Store<T> {
+    /// A new store for `engine`, holding `data`.
+    pub fn new(engine: &Engine, data: T) -> Self {
+        Self {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque {
+                    id: StoreId::allocate(),
+                    engine: engine.clone(),
+                    vm_store_context: Box::new(VMStoreContext::default()),
+                    instances: Vec::new(),
+                    funcs: Vec::new(),
+                    func_by_ref: HashMap::new(),
+                    host_funcs: Vec::new(),
+                    memories: Vec::new(),
+                    tables: Vec::new(),
+                    globals: Vec::new(),
+                    externrefs: Vec::new(),
+                    limiter: None,
+                },
+                limiter_fn: None,
+                data,
+            }),
+        }
+    }
+
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consumes the store and returns the embedder's data.
+    pub fn into_data(self) -> T {
+        let inner = *self.inner;
+        inner.data
+    }
+
+    /// The engine of this store.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+
+    /// Installs a [`ResourceLimiter`], found in the store's data by `limiter`,
+    /// that is asked before every memory and table growth, at instantiation
+    /// too.
+    pub fn limiter(
+        &mut self,
+        limiter: impl (FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static)) + Send + Sync + 'static,
+    ) {
+        self.inner.limiter_fn = Some(Box::new(limiter));
+    }
+}
+
+impl<T> StoreInner<T> {
+    /// Refreshes the opaque part's pointer to the limiter before running
+    /// anything that may grow a memory or table.
+    pub(crate) fn prepare_limiter(&mut self) {
+        self.opaque.limiter = match &mut self.limiter_fn {
+            Some(f) => {
+                // The pointer is refreshed before each entry and only used
+                // while `self` is borrowed by that entry.
+                let l: *mut (dyn ResourceLimiter + 'static) = f(&mut self.data);
+                Some(l)
+            }
+            None => None,
+        };
+    }
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+}
+
+impl<'a, T> From<&'a Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a mut Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut Store<T>> for StoreContextMut<'a, T> {
+    fn from(s: &'a mut Store<T>) -> Self {
+        StoreContextMut(&mut s.inner)
+    }
+}
+
+impl<'a, T> From<StoreContextMut<'a, T>> for StoreContext<'a, T> {
+    fn from(s: StoreContextMut<'a, T>) -> Self {
+        StoreContext(s.0)
+    }
+}
+
+impl<'a, 'b, T> From<&'b StoreContextMut<'a, T>> for StoreContext<'b, T> {
+    fn from(s: &'b StoreContextMut<'a, T>) -> Self {
+        StoreContext(s.0)
+    }
+}
+
+impl<'a, 'b, T> From<&'b mut StoreContextMut<'a, T>> for StoreContextMut<'b, T> {
+    fn from(s: &'b mut StoreContextMut<'a, T>) -> Self {
+        StoreContextMut(s.0)
+    }
+}
+
+impl<'a, 'b, T> From<&'b StoreContext<'a, T>> for StoreContext<'b, T> {
+    fn from(s: &'b StoreContext<'a, T>) -> Self {
+        StoreContext(s.0)
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for StoreContextMut<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        StoreContextMut(c.store.0)
+    }
+}
+
+impl<'a, T> From<&'a crate::Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a crate::Caller<'_, T>) -> Self {
+        StoreContext(c.store.0)
+    }
+}
+
+/// Something that gives shared access to a store.
+pub trait AsContext {
+    /// The store's data type.
+    type Data;
+    /// Borrows the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Something that gives exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// Borrows the store exclusively.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        S::as_context(*self)
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        S::as_context(*self)
+    }
+}
+
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
+        S::as_context_mut(*self)
+    }
+}

@@ -1,0 +1,452 @@
+//! The types of WebAssembly values and entities, as the embedding API shows
+//! them.
+
+use crate::Engine;
+use std::fmt;
+use std::sync::Arc;
+use trestle_compiler::{
+    WasmFuncType, WasmGlobalType, WasmMemoryType, WasmRefType, WasmTableType, WasmValType,
+};
+
+/// The abstract heap type a reference points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Functions.
+    Func,
+    /// Host values.
+    Extern,
+}
+
+/// A reference type: nullable references into a heap type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    nullable: bool,
+    heap_type: HeapType,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Func,
+    };
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Extern,
+    };
+
+    /// A reference type.
+    pub fn new(nullable: bool, heap_type: HeapType) -> Self {
+        Self {
+            nullable,
+            heap_type,
+        }
+    }
+
+    /// Whether the type includes null.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// The heap type.
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap_type
+    }
+
+    pub(crate) fn from_wasm(r: WasmRefType) -> Self {
+        match r {
+            WasmRefType::Func => Self::FUNCREF,
+            WasmRefType::Extern => Self::EXTERNREF,
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmRefType {
+        match self.heap_type {
+            HeapType::Func => WasmRefType::Func,
+            HeapType::Extern => WasmRefType::Extern,
+        }
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.heap_type {
+            HeapType::Func => f.write_str("funcref"),
+            HeapType::Extern => f.write_str("externref"),
+        }
+    }
+}
+
+/// The type of a WebAssembly value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// A reference.
+    Ref(RefType),
+}
+
+impl ValType {
+    /// `funcref`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+
+    /// Whether this is `i32`, `i64`, `f32` or `f64`.
+    pub fn is_num(&self) -> bool {
+        matches!(
+            self,
+            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+        )
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(&self) -> bool {
+        matches!(self, ValType::Ref(_))
+    }
+
+    pub(crate) fn from_wasm(t: WasmValType) -> Self {
+        match t {
+            WasmValType::I32 => ValType::I32,
+            WasmValType::I64 => ValType::I64,
+            WasmValType::F32 => ValType::F32,
+            WasmValType::F64 => ValType::F64,
+            WasmValType::V128 => ValType::V128,
+            WasmValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)),
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmValType {
+        match self {
+            ValType::I32 => WasmValType::I32,
+            ValType::I64 => WasmValType::I64,
+            ValType::F32 => WasmValType::F32,
+            ValType::F64 => WasmValType::F64,
+            ValType::V128 => WasmValType::V128,
+            ValType::Ref(r) => WasmValType::Ref(r.to_wasm()),
+        }
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
+    }
+}
+
+/// The type of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    pub(crate) inner: Arc<WasmFuncType>,
+}
+
+impl FuncType {
+    /// A function type with these parameters and results.
+    ///
+    /// The engine is taken for compatibility with Wasmtime's signature;
+    /// types are compared structurally across engines.
+    pub fn new(
+        _engine: &Engine,
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        Self::from_wasm(Arc::new(WasmFuncType {
+            params: params.into_iter().map(ValType::to_wasm).collect(),
+            results: results.into_iter().map(ValType::to_wasm).collect(),
+        }))
+    }
+
+    pub(crate) fn from_wasm(inner: Arc<WasmFuncType>) -> Self {
+        Self { inner }
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.inner.params.iter().map(|t| ValType::from_wasm(*t))
+    }
+
+    /// The result types.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.inner.results.iter().map(|t| ValType::from_wasm(*t))
+    }
+
+    /// The `n`th parameter type.
+    pub fn param(&self, n: usize) -> Option<ValType> {
+        self.inner.params.get(n).map(|t| ValType::from_wasm(*t))
+    }
+
+    /// The `n`th result type.
+    pub fn result(&self, n: usize) -> Option<ValType> {
+        self.inner.results.get(n).map(|t| ValType::from_wasm(*t))
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(func")?;
+        if !self.inner.params.is_empty() {
+            f.write_str(" (param")?;
+            for p in self.params() {
+                write!(f, " {p}")?;
+            }
+            f.write_str(")")?;
+        }
+        if !self.inner.results.is_empty() {
+            f.write_str(" (result")?;
+            for r in self.results() {
+                write!(f, " {r}")?;
+            }
+            f.write_str(")")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Whether a global can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable.
+    Var,
+}
+
+/// The type of a global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    content: ValType,
+    mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global type.
+    pub fn new(content: ValType, mutability: Mutability) -> Self {
+        Self {
+            content,
+            mutability,
+        }
+    }
+
+    /// The value type.
+    pub fn content(&self) -> &ValType {
+        &self.content
+    }
+
+    /// The mutability.
+    pub fn mutability(&self) -> Mutability {
+        self.mutability
+    }
+
+    /// Whether the global is mutable.
+    pub fn is_mutable(&self) -> bool {
+        self.mutability == Mutability::Var
+    }
+
+    pub(crate) fn from_wasm(g: WasmGlobalType) -> Self {
+        Self::new(
+            ValType::from_wasm(g.ty),
+            if g.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
+        )
+    }
+}
+
+/// The type of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableType {
+    pub(crate) inner: WasmTableType,
+}
+
+impl TableType {
+    /// A table of `element` with 32-bit indices.
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
+        Self {
+            inner: WasmTableType {
+                element: element.to_wasm(),
+                minimum: u64::from(minimum),
+                maximum: maximum.map(u64::from),
+                table64: false,
+            },
+        }
+    }
+
+    /// A table of `element` with 64-bit indices (table64).
+    pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> Self {
+        Self {
+            inner: WasmTableType {
+                element: element.to_wasm(),
+                minimum,
+                maximum,
+                table64: true,
+            },
+        }
+    }
+
+    /// The element type.
+    pub fn element(&self) -> &RefType {
+        match self.inner.element {
+            WasmRefType::Func => &RefType::FUNCREF,
+            WasmRefType::Extern => &RefType::EXTERNREF,
+        }
+    }
+
+    /// The minimum number of elements.
+    pub fn minimum(&self) -> u64 {
+        self.inner.minimum
+    }
+
+    /// The maximum number of elements.
+    pub fn maximum(&self) -> Option<u64> {
+        self.inner.maximum
+    }
+
+    /// Whether the table is indexed by `i64`.
+    pub fn is_64(&self) -> bool {
+        self.inner.table64
+    }
+}
+
+/// The type of a linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    pub(crate) inner: WasmMemoryType,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of `minimum` pages, at most `maximum`.
+    pub fn new(minimum: u32, maximum: Option<u32>) -> Self {
+        Self {
+            inner: WasmMemoryType {
+                minimum: u64::from(minimum),
+                maximum: maximum.map(u64::from),
+                memory64: false,
+                shared: false,
+            },
+        }
+    }
+
+    /// The minimum size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.inner.minimum
+    }
+
+    /// The maximum size in pages.
+    pub fn maximum(&self) -> Option<u64> {
+        self.inner.maximum
+    }
+
+    /// Whether the memory is indexed by `i64`.
+    pub fn is_64(&self) -> bool {
+        self.inner.memory64
+    }
+}
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A global.
+    Global(GlobalType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+}
+
+impl ExternType {
+    /// The function type, if this is one.
+    pub fn func(&self) -> Option<&FuncType> {
+        match self {
+            ExternType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The global type, if this is one.
+    pub fn global(&self) -> Option<&GlobalType> {
+        match self {
+            ExternType::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The table type, if this is one.
+    pub fn table(&self) -> Option<&TableType> {
+        match self {
+            ExternType::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The memory type, if this is one.
+    pub fn memory(&self) -> Option<&MemoryType> {
+        match self {
+            ExternType::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// One import of a module.
+#[derive(Debug, Clone)]
+pub struct ImportType<'module> {
+    pub(crate) module: &'module str,
+    pub(crate) name: &'module str,
+    pub(crate) ty: ExternType,
+}
+
+impl<'module> ImportType<'module> {
+    /// The module name.
+    pub fn module(&self) -> &'module str {
+        self.module
+    }
+
+    /// The field name.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The expected type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// One export of a module.
+#[derive(Debug, Clone)]
+pub struct ExportType<'module> {
+    pub(crate) name: &'module str,
+    pub(crate) ty: ExternType,
+}
+
+impl<'module> ExportType<'module> {
+    /// The export name.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The exported type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}

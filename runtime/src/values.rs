@@ -1,0 +1,444 @@
+//! [`Val`], [`Ref`] and [`ExternRef`]: WebAssembly values as the host sees
+//! them, and their conversion to and from the raw form compiled code uses.
+
+use crate::store::{StoreId, StoreOpaque};
+use crate::{AsContextMut, Func, HeapType, RefType, ValType};
+use anyhow::{Result, bail};
+use std::any::Any;
+use trestle_vmctx::{VMFuncRef, ValRaw};
+
+/// A reference to a host value, owned by a store.
+///
+/// The value lives until its store is dropped; an `ExternRef` is a small
+/// `Copy` handle to it.
+///
+/// ```
+/// use trestle::{Engine, ExternRef, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let r = ExternRef::new(&mut store, "hello")?;
+/// let data = r.data(&store)?.unwrap();
+/// assert_eq!(data.downcast_ref::<&str>(), Some(&"hello"));
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+}
+
+impl ExternRef {
+    /// Moves `value` into the store and returns a reference to it.
+    ///
+    /// # Errors
+    ///
+    /// When the store holds `u32::MAX` host values already.
+    pub fn new<T>(mut store: impl AsContextMut, value: T) -> Result<ExternRef>
+    where
+        T: Any + Send + Sync,
+    {
+        let store = &mut store.as_context_mut().0.opaque;
+        let index = u32::try_from(store.externrefs.len())
+            .ok()
+            .filter(|i| *i < u32::MAX - 1);
+        let Some(index) = index else {
+            bail!("too many externrefs in one store");
+        };
+        store.externrefs.push(Box::new(value));
+        Ok(ExternRef {
+            store: store.id,
+            index,
+        })
+    }
+
+    /// The host value.
+    ///
+    /// # Errors
+    ///
+    /// Never today; the `Result` and `Option` match Wasmtime's signature.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn data<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContext<'a, T>>,
+    ) -> Result<Option<&'a (dyn Any + Send + Sync)>> {
+        let cx: crate::store::StoreContext<'a, T> = store.into();
+        let opaque = &cx.0.opaque;
+        opaque.assert_owns(self.store);
+        Ok(Some(&*opaque.externrefs[self.index as usize]))
+    }
+
+    /// The host value, mutably.
+    ///
+    /// # Errors
+    ///
+    /// Never today; see [`ExternRef::data`].
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> Result<Option<&'a mut (dyn Any + Send + Sync)>> {
+        let cx: crate::store::StoreContextMut<'a, T> = store.into();
+        let opaque = &mut cx.0.opaque;
+        opaque.assert_owns(self.store);
+        Ok(Some(&mut *opaque.externrefs[self.index as usize]))
+    }
+
+    pub(crate) fn to_raw(self) -> usize {
+        self.index as usize + 1
+    }
+
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
+        (raw != 0).then(|| ExternRef {
+            store: store.id,
+            index: (raw - 1) as u32,
+        })
+    }
+}
+
+/// A reference value: a function or a host value, possibly null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ref {
+    /// A `funcref`.
+    Func(Option<Func>),
+    /// An `externref`.
+    Extern(Option<ExternRef>),
+}
+
+impl Ref {
+    /// Whether this is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Ref::Func(None) | Ref::Extern(None))
+    }
+
+    /// The function, when this is a non-null funcref.
+    pub fn as_func(&self) -> Option<Option<&Func>> {
+        match self {
+            Ref::Func(f) => Some(f.as_ref()),
+            Ref::Extern(_) => None,
+        }
+    }
+
+    /// The host value, when this is an externref.
+    pub fn as_extern(&self) -> Option<Option<&ExternRef>> {
+        match self {
+            Ref::Extern(e) => Some(e.as_ref()),
+            Ref::Func(_) => None,
+        }
+    }
+
+    /// The heap type of the reference.
+    pub fn heap_type(&self) -> HeapType {
+        match self {
+            Ref::Func(_) => HeapType::Func,
+            Ref::Extern(_) => HeapType::Extern,
+        }
+    }
+
+    /// Whether the reference is a value of `ty`.
+    pub fn matches_ty(&self, ty: &RefType) -> bool {
+        *ty.heap_type() == self.heap_type() && (ty.is_nullable() || !self.is_null())
+    }
+
+    /// The raw word for a table or a wasm value of this store.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        Ok(match self {
+            Ref::Func(None) | Ref::Extern(None) => 0,
+            Ref::Func(Some(f)) => {
+                if f.store != store.id {
+                    bail!("cross-store value: the funcref belongs to another store");
+                }
+                store.funcs[f.index as usize].func_ref as usize
+            }
+            Ref::Extern(Some(e)) => {
+                if e.store != store.id {
+                    bail!("cross-store value: the externref belongs to another store");
+                }
+                e.to_raw()
+            }
+        })
+    }
+
+    /// The reference for a raw word of heap type `heap`.
+    ///
+    /// # Safety
+    ///
+    /// A non-null funcref word must point at a live funcref of `store`.
+    pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, heap: HeapType, raw: usize) -> Ref {
+        match heap {
+            HeapType::Func if raw == 0 => Ref::Func(None),
+            // SAFETY: per this function's contract.
+            HeapType::Func => Ref::Func(Some(unsafe {
+                store.func_from_ref(raw as *const VMFuncRef)
+            })),
+            HeapType::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+        }
+    }
+}
+
+impl From<Func> for Ref {
+    fn from(f: Func) -> Ref {
+        Ref::Func(Some(f))
+    }
+}
+
+impl From<ExternRef> for Ref {
+    fn from(e: ExternRef) -> Ref {
+        Ref::Extern(Some(e))
+    }
+}
+
+/// A WebAssembly value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, by its bits (so NaN payloads survive).
+    F32(u32),
+    /// An `f64`, by its bits.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A `funcref`.
+    FuncRef(Option<Func>),
+    /// An `externref`.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The zero (or null) value of `ty`.
+    pub fn default_for_ty(ty: &ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::Ref(r) => match r.heap_type() {
+                HeapType::Func => Val::FuncRef(None),
+                HeapType::Extern => Val::ExternRef(None),
+            },
+        }
+    }
+
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
+        }
+    }
+
+    /// Whether the value has type `ty`.
+    pub fn matches_ty(&self, ty: &ValType) -> bool {
+        match (self, ty) {
+            (Val::FuncRef(f), ValType::Ref(r)) => Ref::Func(*f).matches_ty(r),
+            (Val::ExternRef(e), ValType::Ref(r)) => Ref::Extern(*e).matches_ty(r),
+            _ => self.ty() == *ty,
+        }
+    }
+
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `i32`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an `i32`.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("expected an i32")
+    }
+
+    /// The `i64`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an `i64`.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("expected an i64")
+    }
+
+    /// The `f32`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an `f32`.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("expected an f32")
+    }
+
+    /// The `f64`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an `f64`.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("expected an f64")
+    }
+
+    /// The reference, if this is one.
+    pub fn ref_(&self) -> Option<Ref> {
+        match self {
+            Val::FuncRef(f) => Some(Ref::Func(*f)),
+            Val::ExternRef(e) => Some(Ref::Extern(*e)),
+            _ => None,
+        }
+    }
+
+    /// The function reference, if this is a funcref.
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        match self {
+            Val::FuncRef(f) => Some(f.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The host reference, if this is an externref.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        match self {
+            Val::ExternRef(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The raw form of this value for `store`.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(v) => ValRaw::f32(v),
+            Val::F64(v) => ValRaw::f64(v),
+            Val::V128(v) => {
+                let mut raw = ValRaw::default();
+                // SAFETY: ValRaw is 16 plain bytes.
+                unsafe { std::ptr::write((&mut raw as *mut ValRaw).cast::<u128>(), v) };
+                raw
+            }
+            Val::FuncRef(f) => ValRaw::ptr(Ref::Func(f).to_raw(store)? as *const u8),
+            Val::ExternRef(e) => ValRaw::ptr(Ref::Extern(e).to_raw(store)? as *const u8),
+        })
+    }
+
+    /// The value of type `ty` in raw form.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must hold a value of type `ty` produced for `store`.
+    pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32()),
+            ValType::F64 => Val::F64(raw.get_f64()),
+            // SAFETY: ValRaw is 16 plain bytes.
+            ValType::V128 => Val::V128(unsafe { std::ptr::read((&raw as *const ValRaw).cast()) }),
+            // SAFETY: per this function's contract.
+            ValType::Ref(r) => match unsafe { Ref::from_raw(store, *r.heap_type(), raw.get_ptr()) }
+            {
+                Ref::Func(f) => Val::FuncRef(f),
+                Ref::Extern(e) => Val::ExternRef(e),
+            },
+        }
+    }
+
+    /// The value's bits in global storage (little-endian, zero-extended).
+    pub(crate) fn to_storage(self, store: &StoreOpaque) -> Result<[u8; 16]> {
+        let raw = self.to_raw(store)?;
+        // SAFETY: ValRaw is 16 plain bytes.
+        Ok(unsafe { std::mem::transmute::<ValRaw, [u8; 16]>(raw) })
+    }
+
+    /// The value of type `ty` stored in a global.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must hold a value of type `ty` of `store`.
+    pub(crate) unsafe fn from_storage(
+        store: &mut StoreOpaque,
+        bytes: [u8; 16],
+        ty: ValType,
+    ) -> Val {
+        // SAFETY: ValRaw is 16 plain bytes; the contract covers the rest.
+        unsafe { Val::from_raw(store, std::mem::transmute::<[u8; 16], ValRaw>(bytes), ty) }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+impl From<Ref> for Val {
+    fn from(r: Ref) -> Val {
+        match r {
+            Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
+        }
+    }
+}
+
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}
