@@ -139,6 +139,10 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> 
     Ok(ConstExpr { ops: ops.into() })
 }
 
+/// A compiled body: its index among the defined functions, its code and
+/// its array-to-wasm trampoline.
+type Compiled = (usize, CompiledFunction, CompiledFunction);
+
 /// The parsed module and the bodies still to translate.
 struct Parsed<'a> {
     info: ModuleInfo,
@@ -162,10 +166,8 @@ fn parse<'a>(
             ValidPayload::End(_) => seen_end = true,
         }
         match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(CompileError::unsupported("components"));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(CompileError::unsupported("components"));
             }
             Payload::TypeSection(reader) => {
                 for group in reader {
@@ -384,28 +386,27 @@ impl Compiler {
         for (i, b) in bodies {
             chunks[i % workers].push((i, b));
         }
-        let results: Vec<Result<Vec<(usize, CompiledFunction, CompiledFunction)>, CompileError>> =
-            if workers <= 1 {
-                chunks
+        let results: Vec<Result<Vec<Compiled>, CompileError>> = if workers <= 1 {
+            chunks
+                .into_iter()
+                .map(|c| self.compile_chunk(&info, &offsets, first_defined, c))
+                .collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunks
                     .into_iter()
-                    .map(|c| self.compile_chunk(&info, &offsets, first_defined, c))
+                    .map(|c| {
+                        let info = &info;
+                        let offsets = &offsets;
+                        s.spawn(move || self.compile_chunk(info, offsets, first_defined, c))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                     .collect()
-            } else {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = chunks
-                        .into_iter()
-                        .map(|c| {
-                            let info = &info;
-                            let offsets = &offsets;
-                            s.spawn(move || self.compile_chunk(info, offsets, first_defined, c))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                        .collect()
-                })
-            };
+            })
+        };
         let mut compiled: Vec<Option<(CompiledFunction, CompiledFunction)>> =
             (0..n).map(|_| None).collect();
         let mut first_err: Option<(usize, CompileError)> = None;
@@ -436,7 +437,6 @@ impl Compiler {
         link(info, offsets, first_defined, compiled)
     }
 
-    #[expect(clippy::type_complexity, reason = "private helper of compile_module")]
     fn compile_chunk(
         &self,
         info: &ModuleInfo,
@@ -446,7 +446,7 @@ impl Compiler {
             usize,
             (FuncToValidate<ValidatorResources>, FunctionBody<'_>),
         )>,
-    ) -> Result<Vec<(usize, CompiledFunction, CompiledFunction)>, CompileError> {
+    ) -> Result<Vec<Compiled>, CompileError> {
         let mut ctx = cranelift_codegen::Context::new();
         let mut fctx = FunctionBuilderContext::new();
         let mut allocs = FuncValidatorAllocations::default();
@@ -485,14 +485,14 @@ fn link(
     let mut funcs = Vec::with_capacity(compiled.len());
     let mut pending = Vec::new();
     let mut place = |f: &CompiledFunction, code: &mut Vec<u8>| -> u32 {
-        while code.len() % 16 != 0 {
+        while !code.len().is_multiple_of(16) {
             code.push(0);
         }
         let start = code.len() as u32;
         code.extend_from_slice(&f.code);
         traps.extend(f.traps.iter().map(|(o, t)| (start + o, *t)));
         for r in &f.relocs {
-            pending.push((start, r.clone()));
+            pending.push((start, *r));
         }
         start
     };
