@@ -158,7 +158,9 @@ fn parse<'a>(
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
     let mut seen_end = false;
-    for payload in Parser::new(0).parse_all(wasm) {
+    let mut parser = Parser::new(0);
+    parser.set_features(features.to_wasmparser());
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Ok | ValidPayload::Parser(_) => {}

@@ -662,7 +662,6 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
 fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
     let module = store.instances[inst as usize].module.clone();
     let info = module.info();
-    let bulk = store.engine.config().features.bulk_memory;
     let offset_of = |store: &StoreOpaque, expr: &ConstExpr| -> u64 {
         let data = &store.instances[inst as usize];
         let v = eval_const(store, data, &data.globals, expr);
@@ -674,33 +673,6 @@ fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
         let v = offset_of(store, e);
         if table64(t) { v } else { u64::from(v as u32) }
     };
-
-    if !bulk {
-        // WebAssembly 1.0: every segment is checked before any is written.
-        for seg in &info.elements {
-            if let SegmentMode::Active { index, offset } = &seg.mode {
-                let t = store.instances[inst as usize].tables[*index as usize];
-                let start = elem_offset(store, *index, offset);
-                if start
-                    .checked_add(seg.items.len() as u64)
-                    .is_none_or(|end| end > store.tables[t as usize].len())
-                {
-                    return Err(Trap::TableOutOfBounds.into());
-                }
-            }
-        }
-        for seg in &info.data {
-            if let SegmentMode::Active { index, offset } = &seg.mode {
-                let m = store.instances[inst as usize].memories[*index as usize];
-                let start = u64::from(offset_of(store, offset) as u32);
-                if start + seg.data.len() as u64
-                    > store.memories[m as usize].memory.byte_size() as u64
-                {
-                    return Err(Trap::MemoryOutOfBounds.into());
-                }
-            }
-        }
-    }
 
     for (i, seg) in info.elements.iter().enumerate() {
         match &seg.mode {
