@@ -679,15 +679,13 @@ impl State<'_, '_> {
             O::TableGet { table } => {
                 let index = self.pop();
                 let index = self.table_index_to_i64(table, index);
-                let t = self.b.ins().iconst(types::I32, i64::from(table));
-                let r = self.libcall(LibcallIndex::table_get, &[t, index]);
-                self.push(r[0]);
+                let v = self.table_get(table, index);
+                self.push(v);
             }
             O::TableSet { table } => {
                 let (index, val) = self.pop2();
                 let index = self.table_index_to_i64(table, index);
-                let t = self.b.ins().iconst(types::I32, i64::from(table));
-                self.libcall(LibcallIndex::table_set, &[t, index, val]);
+                self.table_set(table, index, val);
             }
             O::TableSize { table } => {
                 let def = self.table_definition(table);
@@ -1279,10 +1277,14 @@ impl State<'_, '_> {
         }
     }
 
-    /// Bounds-checks `index` (an i64) and returns the address of its funcref
-    /// table entry. The address is clamped to the table base when out of
+    /// Bounds-checks `index` (an i64) and returns the address of its table
+    /// element. The address is clamped to the table base when out of
     /// bounds, so a mispredicted branch cannot read past the table.
     fn table_entry_addr(&mut self, table: u32, index: Value, oob: Trap) -> Value {
+        let shift = match self.t.info.tables[table as usize].element {
+            WasmRefType::Func => VMOffsets::TABLE_ENTRY_SHIFT,
+            WasmRefType::Extern => VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros(),
+        };
         let def = self.table_definition(table);
         let bound = self.b.ins().load(
             types::I64,
@@ -1301,12 +1303,111 @@ impl State<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
         self.b.ins().trapnz(out, trap_code(oob));
-        let scaled = self
-            .b
-            .ins()
-            .ishl_imm_s(index, i64::from(VMOffsets::TABLE_ENTRY_SHIFT));
+        let scaled = self.b.ins().ishl_imm_s(index, i64::from(shift));
         let addr = self.b.ins().iadd(base, scaled);
         self.b.ins().select_spectre_guard(out, base, addr)
+    }
+
+    /// `table.get`: inline, with lazy initialization of funcref entries on a
+    /// cold path.
+    fn table_get(&mut self, table: u32, index: Value) -> Value {
+        let entry = self.table_entry_addr(table, index, Trap::TableOutOfBounds);
+        if self.t.info.tables[table as usize].element == WasmRefType::Extern {
+            return self.b.ins().load(POINTER, vm_flags(), entry, 0);
+        }
+        let type_id = self.b.ins().load(
+            types::I32,
+            vm_flags(),
+            entry,
+            VMOffsets::TABLE_ENTRY_TYPE_ID as i32,
+        );
+        let lazy = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, POINTER);
+        self.b.set_cold_block(lazy);
+        self.b
+            .ins()
+            .brif(type_id, done, &[BlockArg::Value(entry)], lazy, &[]);
+        self.b.seal_block(lazy);
+        self.b.switch_to_block(lazy);
+        let t = self.b.ins().iconst(types::I32, i64::from(table));
+        let entry2 = self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0];
+        self.b.ins().jump(done, &[BlockArg::Value(entry2)]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        let entry = self.b.block_params(done)[0];
+        self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            entry,
+            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
+        )
+    }
+
+    /// `table.set`: inline; a funcref entry copies the callee's code
+    /// pointer, vmctx and type id out of its `VMFuncRef`.
+    fn table_set(&mut self, table: u32, index: Value, val: Value) {
+        let entry = self.table_entry_addr(table, index, Trap::TableOutOfBounds);
+        if self.t.info.tables[table as usize].element == WasmRefType::Extern {
+            self.b.ins().store(vm_flags(), val, entry, 0);
+            return;
+        }
+        let null = self.b.create_block();
+        let nonnull = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(val, nonnull, &[], null, &[]);
+        self.b.seal_block(null);
+        self.b.seal_block(nonnull);
+
+        self.b.switch_to_block(null);
+        let zero = self.b.ins().iconst(POINTER, 0);
+        let null_id = self.b.ins().iconst(types::I32, i64::from(TYPE_ID_NULL));
+        self.write_entry(entry, zero, zero, null_id, zero);
+        self.b.ins().jump(done, &[]);
+
+        self.b.switch_to_block(nonnull);
+        let f = |o: u32| o as i32;
+        let code = self
+            .b
+            .ins()
+            .load(POINTER, vm_flags(), val, f(VMOffsets::FUNC_REF_WASM_CALL));
+        let vmctx = self
+            .b
+            .ins()
+            .load(POINTER, vm_flags(), val, f(VMOffsets::FUNC_REF_VMCTX));
+        let type_id =
+            self.b
+                .ins()
+                .load(types::I32, vm_flags(), val, f(VMOffsets::FUNC_REF_TYPE_ID));
+        self.write_entry(entry, code, vmctx, type_id, val);
+        self.b.ins().jump(done, &[]);
+
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+    }
+
+    fn write_entry(
+        &mut self,
+        entry: Value,
+        code: Value,
+        vmctx: Value,
+        type_id: Value,
+        func_ref: Value,
+    ) {
+        let fl = vm_flags();
+        let o = |x: u32| x as i32;
+        self.b
+            .ins()
+            .store(fl, code, entry, o(VMOffsets::TABLE_ENTRY_WASM_CALL));
+        self.b
+            .ins()
+            .store(fl, vmctx, entry, o(VMOffsets::TABLE_ENTRY_VMCTX));
+        self.b
+            .ins()
+            .store(fl, type_id, entry, o(VMOffsets::TABLE_ENTRY_TYPE_ID));
+        self.b
+            .ins()
+            .store(fl, func_ref, entry, o(VMOffsets::TABLE_ENTRY_FUNC_REF));
     }
 
     // ---- Memories and globals -------------------------------------------

@@ -20,6 +20,25 @@ use trestle_vmctx::{
 /// without bound.
 pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
+/// `n` table entries in the not-yet-initialized state, from zeroed memory:
+/// for large tables the allocator hands out fresh zero pages, so this costs
+/// O(1) in `n` until the entries are touched.
+fn zeroed_entries(n: usize) -> Vec<VMTableEntry> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let layout = Layout::array::<VMTableEntry>(n).expect("table size checked against the limit");
+    // SAFETY: the layout is non-empty.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: allocated by the global allocator with the layout of `n`
+    // entries; all-zero bytes are a valid `VMTableEntry` (null pointers,
+    // zero ids), namely `VMTableEntry::UNINIT`.
+    unsafe { Vec::from_raw_parts(ptr.cast(), n, n) }
+}
+
 /// An instance's vmctx allocation.
 pub(crate) struct VmctxAlloc {
     ptr: *mut u8,
@@ -555,12 +574,18 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
             bail!("table of {} elements refused by the limiter", ty.minimum);
         }
         let n = ty.minimum as usize;
+        let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
         let elements = match ty.element {
+            WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n)),
             WasmRefType::Func => TableElements::Func(vec![VMTableEntry::NULL; n]),
             WasmRefType::Extern => TableElements::Extern(vec![0; n]),
         };
         let def = vmctx.at(offsets.defined_table(i as u32));
-        tables.push(store.push_table(elements, *ty, Some(def)));
+        let index = store.push_table(elements, *ty, Some(def));
+        if lazy {
+            store.tables[index as usize].lazy = Some(Vec::new());
+        }
+        tables.push(index);
     }
 
     // Defined memories.
@@ -620,27 +645,20 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
         globals.push(store.push_global(ty, Some(def)));
     }
 
-    // Element segments: evaluate every segment's items once.
-    let mut elements = Vec::with_capacity(info.elements.len());
-    {
-        let inst = &store.instances[inst_index as usize];
-        for seg in &info.elements {
-            let words: Box<[usize]> = match &seg.items {
-                ElementItems::Functions(f) => {
-                    f.iter().map(|f| inst.func_ref(*f) as usize).collect()
-                }
-                ElementItems::Expressions(e) => e
-                    .iter()
-                    .map(|e| eval_const(store, inst, &globals, e) as usize)
-                    .collect(),
-            };
-            elements.push(Some(words));
-        }
-    }
+    // Passive segments keep their items, evaluated once, for `table.init`;
+    // active ones are applied below and declared ones are dropped.
     {
         let inst = &mut store.instances[inst_index as usize];
         inst.globals = globals;
-        inst.elements = elements;
+        inst.elements = vec![None; info.elements.len()];
+    }
+    for (i, seg) in info.elements.iter().enumerate() {
+        if matches!(seg.mode, SegmentMode::Passive) {
+            let words: Box<[usize]> = (0..seg.items.len() as u32)
+                .map(|k| segment_item(store, inst_index, i as u32, k))
+                .collect();
+            store.instances[inst_index as usize].elements[i] = Some(words);
+        }
     }
 
     let instance = Instance {
@@ -658,7 +676,29 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
     Ok(instance)
 }
 
-/// Applies the active segments, then drops them and the declared ones.
+/// One active element segment recorded by a lazily initialized table: items
+/// `0..len` of `segment` of `instance` go to `start..start + len`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LazyPlacement {
+    pub(crate) start: u64,
+    pub(crate) len: u64,
+    pub(crate) instance: u32,
+    pub(crate) segment: u32,
+}
+
+/// The raw word of item `k` of element segment `seg` of instance `inst`.
+pub(crate) fn segment_item(store: &StoreOpaque, inst: u32, seg: u32, k: u32) -> usize {
+    let data = &store.instances[inst as usize];
+    match &data.info().elements[seg as usize].items {
+        ElementItems::Functions(f) => data.func_ref(f[k as usize]) as usize,
+        ElementItems::Expressions(e) => {
+            eval_const(store, data, &data.globals, &e[k as usize]) as usize
+        }
+    }
+}
+
+/// Applies the active segments (the passive ones were evaluated and the
+/// declared ones dropped already).
 fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
     let module = store.instances[inst as usize].module.clone();
     let info = module.info();
@@ -678,13 +718,34 @@ fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
         match &seg.mode {
             SegmentMode::Active { index, offset } => {
                 let start = elem_offset(store, *index, offset);
-                let n = seg.items.len() as u32;
+                let n = seg.items.len() as u64;
                 let t = store.instances[inst as usize].tables[*index as usize];
-                crate::vm::libcalls::table_init_impl(store, inst, t, i as u32, start, 0, n)?;
-                store.instances[inst as usize].elements[i] = None;
+                let table = &mut store.tables[t as usize];
+                if start.checked_add(n).is_none_or(|end| end > table.len()) {
+                    return Err(Trap::TableOutOfBounds.into());
+                }
+                let own_table = info.defined_table_index(*index).is_some();
+                if let (true, Some(lazy)) = (own_table, &mut table.lazy) {
+                    // The instance's own table is untouched so far: its
+                    // entries are written on first access instead, O(1)
+                    // here. Imported tables may hold entries already and
+                    // are written now.
+                    lazy.push(LazyPlacement {
+                        start,
+                        len: n,
+                        instance: inst,
+                        segment: i as u32,
+                    });
+                    continue;
+                }
+                for k in 0..n {
+                    let raw = segment_item(store, inst, i as u32, k as u32);
+                    store
+                        .table_set(t, start + k, raw)
+                        .expect("segment bounds checked above");
+                }
             }
-            SegmentMode::Declared => store.instances[inst as usize].elements[i] = None,
-            SegmentMode::Passive => {}
+            SegmentMode::Declared | SegmentMode::Passive => {}
         }
     }
     for (i, seg) in info.data.iter().enumerate() {

@@ -66,6 +66,9 @@ pub(crate) struct TableData {
     pub(crate) def: *mut VMTableDefinition,
     _owned_def: Option<Box<VMTableDefinition>>,
     pub(crate) ty: WasmTableType,
+    /// For lazily initialized funcref tables: the active segments whose
+    /// items are written on first access, in the order they were applied.
+    pub(crate) lazy: Option<Vec<crate::instance::LazyPlacement>>,
 }
 
 /// A global owned by the store.
@@ -198,6 +201,7 @@ impl StoreOpaque {
             def,
             _owned_def: owned,
             ty,
+            lazy: None,
         });
         let i = self.tables.len() as u32 - 1;
         self.tables[i as usize].sync_def();
@@ -279,6 +283,17 @@ impl TableData {
 
     pub(crate) fn element(&self) -> WasmRefType {
         self.ty.element
+    }
+
+    /// The segment item that lazy initialization puts at `index`: the last
+    /// applied segment covering it wins.
+    pub(crate) fn lazy_source(&self, index: u64) -> Option<(u32, u32, u32)> {
+        self.lazy
+            .as_ref()?
+            .iter()
+            .rev()
+            .find(|p| index >= p.start && index - p.start < p.len)
+            .map(|p| (p.instance, p.segment, (index - p.start) as u32))
     }
 }
 

@@ -388,17 +388,9 @@ macro_rules! foreach_libcall {
             table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32);
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32);
-            /// `table.get`: returns the element (a funcref or externref word).
-            table_get(vmctx: vmctx, table: i32, index: i64) -> ptr;
-            /// `table.set`.
-            table_set(vmctx: vmctx, table: i32, index: i64, val: ptr);
             /// Lazy funcref initialization: writes the entry at `index` of a
             /// funcref table and returns its address.
             table_lazy_init(vmctx: vmctx, table: i32, index: i64) -> ptr;
-            /// `ref.func`: the canonical funcref of function `func`.
-            ref_func(vmctx: vmctx, func: i32) -> ptr;
-            /// Raises a trap with the given code (a [`Trap`] as a byte).
-            raise_trap(vmctx: vmctx, code: i32);
         }
     };
 }

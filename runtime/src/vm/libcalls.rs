@@ -13,7 +13,6 @@
 use crate::instance::MAX_TABLE_ELEMENTS;
 use crate::store::{StoreOpaque, TableElements};
 use crate::vm::traphandlers;
-use trestle_compiler::WasmRefType;
 use trestle_vmctx::{Trap, VMContext, VMFuncRef, VMOffsets, VMTableEntry};
 
 /// The array of libcall entry points, in [`trestle_vmctx::LibcallIndex`]
@@ -209,14 +208,54 @@ fn func_entry(raw: usize) -> VMTableEntry {
 impl StoreOpaque {
     /// The raw word at `index` of table `t` (a store index).
     pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Result<usize, Trap> {
-        let table = &self.tables[t as usize];
-        if index >= table.len() {
+        if index >= self.tables[t as usize].len() {
             return Err(Trap::TableOutOfBounds);
         }
-        Ok(match &table.elements {
-            TableElements::Func(v) => v[index as usize].func_ref as usize,
+        Ok(match &self.tables[t as usize].elements {
+            TableElements::Func(_) => {
+                let entry = self
+                    .table_materialize(t, index)
+                    .ok_or(Trap::TableOutOfBounds)?;
+                // SAFETY: an entry of a live table, just materialized.
+                unsafe { (*entry).func_ref as usize }
+            }
             TableElements::Extern(v) => v[index as usize],
         })
+    }
+
+    /// The funcref entry at `index` of table `t`, written first from the
+    /// table's element segments if lazy initialization has not reached it
+    /// yet; `None` when out of bounds.
+    pub(crate) fn table_materialize(&mut self, t: u32, index: u64) -> Option<*mut VMTableEntry> {
+        let table = &self.tables[t as usize];
+        let TableElements::Func(v) = &table.elements else {
+            return None;
+        };
+        let entry = *v.get(index as usize)?;
+        if entry.type_id == trestle_vmctx::TYPE_ID_UNINIT {
+            let raw = match table.lazy_source(index) {
+                Some((inst, seg, k)) => crate::instance::segment_item(self, inst, seg, k),
+                None => 0,
+            };
+            let TableElements::Func(v) = &mut self.tables[t as usize].elements else {
+                unreachable!()
+            };
+            v[index as usize] = func_entry(raw);
+        }
+        let TableElements::Func(v) = &mut self.tables[t as usize].elements else {
+            unreachable!()
+        };
+        Some(&mut v[index as usize])
+    }
+
+    /// Materializes every lazily initialized entry in `range` of table `t`.
+    fn table_materialize_range(&mut self, t: u32, range: std::ops::Range<usize>) {
+        if self.tables[t as usize].lazy.is_none() {
+            return;
+        }
+        for i in range {
+            self.table_materialize(t, i as u64);
+        }
     }
 
     /// Writes the raw word `raw` at `index` of table `t`.
@@ -292,6 +331,9 @@ impl StoreOpaque {
     ) -> Result<(), Trap> {
         let s = range(src, len, self.tables[src_t as usize].len()).ok_or(Trap::TableOutOfBounds)?;
         let d = range(dst, len, self.tables[dst_t as usize].len()).ok_or(Trap::TableOutOfBounds)?;
+        // Entries not yet initialized cannot be copied as they are: their
+        // contents depend on the table they are in.
+        self.table_materialize_range(src_t, s.clone());
         if src_t == dst_t {
             match &mut self.tables[dst_t as usize].elements {
                 TableElements::Func(v) => v.copy_within(s, d.start),
@@ -394,45 +436,12 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     store.instances[inst as usize].elements[elem as usize] = None;
 }
 
-unsafe extern "C" fn table_get(vmctx: *mut VMContext, table: u32, index: u64) -> usize {
-    // SAFETY: called by compiled code with its own vmctx.
-    let (store, inst) = unsafe { context(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    trap_on(store.table_get(t, index))
-}
-
-unsafe extern "C" fn table_set(vmctx: *mut VMContext, table: u32, index: u64, val: usize) {
-    // SAFETY: called by compiled code with its own vmctx.
-    let (store, inst) = unsafe { context(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    trap_on(store.table_set(t, index, val))
-}
-
 unsafe extern "C" fn table_lazy_init(vmctx: *mut VMContext, table: u32, index: u64) -> usize {
     // SAFETY: called by compiled code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let t = store.instances[inst as usize].tables[table as usize];
-    let table = &mut store.tables[t as usize];
-    debug_assert_eq!(table.element(), WasmRefType::Func);
-    match &mut table.elements {
-        TableElements::Func(v) if (index as usize) < v.len() => {
-            let entry = &mut v[index as usize];
-            if entry.type_id == trestle_vmctx::TYPE_ID_UNINIT {
-                *entry = VMTableEntry::NULL;
-            }
-            entry as *mut VMTableEntry as usize
-        }
-        _ => traphandlers::raise_trap(Trap::UndefinedElement),
+    match store.table_materialize(t, index) {
+        Some(entry) => entry as usize,
+        None => traphandlers::raise_trap(Trap::UndefinedElement),
     }
-}
-
-unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> usize {
-    // SAFETY: called by compiled code with its own vmctx.
-    let (store, inst) = unsafe { context(vmctx) };
-    store.instances[inst as usize].func_ref(func) as usize
-}
-
-unsafe extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32) {
-    let trap = Trap::from_u8(code as u8).unwrap_or(Trap::UnreachableCodeReached);
-    traphandlers::raise_trap(trap)
 }
