@@ -102,7 +102,7 @@ impl StoreOpaque {
 
 fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    (end <= size).then(|| start as usize..end as usize)
+    (end <= size).then_some(start as usize..end as usize)
 }
 
 pub(crate) fn memory_init_impl(

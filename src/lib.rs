@@ -1,0 +1,15 @@
+//! The library behind the `trestle` command.
+//!
+//! - [`wast`] runs `.wast` scripts, the format of the WebAssembly spec tests,
+//!   and reports every directive; the `trestle wast` command and the spec
+//!   suites under `tests/all` are built on it.
+//! - [`run`] loads a module, calls one of its exports with arguments given as
+//!   text and formats the results; it is the `trestle run` command.
+
+pub mod run;
+pub mod wast;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,183 @@
+//! `trestle`: run WebAssembly modules and `.wast` scripts with the Trestle
+//! runtime.
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trestle_cli::wast::{CaseOutcome, Features, FileOutcome, WastConfig, panic_message, run_wast};
+
+/// Run WebAssembly modules and .wast scripts with Trestle.
+///
+/// Trestle compiles WebAssembly to native code with Cranelift.
+#[derive(Parser)]
+#[command(name = "trestle", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Run(RunArgs),
+    Wast(WastArgs),
+}
+
+/// Compile and run a WebAssembly module.
+///
+/// Calls the function named by --invoke with ARGS and prints its results, one
+/// per line. Without --invoke, runs the module's `_start` function if it
+/// exports one, and otherwise lists the module's exports. The module must not
+/// have imports: `trestle run` provides no host functions.
+///
+/// Example: trestle run examples/fib.wat --invoke fib 30
+#[derive(Args)]
+struct RunArgs {
+    /// The module: a binary .wasm file or a .wat text file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Call the exported function NAME instead of `_start`.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+
+    /// Arguments for the function, read by its parameter types: i32/i64 in
+    /// decimal or 0x hexadecimal (e.g. -7, 0xff), f32/f64 in decimal or inf,
+    /// -inf, nan. They come after FILE and --invoke.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+}
+
+/// Run .wast scripts, the format of the WebAssembly spec tests.
+///
+/// Runs every directive of every script and prints one line per script:
+/// PASS with the number of assertions, or FAIL with the first failures and
+/// their line numbers; then a total. Scripts run against the `spectest` host
+/// module. Exits with status 1 when any assertion failed.
+#[derive(Args)]
+struct WastArgs {
+    /// The scripts to run.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+
+    /// Turn off every post-MVP proposal (multi-value, sign-extension,
+    /// non-trapping float-to-int, bulk memory, reference types), as for the
+    /// WebAssembly 1.0 spec tests.
+    #[arg(long)]
+    mvp: bool,
+
+    /// Initialize funcref tables at instantiation instead of on first use.
+    #[arg(long)]
+    eager_tables: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Panics are reported as one `error:` line below (and inside scripts as
+    // failed assertions), not by the default hook.
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(move || dispatch(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+        Err(payload) => {
+            eprintln!("error: internal error: {}", panic_message(&*payload));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Wast(args) => wast(args),
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let lines = trestle_cli::run::run_file(&args.file, args.invoke.as_deref(), &args.args)?;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wast(args: WastArgs) -> Result<ExitCode> {
+    let config = WastConfig {
+        lazy_tables: !args.eager_tables,
+        features: if args.mvp {
+            Features::MVP
+        } else {
+            Features::WASM2
+        },
+        ..WastConfig::default()
+    };
+    // Deeply nested scripts and modules need more stack than the main thread
+    // has; the spec suites under tests/ run the same way.
+    let thread = std::thread::Builder::new()
+        .name("wast".to_string())
+        .stack_size(64 << 20)
+        .spawn(move || run_scripts(&args.files, &config))
+        .context("failed to start the script thread")?;
+    match thread.join() {
+        Ok(result) => result,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn run_scripts(files: &[PathBuf], config: &WastConfig) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed) = (0, 0);
+    for path in files {
+        let name = path.display().to_string();
+        let outcome = match std::fs::read_to_string(path) {
+            Ok(source) => run_wast(&name, &source, config),
+            Err(e) => FileOutcome {
+                name,
+                cases: vec![CaseOutcome {
+                    line: 0,
+                    directive: "read",
+                    result: Err(format!("failed to read the file: {e}")),
+                }],
+            },
+        };
+        passed += outcome.passed();
+        failed += outcome.failed();
+        out.write_all(outcome.report(5).as_bytes())?;
+        out.flush()?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    out.flush()?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The error chain on one line, joined by ": ". Multi-line messages (text
+/// format errors with a source snippet) keep their first line and location.
+fn one_line(error: &anyhow::Error) -> String {
+    let parts: Vec<String> = error
+        .chain()
+        .map(|cause| {
+            let text = cause.to_string();
+            let mut lines = text.lines();
+            let mut part = lines.next().unwrap_or("").trim().to_string();
+            if let Some(location) = lines.find_map(|l| l.trim().strip_prefix("--> ")) {
+                part.push_str(&format!(" (at {location})"));
+            }
+            part
+        })
+        .collect();
+    parts.join(": ")
+}

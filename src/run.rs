@@ -1,0 +1,289 @@
+//! Running a module from the command line: `trestle run`.
+//!
+//! [`run_file`] compiles a `.wasm` or `.wat` file, instantiates it without
+//! imports and calls either the export named by `--invoke` (with arguments
+//! parsed from text by the function's parameter types, see [`parse_arg`]) or
+//! `_start`. Results come back as text, one value per line
+//! ([`format_val`]). A module without `_start` and no `--invoke` gets its
+//! exports listed instead.
+
+use anyhow::{Context as _, anyhow, bail};
+use std::path::Path;
+use trestle::{
+    Engine, ExternType, FuncType, HeapType, Instance, Module, Result, Store, Val, ValType,
+};
+
+/// Compiles the module at `path` (binary or text) and runs it, see the
+/// [module documentation](self). Returns the lines to print.
+pub fn run_file(path: &Path, invoke: Option<&str>, args: &[String]) -> Result<Vec<String>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &bytes)
+        .with_context(|| format!("failed to compile {}", path.display()))?;
+    run_module(&engine, &module, invoke, args)
+}
+
+/// Instantiates `module` in a fresh store and runs it, like [`run_file`].
+pub fn run_module(
+    engine: &Engine,
+    module: &Module,
+    invoke: Option<&str>,
+    args: &[String],
+) -> Result<Vec<String>> {
+    check_no_imports(module)?;
+
+    let name = match invoke {
+        Some(name) => name,
+        None if module.exports().any(|e| e.name() == "_start") => "_start",
+        None => {
+            if !args.is_empty() {
+                bail!("arguments were given but no function to pass them to; use --invoke NAME");
+            }
+            let mut lines = vec![
+                "the module has no `_start` function; call an export with --invoke NAME:"
+                    .to_string(),
+            ];
+            if module.exports().next().is_none() {
+                lines[0] = "the module has no `_start` function and no exports".to_string();
+            }
+            lines.extend(
+                module
+                    .exports()
+                    .map(|e| format!("  {}", describe_extern(e.name(), &e.ty()))),
+            );
+            return Ok(lines);
+        }
+    };
+
+    let mut store = Store::new(engine, ());
+    let instance =
+        Instance::new(&mut store, module, &[]).context("failed to instantiate the module")?;
+    let func = instance.get_func(&mut store, name).ok_or_else(|| {
+        let funcs: Vec<String> = module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| format!("`{}`", e.name()))
+            .collect();
+        if funcs.is_empty() {
+            anyhow!("the module exports no function `{name}` (it exports no functions at all)")
+        } else {
+            anyhow!(
+                "the module exports no function `{name}`; its functions are {}",
+                funcs.join(", ")
+            )
+        }
+    })?;
+
+    let ty = func.ty(&store);
+    let param_types: Vec<ValType> = ty.params().collect();
+    if param_types.len() != args.len() {
+        bail!(
+            "`{name}` takes {} argument{} {}, but {} {} given",
+            param_types.len(),
+            if param_types.len() == 1 { "" } else { "s" },
+            signature(&ty),
+            args.len(),
+            if args.len() == 1 { "was" } else { "were" },
+        );
+    }
+    let mut params = Vec::with_capacity(args.len());
+    for (i, (ty, text)) in param_types.iter().zip(args).enumerate() {
+        let value = parse_arg(ty, text)
+            .with_context(|| format!("argument {} of `{name}` ({text:?})", i + 1))?;
+        params.push(value);
+    }
+    let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+    func.call(&mut store, &params, &mut results)
+        .with_context(|| format!("failed to run `{name}`"))?;
+    Ok(results.iter().map(format_val).collect())
+}
+
+/// Fails, naming every import, when `module` has imports: `trestle run`
+/// defines no host functions.
+fn check_no_imports(module: &Module) -> Result<()> {
+    let imports: Vec<String> = module
+        .imports()
+        .map(|i| format!("`{}`.`{}` ({})", i.module(), i.name(), extern_kind(&i.ty())))
+        .collect();
+    match imports.len() {
+        0 => Ok(()),
+        1 => bail!(
+            "the module imports {}, which `trestle run` does not provide (it has no host functions)",
+            imports[0]
+        ),
+        n => bail!(
+            "the module has {n} imports, which `trestle run` does not provide (it has no host functions): {}",
+            imports.join(", ")
+        ),
+    }
+}
+
+/// Parses a command-line argument as a value of type `ty`.
+///
+/// - `i32`, `i64`: decimal (`-7`) or hexadecimal (`0xff`, `-0x10`); values up
+///   to the unsigned maximum wrap (`4294967295` is `-1` as `i32`).
+/// - `f32`, `f64`: decimal (`1.5`, `-2e10`), `inf`, `-inf` or `nan`.
+/// - `funcref`, `externref`: only `null`.
+pub fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
+    let value = match ty {
+        ValType::I32 => {
+            let v = parse_integer(text, i32::MIN.into(), u32::MAX.into())?;
+            Val::I32(v as i32)
+        }
+        ValType::I64 => {
+            let v = parse_integer(text, i64::MIN.into(), u64::MAX.into())?;
+            Val::I64(v as i64)
+        }
+        ValType::F32 => Val::F32(parse_float::<f32>(text)?.to_bits()),
+        ValType::F64 => Val::F64(parse_float::<f64>(text)?.to_bits()),
+        ValType::Ref(r) => {
+            if text != "null" {
+                bail!("only `null` can be passed as a {}", valtype_name(ty));
+            }
+            if matches!(r.heap_type(), HeapType::Extern) {
+                Val::ExternRef(None)
+            } else if matches!(r.heap_type(), HeapType::Func) {
+                Val::FuncRef(None)
+            } else {
+                bail!("parameters of type {} are not supported", valtype_name(ty))
+            }
+        }
+        _ => bail!("parameters of type {} are not supported", valtype_name(ty)),
+    };
+    Ok(value)
+}
+
+fn parse_integer(text: &str, min: i128, max: i128) -> Result<i128> {
+    let invalid = || anyhow!("`{text}` is not an integer (expected decimal or 0x hexadecimal)");
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (digits, radix) = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => (hex, 16),
+        None => (digits, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(invalid());
+    }
+    let magnitude = u128::from_str_radix(digits, radix).map_err(|_| invalid())?;
+    let magnitude = i128::try_from(magnitude).map_err(|_| invalid())?;
+    let value = if negative { -magnitude } else { magnitude };
+    if value < min || value > max {
+        bail!("`{text}` is out of range");
+    }
+    Ok(value)
+}
+
+fn parse_float<F: std::str::FromStr>(text: &str) -> Result<F> {
+    // Rust's float syntax already accepts `inf`, `infinity` and `nan` in any
+    // case, with an optional sign.
+    text.parse::<F>()
+        .map_err(|_| anyhow!("`{text}` is not a number (expected e.g. 1.5, -2e10, inf or nan)"))
+}
+
+/// Formats a result: integers in signed decimal, floats in Rust's shortest
+/// round-trip decimal (`inf`, `NaN`), references as `null`, `<funcref>` or
+/// `<externref>`.
+pub fn format_val(value: &Val) -> String {
+    match value {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_string(),
+        Val::ExternRef(Some(_)) => "<externref>".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The text-format name of a value type: `i32`, `funcref`, ...
+pub fn valtype_name(ty: &ValType) -> String {
+    match ty {
+        ValType::I32 => "i32".to_string(),
+        ValType::I64 => "i64".to_string(),
+        ValType::F32 => "f32".to_string(),
+        ValType::F64 => "f64".to_string(),
+        ValType::Ref(r) => {
+            if matches!(r.heap_type(), HeapType::Func) {
+                "funcref".to_string()
+            } else if matches!(r.heap_type(), HeapType::Extern) {
+                "externref".to_string()
+            } else {
+                format!("{r:?}")
+            }
+        }
+        _ => "v128".to_string(),
+    }
+}
+
+/// A function signature: `(i32, i64) -> f32`, `()`, `(i32) -> (i32, i32)`.
+pub fn signature(ty: &FuncType) -> String {
+    let params: Vec<String> = ty.params().map(|t| valtype_name(&t)).collect();
+    let results: Vec<String> = ty.results().map(|t| valtype_name(&t)).collect();
+    let mut out = format!("({})", params.join(", "));
+    match results.len() {
+        0 => {}
+        1 => out = format!("{out} -> {}", results[0]),
+        _ => out = format!("{out} -> ({})", results.join(", ")),
+    }
+    out
+}
+
+/// One export or import: `func fib(i32) -> i32`, `memory memory`, ...
+pub fn describe_extern(name: &str, ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => format!("func {name}{}", signature(f)),
+        _ => format!("{} {name}", extern_kind(ty)),
+    }
+}
+
+fn extern_kind(ty: &ExternType) -> &'static str {
+    if matches!(ty, ExternType::Func(_)) {
+        "func"
+    } else if matches!(ty, ExternType::Memory(_)) {
+        "memory"
+    } else if matches!(ty, ExternType::Table(_)) {
+        "table"
+    } else if matches!(ty, ExternType::Global(_)) {
+        "global"
+    } else {
+        "extern"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        let i32_range = (i128::from(i32::MIN), i128::from(u32::MAX));
+        let p = |s| parse_integer(s, i32_range.0, i32_range.1).ok();
+        assert_eq!(p("42"), Some(42));
+        assert_eq!(p("-7"), Some(-7));
+        assert_eq!(p("+7"), Some(7));
+        assert_eq!(p("0xff"), Some(255));
+        assert_eq!(p("-0x10"), Some(-16));
+        assert_eq!(p("4294967295").map(|v| v as i32), Some(-1));
+        assert_eq!(p("4294967296"), None);
+        assert_eq!(p("-2147483649"), None);
+        assert_eq!(p("0x"), None);
+        assert_eq!(p("1.5"), None);
+        assert_eq!(p(""), None);
+        assert_eq!(p("0x+5"), None);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_float::<f32>("1.5").ok(), Some(1.5));
+        assert_eq!(parse_float::<f64>("-inf").ok(), Some(f64::NEG_INFINITY));
+        assert!(parse_float::<f32>("nan").unwrap().is_nan());
+        assert!(parse_float::<f32>("one").is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Trestle's integration tests, one binary: the spec test suites (`wast`),
+//! the command line on the example modules (`run`) and trap handling
+//! (`traps`).
+
+mod run;
+mod traps;
+mod wast;

