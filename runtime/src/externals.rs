@@ -353,8 +353,11 @@ impl From<Global> for Extern {
 
 /// A table of a store.
 ///
-/// `Table` is `#[repr(C)]`: the store's id followed by the table's index,
-/// so a C API can pass it by value.
+/// `Table` is a `Copy` handle, `#[repr(C)]` so a C API can pass it by value:
+/// the store's id, the id of the instance that defines the table (or
+/// [`Table::HOST_INSTANCE`] for a table made with [`Table::new`]) and the
+/// table's index among that instance's defined tables. Its size, alignment
+/// and field offsets are checked at compile time against [`CTable`].
 ///
 /// ```
 /// use trestle::{Engine, Ref, RefType, Store, Table, TableType};
@@ -370,10 +373,74 @@ impl From<Global> for Extern {
 #[repr(C)]
 pub struct Table {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    pub(crate) instance: u32,
+    pub(crate) defined: u32,
+}
+
+/// The C view of a [`Table`] handle, for a C API: what a C header would
+/// declare as `struct trestle_table { uint64_t store_id; uint32_t instance;
+/// uint32_t index; }`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CTable {
+    /// The store's id.
+    pub store_id: u64,
+    /// The defining instance, or [`Table::HOST_INSTANCE`].
+    pub instance: u32,
+    /// The defined index within that instance.
+    pub index: u32,
+}
+
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Table>() == size_of::<CTable>());
+    assert!(align_of::<Table>() == align_of::<CTable>());
+    assert!(offset_of!(Table, store) == offset_of!(CTable, store_id));
+    assert!(offset_of!(Table, instance) == offset_of!(CTable, instance));
+    assert!(offset_of!(Table, defined) == offset_of!(CTable, index));
+    assert!(size_of::<Table>() == 16);
+};
+
+impl From<Table> for CTable {
+    fn from(t: Table) -> CTable {
+        CTable {
+            store_id: t.store.0,
+            instance: t.instance,
+            index: t.defined,
+        }
+    }
 }
 
 impl Table {
+    /// The instance id of tables created by the host with [`Table::new`].
+    pub const HOST_INSTANCE: u32 = u32::MAX;
+
+    /// The handle of store table `index`.
+    pub(crate) fn from_store_index(store: &crate::store::StoreOpaque, index: u32) -> Table {
+        let (instance, defined) = store.tables[index as usize].owner;
+        Table {
+            store: store.id,
+            instance,
+            defined,
+        }
+    }
+
+    /// The store's index of this table.
+    ///
+    /// # Panics
+    ///
+    /// When the table belongs to another store.
+    #[track_caller]
+    pub(crate) fn index(&self, store: &crate::store::StoreOpaque) -> u32 {
+        store.assert_owns(self.store);
+        if self.instance == Self::HOST_INSTANCE {
+            store.host_tables[self.defined as usize]
+        } else {
+            let data = &store.instances[self.instance as usize];
+            data.tables[(data.info().num_imported_tables + self.defined) as usize]
+        }
+    }
+
     /// A new table owned by the host, every element set to `init`.
     ///
     /// # Errors
@@ -415,25 +482,23 @@ impl Table {
             }
             WasmRefType::Extern => TableElements::Extern(vec![raw; n]),
         };
-        let index = store.push_table(elements, ty.inner, None);
-        Ok(Table {
-            store: store.id,
-            index,
-        })
+        let defined = store.host_tables.len() as u32;
+        let index = store.push_table(elements, ty.inner, None, (Self::HOST_INSTANCE, defined));
+        store.host_tables.push(index);
+        Ok(Table::from_store_index(store, index))
     }
 
-    /// The table's type, with its current size as the minimum.
+    /// The table's type as declared (its current size is [`Table::size`]).
     ///
     /// # Panics
     ///
     /// When the table belongs to another store.
     pub fn ty(&self, store: impl AsContext) -> TableType {
-        let cx = store.as_context();
-        cx.0.opaque.assert_owns(self.store);
-        let td = &cx.0.opaque.tables[self.index as usize];
-        let mut inner = td.ty;
-        inner.minimum = td.len();
-        TableType { inner }
+        let store = &store.as_context().0.opaque;
+        let index = self.index(store);
+        TableType {
+            inner: store.tables[index as usize].ty,
+        }
     }
 
     /// The element at `index`, or `None` when out of bounds.
@@ -443,9 +508,9 @@ impl Table {
     /// When the table belongs to another store.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.assert_owns(self.store);
-        let raw = store.table_get(self.index, index).ok()?;
-        let heap = match store.tables[self.index as usize].element() {
+        let t = self.index(store);
+        let raw = store.table_get(t, index).ok()?;
+        let heap = match store.tables[t as usize].element() {
             WasmRefType::Func => crate::HeapType::Func,
             WasmRefType::Extern => crate::HeapType::Extern,
         };
@@ -465,15 +530,15 @@ impl Table {
     /// When the table belongs to another store.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Ref) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.assert_owns(self.store);
-        let raw = self.checked_raw(store, val)?;
-        store.table_set(self.index, index, raw)?;
+        let t = self.index(store);
+        let raw = Self::checked_raw(store, t, val)?;
+        store.table_set(t, index, raw)?;
         Ok(())
     }
 
-    fn checked_raw(&self, store: &crate::store::StoreOpaque, val: Ref) -> Result<usize> {
+    fn checked_raw(store: &crate::store::StoreOpaque, t: u32, val: Ref) -> Result<usize> {
         let ty = TableType {
-            inner: store.tables[self.index as usize].ty,
+            inner: store.tables[t as usize].ty,
         };
         if !val.matches_ty(ty.element()) {
             bail!("value of the wrong type for a table of {}", ty.element());
@@ -487,9 +552,9 @@ impl Table {
     ///
     /// When the table belongs to another store.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        let cx = store.as_context();
-        cx.0.opaque.assert_owns(self.store);
-        cx.0.opaque.tables[self.index as usize].len()
+        let store = &store.as_context().0.opaque;
+        let t = self.index(store);
+        store.tables[t as usize].len()
     }
 
     /// Grows the table by `delta` elements set to `init`; returns the old
@@ -508,10 +573,10 @@ impl Table {
         let cx = store.as_context_mut();
         cx.0.prepare_limiter();
         let store = &mut cx.0.opaque;
-        store.assert_owns(self.store);
-        let raw = self.checked_raw(store, init)?;
+        let t = self.index(store);
+        let raw = Self::checked_raw(store, t, init)?;
         store
-            .table_grow(self.index, delta, raw)
+            .table_grow(t, delta, raw)
             .ok_or_else(|| anyhow!("failed to grow table by {delta}"))
     }
 
@@ -527,9 +592,9 @@ impl Table {
     /// When the table belongs to another store.
     pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Ref, len: u64) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.assert_owns(self.store);
-        let raw = self.checked_raw(store, val)?;
-        store.table_fill(self.index, dst, raw, len)?;
+        let t = self.index(store);
+        let raw = Self::checked_raw(store, t, val)?;
+        store.table_fill(t, dst, raw, len)?;
         Ok(())
     }
 
@@ -553,14 +618,11 @@ impl Table {
         len: u64,
     ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.assert_owns(dst_table.store);
-        store.assert_owns(src_table.store);
-        if store.tables[dst_table.index as usize].element()
-            != store.tables[src_table.index as usize].element()
-        {
+        let (dst, src) = (dst_table.index(store), src_table.index(store));
+        if store.tables[dst as usize].element() != store.tables[src as usize].element() {
             bail!("cannot copy between tables of different element types");
         }
-        store.table_copy(dst_table.index, dst_index, src_table.index, src_index, len)?;
+        store.table_copy(dst, dst_index, src, src_index, len)?;
         Ok(())
     }
 }

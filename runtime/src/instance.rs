@@ -309,10 +309,9 @@ pub(crate) fn export_extern(store: &mut StoreOpaque, inst: u32, index: EntityInd
             store: id,
             index: data.memories[m as usize],
         }),
-        EntityIndex::Table(t) => Extern::Table(Table {
-            store: id,
-            index: data.tables[t as usize],
-        }),
+        EntityIndex::Table(t) => {
+            Extern::Table(Table::from_store_index(store, data.tables[t as usize]))
+        }
         EntityIndex::Global(g) => Extern::Global(Global {
             store: id,
             index: data.globals[g as usize],
@@ -368,7 +367,8 @@ fn link_import(
         }
         (EntityIndex::Table(t), Extern::Table(table)) => {
             let expected = info.tables[t as usize];
-            let td = &store.tables[table.index as usize];
+            let table_index = table.index(store);
+            let td = &store.tables[table_index as usize];
             let actual_min = td.len();
             let ok = td.ty.element == expected.element
                 && td.ty.table64 == expected.table64
@@ -397,7 +397,7 @@ fn link_import(
                         vmctx: std::ptr::null_mut(),
                     });
             }
-            lists.1.push(table.index);
+            lists.1.push(table_index);
         }
         (EntityIndex::Memory(m), Extern::Memory(mem)) => {
             let expected = info.memories[m as usize];
@@ -516,6 +516,78 @@ pub(crate) fn eval_const(
     stack.pop().expect("validated: one result")
 }
 
+/// Links the imports into `vmctx` and creates the defined tables and
+/// memories; returns the store indices of every memory, table and imported
+/// global.
+#[expect(
+    clippy::type_complexity,
+    reason = "three index lists, named at the call"
+)]
+fn create_entities(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+    vmctx: &VmctxAlloc,
+    inst_index: u32,
+) -> Result<(Vec<u32>, Vec<u32>, Vec<u32>)> {
+    let info = module.info();
+    let offsets = module.offsets();
+    let mut lists = (Vec::new(), Vec::new(), Vec::new());
+    for (i, ext) in imports.iter().enumerate() {
+        link_import(store, info, offsets, vmctx, i, ext, &mut lists)?;
+    }
+    let (mut memories, mut tables, globals) = lists;
+
+    // Defined tables.
+    for (i, ty) in info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .enumerate()
+    {
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            bail!(
+                "table minimum size of {} elements exceeds the limit of {MAX_TABLE_ELEMENTS}",
+                ty.minimum
+            );
+        }
+        if !store.table_growing(
+            0,
+            ty.minimum as usize,
+            ty.maximum.map(|m| m.min(usize::MAX as u64) as usize),
+        ) {
+            bail!("table of {} elements refused by the limiter", ty.minimum);
+        }
+        let n = ty.minimum as usize;
+        let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
+        let elements = match ty.element {
+            WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n)),
+            WasmRefType::Func => TableElements::Func(vec![VMTableEntry::NULL; n]),
+            WasmRefType::Extern => TableElements::Extern(vec![0; n]),
+        };
+        let def = vmctx.at(offsets.defined_table(i as u32));
+        let index = store.push_table(elements, *ty, Some(def), (inst_index, i as u32));
+        if lazy {
+            store.tables[index as usize].lazy = Some(Vec::new());
+        }
+        tables.push(index);
+    }
+
+    // Defined memories.
+    for (i, ty) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let bytes = |p: u64| (p.saturating_mul(crate::vm::memory::WASM_PAGE_SIZE)) as usize;
+        if !store.memory_growing(0, bytes(ty.minimum), ty.maximum.map(bytes)) {
+            bail!("memory of {} pages refused by the limiter", ty.minimum);
+        }
+        let memory = LinearMemory::new(ty.minimum, ty.maximum)?;
+        let def = vmctx.at(offsets.defined_memory(i as u32));
+        memories.push(store.push_memory_in(memory, def, MemoryType { inner: *ty }));
+    }
+
+    Ok((memories, tables, globals))
+}
+
 fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
     assert!(
         crate::Engine::same(module.engine(), store.engine()),
@@ -549,58 +621,18 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
             .write(inst_index as usize);
     }
 
-    let mut lists = (Vec::new(), Vec::new(), Vec::new());
-    for (i, ext) in imports.iter().enumerate() {
-        link_import(store, info, offsets, &vmctx, i, ext, &mut lists)?;
-    }
-    let (mut memories, mut tables, mut globals) = lists;
-
-    // Defined tables.
-    for (i, ty) in info.tables[info.num_imported_tables as usize..]
-        .iter()
-        .enumerate()
-    {
-        if ty.minimum > MAX_TABLE_ELEMENTS {
-            bail!(
-                "table minimum size of {} elements exceeds the limit of {MAX_TABLE_ELEMENTS}",
-                ty.minimum
-            );
-        }
-        if !store.table_growing(
-            0,
-            ty.minimum as usize,
-            ty.maximum.map(|m| m.min(usize::MAX as u64) as usize),
-        ) {
-            bail!("table of {} elements refused by the limiter", ty.minimum);
-        }
-        let n = ty.minimum as usize;
-        let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
-        let elements = match ty.element {
-            WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n)),
-            WasmRefType::Func => TableElements::Func(vec![VMTableEntry::NULL; n]),
-            WasmRefType::Extern => TableElements::Extern(vec![0; n]),
+    // Nothing refers to the tables and memories made here until the instance
+    // is registered, so a failure before that drops them all again.
+    let marks = (store.tables.len(), store.memories.len());
+    let (memories, tables, mut globals) =
+        match create_entities(store, module, imports, &vmctx, inst_index) {
+            Ok(lists) => lists,
+            Err(e) => {
+                store.tables.truncate(marks.0);
+                store.memories.truncate(marks.1);
+                return Err(e);
+            }
         };
-        let def = vmctx.at(offsets.defined_table(i as u32));
-        let index = store.push_table(elements, *ty, Some(def));
-        if lazy {
-            store.tables[index as usize].lazy = Some(Vec::new());
-        }
-        tables.push(index);
-    }
-
-    // Defined memories.
-    for (i, ty) in info.memories[info.num_imported_memories as usize..]
-        .iter()
-        .enumerate()
-    {
-        let bytes = |p: u64| (p.saturating_mul(crate::vm::memory::WASM_PAGE_SIZE)) as usize;
-        if !store.memory_growing(0, bytes(ty.minimum), ty.maximum.map(bytes)) {
-            bail!("memory of {} pages refused by the limiter", ty.minimum);
-        }
-        let memory = LinearMemory::new(ty.minimum, ty.maximum)?;
-        let def = vmctx.at(offsets.defined_memory(i as u32));
-        memories.push(store.push_memory_in(memory, def, MemoryType { inner: *ty }));
-    }
 
     // Defined functions' funcrefs.
     let code = module.code_base();

@@ -42,7 +42,7 @@ pub mod vm;
 
 pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{CTable, Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Export, Instance};
 pub use limits::ResourceLimiter;

@@ -32,4 +32,27 @@ pub trait ResourceLimiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool>;
+
+    /// Told that a memory growth [`ResourceLimiter::memory_growing`]
+    /// allowed failed anyway (past the maximum, or no address space).
+    ///
+    /// # Errors
+    ///
+    /// Ignored today; the signature matches Wasmtime's.
+    fn memory_grow_failed(&mut self, error: anyhow::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// Told that a table growth [`ResourceLimiter::table_growing`] allowed
+    /// failed anyway (past the maximum or the implementation's limit, or no
+    /// memory).
+    ///
+    /// # Errors
+    ///
+    /// Ignored today; the signature matches Wasmtime's.
+    fn table_grow_failed(&mut self, error: anyhow::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
 }

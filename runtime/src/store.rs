@@ -69,6 +69,9 @@ pub(crate) struct TableData {
     /// For lazily initialized funcref tables: the active segments whose
     /// items are written on first access, in the order they were applied.
     pub(crate) lazy: Option<Vec<crate::instance::LazyPlacement>>,
+    /// The defining instance and defined index, as a [`crate::Table`]
+    /// handle names the table.
+    pub(crate) owner: (u32, u32),
 }
 
 /// A global owned by the store.
@@ -91,6 +94,8 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
     pub(crate) memories: Vec<MemoryData>,
     pub(crate) tables: Vec<TableData>,
+    /// Store indices of the tables made by [`crate::Table::new`].
+    pub(crate) host_tables: Vec<u32>,
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     /// The embedder's limiter, reached through the generic shell.
@@ -184,6 +189,7 @@ impl StoreOpaque {
         elements: TableElements,
         ty: WasmTableType,
         def: Option<*mut VMTableDefinition>,
+        owner: (u32, u32),
     ) -> u32 {
         let (def, owned) = match def {
             Some(d) => (d, None),
@@ -202,6 +208,7 @@ impl StoreOpaque {
             _owned_def: owned,
             ty,
             lazy: None,
+            owner,
         });
         let i = self.tables.len() as u32 - 1;
         self.tables[i as usize].sync_def();
@@ -242,6 +249,22 @@ impl StoreOpaque {
             // borrowed while wasm or a libcall runs.
             Some(l) => unsafe { (*l).memory_growing(current, desired, max).unwrap_or(false) },
             None => true,
+        }
+    }
+
+    /// Tells the limiter that an allowed memory growth failed.
+    pub(crate) fn memory_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.limiter {
+            // SAFETY: as in `memory_growing`.
+            let _ = unsafe { (*l).memory_grow_failed(error) };
+        }
+    }
+
+    /// Tells the limiter that an allowed table growth failed.
+    pub(crate) fn table_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.limiter {
+            // SAFETY: as in `memory_growing`.
+            let _ = unsafe { (*l).table_grow_failed(error) };
         }
     }
 
@@ -352,6 +375,7 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     memories: Vec::new(),
                     tables: Vec::new(),
+                    host_tables: Vec::new(),
                     globals: Vec::new(),
                     externrefs: Vec::new(),
                     limiter: None,
@@ -381,6 +405,19 @@ impl<T> Store<T> {
     /// The engine of this store.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// How many instances, memories, tables and globals the store owns, in
+    /// that order: a diagnostic for leak tests.
+    #[doc(hidden)]
+    pub fn __object_counts(&self) -> [usize; 4] {
+        let o = &self.inner.opaque;
+        [
+            o.instances.len(),
+            o.memories.len(),
+            o.tables.len(),
+            o.globals.len(),
+        ]
     }
 
     /// Installs a [`ResourceLimiter`], found in the store's data by `limiter`,

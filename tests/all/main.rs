@@ -3,5 +3,6 @@
 //! (`traps`).
 
 mod run;
+mod table;
 mod traps;
 mod wast;

@@ -79,15 +79,26 @@ impl StoreOpaque {
         let md = &self.memories[mem as usize];
         let current = md.memory.byte_size();
         let page = crate::vm::memory::WASM_PAGE_SIZE;
-        let desired = delta
-            .checked_mul(page)
-            .and_then(|d| d.checked_add(current as u64))?;
-        let max = md.memory.maximum_pages().map(|m| (m * page) as usize);
-        if delta > 0 && !self.memory_growing(current, desired as usize, max) {
-            return None;
+        let max = md
+            .memory
+            .maximum_pages()
+            .map(|m| m.saturating_mul(page) as usize);
+        if delta > 0 {
+            let desired = delta
+                .checked_mul(page)
+                .and_then(|d| d.checked_add(current as u64))
+                .unwrap_or(u64::MAX);
+            if !self.memory_growing(current, desired.min(usize::MAX as u64) as usize, max) {
+                return None;
+            }
         }
         let md = &mut self.memories[mem as usize];
-        let old = md.memory.grow(delta)?;
+        let Some(old) = md.memory.grow(delta) else {
+            self.memory_grow_failed(anyhow::anyhow!(
+                "failed to grow memory of {current} bytes by {delta} pages"
+            ));
+            return None;
+        };
         // SAFETY: the definition of a live memory of this store.
         unsafe { md.def.write(md.memory.vmmemory()) };
         Some(old)
@@ -277,28 +288,35 @@ impl StoreOpaque {
     pub(crate) fn table_grow(&mut self, t: u32, delta: u64, raw: usize) -> Option<u64> {
         let table = &self.tables[t as usize];
         let old = table.len();
-        let new = old.checked_add(delta)?;
+        if delta == 0 {
+            return Some(old);
+        }
+        let new = old.saturating_add(delta);
+        let declared = table.ty.maximum.map(|m| m.min(usize::MAX as u64) as usize);
         let max = table.ty.maximum.unwrap_or(u64::MAX).min(MAX_TABLE_ELEMENTS);
-        if new > max {
+        if !self.table_growing(old as usize, new.min(usize::MAX as u64) as usize, declared) {
             return None;
         }
-        let declared = table.ty.maximum.map(|m| m.min(usize::MAX as u64) as usize);
-        if delta > 0 && !self.table_growing(old as usize, new as usize, declared) {
+        if new > max {
+            self.table_grow_failed(anyhow::anyhow!(
+                "table of {old} elements cannot grow by {delta}: the maximum is {max}"
+            ));
             return None;
         }
         let table = &mut self.tables[t as usize];
         let n = delta as usize;
-        match &mut table.elements {
-            TableElements::Func(v) => {
-                v.try_reserve_exact(n).ok()?;
-                v.resize(new as usize, func_entry(raw));
-            }
-            TableElements::Extern(v) => {
-                v.try_reserve_exact(n).ok()?;
-                v.resize(new as usize, raw);
-            }
+        // Amortized growth: reserve at least double, like `Vec::push`.
+        let reserved = match &mut table.elements {
+            TableElements::Func(v) => v
+                .try_reserve(n)
+                .map(|()| v.resize(new as usize, func_entry(raw))),
+            TableElements::Extern(v) => v.try_reserve(n).map(|()| v.resize(new as usize, raw)),
+        };
+        if reserved.is_err() {
+            self.table_grow_failed(anyhow::anyhow!("out of memory growing a table by {delta}"));
+            return None;
         }
-        table.sync_def();
+        self.tables[t as usize].sync_def();
         Some(old)
     }
 
