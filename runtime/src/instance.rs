@@ -519,10 +519,6 @@ pub(crate) fn eval_const(
 /// Links the imports into `vmctx` and creates the defined tables and
 /// memories; returns the store indices of every memory, table and imported
 /// global.
-#[expect(
-    clippy::type_complexity,
-    reason = "three index lists, named at the call"
-)]
 fn create_entities(
     store: &mut StoreOpaque,
     module: &Module,
