@@ -51,6 +51,16 @@ struct RunArgs {
         allow_hyphen_values = true
     )]
     args: Vec<String>,
+
+    /// Meter execution: stop with an error after N units of fuel (one per
+    /// WebAssembly operator).
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+
+    /// Stop with an error when the run takes longer than DURATION
+    /// (e.g. 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", value_parser = trestle_cli::run::parse_duration)]
+    timeout: Option<std::time::Duration>,
 }
 
 /// Run .wast scripts, the format of the WebAssembly spec tests.
@@ -102,7 +112,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let lines = trestle_cli::run::run_file(&args.file, args.invoke.as_deref(), &args.args)?;
+    let limits = trestle_cli::run::RunLimits {
+        fuel: args.fuel,
+        timeout: args.timeout,
+    };
+    let lines =
+        trestle_cli::run::run_file_limited(&args.file, args.invoke.as_deref(), &args.args, limits)?;
     let mut out = std::io::stdout().lock();
     for line in lines {
         writeln!(out, "{line}")?;

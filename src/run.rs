@@ -9,27 +9,92 @@
 
 use anyhow::{Context as _, anyhow, bail};
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
 use trestle::{
-    Engine, ExternType, FuncType, HeapType, Instance, Module, Result, Store, Val, ValType,
+    Config, Engine, ExternType, FuncType, HeapType, Instance, Module, Result, Store, Trap, Val,
+    ValType,
 };
+
+/// Bounds on a run: `--fuel` and `--timeout`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Fuel for the whole run (one unit per operator), if metered.
+    pub fuel: Option<u64>,
+    /// Wall-clock time after which wasm is interrupted, if limited.
+    pub timeout: Option<Duration>,
+}
+
+impl RunLimits {
+    /// An engine configured for these limits.
+    ///
+    /// # Errors
+    ///
+    /// When the host CPU is not supported.
+    pub fn engine(&self) -> Result<Engine> {
+        let mut config = Config::new();
+        config
+            .consume_fuel(self.fuel.is_some())
+            .epoch_interruption(self.timeout.is_some());
+        Engine::new(&config)
+    }
+}
 
 /// Compiles the module at `path` (binary or text) and runs it, see the
 /// [module documentation](self). Returns the lines to print.
+///
+/// # Errors
+///
+/// When the file cannot be read or compiled, or the run fails or traps.
 pub fn run_file(path: &Path, invoke: Option<&str>, args: &[String]) -> Result<Vec<String>> {
+    run_file_limited(path, invoke, args, RunLimits::default())
+}
+
+/// [`run_file`] with fuel and time limits.
+///
+/// # Errors
+///
+/// As [`run_file`]; running out of fuel or time is an error that says so.
+pub fn run_file_limited(
+    path: &Path,
+    invoke: Option<&str>,
+    args: &[String],
+    limits: RunLimits,
+) -> Result<Vec<String>> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let engine = Engine::default();
+    let engine = limits.engine()?;
     let module = Module::new(&engine, &bytes)
         .with_context(|| format!("failed to compile {}", path.display()))?;
-    run_module(&engine, &module, invoke, args)
+    run_module_limited(&engine, &module, invoke, args, limits)
 }
 
 /// Instantiates `module` in a fresh store and runs it, like [`run_file`].
+///
+/// # Errors
+///
+/// As [`run_file`].
 pub fn run_module(
     engine: &Engine,
     module: &Module,
     invoke: Option<&str>,
     args: &[String],
+) -> Result<Vec<String>> {
+    run_module_limited(engine, module, invoke, args, RunLimits::default())
+}
+
+/// [`run_module`] with fuel and time limits; `engine` must come from
+/// [`RunLimits::engine`] for the limits to apply.
+///
+/// # Errors
+///
+/// As [`run_file_limited`].
+pub fn run_module_limited(
+    engine: &Engine,
+    module: &Module,
+    invoke: Option<&str>,
+    args: &[String],
+    limits: RunLimits,
 ) -> Result<Vec<String>> {
     check_no_imports(module)?;
 
@@ -57,8 +122,35 @@ pub fn run_module(
     };
 
     let mut store = Store::new(engine, ());
-    let instance =
-        Instance::new(&mut store, module, &[]).context("failed to instantiate the module")?;
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    // A watchdog bumps the epoch once the timeout passes; it stops early
+    // when the run ends and `_done` is dropped.
+    let (_done, watchdog) = mpsc::channel::<()>();
+    if let Some(timeout) = limits.timeout {
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(timeout) {
+                engine.increment_epoch();
+            }
+        });
+    }
+    let explain = |e: trestle::Error| match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => e.context(format!(
+            "ran out of fuel ({} units)",
+            limits.fuel.unwrap_or(0)
+        )),
+        Some(Trap::Interrupt) => e.context(format!(
+            "timed out after {:?}",
+            limits.timeout.unwrap_or_default()
+        )),
+        _ => e,
+    };
+    let instance = Instance::new(&mut store, module, &[])
+        .map_err(explain)
+        .context("failed to instantiate the module")?;
     let func = instance.get_func(&mut store, name).ok_or_else(|| {
         let funcs: Vec<String> = module
             .exports()
@@ -95,6 +187,7 @@ pub fn run_module(
     }
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
     func.call(&mut store, &params, &mut results)
+        .map_err(explain)
         .with_context(|| format!("failed to run `{name}`"))?;
     Ok(results.iter().map(format_val).collect())
 }
@@ -117,6 +210,32 @@ fn check_no_imports(module: &Module) -> Result<()> {
             imports.join(", ")
         ),
     }
+}
+
+/// Parses a duration such as `500ms`, `2s`, `1.5s` or `3m` (a bare number
+/// is seconds).
+///
+/// # Errors
+///
+/// When the text is not a non-negative number with one of the units `ms`,
+/// `s`, `m` or `h`.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| anyhow!("invalid duration {text:?}: expected e.g. 500ms, 2s or 1m"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => bail!("invalid duration unit {other:?} in {text:?}: use ms, s, m or h"),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| anyhow!("invalid duration {text:?}: {e}"))
 }
 
 /// Parses a command-line argument as a value of type `ty`.

@@ -208,6 +208,11 @@ struct State<'a, 'b> {
     sigs: HashMap<u32, SigRef>,
     direct: HashMap<u32, FuncRef>,
     libcall_sigs: HashMap<LibcallIndex, SigRef>,
+    /// The store context pointer, loaded once at entry when fuel or epochs
+    /// are on.
+    store_ctx: Option<Value>,
+    /// Fuel used by the operators since the last flush to the store.
+    fuel_pending: i64,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -308,7 +313,20 @@ impl<'a> FuncTranslator<'a> {
             sigs: HashMap::new(),
             direct: HashMap::new(),
             libcall_sigs: HashMap::new(),
+            store_ctx: None,
+            fuel_pending: 0,
         };
+        let opts = self.compiler.options();
+        if opts.consume_fuel || opts.epoch_interruption {
+            let ctx = state.b.ins().load(
+                POINTER,
+                readonly_flags(),
+                vmctx,
+                VMOffsets::VMCTX_STORE_CONTEXT as i32,
+            );
+            state.store_ctx = Some(ctx);
+        }
+        state.epoch_check();
 
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
@@ -450,9 +468,83 @@ impl State<'_, '_> {
         self.b.ins().jump(block, &args);
     }
 
+    /// With epoch interruption on, traps when the engine's epoch has
+    /// reached the store's deadline.
+    fn epoch_check(&mut self) {
+        if !self.t.compiler.options().epoch_interruption {
+            return;
+        }
+        let ctx = self.store_ctx.expect("loaded at entry");
+        let epoch_ptr = self.b.ins().load(
+            POINTER,
+            readonly_flags(),
+            ctx,
+            VMOffsets::STORE_CONTEXT_EPOCH_PTR as i32,
+        );
+        // Another thread bumps the epoch: an atomic load, so the value is
+        // never reused from an earlier check.
+        let epoch = self
+            .b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
+        let deadline = self.b.ins().load(
+            types::I64,
+            vm_flags(),
+            ctx,
+            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as i32,
+        );
+        let due = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        self.b.ins().trapnz(due, trap_code(Trap::Interrupt));
+    }
+
+    /// With fuel metering on, adds the fuel of the operators translated
+    /// since the last flush to the store's counter and traps when it runs
+    /// out. Called before every branch and call, so every loop iteration
+    /// and every call pays before it goes on.
+    fn flush_fuel(&mut self) {
+        if self.fuel_pending == 0 {
+            return;
+        }
+        let ctx = self.store_ctx.expect("loaded at entry");
+        let off = VMOffsets::STORE_CONTEXT_FUEL_CONSUMED as i32;
+        let fuel = self.b.ins().load(types::I64, vm_flags(), ctx, off);
+        let fuel = self.b.ins().iadd_imm_s(fuel, self.fuel_pending);
+        self.b.ins().store(vm_flags(), fuel, ctx, off);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, fuel, 0);
+        self.b.ins().trapnz(out, trap_code(Trap::OutOfFuel));
+        self.fuel_pending = 0;
+    }
+
+    fn charge_fuel(&mut self, op: &Operator<'_>) {
+        use Operator as O;
+        match op {
+            O::Nop | O::Drop | O::Block { .. } | O::Else => {}
+            // Before the jump into the loop header, so the fuel of the code
+            // before the loop is not charged again on every iteration.
+            O::Loop { .. } | O::End => self.flush_fuel(),
+            O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::If { .. }
+            | O::Return
+            | O::Call { .. }
+            | O::CallIndirect { .. } => {
+                self.fuel_pending += 1;
+                self.flush_fuel();
+            }
+            _ => self.fuel_pending += 1,
+        }
+    }
+
     fn translate(&mut self, op: &Operator<'_>) -> Res {
         if !self.reachable {
             return self.translate_unreachable(op);
+        }
+        if self.t.compiler.options().consume_fuel {
+            self.charge_fuel(op);
         }
         use Operator as O;
         match *op {
@@ -480,6 +572,7 @@ impl State<'_, '_> {
                 self.jump_with(header, params.len());
                 let height = self.stack.len() - params.len();
                 self.enter(header, height);
+                self.epoch_check();
                 self.control.push(Control {
                     kind: ControlKind::Loop { header },
                     next,
@@ -515,6 +608,7 @@ impl State<'_, '_> {
                 });
             }
             O::Else => {
+                self.flush_fuel();
                 let frame = self.control.last_mut().expect("validated");
                 let (next, n) = (frame.next, frame.num_results);
                 frame.exit_reached = true;
@@ -958,12 +1052,15 @@ impl State<'_, '_> {
         };
         let else_block = else_block.take().expect("validated: one else per if");
         self.reachable = *head_reachable;
+        // Fuel of dead code after a branch is not charged.
+        self.fuel_pending = 0;
         self.enter(else_block, height);
     }
 
     /// Closes the innermost frame (its exit jump, if reachable, was already
     /// emitted) and continues at its `next` block.
     fn translate_end(&mut self) {
+        self.fuel_pending = 0;
         let frame = self.control.pop().expect("validated");
         let mut exit_reached = frame.exit_reached;
         if let ControlKind::If {

@@ -177,6 +177,12 @@ pub struct CompilerOptions {
     pub optimize: bool,
     /// Accepted proposals.
     pub features: Features,
+    /// Count fuel: every operator costs one unit (control markers are
+    /// free) and code traps when the store's fuel runs out.
+    pub consume_fuel: bool,
+    /// Check the engine's epoch against the store's deadline at every
+    /// function entry and loop header.
+    pub epoch_interruption: bool,
 }
 
 impl Default for CompilerOptions {
@@ -185,6 +191,8 @@ impl Default for CompilerOptions {
             verify: cfg!(debug_assertions),
             optimize: true,
             features: Features::default(),
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Config {
     pub(crate) table_lazy_init: bool,
     pub(crate) verify: bool,
     pub(crate) optimize: bool,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 impl Default for Config {
@@ -42,6 +44,8 @@ impl Config {
             table_lazy_init: true,
             verify: cfg!(debug_assertions),
             optimize: true,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 
@@ -101,6 +105,25 @@ impl Config {
         self
     }
 
+    /// Meters execution with fuel: every operator costs one unit (`nop`,
+    /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps
+    /// with [`crate::Trap::OutOfFuel`] once the store's fuel
+    /// ([`crate::Store::set_fuel`], zero at first) is spent.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Makes wasm check the engine's epoch ([`Engine::increment_epoch`])
+    /// against the store's deadline ([`crate::Store::set_epoch_deadline`]) at
+    /// every function entry and loop header, and trap with
+    /// [`crate::Trap::Interrupt`] once it is reached. A new store's deadline
+    /// is the current epoch, so set one before calling into wasm.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
+        self
+    }
+
     /// Runs Cranelift's IR verifier on every function.
     pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
         self.verify = enable;
@@ -139,6 +162,9 @@ pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
     pub(crate) types: Mutex<TypeRegistry>,
+    /// The epoch counter compiled code reads; boxed so its address is
+    /// stable.
+    pub(crate) epoch: Box<std::sync::atomic::AtomicU64>,
     /// Wasm-to-array trampolines for host functions, by type id.
     host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
 }
@@ -188,6 +214,8 @@ impl Engine {
             verify: config.verify,
             optimize: config.optimize,
             features: config.features,
+            consume_fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();
@@ -196,6 +224,7 @@ impl Engine {
                 config: config.clone(),
                 compiler,
                 types: Mutex::new(TypeRegistry::default()),
+                epoch: Box::new(std::sync::atomic::AtomicU64::new(0)),
                 host_trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -204,6 +233,19 @@ impl Engine {
     /// The settings of this engine.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the epoch by one. Safe to call from any thread (a timer, a
+    /// watchdog); wasm running in stores whose deadline is reached traps at
+    /// its next function entry or loop header.
+    pub fn increment_epoch(&self) {
+        self.inner
+            .epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether two handles refer to the same engine.

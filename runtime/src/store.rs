@@ -343,6 +343,13 @@ pub struct Store<T> {
 pub(crate) type LimiterFn<T> =
     dyn (FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static)) + Send + Sync;
 
+// SAFETY: the raw pointers inside a store point into allocations the store
+// owns (vmctx, table and memory definitions, host function records), which
+// move with it; nothing in it is tied to the thread that made it. Its host
+// functions and values are `Send + Sync` by their bounds, and the data `T`
+// is `Send` here.
+unsafe impl<T: Send> Send for Store<T> {}
+
 /// The store's state: the opaque part first, so a pointer to it is also a
 /// pointer to the whole (host function shims rely on this).
 #[repr(C)]
@@ -363,12 +370,15 @@ impl<T> fmt::Debug for Store<T> {
 impl<T> Store<T> {
     /// A new store for `engine`, holding `data`.
     pub fn new(engine: &Engine, data: T) -> Self {
+        let mut vm_store_context = Box::new(VMStoreContext::default());
+        vm_store_context.epoch_ptr = engine.inner.epoch.as_ptr();
+        vm_store_context.epoch_deadline = engine.current_epoch();
         Self {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
                     id: StoreId::allocate(),
                     engine: engine.clone(),
-                    vm_store_context: Box::new(VMStoreContext::default()),
+                    vm_store_context,
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     func_by_ref: HashMap::new(),
@@ -405,6 +415,43 @@ impl<T> Store<T> {
     /// The engine of this store.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// Sets the fuel left for wasm code to `fuel` units.
+    ///
+    /// # Errors
+    ///
+    /// When fuel metering is not enabled with [`crate::Config::consume_fuel`].
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.fuel_enabled()?;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        self.inner.opaque.vm_store_context.fuel_consumed = -fuel;
+        Ok(())
+    }
+
+    /// The fuel left.
+    ///
+    /// # Errors
+    ///
+    /// When fuel metering is not enabled with [`crate::Config::consume_fuel`].
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.fuel_enabled()?;
+        let consumed = self.inner.opaque.vm_store_context.fuel_consumed;
+        Ok(consumed.min(0).unsigned_abs())
+    }
+
+    fn fuel_enabled(&self) -> anyhow::Result<()> {
+        if !self.inner.opaque.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not enabled: use `Config::consume_fuel(true)`");
+        }
+        Ok(())
+    }
+
+    /// Sets the deadline for epoch interruption to `ticks` increments of the
+    /// engine's epoch from now.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.inner.opaque.engine.current_epoch();
+        self.inner.opaque.vm_store_context.epoch_deadline = now.saturating_add(ticks);
     }
 
     /// How many instances, memories, tables and globals the store owns, in

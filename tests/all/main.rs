@@ -2,6 +2,7 @@
 //! the command line on the example modules (`run`) and trap handling
 //! (`traps`).
 
+mod interrupt;
 mod run;
 mod table;
 mod traps;

@@ -273,11 +273,15 @@ pub struct VMStoreContext {
     /// The lowest address the stack pointer may reach in wasm code; the
     /// prologue of every compiled function traps below it.
     pub stack_limit: usize,
-    /// Fuel consumed so far, counted up towards zero (reserved for fuel
-    /// metering).
+    /// Fuel consumed, counted up towards zero: minus the fuel left. With
+    /// fuel metering on, wasm code traps when it becomes positive.
     pub fuel_consumed: i64,
-    /// The epoch at which wasm code yields (reserved for epoch interruption).
+    /// With epoch interruption, wasm code traps once the engine's epoch
+    /// reaches this value.
     pub epoch_deadline: u64,
+    /// The engine's epoch counter, read by compiled code at function entry
+    /// and loop headers when epoch interruption is on.
+    pub epoch_ptr: *const u64,
 }
 
 impl Default for VMStoreContext {
@@ -286,6 +290,7 @@ impl Default for VMStoreContext {
             stack_limit: usize::MAX,
             fuel_consumed: 0,
             epoch_deadline: u64::MAX,
+            epoch_ptr: core::ptr::null(),
         }
     }
 }
@@ -561,6 +566,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, epoch_deadline),
             VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_ptr),
+            VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize
         );
 
         assert_eq!(size_of::<ValRaw>(), VAL_RAW_SIZE as usize);

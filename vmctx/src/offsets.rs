@@ -170,6 +170,8 @@ impl VMOffsets {
     pub const STORE_CONTEXT_FUEL_CONSUMED: u32 = 8;
     /// Offset of [`crate::VMStoreContext::epoch_deadline`].
     pub const STORE_CONTEXT_EPOCH_DEADLINE: u32 = 16;
+    /// Offset of [`crate::VMStoreContext::epoch_ptr`].
+    pub const STORE_CONTEXT_EPOCH_PTR: u32 = 24;
 
     /// Computes the layout for a module with these counts.
     ///

@@ -1,0 +1,143 @@
+//! Fuel metering and epoch interruption: infinite loops and infinite
+//! recursion through `call_indirect` are stopped by each, and the store is
+//! usable afterwards.
+
+use std::time::Duration;
+use trestle::{Caller, Config, Engine, Instance, Linker, Module, Store, Trap};
+
+const SPIN: &str = r#"
+(module
+  (type $t (func (param i32) (result i32)))
+  (import "host" "tick" (func $tick (param i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $rec)
+  (func (export "spin") (loop (br 0)))
+  (func (export "count") (param i32) (result i32)
+    (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if $l (local.get 0)))
+    (local.get 0))
+  (func $rec (export "rec") (type $t)
+    (call $tick (local.get 0))
+    (call_indirect (type $t) (i32.add (local.get 0) (i32.const 1)) (i32.const 0))))
+"#;
+
+fn setup(config: &Config) -> (Store<()>, Instance) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, SPIN).unwrap();
+    let mut linker = Linker::new(&engine);
+    // Bumps the epoch at depth 100 of the recursion: the next function
+    // entry must notice.
+    linker
+        .func_wrap("host", "tick", |caller: Caller<'_, ()>, depth: i32| {
+            if depth == 100 {
+                caller.engine().increment_epoch();
+            }
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    (store, inst)
+}
+
+fn trap_of(err: trestle::Error) -> Trap {
+    *err.downcast_ref::<Trap>().expect("a trap")
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop_and_infinite_call_indirect_recursion() {
+    let (mut store, inst) = setup(Config::new().consume_fuel(true));
+    let spin = inst.get_typed_func::<(), ()>(&mut store, "spin").unwrap();
+    let rec = inst.get_typed_func::<i32, i32>(&mut store, "rec").unwrap();
+    let count = inst
+        .get_typed_func::<i32, i32>(&mut store, "count")
+        .unwrap();
+    for _ in 0..3 {
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(
+            trap_of(spin.call(&mut store, ()).unwrap_err()),
+            Trap::OutOfFuel
+        );
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(
+            trap_of(rec.call(&mut store, 0).unwrap_err()),
+            Trap::OutOfFuel
+        );
+    }
+    // Fuel is charged per operator: a 100-iteration loop costs about 7
+    // units an iteration, and the store keeps working.
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(count.call(&mut store, 100).unwrap(), 0);
+    let used = 1_000_000 - store.get_fuel().unwrap();
+    assert!((600..=800).contains(&used), "used {used}");
+}
+
+#[test]
+fn fuel_apis_need_the_config() {
+    let (mut store, _) = setup(&Config::new());
+    assert!(store.set_fuel(1).is_err());
+    assert!(store.get_fuel().is_err());
+}
+
+#[test]
+fn epoch_interruption_stops_an_infinite_loop_from_another_thread() {
+    let (mut store, inst) = setup(Config::new().epoch_interruption(true));
+    let spin = inst.get_typed_func::<(), ()>(&mut store, "spin").unwrap();
+    for _ in 0..3 {
+        store.set_epoch_deadline(1);
+        let engine = store.engine().clone();
+        let ticker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            engine.increment_epoch();
+        });
+        assert_eq!(
+            trap_of(spin.call(&mut store, ()).unwrap_err()),
+            Trap::Interrupt
+        );
+        ticker.join().unwrap();
+    }
+}
+
+#[test]
+fn epoch_interruption_stops_call_indirect_recursion() {
+    let (mut store, inst) = setup(Config::new().epoch_interruption(true));
+    let rec = inst.get_typed_func::<i32, i32>(&mut store, "rec").unwrap();
+    let count = inst
+        .get_typed_func::<i32, i32>(&mut store, "count")
+        .unwrap();
+    for _ in 0..3 {
+        store.set_epoch_deadline(1);
+        assert_eq!(
+            trap_of(rec.call(&mut store, 0).unwrap_err()),
+            Trap::Interrupt
+        );
+    }
+    store.set_epoch_deadline(1);
+    assert_eq!(count.call(&mut store, 1000).unwrap(), 0);
+}
+
+#[test]
+fn cli_fuel_and_timeout_stop_an_infinite_loop() {
+    let dir = std::env::temp_dir().join(format!("trestle-interrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("spin.wat");
+    std::fs::write(&file, r#"(module (func (export "spin") (loop (br 0))))"#).unwrap();
+    for limit in [["--fuel", "100000"], ["--timeout", "200ms"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
+            .arg("run")
+            .arg(&file)
+            .args(["--invoke", "spin"])
+            .args(limit)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{limit:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if limit[0] == "--fuel" {
+            "ran out of fuel"
+        } else {
+            "timed out after 200ms"
+        };
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
