@@ -781,6 +781,16 @@ impl State<'_, '_> {
                 let index = self.table_index_to_i64(table, index);
                 self.table_set(table, index, val);
             }
+            O::TableSize { table } if self.fixed_table_size(table).is_some() => {
+                let size = self.fixed_table_size(table).unwrap_or_default() as i64;
+                let ty = if self.table64(table) {
+                    types::I64
+                } else {
+                    types::I32
+                };
+                let v = self.b.ins().iconst(ty, size);
+                self.push(v);
+            }
             O::TableSize { table } => {
                 let def = self.table_definition(table);
                 let len = self.b.ins().load(
@@ -1383,15 +1393,27 @@ impl State<'_, '_> {
             WasmRefType::Extern => VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros(),
         };
         let def = self.table_definition(table);
-        let bound = self.b.ins().load(
-            types::I64,
-            vm_flags(),
-            def,
-            VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
-        );
+        // A table whose maximum equals its minimum never grows: its bound is
+        // a constant and its base never moves (an imported one too, since
+        // its size must match the declared limits).
+        let (bound, base_flags) = match self.fixed_table_size(table) {
+            Some(size) => (
+                self.b.ins().iconst(types::I64, size as i64),
+                readonly_flags(),
+            ),
+            None => {
+                let bound = self.b.ins().load(
+                    types::I64,
+                    vm_flags(),
+                    def,
+                    VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
+                );
+                (bound, vm_flags())
+            }
+        };
         let base = self.b.ins().load(
             POINTER,
-            vm_flags(),
+            base_flags,
             def,
             VMOffsets::TABLE_DEFINITION_BASE as i32,
         );
@@ -1403,6 +1425,12 @@ impl State<'_, '_> {
         let scaled = self.b.ins().ishl_imm_s(index, i64::from(shift));
         let addr = self.b.ins().iadd(base, scaled);
         self.b.ins().select_spectre_guard(out, base, addr)
+    }
+
+    /// The size of a table that cannot grow, if it is one.
+    fn fixed_table_size(&self, table: u32) -> Option<u64> {
+        let ty = &self.t.info.tables[table as usize];
+        (ty.maximum == Some(ty.minimum) && ty.minimum <= i64::MAX as u64).then_some(ty.minimum)
     }
 
     /// `table.get`: inline, with lazy initialization of funcref entries on a

@@ -950,3 +950,46 @@ mod externref {
         }));
     }
 }
+
+#[test]
+fn fixed_size_tables_use_a_constant_bound() {
+    both_modes(|engine| {
+        let mut store = Store::new(engine, ());
+        let exporter = instantiate(
+            &mut store,
+            r#"(module
+              (type $t (func (result i32)))
+              (table (export "t") 4 4 funcref)
+              (elem (i32.const 3) $f)
+              (func $f (type $t) i32.const 3)
+              (func (export "size") (result i32) table.size)
+              (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))"#,
+        );
+        let table = exporter.get_table(&mut store, "t").unwrap();
+        let module = Module::new(
+            engine,
+            r#"(module
+              (type $t (func (result i32)))
+              (import "m" "t" (table 4 4 funcref))
+              (func (export "size") (result i32) table.size)
+              (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))"#,
+        )
+        .unwrap();
+        let importer = Instance::new(&mut store, &module, &[Extern::Table(table)]).unwrap();
+        for inst in [exporter, importer] {
+            let size = inst.get_typed_func::<(), i32>(&mut store, "size").unwrap();
+            let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+            assert_eq!(size.call(&mut store, ()).unwrap(), 4);
+            assert_eq!(call.call(&mut store, 3).unwrap(), 3);
+            assert_eq!(
+                trap(call.call(&mut store, 4).unwrap_err()),
+                Trap::UndefinedElement
+            );
+            assert_eq!(
+                trap(call.call(&mut store, 0).unwrap_err()),
+                Trap::IndirectCallToNull
+            );
+        }
+        assert!(table.grow(&mut store, 1, Ref::Func(None)).is_err());
+    });
+}
