@@ -1,11 +1,10 @@
 //! [`Extern`] and the handles of memories, globals and tables.
 
-use crate::store::{StoreId, TableElements};
+use crate::store::StoreId;
 use crate::vm::memory::{LinearMemory, WASM_PAGE_SIZE};
 use crate::{AsContext, AsContextMut, Func, GlobalType, MemoryType, Ref, TableType, Val};
 use anyhow::{Result, anyhow, bail};
 use trestle_compiler::WasmRefType;
-use trestle_vmctx::VMTableEntry;
 
 /// Something an instance can import or export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -461,27 +460,18 @@ impl Table {
         if ty.maximum().is_some_and(|m| m < ty.minimum()) {
             bail!("table minimum {} exceeds its maximum", ty.minimum());
         }
-        if ty.minimum() > crate::instance::MAX_TABLE_ELEMENTS {
-            bail!(
-                "table minimum size of {} elements exceeds the limit of {}",
-                ty.minimum(),
-                crate::instance::MAX_TABLE_ELEMENTS
-            );
-        }
+        crate::instance::check_table_size(store, ty.minimum())?;
         let max = ty.maximum().map(|m| m.min(usize::MAX as u64) as usize);
         if !store.table_growing(0, ty.minimum() as usize, max) {
             bail!("table of {} elements refused by the limiter", ty.minimum());
         }
         let raw = init.to_raw(store)?;
-        let n = ty.minimum() as usize;
-        let elements = match ty.inner.element {
-            WasmRefType::Func => {
-                // SAFETY: `raw` is null or a live funcref of this store.
-                let e = unsafe { VMTableEntry::from_func_ref(raw as *const _) };
-                TableElements::Func(vec![e; n])
-            }
-            WasmRefType::Extern => TableElements::Extern(vec![raw; n]),
-        };
+        let elements = crate::instance::new_table_elements(
+            ty.inner.element,
+            ty.minimum() as usize,
+            false,
+            raw,
+        )?;
         let defined = store.host_tables.len() as u32;
         let index = store.push_table(elements, ty.inner, None, (Self::HOST_INSTANCE, defined));
         store.host_tables.push(index);

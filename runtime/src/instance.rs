@@ -20,23 +20,74 @@ use trestle_vmctx::{
 /// without bound.
 pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
+/// The most table elements one store may hold in all its tables together,
+/// so many large tables cannot exhaust the host's memory either.
+pub(crate) const MAX_STORE_TABLE_ELEMENTS: u64 = 100_000_000;
+
+/// Checks that a table of `minimum` elements may be created in `store`.
+pub(crate) fn check_table_size(store: &StoreOpaque, minimum: u64) -> Result<()> {
+    if minimum > MAX_TABLE_ELEMENTS {
+        bail!("table minimum size of {minimum} elements exceeds the limit of {MAX_TABLE_ELEMENTS}");
+    }
+    if store.table_elements + minimum > MAX_STORE_TABLE_ELEMENTS {
+        bail!(
+            "a table of {minimum} elements exceeds the limit of {MAX_STORE_TABLE_ELEMENTS} table \
+             elements in one store"
+        );
+    }
+    Ok(())
+}
+
+/// The elements of a new table of `n` elements: lazily initialized funcref
+/// entries, null funcref entries or null externrefs.
+///
+/// # Errors
+///
+/// When the memory cannot be allocated.
+pub(crate) fn new_table_elements(
+    element: WasmRefType,
+    n: usize,
+    lazy: bool,
+    init: usize,
+) -> Result<TableElements> {
+    let oom = || anyhow!("out of memory allocating a table of {n} elements");
+    Ok(match element {
+        WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n).ok_or_else(oom)?),
+        WasmRefType::Func => {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| oom())?;
+            // SAFETY: `init` is null or a live funcref of the store.
+            v.resize(n, unsafe {
+                VMTableEntry::from_func_ref(init as *const VMFuncRef)
+            });
+            TableElements::Func(v)
+        }
+        WasmRefType::Extern => {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| oom())?;
+            v.resize(n, init);
+            TableElements::Extern(v)
+        }
+    })
+}
+
 /// `n` table entries in the not-yet-initialized state, from zeroed memory:
 /// for large tables the allocator hands out fresh zero pages, so this costs
 /// O(1) in `n` until the entries are touched.
-fn zeroed_entries(n: usize) -> Vec<VMTableEntry> {
+fn zeroed_entries(n: usize) -> Option<Vec<VMTableEntry>> {
     if n == 0 {
-        return Vec::new();
+        return Some(Vec::new());
     }
-    let layout = Layout::array::<VMTableEntry>(n).expect("table size checked against the limit");
+    let layout = Layout::array::<VMTableEntry>(n).ok()?;
     // SAFETY: the layout is non-empty.
     let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
     if ptr.is_null() {
-        std::alloc::handle_alloc_error(layout);
+        return None;
     }
     // SAFETY: allocated by the global allocator with the layout of `n`
     // entries; all-zero bytes are a valid `VMTableEntry` (null pointers,
     // zero ids), namely `VMTableEntry::UNINIT`.
-    unsafe { Vec::from_raw_parts(ptr.cast(), n, n) }
+    Some(unsafe { Vec::from_raw_parts(ptr.cast(), n, n) })
 }
 
 /// An instance's vmctx allocation.
@@ -539,12 +590,7 @@ fn create_entities(
         .iter()
         .enumerate()
     {
-        if ty.minimum > MAX_TABLE_ELEMENTS {
-            bail!(
-                "table minimum size of {} elements exceeds the limit of {MAX_TABLE_ELEMENTS}",
-                ty.minimum
-            );
-        }
+        check_table_size(store, ty.minimum)?;
         if !store.table_growing(
             0,
             ty.minimum as usize,
@@ -554,11 +600,7 @@ fn create_entities(
         }
         let n = ty.minimum as usize;
         let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
-        let elements = match ty.element {
-            WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n)),
-            WasmRefType::Func => TableElements::Func(vec![VMTableEntry::NULL; n]),
-            WasmRefType::Extern => TableElements::Extern(vec![0; n]),
-        };
+        let elements = new_table_elements(ty.element, n, lazy, 0)?;
         let def = vmctx.at(offsets.defined_table(i as u32));
         let index = store.push_table(elements, *ty, Some(def), (inst_index, i as u32));
         if lazy {
@@ -626,6 +668,7 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
             Err(e) => {
                 store.tables.truncate(marks.0);
                 store.memories.truncate(marks.1);
+                store.table_elements = store.tables.iter().map(|t| t.len()).sum();
                 return Err(e);
             }
         };

@@ -94,6 +94,8 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
     pub(crate) memories: Vec<MemoryData>,
     pub(crate) tables: Vec<TableData>,
+    /// The number of elements in all tables together.
+    pub(crate) table_elements: u64,
     /// Store indices of the tables made by [`crate::Table::new`].
     pub(crate) host_tables: Vec<u32>,
     pub(crate) globals: Vec<GlobalData>,
@@ -211,6 +213,7 @@ impl StoreOpaque {
             owner,
         });
         let i = self.tables.len() as u32 - 1;
+        self.table_elements += self.tables[i as usize].len();
         self.tables[i as usize].sync_def();
         i
     }
@@ -385,6 +388,7 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     memories: Vec::new(),
                     tables: Vec::new(),
+                    table_elements: 0,
                     host_tables: Vec::new(),
                     globals: Vec::new(),
                     externrefs: Vec::new(),

@@ -993,3 +993,19 @@ fn fixed_size_tables_use_a_constant_bound() {
         assert!(table.grow(&mut store, 1, Ref::Func(None)).is_err());
     });
 }
+
+#[test]
+fn many_large_tables_hit_the_store_budget_not_the_host() {
+    // Lazy tables cost address space only, so this stays cheap; the
+    // eleventh 10M-entry table is over the store's budget.
+    let engine = engine(true);
+    let mut store = Store::new(&engine, ());
+    let tables = "(table 10000000 funcref)".repeat(11);
+    let module = Module::new(&engine, format!("(module {tables})")).unwrap();
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert!(err.to_string().contains("in one store"), "{err}");
+    assert_eq!(store.__object_counts(), [0, 0, 0, 0]);
+    // The budget is free again: a smaller module instantiates.
+    let ok = Module::new(&engine, "(module (table 10000000 funcref))").unwrap();
+    Instance::new(&mut store, &ok, &[]).unwrap();
+}

@@ -10,7 +10,7 @@
 //! A libcall that traps calls [`traphandlers::raise_trap`] as its last action, with nothing
 //! left to drop.
 
-use crate::instance::MAX_TABLE_ELEMENTS;
+use crate::instance::{MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 use crate::store::{StoreOpaque, TableElements};
 use crate::vm::traphandlers;
 use trestle_vmctx::{Trap, VMContext, VMFuncRef, VMOffsets, VMTableEntry};
@@ -297,7 +297,7 @@ impl StoreOpaque {
         if !self.table_growing(old as usize, new.min(usize::MAX as u64) as usize, declared) {
             return None;
         }
-        if new > max {
+        if new > max || self.table_elements.saturating_add(delta) > MAX_STORE_TABLE_ELEMENTS {
             self.table_grow_failed(anyhow::anyhow!(
                 "table of {old} elements cannot grow by {delta}: the maximum is {max}"
             ));
@@ -317,6 +317,7 @@ impl StoreOpaque {
             return None;
         }
         self.tables[t as usize].sync_def();
+        self.table_elements += delta;
         Some(old)
     }
 
