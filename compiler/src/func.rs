@@ -1267,8 +1267,7 @@ impl State<'_, '_> {
             .brif(uninit, lazy, &[], fail, &[BlockArg::Value(type_id)]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let t = self.b.ins().iconst(types::I32, i64::from(table));
-        let entry2 = self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0];
+        let entry2 = self.lazy_init(table, entry);
         let type_id2 = self.b.ins().load(
             types::I32,
             vm_flags(),
@@ -1427,6 +1426,27 @@ impl State<'_, '_> {
         self.b.ins().select_spectre_guard(out, base, addr)
     }
 
+    /// Calls the lazy-initialization libcall for the funcref entry at
+    /// `entry` and returns the entry's (possibly new) address. The index is
+    /// recomputed from the address here, on the cold path, so the fast path
+    /// does not keep it alive across the call.
+    fn lazy_init(&mut self, table: u32, entry: Value) -> Value {
+        let def = self.table_definition(table);
+        let base = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_BASE as i32,
+        );
+        let offset = self.b.ins().isub(entry, base);
+        let index = self
+            .b
+            .ins()
+            .ushr_imm_s(offset, i64::from(VMOffsets::TABLE_ENTRY_SHIFT));
+        let t = self.b.ins().iconst(types::I32, i64::from(table));
+        self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0]
+    }
+
     /// The size of a table that cannot grow, if it is one.
     fn fixed_table_size(&self, table: u32) -> Option<u64> {
         let ty = &self.t.info.tables[table as usize];
@@ -1455,8 +1475,7 @@ impl State<'_, '_> {
             .brif(type_id, done, &[BlockArg::Value(entry)], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let t = self.b.ins().iconst(types::I32, i64::from(table));
-        let entry2 = self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0];
+        let entry2 = self.lazy_init(table, entry);
         self.b.ins().jump(done, &[BlockArg::Value(entry2)]);
         self.b.seal_block(done);
         self.b.switch_to_block(done);
