@@ -33,6 +33,34 @@ impl StoreId {
     }
 }
 
+/// A hasher for addresses: one multiply. The keys are funcref addresses
+/// the store itself handed out, so no attacker picks them, and the default
+/// SipHash would dominate a host `Table::get`.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Spread the address over the high bits, then fold them back into
+        // the low ones (aligned addresses have constant low bits).
+        let x = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+}
+
+/// Builds [`AddressHasher`]s.
+pub(crate) type BuildAddressHasher = std::hash::BuildHasherDefault<AddressHasher>;
+
 /// A function known to the store.
 pub(crate) struct FuncData {
     /// Stable for the life of the store: inside an instance's vmctx or a
@@ -88,7 +116,7 @@ pub struct StoreOpaque {
     pub(crate) vm_store_context: Box<VMStoreContext>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
-    pub(crate) func_by_ref: HashMap<usize, u32>,
+    pub(crate) func_by_ref: HashMap<usize, u32, BuildAddressHasher>,
     /// Host functions: kept alive for the store's life; each box starts
     /// with its `VMHostFuncContext`.
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
@@ -384,7 +412,7 @@ impl<T> Store<T> {
                     vm_store_context,
                     instances: Vec::new(),
                     funcs: Vec::new(),
-                    func_by_ref: HashMap::new(),
+                    func_by_ref: HashMap::default(),
                     host_funcs: Vec::new(),
                     memories: Vec::new(),
                     tables: Vec::new(),

@@ -264,8 +264,22 @@ impl StoreOpaque {
         if self.tables[t as usize].lazy.is_none() {
             return;
         }
-        for i in range {
-            self.table_materialize(t, i as u64);
+        let mut at = range.start;
+        loop {
+            // A tight scan for the next entry not yet written; most copies
+            // meet none.
+            let TableElements::Func(v) = &self.tables[t as usize].elements else {
+                return;
+            };
+            let Some(offset) = v[at..range.end]
+                .iter()
+                .position(|e| e.type_id == trestle_vmctx::TYPE_ID_UNINIT)
+            else {
+                return;
+            };
+            at += offset;
+            self.table_materialize(t, at as u64);
+            at += 1;
         }
     }
 
