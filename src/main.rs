@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     Run(RunArgs),
     Wast(WastArgs),
+    Bench(BenchArgs),
 }
 
 /// Compile and run a WebAssembly module.
@@ -86,6 +87,72 @@ struct WastArgs {
     eager_tables: bool,
 }
 
+/// Measure call_indirect throughput, table operations, compilation and
+/// instantiation.
+///
+/// Runs the built-in suite on Trestle, with a native Rust baseline (a slice
+/// of `fn(i32) -> i32` called in the same loop), and prints one table per
+/// group; progress goes to stderr. Each call_indirect case loops inside
+/// WebAssembly, every call taking the previous call's result, so the time
+/// per call is its latency. Reports the median of the samples, and writes
+/// the results as JSON and a bar chart of the call_indirect cases as SVG.
+///
+/// With --compare (in a build with `--features compare`) the same modules
+/// also run on Wasmtime and wasmi. With --module FILE --invoke NAME [ARGS],
+/// times calls of your own exported function instead.
+///
+/// Example: cargo run --release -- bench
+#[derive(Args)]
+struct BenchArgs {
+    /// Also run Wasmtime and wasmi, side by side, with ratios to the
+    /// fastest engine. Needs a build with `--features compare`.
+    #[arg(long)]
+    compare: bool,
+
+    /// Where to write the results as JSON.
+    #[arg(long, value_name = "FILE", default_value = "bench.json")]
+    json: PathBuf,
+
+    /// Where to write the bar chart of the call_indirect cases (SVG).
+    #[arg(long, value_name = "FILE", default_value = "bench.svg")]
+    svg: PathBuf,
+
+    /// Samples per case after the warm-up; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 11,
+          value_parser = clap::value_parser!(u32).range(11..))]
+    samples: u32,
+
+    /// The time one sample should take, in milliseconds; the iteration
+    /// count of each case is picked to match.
+    #[arg(long, value_name = "MS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    sample_ms: u64,
+
+    /// Run only the call_indirect cases, not the table operations,
+    /// compilation and instantiation.
+    #[arg(long, conflicts_with = "module")]
+    calls_only: bool,
+
+    /// Time a function of this module (a .wasm or .wat file without
+    /// imports) instead of the built-in suite. Needs --invoke.
+    #[arg(long, value_name = "FILE", requires = "invoke")]
+    module: Option<PathBuf>,
+
+    /// The exported function to time with --module.
+    #[arg(long, value_name = "NAME", requires = "module")]
+    invoke: Option<String>,
+
+    /// Arguments for the function, read by its parameter types as in
+    /// `trestle run`. They come last: everything after NAME is an argument.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        requires = "module"
+    )]
+    args: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Panics are reported as one `error:` line below (and inside scripts as
@@ -108,7 +175,53 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Wast(args) => wast(args),
+        Command::Bench(args) => bench(args),
     }
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    use trestle_cli::bench::{self, engines};
+    let mut kinds = vec![engines::EngineKind::Trestle];
+    if args.compare {
+        if !engines::COMPARE_AVAILABLE {
+            return Err(engines::compare_unavailable());
+        }
+        kinds.extend([engines::EngineKind::Wasmtime, engines::EngineKind::Wasmi]);
+    }
+    let sample = bench::SampleOptions {
+        samples: args.samples as usize,
+        sample_time: std::time::Duration::from_millis(args.sample_ms),
+        ..bench::SampleOptions::default()
+    };
+    let mut progress = std::io::stderr().lock();
+    let report = match (&args.module, &args.invoke) {
+        (Some(file), Some(name)) => {
+            bench::run_function(file, name, &args.args, &kinds, &sample, &mut progress)?
+        }
+        _ => {
+            let options = bench::SuiteOptions {
+                engines: kinds,
+                sample,
+                all_groups: !args.calls_only,
+            };
+            bench::run_suite(&options, &mut progress)?
+        }
+    };
+    drop(progress);
+    std::fs::write(&args.json, report.json())
+        .with_context(|| format!("failed to write {}", args.json.display()))?;
+    std::fs::write(&args.svg, report.svg())
+        .with_context(|| format!("failed to write {}", args.svg.display()))?;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", report.text())?;
+    writeln!(
+        out,
+        "\nwrote {} and {}",
+        args.json.display(),
+        args.svg.display()
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {

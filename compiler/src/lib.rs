@@ -10,11 +10,13 @@
 //! Compiled code reaches all instance state through the vmctx, whose layout
 //! comes from [`trestle_vmctx::VMOffsets`] only.
 
+mod disas;
 mod func;
 mod module;
 mod trampoline;
 mod types;
 
+pub use disas::{IndirectCallPath, OptimizedFunction};
 pub use module::{CompiledModule, FuncLoc};
 pub use trampoline::HostTrampoline;
 pub use types::*;

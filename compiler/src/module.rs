@@ -144,12 +144,12 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> 
 type Compiled = (usize, CompiledFunction, CompiledFunction);
 
 /// The parsed module and the bodies still to translate.
-struct Parsed<'a> {
-    info: ModuleInfo,
-    bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
+pub(crate) struct Parsed<'a> {
+    pub(crate) info: ModuleInfo,
+    pub(crate) bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
 }
 
-fn parse<'a>(
+pub(crate) fn parse<'a>(
     features: crate::Features,
     wasm: &'a [u8],
     intern: &mut dyn FnMut(&WasmFuncType) -> u32,

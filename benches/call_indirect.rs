@@ -1,0 +1,135 @@
+//! Criterion benchmarks of `call_indirect` throughput, table operations,
+//! compilation and instantiation, on Trestle and, with `--features
+//! compare`, on Wasmtime and wasmi, plus the native baseline.
+//!
+//! The cases and engines are those of `trestle bench` (`src/bench.rs`);
+//! only the sampling is criterion's. Each benchmark id is
+//! `group/case/engine`, and throughput is reported per call, grow or
+//! element.
+//!
+//! ```sh
+//! cargo bench                                   # Trestle and native
+//! cargo bench --features compare               # + Wasmtime and wasmi
+//! cargo bench --features compare --bench call_indirect -- \
+//!     --warm-up-time 1 --measurement-time 3     # shorter
+//! cargo bench --bench call_indirect -- call_indirect/mega1024   # a filter
+//! ```
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+use trestle_cli::bench::engines::{self, BenchEngine, EngineKind};
+use trestle_cli::bench::{
+    Bench, CallCase, ModuleCase, TABLE_SIZES, TableOp, call_bench, compile_bench,
+    instantiate_bench, native_bench, table_bench, table_init_module,
+};
+
+/// The engines of this build.
+fn kinds() -> Vec<EngineKind> {
+    if engines::COMPARE_AVAILABLE {
+        vec![EngineKind::Trestle, EngineKind::Wasmtime, EngineKind::Wasmi]
+    } else {
+        vec![EngineKind::Trestle]
+    }
+}
+
+fn engine(kind: EngineKind, lazy: bool) -> Box<dyn BenchEngine> {
+    engines::engine(kind, lazy).expect("engine available")
+}
+
+/// Registers `bench` under `id`: criterion's iteration count becomes the
+/// sampler's `n`.
+fn add(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, mut bench: Bench<'_>) {
+    group.throughput(Throughput::Elements(bench.units_per_iter));
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            let mut left = iters;
+            // A sampler may cap one sample (e.g. table.grow's table size).
+            while left > 0 {
+                let n = left.min(bench.max_n);
+                total += bench.sampler.sample(n).expect("sample");
+                left -= n;
+            }
+            total
+        })
+    });
+}
+
+fn call_indirect(c: &mut Criterion) {
+    for case in CallCase::ALL {
+        let mut group = c.benchmark_group(format!("call_indirect/{}", case.name()));
+        add(&mut group, "native", native_bench(case.native()));
+        for kind in kinds() {
+            let engine = engine(kind, true);
+            let bench = call_bench(&*engine, case).expect("case runs");
+            add(&mut group, kind.name(), bench);
+        }
+        group.finish();
+    }
+}
+
+fn table_ops(c: &mut Criterion) {
+    for op in TableOp::ALL {
+        let mut group = c.benchmark_group(format!("table/{}", op.name()));
+        for kind in kinds() {
+            let engine = engine(kind, true);
+            let bench = table_bench(&*engine, op).expect("case runs");
+            add(&mut group, kind.name(), bench);
+        }
+        group.finish();
+    }
+}
+
+fn compile_and_instantiate(c: &mut Criterion) {
+    for case in ModuleCase::all() {
+        let modules = case.modules().expect("modules");
+        let mut group = c.benchmark_group(format!("compile/{}", case.name()));
+        group.sample_size(10);
+        for kind in kinds() {
+            let engine = engine(kind, true);
+            add(
+                &mut group,
+                kind.name(),
+                compile_bench(&*engine, modules.clone()),
+            );
+        }
+        group.finish();
+        let mut group = c.benchmark_group(format!("instantiate/{}", case.name()));
+        group.sample_size(10);
+        for kind in kinds() {
+            let engine = engine(kind, true);
+            let bench = instantiate_bench(&*engine, &modules).expect("compiles");
+            add(&mut group, kind.name(), bench);
+        }
+        group.finish();
+    }
+    for size in TABLE_SIZES {
+        let module = table_init_module(size).expect("module");
+        let mut group = c.benchmark_group(format!("table_init/{}k", size / 1000));
+        // Some runs take milliseconds per instantiation (and more to drop
+        // the store); ten samples keep the group within seconds.
+        group.sample_size(10);
+        for kind in kinds() {
+            for lazy in [true, false] {
+                if lazy && !kind.has_lazy_tables() {
+                    continue;
+                }
+                let engine = engine(kind, lazy);
+                let bench =
+                    instantiate_bench(&*engine, std::slice::from_ref(&module)).expect("compiles");
+                let mode = if lazy { "lazy" } else { "eager" };
+                add(&mut group, &format!("{}-{mode}", kind.name()), bench);
+            }
+        }
+        group.finish();
+    }
+}
+
+fn main() {
+    // What `criterion_group!` and `criterion_main!` expand to, written out.
+    let mut c = Criterion::default().configure_from_args();
+    call_indirect(&mut c);
+    table_ops(&mut c);
+    compile_and_instantiate(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,141 @@
+//! The optimized Cranelift IR of a module's functions, as text.
+//!
+//! [`Compiler::optimized_clif`] translates every defined function like
+//! [`Compiler::compile_module`] does, runs Cranelift's mid-end (the e-graph
+//! optimizer) on it and prints the result. No machine code is generated, so
+//! the text depends only on the module and the compiler options, not on the
+//! host CPU's features: the golden codegen tests under `tests/disas/`
+//! compare it with checked-in files.
+//!
+//! Each function also gets a summary of its `call_indirect` fast paths
+//! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
+//! and the hot blocks that branch to it, with their instruction counts.
+
+use crate::func::FuncTranslator;
+use crate::module::{Parsed, parse};
+use crate::types::WasmFuncType;
+use crate::{CompileError, CompileErrorKind, Compiler};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::flowgraph::ControlFlowGraph;
+use cranelift_codegen::ir::{Block, Function, Opcode};
+use cranelift_frontend::FunctionBuilderContext;
+use wasmparser::FuncValidatorAllocations;
+
+/// One defined function's optimized Cranelift IR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptimizedFunction {
+    /// The function's index in the module's function index space.
+    pub func_index: u32,
+    /// The optimized IR in Cranelift's text format.
+    pub clif: String,
+    /// Every indirect call in a hot block, in layout order.
+    pub indirect_calls: Vec<IndirectCallPath>,
+}
+
+/// The fast path of one indirect call: the hot block that performs it and
+/// the hot blocks that branch to it (the bounds and type checks of a
+/// `call_indirect` end in such a branch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndirectCallPath {
+    /// The block with the `call_indirect` instruction, e.g. `block2`.
+    pub block: String,
+    /// The number of instructions in that block, its terminator included.
+    pub block_insts: usize,
+    /// The hot predecessors of the block and their instruction counts.
+    pub predecessors: Vec<(String, usize)>,
+}
+
+impl IndirectCallPath {
+    /// Instructions in the call block and its hot predecessors together.
+    pub fn total_insts(&self) -> usize {
+        self.block_insts + self.predecessors.iter().map(|(_, n)| n).sum::<usize>()
+    }
+}
+
+impl Compiler {
+    /// Validates `wasm` and returns the optimized Cranelift IR of each
+    /// defined function, in index order. `intern` assigns type ids as for
+    /// [`Compiler::compile_module`].
+    ///
+    /// The IR is the input of instruction selection after the same passes
+    /// [`Compiler::compile_module`] runs (at this compiler's optimization
+    /// level); it is computed with the baseline instruction set of the host
+    /// architecture, so CPU features do not change it.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed, invalid or uses an unsupported
+    /// feature, or Cranelift fails.
+    pub fn optimized_clif(
+        &self,
+        wasm: &[u8],
+        intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+    ) -> Result<Vec<OptimizedFunction>, CompileError> {
+        let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
+        let offsets = info
+            .offsets()
+            .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
+        let isa = cranelift_native::builder_with_options(false)
+            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?
+            .finish(self.isa.flags().clone())
+            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
+        let first_defined = info.num_imported_funcs;
+        let mut ctx = cranelift_codegen::Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut allocs = FuncValidatorAllocations::default();
+        let mut out = Vec::with_capacity(bodies.len());
+        for (i, (func, body)) in bodies.into_iter().enumerate() {
+            let func_index = first_defined + i as u32;
+            let mut validator = func.into_validator(allocs);
+            ctx.clear();
+            FuncTranslator::new(self, &info, &offsets, func_index).translate(
+                &mut ctx,
+                &mut fctx,
+                &mut validator,
+                &body,
+            )?;
+            allocs = validator.into_allocations();
+            ctx.optimize(&*isa, &mut ControlPlane::default())
+                .map_err(|e| CompileError::codegen(format!("cranelift: {e:?}")))?;
+            out.push(OptimizedFunction {
+                func_index,
+                clif: ctx.func.display().to_string(),
+                indirect_calls: indirect_calls(&ctx.func),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The hot blocks with a `call_indirect` and their hot predecessors.
+fn indirect_calls(func: &Function) -> Vec<IndirectCallPath> {
+    let cfg = ControlFlowGraph::with_function(func);
+    let count = |block: Block| func.layout.block_insts(block).count();
+    let mut paths = Vec::new();
+    for block in func.layout.blocks() {
+        if func.layout.is_cold(block) {
+            continue;
+        }
+        let calls = func
+            .layout
+            .block_insts(block)
+            .filter(|inst| func.dfg.insts[*inst].opcode() == Opcode::CallIndirect)
+            .count();
+        let mut predecessors: Vec<(String, usize)> = cfg
+            .pred_iter(block)
+            .map(|p| p.block)
+            .filter(|p| !func.layout.is_cold(*p) && *p != block)
+            .map(|p| (p.to_string(), count(p)))
+            .collect();
+        predecessors.sort();
+        predecessors.dedup();
+        for _ in 0..calls {
+            paths.push(IndirectCallPath {
+                block: block.to_string(),
+                block_insts: count(block),
+                predecessors: predecessors.clone(),
+            });
+        }
+    }
+    paths
+}

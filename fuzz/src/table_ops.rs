@@ -1,0 +1,669 @@
+//! Random table operations against a model.
+//!
+//! A fixed module imports a funcref and an externref table made by the
+//! host, defines one of each (the funcref one filled lazily or eagerly by
+//! an active segment), and exports a function per table instruction and
+//! table: `table.get`/`set`/`grow`/`fill`/`size`/`init`, `elem.drop`,
+//! `call_indirect`, and `table.copy` between every pair of tables of one
+//! element type. The input is a sequence of operations, each either a call
+//! of one of those exports or a host [`trestle::Table`] call (`get`, `set`,
+//! `grow`, `fill`, `copy`, and `Table::new` for more host tables), on
+//! indices near the bounds and on edge values, with `Ref::Func` and
+//! `Ref::Extern` values (wrong-typed ones too). A model of every table
+//! predicts each result, trap or error and, every 64 operations and at the
+//! end, every element. Externrefs carry a payload that counts its drops: once the
+//! store is dropped, drops must equal creations.
+
+use arbitrary::Unstructured;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use trestle::{
+    Config, Engine, ExternRef, Func, Instance, Linker, Module, Ref, RefType, Store, Table,
+    TableType, Trap, Val,
+};
+
+/// An externref's host value: its number, and a drop counter.
+struct Payload {
+    id: u32,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A table element in the model: funcs by their index in
+/// [`Harness::funcs`], externrefs by payload number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Elem {
+    Null,
+    Func(usize),
+    Extern(u32),
+}
+
+#[derive(Debug, Clone)]
+struct ModelTable {
+    func: bool,
+    max: Option<u64>,
+    elems: Vec<Elem>,
+}
+
+/// Tables that wasm can reach, by their suffix in export names.
+/// `fi`/`ei` are imported from the host, `f`/`e` defined by the module.
+const WASM_TABLES: [(&str, bool); 4] = [("f", true), ("fi", true), ("e", false), ("ei", false)];
+
+/// What each function returns when called through `call_indirect` with
+/// type `(result i32)`: `Some(n)`, or `None` for the function of another
+/// type. Indices 0 to 2 are host functions, 3 to 5 the module's.
+const FUNC_RESULTS: [Option<i32>; 6] = [Some(200), Some(201), None, Some(100), Some(101), None];
+
+/// The module's passive funcref segment `$pf`, as function indices.
+const PASSIVE_FUNCS: [usize; 4] = [4, 3, 5, 4];
+
+/// Sizes of the module's passive externref segment `$pe` (all null).
+const PASSIVE_EXTERNS: usize = 2;
+
+/// The module's own funcref table: 8 elements, at most 40, with
+/// `$w0 $w1 $w2` at 1..4 from an active segment.
+const OWN_TABLE_MIN: u64 = 8;
+const OWN_TABLE_MAX: u64 = 40;
+
+fn module_text() -> String {
+    let mut m = String::from(
+        r#"(module
+  (type $ret (func (result i32)))
+  (type $other (func (param i32) (result i32)))
+  (import "host" "ftab" (table $fi 0 funcref))
+  (import "host" "etab" (table $ei 0 externref))
+  (table $f (export "f") 8 40 funcref)
+  (table $e (export "e") 8 40 externref)
+  (func $w0 (export "w0") (type $ret) i32.const 100)
+  (func $w1 (export "w1") (type $ret) i32.const 101)
+  (func $w2 (export "w2") (type $other) local.get 0)
+  (elem (table $f) (i32.const 1) func $w0 $w1 $w2)
+  (elem $pf func $w1 $w0 $w2 $w1)
+  (elem $pe externref (ref.null extern) (ref.null extern))
+  (func (export "drop_f") elem.drop $pf)
+  (func (export "drop_e") elem.drop $pe)
+"#,
+    );
+    for (t, func) in WASM_TABLES {
+        let ty = if func { "funcref" } else { "externref" };
+        let seg = if func { "$pf" } else { "$pe" };
+        m.push_str(&format!(
+            r#"  (func (export "get_{t}") (param i32) (result {ty}) (table.get ${t} (local.get 0)))
+  (func (export "set_{t}") (param i32 {ty}) (table.set ${t} (local.get 0) (local.get 1)))
+  (func (export "grow_{t}") (param {ty} i32) (result i32) (table.grow ${t} (local.get 0) (local.get 1)))
+  (func (export "fill_{t}") (param i32 {ty} i32) (table.fill ${t} (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "size_{t}") (result i32) (table.size ${t}))
+  (func (export "init_{t}") (param i32 i32 i32) (table.init ${t} {seg} (local.get 0) (local.get 1) (local.get 2)))
+"#
+        ));
+        if func {
+            m.push_str(&format!(
+                "  (func (export \"call_{t}\") (param i32) (result i32) \
+                 (call_indirect ${t} (type $ret) (local.get 0)))\n"
+            ));
+        }
+        for (u, ufunc) in WASM_TABLES {
+            if ufunc == func {
+                m.push_str(&format!(
+                    "  (func (export \"copy_{t}_{u}\") (param i32 i32 i32) \
+                     (table.copy ${t} ${u} (local.get 0) (local.get 1) (local.get 2)))\n"
+                ));
+            }
+        }
+    }
+    m.push_str(")\n");
+    m
+}
+
+/// The table module compiled for an engine with lazy or eager table
+/// initialization.
+fn module(lazy: bool) -> Module {
+    static MODULES: std::sync::OnceLock<[Module; 2]> = std::sync::OnceLock::new();
+    MODULES.get_or_init(|| {
+        let wasm = wat::parse_str(module_text()).expect("the table module parses");
+        [false, true].map(|lazy| {
+            let mut config = Config::new();
+            config.table_lazy_init(lazy);
+            let engine = Engine::new(&config).expect("the engine");
+            Module::new(&engine, &wasm).expect("the table module compiles")
+        })
+    })[usize::from(lazy)]
+    .clone()
+}
+
+/// The store, the instance, and the model.
+struct Harness {
+    store: Store<()>,
+    instance: Instance,
+    /// Host functions 0 to 2, then the module's `w0`, `w1`, `w2`.
+    funcs: Vec<Func>,
+    externs: Vec<ExternRef>,
+    drops: Arc<AtomicUsize>,
+    /// The tables wasm can reach (in [`WASM_TABLES`] order), then the
+    /// host's own.
+    tables: Vec<Table>,
+    model: Vec<ModelTable>,
+    /// Whether `$pf` and `$pe` were dropped.
+    dropped: [bool; 2],
+}
+
+/// An index from the input: near the bounds, or an edge value.
+fn index(u: &mut Unstructured<'_>, size: u64) -> arbitrary::Result<u64> {
+    Ok(match u.int_in_range(0..=7)? {
+        0..=3 => u.int_in_range(0..=size + 2)?,
+        4 => size,
+        5 => [u64::from(u32::MAX), 0x8000_0000, 0x7fff_ffff, 0xffff_fff0][u.choose_index(4)?],
+        6 => u.int_in_range(0..=3)?,
+        _ => u64::from(u.arbitrary::<u32>()?),
+    })
+}
+
+/// A length for fill, copy, init and grow: small, or at least 2^24 (more
+/// elements than a table may have, so growing by it always fails).
+fn length(u: &mut Unstructured<'_>) -> arbitrary::Result<u64> {
+    Ok(match u.int_in_range(0..=7)? {
+        0..=4 => u.int_in_range(0..=6)?,
+        5 => u.int_in_range(0..=40)?,
+        6 => [u64::from(u32::MAX), 0x8000_0000, 0xffff_fff0][u.choose_index(3)?],
+        _ => u64::from(u.arbitrary::<u32>()? | 0x0100_0000),
+    })
+}
+
+fn trap_of(e: &trestle::Error) -> Trap {
+    *e.downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("expected a trap, got {e:#}"))
+}
+
+/// Whether `[start, start + len)` fits in `size` elements (no wrapping).
+fn fits(start: u64, len: u64, size: u64) -> bool {
+    start.checked_add(len).is_some_and(|end| end <= size)
+}
+
+impl Harness {
+    fn new(u: &mut Unstructured<'_>, drops: &Arc<AtomicUsize>) -> arbitrary::Result<Harness> {
+        let lazy: bool = u.arbitrary()?;
+        let module = module(lazy);
+        let engine = module.engine().clone();
+        let mut store = Store::new(&engine, ());
+        let mut funcs = vec![
+            Func::wrap(&mut store, || 200i32),
+            Func::wrap(&mut store, || 201i32),
+            Func::wrap(&mut store, |x: i32| x),
+        ];
+        let mut model = Vec::new();
+        let mut host = Vec::new();
+        for func in [true, false] {
+            let min = u.int_in_range(0..=6u32)?;
+            let max = if u.arbitrary()? {
+                Some(min + u.int_in_range(0..=20u32)?)
+            } else {
+                None
+            };
+            let elem = if func {
+                RefType::FUNCREF
+            } else {
+                RefType::EXTERNREF
+            };
+            let init = if func {
+                Ref::Func(None)
+            } else {
+                Ref::Extern(None)
+            };
+            let t =
+                Table::new(&mut store, TableType::new(elem, min, max), init).expect("a host table");
+            host.push(t);
+            model.push(ModelTable {
+                func,
+                max: max.map(u64::from),
+                elems: vec![Elem::Null; min as usize],
+            });
+        }
+        let mut linker = Linker::new(&engine);
+        linker.define(&store, "host", "ftab", host[0]).unwrap();
+        linker.define(&store, "host", "etab", host[1]).unwrap();
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .expect("the table module instantiates");
+        for w in ["w0", "w1", "w2"] {
+            funcs.push(instance.get_func(&mut store, w).unwrap());
+        }
+        let own_f = instance.get_table(&mut store, "f").unwrap();
+        let own_e = instance.get_table(&mut store, "e").unwrap();
+        let mut f_elems = vec![Elem::Null; OWN_TABLE_MIN as usize];
+        f_elems[1..4].copy_from_slice(&[Elem::Func(3), Elem::Func(4), Elem::Func(5)]);
+        let own = |func, elems| ModelTable {
+            func,
+            max: Some(OWN_TABLE_MAX),
+            elems,
+        };
+        let [mf, me] = [model[0].clone(), model[1].clone()];
+        Ok(Harness {
+            store,
+            instance,
+            funcs,
+            externs: Vec::new(),
+            drops: drops.clone(),
+            // WASM_TABLES order: f, fi, e, ei.
+            tables: vec![own_f, host[0], own_e, host[1]],
+            model: vec![
+                own(true, f_elems),
+                mf,
+                own(false, vec![Elem::Null; OWN_TABLE_MIN as usize]),
+                me,
+            ],
+            dropped: [false, false],
+        })
+    }
+
+    /// A value for a table of funcrefs (`func`) or externrefs; sometimes a
+    /// new externref.
+    fn value(&mut self, u: &mut Unstructured<'_>, func: bool) -> arbitrary::Result<Elem> {
+        if u.ratio(1, 4)? {
+            return Ok(Elem::Null);
+        }
+        if func {
+            return Ok(Elem::Func(u.choose_index(self.funcs.len())?));
+        }
+        if self.externs.is_empty() || u.ratio(1, 3)? {
+            let id = self.externs.len() as u32;
+            let payload = Payload {
+                id,
+                drops: self.drops.clone(),
+            };
+            let e = ExternRef::new(&mut self.store, payload).expect("an externref");
+            self.externs.push(e);
+            return Ok(Elem::Extern(id));
+        }
+        Ok(Elem::Extern(u.choose_index(self.externs.len())? as u32))
+    }
+
+    fn to_ref(&self, e: Elem, func: bool) -> Ref {
+        match e {
+            Elem::Null if func => Ref::Func(None),
+            Elem::Null => Ref::Extern(None),
+            Elem::Func(i) => Ref::Func(Some(self.funcs[i])),
+            Elem::Extern(i) => Ref::Extern(Some(self.externs[i as usize])),
+        }
+    }
+
+    fn from_ref(&self, r: Ref) -> Elem {
+        match r {
+            Ref::Func(None) | Ref::Extern(None) => Elem::Null,
+            Ref::Func(Some(f)) => Elem::Func(
+                self.funcs
+                    .iter()
+                    .position(|g| *g == f)
+                    .unwrap_or_else(|| panic!("a funcref that was never stored: {f:?}")),
+            ),
+            Ref::Extern(Some(e)) => {
+                let data = e.data(&self.store).unwrap().unwrap();
+                let p = data
+                    .downcast_ref::<Payload>()
+                    .expect("an externref of this harness");
+                assert_eq!(
+                    self.externs.get(p.id as usize),
+                    Some(&e),
+                    "externref identity"
+                );
+                Elem::Extern(p.id)
+            }
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let f = self
+            .instance
+            .get_func(&mut self.store, name)
+            .unwrap_or_else(|| panic!("no export {name}"));
+        let ty = f.ty(&self.store);
+        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(&t)).collect();
+        match f.call(&mut self.store, args, &mut results) {
+            Ok(()) => Ok(results),
+            Err(e) => Err(trap_of(&e)),
+        }
+    }
+
+    /// Checks every element of every table against the model.
+    fn verify_all(&mut self) {
+        for t in 0..self.tables.len() {
+            let table = self.tables[t];
+            let size = table.size(&self.store);
+            assert_eq!(size, self.model[t].elems.len() as u64, "size of table {t}");
+            for i in 0..size {
+                let r = table.get(&mut self.store, i).expect("in bounds");
+                let got = self.from_ref(r);
+                assert_eq!(
+                    got, self.model[t].elems[i as usize],
+                    "table {t} element {i}"
+                );
+            }
+            assert!(table.get(&mut self.store, size).is_none());
+        }
+    }
+
+    /// Grows model table `t` after a growth by `delta` that returned
+    /// `result` (`None` for failure).
+    fn model_grow(&mut self, t: usize, delta: u64, init: Elem, result: Option<u64>, op: &str) {
+        let m = &mut self.model[t];
+        let size = m.elems.len() as u64;
+        let new = size.checked_add(delta);
+        let must_fail = match (new, m.max) {
+            (None, _) => true,
+            (Some(n), Some(max)) => n > max || n > u64::from(u32::MAX),
+            (Some(n), None) => n > u64::from(u32::MAX),
+        };
+        let must_succeed = !must_fail && new.is_some_and(|n| n <= 4096);
+        match result {
+            Some(old) => {
+                assert!(!must_fail, "{op}: table {t} grew by {delta} from {size}");
+                assert_eq!(old, size, "{op}: old size of table {t}");
+                m.elems.resize((size + delta) as usize, init);
+            }
+            None => assert!(
+                !must_succeed,
+                "{op}: table {t} of {size} failed to grow by {delta} (max {:?})",
+                m.max
+            ),
+        }
+    }
+
+    /// The expected outcome of `call_indirect` on table `t` at `i`.
+    fn expected_call(&self, t: usize, i: u64) -> Result<i32, Trap> {
+        match self.model[t].elems.get(i as usize) {
+            None => Err(Trap::UndefinedElement),
+            Some(Elem::Null) => Err(Trap::IndirectCallToNull),
+            Some(Elem::Func(f)) => FUNC_RESULTS[*f].ok_or(Trap::BadSignature),
+            Some(Elem::Extern(_)) => unreachable!("an externref in a funcref table"),
+        }
+    }
+
+    /// One operation from the wasm side.
+    fn wasm_op(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
+        let which = u.choose_index(WASM_TABLES.len())?;
+        let (t, func) = WASM_TABLES[which];
+        let size = self.model[which].elems.len() as u64;
+        let i32v = |v: u64| Val::I32(v as u32 as i32);
+        let reval = |h: &Harness, e: Elem| -> Val { h.to_ref(e, func).into() };
+        match u.int_in_range(0..=8)? {
+            0 => {
+                let i = index(u, size)?;
+                let r = self.call(&format!("get_{t}"), &[i32v(i)]);
+                if i < size {
+                    let got = r.expect("table.get in bounds");
+                    let got = self.from_ref(got[0].ref_().unwrap());
+                    assert_eq!(got, self.model[which].elems[i as usize], "get_{t}({i})");
+                } else {
+                    assert_eq!(r.unwrap_err(), Trap::TableOutOfBounds, "get_{t}({i})");
+                }
+            }
+            1 => {
+                let i = index(u, size)?;
+                let v = self.value(u, func)?;
+                let r = self.call(&format!("set_{t}"), &[i32v(i), reval(self, v)]);
+                if i < size {
+                    r.expect("table.set in bounds");
+                    self.model[which].elems[i as usize] = v;
+                } else {
+                    assert_eq!(r.unwrap_err(), Trap::TableOutOfBounds, "set_{t}({i})");
+                }
+            }
+            2 => {
+                let delta = length(u)? & 0xffff_ffff;
+                let v = self.value(u, func)?;
+                let r = self
+                    .call(&format!("grow_{t}"), &[reval(self, v), i32v(delta)])
+                    .expect("table.grow does not trap");
+                let old = r[0].unwrap_i32();
+                let result = (old != -1).then_some(old as u32 as u64);
+                self.model_grow(which, delta, v, result, &format!("grow_{t}"));
+            }
+            3 => {
+                let dst = index(u, size)?;
+                let len = length(u)? & 0xffff_ffff;
+                let v = self.value(u, func)?;
+                let r = self.call(
+                    &format!("fill_{t}"),
+                    &[i32v(dst), reval(self, v), i32v(len)],
+                );
+                if fits(dst, len, size) {
+                    r.expect("table.fill in bounds");
+                    self.model[which].elems[dst as usize..(dst + len) as usize].fill(v);
+                } else {
+                    assert_eq!(r.unwrap_err(), Trap::TableOutOfBounds, "fill_{t}");
+                }
+            }
+            4 => {
+                let r = self.call(&format!("size_{t}"), &[]).unwrap();
+                assert_eq!(r[0].unwrap_i32() as u32 as u64, size, "size_{t}");
+            }
+            5 => {
+                let dst = index(u, size)?;
+                let seg_len = match (func, self.dropped[usize::from(!func)]) {
+                    (_, true) => 0,
+                    (true, false) => PASSIVE_FUNCS.len() as u64,
+                    (false, false) => PASSIVE_EXTERNS as u64,
+                };
+                let src = u.int_in_range(0..=seg_len + 1)?;
+                let len = length(u)? & 0xffff_ffff;
+                let r = self.call(&format!("init_{t}"), &[i32v(dst), i32v(src), i32v(len)]);
+                if fits(dst, len, size) && fits(src, len, seg_len) {
+                    r.expect("table.init in bounds");
+                    for k in 0..len as usize {
+                        self.model[which].elems[dst as usize + k] = if func {
+                            Elem::Func(PASSIVE_FUNCS[src as usize + k])
+                        } else {
+                            Elem::Null
+                        };
+                    }
+                } else {
+                    assert_eq!(r.unwrap_err(), Trap::TableOutOfBounds, "init_{t}");
+                }
+            }
+            6 => {
+                let name = if func { "drop_f" } else { "drop_e" };
+                self.call(name, &[]).expect("elem.drop");
+                self.dropped[usize::from(!func)] = true;
+            }
+            7 if func => {
+                let i = index(u, size)?;
+                let r = self
+                    .call(&format!("call_{t}"), &[i32v(i)])
+                    .map(|v| v[0].unwrap_i32());
+                assert_eq!(r, self.expected_call(which, i), "call_{t}({i})");
+            }
+            _ => {
+                let others: Vec<usize> = (0..WASM_TABLES.len())
+                    .filter(|k| WASM_TABLES[*k].1 == func)
+                    .collect();
+                let src_t = others[u.choose_index(others.len())?];
+                let src_size = self.model[src_t].elems.len() as u64;
+                let dst = index(u, size)?;
+                let src = index(u, src_size)?;
+                let len = length(u)? & 0xffff_ffff;
+                let name = format!("copy_{t}_{}", WASM_TABLES[src_t].0);
+                let r = self.call(&name, &[i32v(dst), i32v(src), i32v(len)]);
+                self.model_copy(which, dst, src_t, src, len, r.map(|_| ()), &name);
+            }
+        }
+        Ok(())
+    }
+
+    fn model_copy(
+        &mut self,
+        dst_t: usize,
+        dst: u64,
+        src_t: usize,
+        src: u64,
+        len: u64,
+        result: Result<(), Trap>,
+        op: &str,
+    ) {
+        let ok = fits(dst, len, self.model[dst_t].elems.len() as u64)
+            && fits(src, len, self.model[src_t].elems.len() as u64);
+        if ok {
+            result.unwrap_or_else(|t| panic!("{op}({dst}, {src}, {len}) trapped: {t}"));
+            let from: Vec<Elem> =
+                self.model[src_t].elems[src as usize..(src + len) as usize].to_vec();
+            self.model[dst_t].elems[dst as usize..(dst + len) as usize].copy_from_slice(&from);
+        } else {
+            assert_eq!(
+                result,
+                Err(Trap::TableOutOfBounds),
+                "{op}({dst}, {src}, {len})"
+            );
+        }
+    }
+
+    /// One operation through the host API.
+    fn host_op(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
+        let t = u.choose_index(self.tables.len())?;
+        let table = self.tables[t];
+        let func = self.model[t].func;
+        let size = self.model[t].elems.len() as u64;
+        // Sometimes a value of the wrong element type: always an error.
+        let wrong = u.ratio(1, 10)?;
+        let value = |h: &mut Harness, u: &mut Unstructured<'_>| -> arbitrary::Result<Elem> {
+            h.value(u, func ^ wrong)
+        };
+        match u.int_in_range(0..=5)? {
+            0 => {
+                let i = index(u, size)?;
+                let got = table.get(&mut self.store, i).map(|r| self.from_ref(r));
+                assert_eq!(
+                    got,
+                    self.model[t].elems.get(i as usize).copied(),
+                    "Table::get({i})"
+                );
+            }
+            1 => {
+                let i = index(u, size)?;
+                let v = value(self, u)?;
+                let r = self.to_ref(v, func ^ wrong);
+                let r = table.set(&mut self.store, i, r);
+                if i < size && !wrong {
+                    r.expect("Table::set in bounds");
+                    self.model[t].elems[i as usize] = v;
+                } else {
+                    assert!(r.is_err(), "Table::set({i}) out of bounds or mistyped");
+                }
+            }
+            2 => {
+                let delta = length(u)?;
+                let v = value(self, u)?;
+                let r = self.to_ref(v, func ^ wrong);
+                let r = table.grow(&mut self.store, delta, r);
+                if wrong {
+                    assert!(r.is_err(), "Table::grow with a mistyped value");
+                } else {
+                    self.model_grow(t, delta, v, r.ok(), "Table::grow");
+                }
+            }
+            3 => {
+                let dst = index(u, size)?;
+                let len = length(u)?;
+                let v = value(self, u)?;
+                let r = self.to_ref(v, func ^ wrong);
+                let r = table.fill(&mut self.store, dst, r, len);
+                if fits(dst, len, size) && !wrong {
+                    r.expect("Table::fill in bounds");
+                    self.model[t].elems[dst as usize..(dst + len) as usize].fill(v);
+                } else {
+                    assert!(r.is_err(), "Table::fill out of bounds or mistyped");
+                }
+            }
+            4 => {
+                let src_t = u.choose_index(self.tables.len())?;
+                let src_size = self.model[src_t].elems.len() as u64;
+                let dst = index(u, size)?;
+                let src = index(u, src_size)?;
+                let len = length(u)?;
+                let r = Table::copy(&mut self.store, &table, dst, &self.tables[src_t], src, len);
+                if self.model[src_t].func != func {
+                    assert!(r.is_err(), "Table::copy between element types");
+                } else {
+                    let r = r.map_err(|_| Trap::TableOutOfBounds);
+                    self.model_copy(t, dst, src_t, src, len, r, "Table::copy");
+                }
+            }
+            _ => {
+                if self.tables.len() >= 12 {
+                    return Ok(());
+                }
+                let func = u.arbitrary()?;
+                let min = u.int_in_range(0..=10u32)?;
+                let max = if u.arbitrary()? {
+                    Some(min + u.int_in_range(0..=10u32)?)
+                } else {
+                    None
+                };
+                let init = self.value(u, func)?;
+                let elem = if func {
+                    RefType::FUNCREF
+                } else {
+                    RefType::EXTERNREF
+                };
+                let r = self.to_ref(init, func);
+                let t = Table::new(&mut self.store, TableType::new(elem, min, max), r)
+                    .expect("Table::new");
+                self.tables.push(t);
+                self.model.push(ModelTable {
+                    func,
+                    max: max.map(u64::from),
+                    elems: vec![init; min as usize],
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the operations in `data`; panics when Trestle and the model
+/// disagree, or when an externref is leaked or dropped twice.
+///
+/// # Panics
+///
+/// On a finding.
+pub fn check(data: &[u8]) -> &'static str {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut u = Unstructured::new(data);
+    let Ok(mut h) = Harness::new(&mut u, &drops) else {
+        return "input too short";
+    };
+    // No full check before the operations: reading every element would
+    // initialize the lazily initialized table before the operations get to
+    // it.
+    let mut ops = 0usize;
+    while !u.is_empty() && ops < 2000 {
+        let r = if u.ratio(1, 2).unwrap_or(false) {
+            h.wasm_op(&mut u)
+        } else {
+            h.host_op(&mut u)
+        };
+        if r.is_err() {
+            break;
+        }
+        ops += 1;
+        if ops % 64 == 0 {
+            h.verify_all();
+        }
+    }
+    h.verify_all();
+    let created = h.externs.len();
+    drop(h);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        created,
+        "externref payloads dropped vs created"
+    );
+    match ops {
+        0 => "no operation",
+        1..=9 => "1 to 9 operations",
+        10..=99 => "10 to 99 operations",
+        _ => "100 operations or more",
+    }
+}

@@ -1,0 +1,617 @@
+//! The engines the benchmarks run on, behind one small adapter trait.
+//!
+//! [`BenchEngine`] compiles a *program*: one or more modules instantiated in
+//! order in one store, each module's imports resolved by name from the
+//! exports of the instance before it (the import's module name is not
+//! looked at). The last instance is the one the benchmarks call: its
+//! export `run(n, seed) -> i32` and its exported table `t`.
+//!
+//! Trestle is always available. Wasmtime and wasmi are compiled in only with
+//! the `compare` cargo feature; [`engine`] says how to get them otherwise.
+
+use anyhow::{Context as _, Result, anyhow, bail};
+
+/// An argument or result value of a function called from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, as its bits.
+    F32(u32),
+    /// An `f64`, as its bits.
+    F64(u64),
+}
+
+impl std::fmt::Display for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::I32(v) => write!(f, "{v}"),
+            Arg::I64(v) => write!(f, "{v}"),
+            Arg::F32(bits) => write!(f, "{}", f32::from_bits(*bits)),
+            Arg::F64(bits) => write!(f, "{}", f64::from_bits(*bits)),
+        }
+    }
+}
+
+/// A WebAssembly engine with its configuration.
+pub trait BenchEngine {
+    /// Which engine this is.
+    fn kind(&self) -> EngineKind;
+
+    /// Compiles the modules of a program (binary format), see the
+    /// [module documentation](self).
+    ///
+    /// # Errors
+    ///
+    /// When a module does not compile.
+    fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>>;
+}
+
+/// A compiled program.
+pub trait BenchModule {
+    /// Instantiates every module of the program in a new store.
+    ///
+    /// # Errors
+    ///
+    /// When an import cannot be resolved or instantiation fails.
+    fn instantiate(&self) -> Result<Box<dyn BenchInstance>>;
+}
+
+/// An instantiated program and its store.
+pub trait BenchInstance {
+    /// Calls the export `run(n, seed) -> i32`.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such export or the call traps.
+    fn run(&mut self, n: i32, seed: i32) -> Result<i32>;
+
+    /// Calls the host API's table get `n` times on the exported table `t`,
+    /// whose size must be a power of two. Each index depends on the
+    /// previous result: `i = (i + 1 + is_null) & (size - 1)`, starting from
+    /// `seed`. Returns the last index.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such table.
+    fn table_get(&mut self, n: u64, seed: u64) -> Result<u64>;
+
+    /// Calls the host API's table set `n` times on the exported table `t`
+    /// (size a power of two), storing its element 0 at indexes
+    /// `i = (i + 1) & (size - 1)` from `seed`. Returns the last index.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such table or a set fails.
+    fn table_set(&mut self, n: u64, seed: u64) -> Result<u64>;
+
+    /// Calls the exported function `name` `n` times (at least once) with
+    /// `args` and returns the last call's results.
+    ///
+    /// # Errors
+    ///
+    /// When there is no such function, the arguments do not match its
+    /// parameters or the call traps.
+    fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>>;
+}
+
+/// The engines [`engine`] can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EngineKind {
+    /// Trestle, this runtime.
+    Trestle,
+    /// Wasmtime 48 (Cranelift), default configuration.
+    Wasmtime,
+    /// wasmi 2, the interpreter, default configuration.
+    Wasmi,
+}
+
+impl EngineKind {
+    /// The engine's name as the reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Trestle => "trestle",
+            EngineKind::Wasmtime => "wasmtime",
+            EngineKind::Wasmi => "wasmi",
+        }
+    }
+
+    /// Whether the engine has a lazy table initialization setting (wasmi
+    /// always initializes tables at instantiation).
+    pub fn has_lazy_tables(self) -> bool {
+        self != EngineKind::Wasmi
+    }
+}
+
+/// Whether this build includes Wasmtime and wasmi (the `compare` feature).
+pub const COMPARE_AVAILABLE: bool = cfg!(feature = "compare");
+
+/// The error for a comparison requested from a build without it.
+pub fn compare_unavailable() -> anyhow::Error {
+    anyhow!(
+        "this build has no comparison engines: rebuild with `--features compare` \
+         (e.g. `cargo run --release --features compare -- bench --compare`), which adds \
+         Wasmtime and wasmi"
+    )
+}
+
+/// An engine of `kind` in its default configuration, with funcref tables
+/// initialized lazily or at instantiation.
+///
+/// # Errors
+///
+/// When the engine cannot be created, or Wasmtime or wasmi is asked for
+/// in a build without the `compare` feature.
+pub fn engine(kind: EngineKind, lazy_tables: bool) -> Result<Box<dyn BenchEngine>> {
+    match kind {
+        EngineKind::Trestle => Ok(Box::new(trestle_engine::TrestleEngine::new(lazy_tables)?)),
+        #[cfg(feature = "compare")]
+        EngineKind::Wasmtime => Ok(Box::new(wasmtime_engine::WasmtimeEngine::new(lazy_tables)?)),
+        #[cfg(feature = "compare")]
+        EngineKind::Wasmi => Ok(Box::new(wasmi_engine::WasmiEngine::new())),
+        #[cfg(not(feature = "compare"))]
+        EngineKind::Wasmtime | EngineKind::Wasmi => Err(compare_unavailable()),
+    }
+}
+
+/// The table index after `i` for [`BenchInstance::table_get`].
+#[inline(always)]
+fn next_get_index(i: u64, is_null: bool, mask: u64) -> u64 {
+    (i + 1 + u64::from(is_null)) & mask
+}
+
+/// The mask for indexes of a table of `size` elements.
+fn index_mask(size: u64) -> Result<u64> {
+    if !size.is_power_of_two() {
+        bail!("the exported table `t` has {size} elements, not a power of two");
+    }
+    Ok(size - 1)
+}
+
+mod trestle_engine {
+    use super::*;
+    use trestle::{Config, Engine, Extern, Func, Instance, Module, Store, Table, TypedFunc, Val};
+
+    pub(super) struct TrestleEngine {
+        engine: Engine,
+    }
+
+    impl TrestleEngine {
+        pub(super) fn new(lazy_tables: bool) -> Result<Self> {
+            let mut config = Config::new();
+            config.table_lazy_init(lazy_tables);
+            Ok(Self {
+                engine: Engine::new(&config)?,
+            })
+        }
+    }
+
+    impl BenchEngine for TrestleEngine {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Trestle
+        }
+
+        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
+            let modules = modules
+                .iter()
+                .map(|m| Module::from_binary(&self.engine, m))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(Program {
+                engine: self.engine.clone(),
+                modules,
+            }))
+        }
+    }
+
+    struct Program {
+        engine: Engine,
+        modules: Vec<Module>,
+    }
+
+    impl BenchModule for Program {
+        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
+            let mut store = Store::new(&self.engine, ());
+            let mut last: Option<Instance> = None;
+            for module in &self.modules {
+                let mut imports = Vec::new();
+                if let Some(prev) = last {
+                    for import in module.imports() {
+                        let item = prev
+                            .get_export(&mut store, import.name())
+                            .with_context(|| format!("no export `{}` to import", import.name()))?;
+                        imports.push(item);
+                    }
+                }
+                last = Some(Instance::new(&mut store, module, &imports)?);
+            }
+            Ok(Box::new(Inst {
+                store,
+                instance: last.context("a program without modules")?,
+                run: None,
+            }))
+        }
+    }
+
+    struct Inst {
+        store: Store<()>,
+        instance: Instance,
+        run: Option<TypedFunc<(i32, i32), i32>>,
+    }
+
+    impl Inst {
+        fn table(&mut self) -> Result<Table> {
+            self.instance
+                .get_table(&mut self.store, "t")
+                .context("the module exports no table `t`")
+        }
+    }
+
+    impl BenchInstance for Inst {
+        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
+            let run = match self.run {
+                Some(f) => f,
+                None => *self
+                    .run
+                    .insert(self.instance.get_typed_func(&mut self.store, "run")?),
+            };
+            run.call(&mut self.store, (n, seed))
+        }
+
+        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                let is_null = table.get(&mut self.store, i).is_none_or(|r| r.is_null());
+                i = next_get_index(i, is_null, mask);
+            }
+            Ok(i)
+        }
+
+        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let value = table
+                .get(&mut self.store, 0)
+                .context("the table `t` is empty")?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                table.set(&mut self.store, i, value)?;
+                i = (i + 1) & mask;
+            }
+            Ok(i)
+        }
+
+        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
+            let func: Func = match self.instance.get_export(&mut self.store, name) {
+                Some(Extern::Func(f)) => f,
+                _ => bail!("the module exports no function `{name}`"),
+            };
+            let params: Vec<Val> = args
+                .iter()
+                .map(|a| match *a {
+                    Arg::I32(v) => Val::I32(v),
+                    Arg::I64(v) => Val::I64(v),
+                    Arg::F32(v) => Val::F32(v),
+                    Arg::F64(v) => Val::F64(v),
+                })
+                .collect();
+            let ty = func.ty(&self.store);
+            let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(&t)).collect();
+            for _ in 0..n.max(1) {
+                func.call(&mut self.store, &params, &mut results)?;
+            }
+            results
+                .iter()
+                .map(|v| match v {
+                    Val::I32(v) => Ok(Arg::I32(*v)),
+                    Val::I64(v) => Ok(Arg::I64(*v)),
+                    Val::F32(v) => Ok(Arg::F32(*v)),
+                    Val::F64(v) => Ok(Arg::F64(*v)),
+                    other => Err(anyhow!("unsupported result {other:?}")),
+                })
+                .collect()
+        }
+    }
+}
+
+#[cfg(feature = "compare")]
+mod wasmtime_engine {
+    use super::*;
+    use wasmtime::{Config, Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+
+    pub(super) struct WasmtimeEngine {
+        engine: Engine,
+    }
+
+    impl WasmtimeEngine {
+        pub(super) fn new(lazy_tables: bool) -> Result<Self> {
+            let mut config = Config::default();
+            config.table_lazy_init(lazy_tables);
+            Ok(Self {
+                engine: Engine::new(&config)?,
+            })
+        }
+    }
+
+    impl BenchEngine for WasmtimeEngine {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Wasmtime
+        }
+
+        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
+            let modules = modules
+                .iter()
+                .map(|m| Module::from_binary(&self.engine, m).map_err(anyhow::Error::from))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(Program {
+                engine: self.engine.clone(),
+                modules,
+            }))
+        }
+    }
+
+    struct Program {
+        engine: Engine,
+        modules: Vec<Module>,
+    }
+
+    impl BenchModule for Program {
+        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
+            let mut store = Store::new(&self.engine, ());
+            let mut last: Option<Instance> = None;
+            for module in &self.modules {
+                let mut imports = Vec::new();
+                if let Some(prev) = last {
+                    for import in module.imports() {
+                        let item = prev
+                            .get_export(&mut store, import.name())
+                            .with_context(|| format!("no export `{}` to import", import.name()))?;
+                        imports.push(item);
+                    }
+                }
+                last = Some(Instance::new(&mut store, module, &imports)?);
+            }
+            Ok(Box::new(Inst {
+                store,
+                instance: last.context("a program without modules")?,
+                run: None,
+            }))
+        }
+    }
+
+    struct Inst {
+        store: Store<()>,
+        instance: Instance,
+        run: Option<TypedFunc<(i32, i32), i32>>,
+    }
+
+    impl Inst {
+        fn table(&mut self) -> Result<Table> {
+            self.instance
+                .get_table(&mut self.store, "t")
+                .context("the module exports no table `t`")
+        }
+    }
+
+    impl BenchInstance for Inst {
+        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
+            let run = match &self.run {
+                Some(f) => f.clone(),
+                None => self
+                    .run
+                    .insert(self.instance.get_typed_func(&mut self.store, "run")?)
+                    .clone(),
+            };
+            Ok(run.call(&mut self.store, (n, seed))?)
+        }
+
+        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                let is_null = table.get(&mut self.store, i).is_none_or(|r| r.is_null());
+                i = next_get_index(i, is_null, mask);
+            }
+            Ok(i)
+        }
+
+        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let value = table
+                .get(&mut self.store, 0)
+                .context("the table `t` is empty")?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                table.set(&mut self.store, i, value.clone())?;
+                i = (i + 1) & mask;
+            }
+            Ok(i)
+        }
+
+        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
+            let func = match self.instance.get_export(&mut self.store, name) {
+                Some(Extern::Func(f)) => f,
+                _ => bail!("the module exports no function `{name}`"),
+            };
+            let params: Vec<Val> = args
+                .iter()
+                .map(|a| match *a {
+                    Arg::I32(v) => Val::I32(v),
+                    Arg::I64(v) => Val::I64(v),
+                    Arg::F32(v) => Val::F32(v),
+                    Arg::F64(v) => Val::F64(v),
+                })
+                .collect();
+            let ty = func.ty(&self.store);
+            let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+            for _ in 0..n.max(1) {
+                func.call(&mut self.store, &params, &mut results)?;
+            }
+            results
+                .iter()
+                .map(|v| match v {
+                    Val::I32(v) => Ok(Arg::I32(*v)),
+                    Val::I64(v) => Ok(Arg::I64(*v)),
+                    Val::F32(v) => Ok(Arg::F32(*v)),
+                    Val::F64(v) => Ok(Arg::F64(*v)),
+                    other => Err(anyhow!("unsupported result {other:?}")),
+                })
+                .collect()
+        }
+    }
+}
+
+#[cfg(feature = "compare")]
+mod wasmi_engine {
+    use super::*;
+    use wasmi::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+
+    pub(super) struct WasmiEngine {
+        engine: Engine,
+    }
+
+    impl WasmiEngine {
+        pub(super) fn new() -> Self {
+            Self {
+                engine: Engine::default(),
+            }
+        }
+    }
+
+    impl BenchEngine for WasmiEngine {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Wasmi
+        }
+
+        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
+            let modules = modules
+                .iter()
+                .map(|m| Module::new(&self.engine, m).map_err(anyhow::Error::from))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(Program {
+                engine: self.engine.clone(),
+                modules,
+            }))
+        }
+    }
+
+    struct Program {
+        engine: Engine,
+        modules: Vec<Module>,
+    }
+
+    impl BenchModule for Program {
+        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
+            let mut store = Store::new(&self.engine, ());
+            let mut last: Option<Instance> = None;
+            for module in &self.modules {
+                let mut imports = Vec::new();
+                if let Some(prev) = last {
+                    for import in module.imports() {
+                        let item = prev
+                            .get_export(&store, import.name())
+                            .with_context(|| format!("no export `{}` to import", import.name()))?;
+                        imports.push(item);
+                    }
+                }
+                last = Some(Instance::new(&mut store, module, &imports)?);
+            }
+            Ok(Box::new(Inst {
+                store,
+                instance: last.context("a program without modules")?,
+                run: None,
+            }))
+        }
+    }
+
+    struct Inst {
+        store: Store<()>,
+        instance: Instance,
+        run: Option<TypedFunc<(i32, i32), i32>>,
+    }
+
+    impl Inst {
+        fn table(&mut self) -> Result<Table> {
+            self.instance
+                .get_table(&self.store, "t")
+                .context("the module exports no table `t`")
+        }
+    }
+
+    impl BenchInstance for Inst {
+        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
+            let run = match self.run {
+                Some(f) => f,
+                None => *self
+                    .run
+                    .insert(self.instance.get_typed_func(&self.store, "run")?),
+            };
+            Ok(run.call(&mut self.store, (n, seed))?)
+        }
+
+        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                let is_null = table.get(&self.store, i).is_none_or(|r| r.is_null());
+                i = next_get_index(i, is_null, mask);
+            }
+            Ok(i)
+        }
+
+        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
+            let table = self.table()?;
+            let mask = index_mask(table.size(&self.store))?;
+            let value = table
+                .get(&self.store, 0)
+                .context("the table `t` is empty")?;
+            let mut i = seed & mask;
+            for _ in 0..n {
+                table.set(&mut self.store, i, value)?;
+                i = (i + 1) & mask;
+            }
+            Ok(i)
+        }
+
+        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
+            let func = match self.instance.get_export(&self.store, name) {
+                Some(Extern::Func(f)) => f,
+                _ => bail!("the module exports no function `{name}`"),
+            };
+            let params: Vec<Val> = args
+                .iter()
+                .map(|a| match *a {
+                    Arg::I32(v) => Val::I32(v),
+                    Arg::I64(v) => Val::I64(v),
+                    Arg::F32(v) => Val::F32(wasmi::F32::from_bits(v)),
+                    Arg::F64(v) => Val::F64(wasmi::F64::from_bits(v)),
+                })
+                .collect();
+            let ty = func.ty(&self.store);
+            let mut results: Vec<Val> = ty
+                .results()
+                .iter()
+                .map(|t| Val::default_for_ty(*t))
+                .collect();
+            for _ in 0..n.max(1) {
+                func.call(&mut self.store, &params, &mut results)?;
+            }
+            results
+                .iter()
+                .map(|v| match v {
+                    Val::I32(v) => Ok(Arg::I32(*v)),
+                    Val::I64(v) => Ok(Arg::I64(*v)),
+                    Val::F32(v) => Ok(Arg::F32(v.to_bits())),
+                    Val::F64(v) => Ok(Arg::F64(v.to_bits())),
+                    other => Err(anyhow!("unsupported result {other:?}")),
+                })
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Differential testing against wasmi, seeded: a fixed set of 2,400
+//! wasm-smith modules, made from a fixed seed, each run on Trestle and on
+//! wasmi with every export called and the final state compared. The
+//! checking code is the `differential` fuzz target's
+//! (`fuzz/src/differential.rs`); the fuzz target explores further from
+//! random input.
+//!
+//! A divergence fails the test and leaves the module in Cargo's temporary
+//! directory for the test, as `divergence-<seed>-<index>.wasm`, to replay
+//! with `cargo run --manifest-path fuzz/Cargo.toml --bin smoke --
+//! differential --module FILE`.
+
+#[path = "../../fuzz/src/differential.rs"]
+#[allow(dead_code, reason = "the fuzz target's limits are not used here")]
+mod check;
+
+use check::{Agreement, Limits};
+
+/// The modules are made from `SEED`, split into four tests of
+/// `PER_CHUNK` modules so they run in parallel.
+const SEED: u64 = 0x7e57_1e5e_ed00_0001;
+const PER_CHUNK: u64 = 600;
+
+/// splitmix64: the input bytes of module `index`.
+fn input(index: u64) -> Vec<u8> {
+    let mut state = SEED ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let len = 512 + (next() % 3584) as usize;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        bytes.extend_from_slice(&next().to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Runs chunk `chunk` and fails on any divergence.
+fn run_chunk(chunk: u64) {
+    let mut ran = 0u64;
+    let mut calls = 0usize;
+    let mut instantiation_failed = 0;
+    let mut skipped = 0;
+    let mut divergences = Vec::new();
+    for index in chunk * PER_CHUNK..(chunk + 1) * PER_CHUNK {
+        match check::check(&input(index), &Limits::SEEDED) {
+            Ok(Agreement::Ran { calls: n, .. }) => {
+                ran += 1;
+                calls += n;
+            }
+            Ok(Agreement::InstantiationFailed) => instantiation_failed += 1,
+            Ok(Agreement::Skipped(_)) => skipped += 1,
+            Err(d) => {
+                let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("divergence-{SEED:x}-{index}.wasm"));
+                let _ = std::fs::write(&file, &d.wasm);
+                divergences.push(format!("module {index} ({}): {}", file.display(), d.what));
+            }
+        }
+    }
+    assert!(
+        divergences.is_empty(),
+        "{} of {PER_CHUNK} modules diverge:\n{}",
+        divergences.len(),
+        divergences.join("\n")
+    );
+    // The generator must keep producing modules that run.
+    assert!(
+        ran >= PER_CHUNK * 8 / 10,
+        "only {ran} of {PER_CHUNK} modules ran ({instantiation_failed} failed to \
+         instantiate, {skipped} skipped)"
+    );
+    assert!(calls as u64 >= ran, "{calls} calls in {ran} modules");
+    eprintln!(
+        "chunk {chunk}: {ran} modules ran ({calls} calls), {instantiation_failed} failed to \
+         instantiate on both engines, {skipped} skipped"
+    );
+}
+
+#[test]
+fn seeded_modules_agree_with_wasmi_0() {
+    run_chunk(0);
+}
+
+#[test]
+fn seeded_modules_agree_with_wasmi_1() {
+    run_chunk(1);
+}
+
+#[test]
+fn seeded_modules_agree_with_wasmi_2() {
+    run_chunk(2);
+}
+
+#[test]
+fn seeded_modules_agree_with_wasmi_3() {
+    run_chunk(3);
+}
+
+/// The oracle itself on known answers, including the `select` pattern
+/// wasmi 2.0.0 gets wrong and the traps wasmi reports as errors of their
+/// own.
+#[test]
+fn the_oracle_agrees_with_trestle_on_known_modules() {
+    let cases = [
+        r#"(module (func (export "f") (param i32 i32) (result i32)
+             (select (i32.const 7) (local.get 1) (i32.ne (local.get 0) (i32.const 0)))))"#,
+        r#"(module (table 1 funcref) (func (export "f") (param i32)
+             (table.copy (i32.const 0) (local.get 0) (i32.const 1))))"#,
+        r#"(module (table 1 funcref) (func $f) (elem (i32.const 1) func $f))"#,
+        r#"(module (memory 1 2) (func (export "f") (param i32) (result i32)
+             (memory.grow (local.get 0))))"#,
+    ];
+    for wat in cases {
+        let wasm = wat::parse_str(wat).unwrap();
+        for (table64, lazy) in [(false, true), (true, false)] {
+            if let Err(d) = check::compare(&wasm, table64, lazy) {
+                panic!("{wat}: {}", d.what);
+            }
+        }
+    }
+}
