@@ -109,6 +109,11 @@ struct BenchArgs {
     #[arg(long)]
     compare: bool,
 
+    /// Meter Trestle's code with fuel or epoch checks (never exhausted), to
+    /// measure what they cost: none, fuel or epoch.
+    #[arg(long, value_name = "KIND", default_value = "none", value_parser = parse_metering)]
+    metering: trestle_cli::bench::engines::Metering,
+
     /// Where to write the results as JSON.
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     json: PathBuf,
@@ -179,8 +184,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn parse_metering(text: &str) -> Result<trestle_cli::bench::engines::Metering, String> {
+    use trestle_cli::bench::engines::Metering;
+    match text {
+        "none" => Ok(Metering::None),
+        "fuel" => Ok(Metering::Fuel),
+        "epoch" => Ok(Metering::Epoch),
+        other => Err(format!(
+            "unknown metering {other:?}: use none, fuel or epoch"
+        )),
+    }
+}
+
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
+    engines::set_metering(args.metering);
     let mut kinds = vec![engines::EngineKind::Trestle];
     if args.compare {
         if !engines::COMPARE_AVAILABLE {

@@ -170,6 +170,35 @@ fn index_mask(size: u64) -> Result<u64> {
     Ok(size - 1)
 }
 
+/// How Trestle's engine is metered in a benchmark run: not at all (the
+/// default), with fuel, or with epoch checks. Set once by the command line
+/// before the engines are made; the comparison engines are never metered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metering {
+    /// No fuel or epoch checks.
+    #[default]
+    None,
+    /// `Config::consume_fuel`, with fuel that never runs out.
+    Fuel,
+    /// `Config::epoch_interruption`, with a deadline never reached.
+    Epoch,
+}
+
+static METERING: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the metering of every Trestle engine made afterwards.
+pub fn set_metering(metering: Metering) {
+    METERING.store(metering as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn metering() -> Metering {
+    match METERING.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Metering::Fuel,
+        2 => Metering::Epoch,
+        _ => Metering::None,
+    }
+}
+
 mod trestle_engine {
     use super::*;
     use trestle::{Config, Engine, Extern, Func, Instance, Module, Store, Table, TypedFunc, Val};
@@ -181,7 +210,10 @@ mod trestle_engine {
     impl TrestleEngine {
         pub(super) fn new(lazy_tables: bool) -> Result<Self> {
             let mut config = Config::new();
-            config.table_lazy_init(lazy_tables);
+            config
+                .table_lazy_init(lazy_tables)
+                .consume_fuel(metering() == Metering::Fuel)
+                .epoch_interruption(metering() == Metering::Epoch);
             Ok(Self {
                 engine: Engine::new(&config)?,
             })
@@ -213,6 +245,11 @@ mod trestle_engine {
     impl BenchModule for Program {
         fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
             let mut store = Store::new(&self.engine, ());
+            match metering() {
+                Metering::None => {}
+                Metering::Fuel => store.set_fuel(u64::MAX)?,
+                Metering::Epoch => store.set_epoch_deadline(u64::MAX),
+            }
             let mut last: Option<Instance> = None;
             for module in &self.modules {
                 let mut imports = Vec::new();
