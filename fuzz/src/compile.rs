@@ -52,10 +52,10 @@ fn features(memory64: bool) -> WasmFeatures {
 fn has_memory64(wasm: &[u8]) -> bool {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         match payload {
-            Ok(wasmparser::Payload::MemorySection(s)) => {
-                if s.into_iter().any(|m| m.is_ok_and(|m| m.memory64)) {
-                    return true;
-                }
+            Ok(wasmparser::Payload::MemorySection(s))
+                if s.clone().into_iter().any(|m| m.is_ok_and(|m| m.memory64)) =>
+            {
+                return true;
             }
             Ok(wasmparser::Payload::ImportSection(s)) => {
                 for import in s.into_imports() {

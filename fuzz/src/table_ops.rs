@@ -291,7 +291,7 @@ impl Harness {
         }
     }
 
-    fn from_ref(&self, r: Ref) -> Elem {
+    fn elem_of(&self, r: Ref) -> Elem {
         match r {
             Ref::Func(None) | Ref::Extern(None) => Elem::Null,
             Ref::Func(Some(f)) => Elem::Func(
@@ -336,7 +336,7 @@ impl Harness {
             assert_eq!(size, self.model[t].elems.len() as u64, "size of table {t}");
             for i in 0..size {
                 let r = table.get(&mut self.store, i).expect("in bounds");
-                let got = self.from_ref(r);
+                let got = self.elem_of(r);
                 assert_eq!(
                     got, self.model[t].elems[i as usize],
                     "table {t} element {i}"
@@ -395,7 +395,7 @@ impl Harness {
                 let r = self.call(&format!("get_{t}"), &[i32v(i)]);
                 if i < size {
                     let got = r.expect("table.get in bounds");
-                    let got = self.from_ref(got[0].ref_().unwrap());
+                    let got = self.elem_of(got[0].ref_().unwrap());
                     assert_eq!(got, self.model[which].elems[i as usize], "get_{t}({i})");
                 } else {
                     assert_eq!(r.unwrap_err(), Trap::TableOutOfBounds, "get_{t}({i})");
@@ -487,18 +487,18 @@ impl Harness {
                 let len = length(u)? & 0xffff_ffff;
                 let name = format!("copy_{t}_{}", WASM_TABLES[src_t].0);
                 let r = self.call(&name, &[i32v(dst), i32v(src), i32v(len)]);
-                self.model_copy(which, dst, src_t, src, len, r.map(|_| ()), &name);
+                self.model_copy((which, dst), (src_t, src), len, r.map(|_| ()), &name);
             }
         }
         Ok(())
     }
 
+    /// Copies in the model after a copy of `len` elements to table and
+    /// index `dst` from `src` that returned `result`.
     fn model_copy(
         &mut self,
-        dst_t: usize,
-        dst: u64,
-        src_t: usize,
-        src: u64,
+        (dst_t, dst): (usize, u64),
+        (src_t, src): (usize, u64),
         len: u64,
         result: Result<(), Trap>,
         op: &str,
@@ -533,7 +533,7 @@ impl Harness {
         match u.int_in_range(0..=5)? {
             0 => {
                 let i = index(u, size)?;
-                let got = table.get(&mut self.store, i).map(|r| self.from_ref(r));
+                let got = table.get(&mut self.store, i).map(|r| self.elem_of(r));
                 assert_eq!(
                     got,
                     self.model[t].elems.get(i as usize).copied(),
@@ -587,7 +587,7 @@ impl Harness {
                     assert!(r.is_err(), "Table::copy between element types");
                 } else {
                     let r = r.map_err(|_| Trap::TableOutOfBounds);
-                    self.model_copy(t, dst, src_t, src, len, r, "Table::copy");
+                    self.model_copy((t, dst), (src_t, src), len, r, "Table::copy");
                 }
             }
             _ => {
@@ -648,7 +648,7 @@ pub fn check(data: &[u8]) -> &'static str {
             break;
         }
         ops += 1;
-        if ops % 64 == 0 {
+        if ops.is_multiple_of(64) {
             h.verify_all();
         }
     }
