@@ -44,12 +44,14 @@ case "$driver" in
     libfuzzer)
         echo "==> cargo +nightly fuzz run $target (${seconds} s)"
         mkdir -p "corpus/$target"
-        # -timeout: no single input may run 30 s; -max_len: wasm-smith
-        # needs a few KiB to build a module of 20 functions.
+        # -timeout: no single input may run 30 s; -max_len and
+        # -len_control=0: wasm-smith needs a few KiB to build a module of
+        # 20 functions, so long inputs from the start.
         cargo +nightly fuzz run "$target" -- \
             -max_total_time="$seconds" \
             -timeout=30 \
             -max_len=8192 \
+            -len_control=0 \
             -rss_limit_mb=4096 \
             -print_final_stats=1
         ;;
