@@ -9,7 +9,7 @@
 //!
 //! Each function also gets a summary of its `call_indirect` fast paths
 //! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
-//! and the hot blocks that branch to it, with their instruction counts.
+//! and the hot blocks that lead to it, with their instruction counts.
 
 use crate::func::FuncTranslator;
 use crate::module::{Parsed, parse};
@@ -33,20 +33,22 @@ pub struct OptimizedFunction {
 }
 
 /// The fast path of one indirect call: the hot block that performs it and
-/// the hot blocks that branch to it (the bounds and type checks of a
-/// `call_indirect` end in such a branch).
+/// the chain of hot blocks that leads to it (the bounds, null and type
+/// checks of a `call_indirect`), back to the first block with no single hot
+/// predecessor (where the index is computed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndirectCallPath {
     /// The block with the `call_indirect` instruction, e.g. `block2`.
     pub block: String,
     /// The number of instructions in that block, its terminator included.
     pub block_insts: usize,
-    /// The hot predecessors of the block and their instruction counts.
+    /// The hot blocks on the way to the call block, nearest first, and
+    /// their instruction counts.
     pub predecessors: Vec<(String, usize)>,
 }
 
 impl IndirectCallPath {
-    /// Instructions in the call block and its hot predecessors together.
+    /// Instructions in the call block and the blocks leading to it.
     pub fn total_insts(&self) -> usize {
         self.block_insts + self.predecessors.iter().map(|(_, n)| n).sum::<usize>()
     }
@@ -107,10 +109,21 @@ impl Compiler {
     }
 }
 
-/// The hot blocks with a `call_indirect` and their hot predecessors.
+/// The hot blocks with a `call_indirect` and the hot blocks leading to
+/// them.
 fn indirect_calls(func: &Function) -> Vec<IndirectCallPath> {
     let cfg = ControlFlowGraph::with_function(func);
     let count = |block: Block| func.layout.block_insts(block).count();
+    let hot_preds = |block: Block| -> Vec<Block> {
+        let mut preds: Vec<Block> = cfg
+            .pred_iter(block)
+            .map(|p| p.block)
+            .filter(|p| !func.layout.is_cold(*p) && *p != block)
+            .collect();
+        preds.sort();
+        preds.dedup();
+        preds
+    };
     let mut paths = Vec::new();
     for block in func.layout.blocks() {
         if func.layout.is_cold(block) {
@@ -121,14 +134,21 @@ fn indirect_calls(func: &Function) -> Vec<IndirectCallPath> {
             .block_insts(block)
             .filter(|inst| func.dfg.insts[*inst].opcode() == Opcode::CallIndirect)
             .count();
-        let mut predecessors: Vec<(String, usize)> = cfg
-            .pred_iter(block)
-            .map(|p| p.block)
-            .filter(|p| !func.layout.is_cold(*p) && *p != block)
-            .map(|p| (p.to_string(), count(p)))
-            .collect();
-        predecessors.sort();
-        predecessors.dedup();
+        if calls == 0 {
+            continue;
+        }
+        // Walk back while the way in is a single hot block.
+        let mut chain = Vec::new();
+        let mut at = block;
+        while let [pred] = hot_preds(at)[..] {
+            if pred == block || chain.iter().any(|(b, _)| *b == pred) {
+                break;
+            }
+            chain.push((pred, count(pred)));
+            at = pred;
+        }
+        let predecessors: Vec<(String, usize)> =
+            chain.into_iter().map(|(b, n)| (b.to_string(), n)).collect();
         for _ in 0..calls {
             paths.push(IndirectCallPath {
                 block: block.to_string(),

@@ -21,7 +21,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use std::collections::HashMap;
-use trestle_vmctx::{LibcallIndex, TYPE_ID_NULL, TYPE_ID_UNINIT, Trap, VMOffsets};
+use trestle_vmctx::{LibcallIndex, NULL_ENTRY_CODE, Trap, VMOffsets};
 use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 /// The pointer type of the host.
@@ -94,6 +94,13 @@ pub(crate) fn vm_flags() -> MemFlagsData {
 /// deduplicated.
 pub(crate) fn readonly_flags() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags of a load from a `VMFuncRef`: never written after the function's
+/// instance is set up, but only valid once the pointer was checked for null,
+/// so it may not move above that check.
+pub(crate) fn func_ref_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
 }
 
 pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
@@ -809,8 +816,7 @@ impl State<'_, '_> {
             O::TableGrow { table } => {
                 let (init, delta) = self.pop2();
                 let delta = self.table_index_to_i64(table, delta);
-                let t = self.b.ins().iconst(types::I32, i64::from(table));
-                let r = self.libcall(LibcallIndex::table_grow, &[t, delta, init])[0];
+                let r = self.table_grow(table, delta, init);
                 let r = if self.table64(table) {
                     r
                 } else {
@@ -1232,74 +1238,114 @@ impl State<'_, '_> {
         let index = self.table_index_to_i64(table, index);
         let entry = self.table_entry_addr(table, index, Trap::UndefinedElement);
 
-        let type_id = self.b.ins().load(
-            types::I32,
+        // Fast path: the entry's funcref is non-null and has the expected
+        // type; the code pointer comes from the entry itself, one load from
+        // the index, while the type check and the callee's vmctx go through
+        // the funcref.
+        let func_ref = self.b.ins().load(
+            POINTER,
             vm_flags(),
             entry,
-            VMOffsets::TABLE_ENTRY_TYPE_ID as i32,
+            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
         );
-        let call_block = self.b.create_block();
-        self.b.append_block_param(call_block, POINTER);
-        let slow = self.b.create_block();
+        if !self.t.compiler.options().lazy_tables {
+            // Without lazy initialization a null funcref is a null entry:
+            // the type load itself faults on it (the null page is never
+            // mapped) and the fault is the trap, so there is no branch.
+            let type_id = self.b.ins().load(
+                types::I32,
+                func_ref_flags().with_trap_code(Some(trap_code(Trap::IndirectCallToNull))),
+                func_ref,
+                VMOffsets::FUNC_REF_TYPE_ID as i32,
+            );
+            return self.finish_call_indirect(type_index, expected, entry, func_ref, type_id);
+        }
+        let check = self.b.create_block();
+        self.b.append_block_param(check, POINTER);
+        self.b.append_block_param(check, POINTER);
+        let empty = self.b.create_block();
+        self.b.set_cold_block(empty);
+        self.b.ins().brif(
+            func_ref,
+            check,
+            &[BlockArg::Value(entry), BlockArg::Value(func_ref)],
+            empty,
+            &[],
+        );
+
+        // Cold: a null entry, or one lazy initialization has yet to write.
+        self.b.seal_block(empty);
+        self.b.switch_to_block(empty);
+        let null = self.b.create_block();
+        self.b.set_cold_block(null);
+        {
+            let code = self.b.ins().load(
+                POINTER,
+                vm_flags(),
+                entry,
+                VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
+            );
+            let lazy = self.b.create_block();
+            self.b.set_cold_block(lazy);
+            self.b.ins().brif(code, null, &[], lazy, &[]);
+            self.b.seal_block(lazy);
+            self.b.switch_to_block(lazy);
+            let entry2 = self.lazy_init(table, entry);
+            let func_ref2 = self.b.ins().load(
+                POINTER,
+                vm_flags(),
+                entry2,
+                VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
+            );
+            self.b.ins().brif(
+                func_ref2,
+                check,
+                &[BlockArg::Value(entry2), BlockArg::Value(func_ref2)],
+                null,
+                &[],
+            );
+        }
+        self.b.seal_block(null);
+        self.b.switch_to_block(null);
+        self.b.ins().trap(trap_code(Trap::IndirectCallToNull));
+
+        self.b.seal_block(check);
+        self.b.switch_to_block(check);
+        let (entry, func_ref) = (self.b.block_params(check)[0], self.b.block_params(check)[1]);
+        let type_id = self.b.ins().load(
+            types::I32,
+            func_ref_flags(),
+            func_ref,
+            VMOffsets::FUNC_REF_TYPE_ID as i32,
+        );
+        self.finish_call_indirect(type_index, expected, entry, func_ref, type_id)
+    }
+
+    /// The rest of a `call_indirect` once the callee's funcref is known to
+    /// be non-null: the type check (one compare of the canonical id with an
+    /// immediate) and the call, the code pointer read from the table entry.
+    fn finish_call_indirect(
+        &mut self,
+        type_index: u32,
+        expected: u32,
+        entry: Value,
+        func_ref: Value,
+        type_id: Value,
+    ) -> Res {
         let ok = self
             .b
             .ins()
             .icmp_imm_s(IntCC::Equal, type_id, i64::from(expected));
-        let entry_arg = [BlockArg::Value(entry)];
-        self.b.ins().brif(ok, call_block, &entry_arg, slow, &[]);
-        self.b.set_cold_block(slow);
-
-        // Slow path: a lazily initialized entry, a null entry or a type
-        // mismatch.
-        self.b.seal_block(slow);
-        self.b.switch_to_block(slow);
-        let fail = self.b.create_block();
-        self.b.append_block_param(fail, types::I32);
-        self.b.set_cold_block(fail);
-        let lazy = self.b.create_block();
-        self.b.set_cold_block(lazy);
-        let uninit = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, type_id, i64::from(TYPE_ID_UNINIT));
-        self.b
-            .ins()
-            .brif(uninit, lazy, &[], fail, &[BlockArg::Value(type_id)]);
-        self.b.seal_block(lazy);
-        self.b.switch_to_block(lazy);
-        let entry2 = self.lazy_init(table, entry);
-        let type_id2 = self.b.ins().load(
-            types::I32,
-            vm_flags(),
-            entry2,
-            VMOffsets::TABLE_ENTRY_TYPE_ID as i32,
-        );
-        let ok2 = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, type_id2, i64::from(expected));
-        self.b.ins().brif(
-            ok2,
-            call_block,
-            &[BlockArg::Value(entry2)],
-            fail,
-            &[BlockArg::Value(type_id2)],
-        );
-        self.b.seal_block(fail);
-        self.b.switch_to_block(fail);
-        let tid = self.b.block_params(fail)[0];
-        let is_null = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, tid, i64::from(TYPE_ID_NULL));
-        self.b
-            .ins()
-            .trapnz(is_null, trap_code(Trap::IndirectCallToNull));
+        let call_block = self.b.create_block();
+        let mismatch = self.b.create_block();
+        self.b.set_cold_block(mismatch);
+        self.b.ins().brif(ok, call_block, &[], mismatch, &[]);
+        self.b.seal_block(mismatch);
+        self.b.switch_to_block(mismatch);
         self.b.ins().trap(trap_code(Trap::BadSignature));
 
         self.b.seal_block(call_block);
         self.b.switch_to_block(call_block);
-        let entry = self.b.block_params(call_block)[0];
         let code = self.b.ins().load(
             POINTER,
             vm_flags(),
@@ -1308,9 +1354,9 @@ impl State<'_, '_> {
         );
         let callee_vmctx = self.b.ins().load(
             POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_VMCTX as i32,
+            func_ref_flags(),
+            func_ref,
+            VMOffsets::FUNC_REF_VMCTX as i32,
         );
         let num_params = self.t.info.types[type_index as usize].params.len();
         let mut args = Vec::with_capacity(num_params + 2);
@@ -1460,98 +1506,204 @@ impl State<'_, '_> {
         if self.t.info.tables[table as usize].element == WasmRefType::Extern {
             return self.b.ins().load(POINTER, vm_flags(), entry, 0);
         }
-        let type_id = self.b.ins().load(
-            types::I32,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_TYPE_ID as i32,
-        );
-        let lazy = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(done, POINTER);
-        self.b.set_cold_block(lazy);
-        self.b
-            .ins()
-            .brif(type_id, done, &[BlockArg::Value(entry)], lazy, &[]);
-        self.b.seal_block(lazy);
-        self.b.switch_to_block(lazy);
-        let entry2 = self.lazy_init(table, entry);
-        self.b.ins().jump(done, &[BlockArg::Value(entry2)]);
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
-        let entry = self.b.block_params(done)[0];
-        self.b.ins().load(
+        let func_ref = self.b.ins().load(
             POINTER,
             vm_flags(),
             entry,
             VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        )
+        );
+        if !self.t.compiler.options().lazy_tables {
+            return func_ref;
+        }
+        // A null funcref is a null entry or one not yet initialized; the
+        // code word tells which.
+        let done = self.b.create_block();
+        self.b.append_block_param(done, POINTER);
+        let empty = self.b.create_block();
+        self.b.set_cold_block(empty);
+        self.b
+            .ins()
+            .brif(func_ref, done, &[BlockArg::Value(func_ref)], empty, &[]);
+        self.b.seal_block(empty);
+        self.b.switch_to_block(empty);
+        let code = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            entry,
+            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
+        );
+        let lazy = self.b.create_block();
+        self.b.set_cold_block(lazy);
+        self.b
+            .ins()
+            .brif(code, done, &[BlockArg::Value(func_ref)], lazy, &[]);
+        self.b.seal_block(lazy);
+        self.b.switch_to_block(lazy);
+        let entry2 = self.lazy_init(table, entry);
+        let func_ref2 = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            entry2,
+            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(func_ref2)]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
     }
 
-    /// `table.set`: inline; a funcref entry copies the callee's code
-    /// pointer, vmctx and type id out of its `VMFuncRef`.
+    /// `table.set`: inline.
     fn table_set(&mut self, table: u32, index: Value, val: Value) {
         let entry = self.table_entry_addr(table, index, Trap::TableOutOfBounds);
+        self.write_element(table, entry, val);
+    }
+
+    /// Writes the raw reference `val` to the element at `entry`: an
+    /// externref word as it is, a funcref as an entry with the callee's code
+    /// pointer copied out of its `VMFuncRef` (or the null entry).
+    fn write_element(&mut self, table: u32, entry: Value, val: Value) {
         if self.t.info.tables[table as usize].element == WasmRefType::Extern {
             self.b.ins().store(vm_flags(), val, entry, 0);
             return;
         }
-        let null = self.b.create_block();
+        let code = self.entry_code(val);
+        self.b.ins().store(
+            vm_flags(),
+            code,
+            entry,
+            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
+        );
+        self.b.ins().store(
+            vm_flags(),
+            val,
+            entry,
+            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
+        );
+    }
+
+    /// The code word of the table entry for funcref `val`: its `wasm_call`,
+    /// or the null entry's marker.
+    fn entry_code(&mut self, val: Value) -> Value {
         let nonnull = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.ins().brif(val, nonnull, &[], null, &[]);
-        self.b.seal_block(null);
+        let merge = self.b.create_block();
+        self.b.append_block_param(merge, POINTER);
+        let marker = self.b.ins().iconst(POINTER, NULL_ENTRY_CODE as i64);
+        self.b
+            .ins()
+            .brif(val, nonnull, &[], merge, &[BlockArg::Value(marker)]);
         self.b.seal_block(nonnull);
-
-        self.b.switch_to_block(null);
-        let zero = self.b.ins().iconst(POINTER, 0);
-        let null_id = self.b.ins().iconst(types::I32, i64::from(TYPE_ID_NULL));
-        self.write_entry(entry, zero, zero, null_id, zero);
-        self.b.ins().jump(done, &[]);
-
         self.b.switch_to_block(nonnull);
-        let f = |o: u32| o as i32;
-        let code = self
+        let code = self.b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            val,
+            VMOffsets::FUNC_REF_WASM_CALL as i32,
+        );
+        self.b.ins().jump(merge, &[BlockArg::Value(code)]);
+        self.b.seal_block(merge);
+        self.b.switch_to_block(merge);
+        self.b.block_params(merge)[0]
+    }
+
+    /// `table.grow`: in place when the table's inline capacity has room
+    /// (writing the new elements and the length here), else through the
+    /// libcall, which reallocates and asks the limiter. Returns the old size
+    /// as an i64, or -1.
+    fn table_grow(&mut self, table: u32, delta: Value, init: Value) -> Value {
+        let def = self.table_definition(table);
+        let len = self.b.ins().load(
+            types::I64,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
+        );
+        let capacity = self.b.ins().load(
+            types::I64,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY as i32,
+        );
+        let room = self.b.ins().isub(capacity, len);
+        let fits = self
             .b
             .ins()
-            .load(POINTER, vm_flags(), val, f(VMOffsets::FUNC_REF_WASM_CALL));
-        let vmctx = self
-            .b
-            .ins()
-            .load(POINTER, vm_flags(), val, f(VMOffsets::FUNC_REF_VMCTX));
-        let type_id =
-            self.b
-                .ins()
-                .load(types::I32, vm_flags(), val, f(VMOffsets::FUNC_REF_TYPE_ID));
-        self.write_entry(entry, code, vmctx, type_id, val);
-        self.b.ins().jump(done, &[]);
+            .icmp(IntCC::UnsignedLessThanOrEqual, delta, room);
+        let inline = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I64);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(fits, inline, &[], slow, &[]);
+
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        let t = self.b.ins().iconst(types::I32, i64::from(table));
+        let r = self.libcall(LibcallIndex::table_grow, &[t, delta, init])[0];
+        self.b.ins().jump(done, &[BlockArg::Value(r)]);
+
+        // In place: write `init` to elements `len..len + delta`, then the
+        // new length. The base cannot move: there is no call in between.
+        self.b.seal_block(inline);
+        self.b.switch_to_block(inline);
+        let funcs = self.t.info.tables[table as usize].element == WasmRefType::Func;
+        let code = funcs.then(|| self.entry_code(init));
+        let new_len = self.b.ins().iadd(len, delta);
+        let base = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_BASE as i32,
+        );
+        let shift = if funcs {
+            VMOffsets::TABLE_ENTRY_SHIFT
+        } else {
+            VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros()
+        };
+        let head = self.b.create_block();
+        self.b.append_block_param(head, types::I64);
+        let body = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(head, &[BlockArg::Value(len)]);
+        self.b.switch_to_block(head);
+        let i = self.b.block_params(head)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, new_len);
+        self.b.ins().brif(more, body, &[], exit, &[]);
+        self.b.seal_block(body);
+        self.b.switch_to_block(body);
+        let offset = self.b.ins().ishl_imm_s(i, i64::from(shift));
+        let at = self.b.ins().iadd(base, offset);
+        match code {
+            Some(code) => {
+                self.b.ins().store(
+                    vm_flags(),
+                    code,
+                    at,
+                    VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
+                );
+                self.b
+                    .ins()
+                    .store(vm_flags(), init, at, VMOffsets::TABLE_ENTRY_FUNC_REF as i32);
+            }
+            None => {
+                self.b.ins().store(vm_flags(), init, at, 0);
+            }
+        }
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(next)]);
+        self.b.seal_block(head);
+        self.b.seal_block(exit);
+        self.b.switch_to_block(exit);
+        self.b.ins().store(
+            vm_flags(),
+            new_len,
+            def,
+            VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
+        );
+        self.b.ins().jump(done, &[BlockArg::Value(len)]);
 
         self.b.seal_block(done);
         self.b.switch_to_block(done);
-    }
-
-    fn write_entry(
-        &mut self,
-        entry: Value,
-        code: Value,
-        vmctx: Value,
-        type_id: Value,
-        func_ref: Value,
-    ) {
-        let fl = vm_flags();
-        let o = |x: u32| x as i32;
-        self.b
-            .ins()
-            .store(fl, code, entry, o(VMOffsets::TABLE_ENTRY_WASM_CALL));
-        self.b
-            .ins()
-            .store(fl, vmctx, entry, o(VMOffsets::TABLE_ENTRY_VMCTX));
-        self.b
-            .ins()
-            .store(fl, type_id, entry, o(VMOffsets::TABLE_ENTRY_TYPE_ID));
-        self.b
-            .ins()
-            .store(fl, func_ref, entry, o(VMOffsets::TABLE_ENTRY_FUNC_REF));
+        self.b.block_params(done)[0]
     }
 
     // ---- Memories and globals -------------------------------------------

@@ -185,6 +185,11 @@ pub struct CompilerOptions {
     /// Check the engine's epoch against the store's deadline at every
     /// function entry and loop header.
     pub epoch_interruption: bool,
+    /// Funcref tables may hold entries that lazy initialization has not
+    /// written yet: `call_indirect` and `table.get` then call the runtime to
+    /// write them. Without it, such entries never exist and the code has no
+    /// path for them.
+    pub lazy_tables: bool,
 }
 
 impl Default for CompilerOptions {
@@ -195,6 +200,7 @@ impl Default for CompilerOptions {
             features: Features::default(),
             consume_fuel: false,
             epoch_interruption: false,
+            lazy_tables: true,
         }
     }
 }

@@ -216,6 +216,7 @@ impl Engine {
             features: config.features,
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
+            lazy_tables: config.table_lazy_init,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();

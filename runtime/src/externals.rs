@@ -473,7 +473,13 @@ impl Table {
             raw,
         )?;
         let defined = store.host_tables.len() as u32;
-        let index = store.push_table(elements, ty.inner, None, (Self::HOST_INSTANCE, defined));
+        let index = store.push_table(
+            elements,
+            ty.minimum(),
+            ty.inner,
+            None,
+            (Self::HOST_INSTANCE, defined),
+        );
         store.host_tables.push(index);
         Ok(Table::from_store_index(store, index))
     }

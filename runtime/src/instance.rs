@@ -4,6 +4,7 @@
 
 use crate::store::{StoreOpaque, TableElements};
 use crate::vm::memory::LinearMemory;
+use crate::vm::table_buf::TableBuf;
 use crate::{AsContextMut, Extern, Func, Global, GlobalType, Memory, MemoryType, Module, Table};
 use anyhow::{Result, anyhow, bail};
 use std::alloc::Layout;
@@ -38,8 +39,9 @@ pub(crate) fn check_table_size(store: &StoreOpaque, minimum: u64) -> Result<()> 
     Ok(())
 }
 
-/// The elements of a new table of `n` elements: lazily initialized funcref
-/// entries, null funcref entries or null externrefs.
+/// The storage of a new table of `n` elements: lazily initialized funcref
+/// entries (zeroed memory), or every element set to `init` (a raw funcref or
+/// externref word).
 ///
 /// # Errors
 ///
@@ -52,42 +54,18 @@ pub(crate) fn new_table_elements(
 ) -> Result<TableElements> {
     let oom = || anyhow!("out of memory allocating a table of {n} elements");
     Ok(match element {
-        WasmRefType::Func if lazy => TableElements::Func(zeroed_entries(n).ok_or_else(oom)?),
+        WasmRefType::Func if lazy => TableElements::Func(TableBuf::zeroed(n).ok_or_else(oom)?),
         WasmRefType::Func => {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n).map_err(|_| oom())?;
             // SAFETY: `init` is null or a live funcref of the store.
-            v.resize(n, unsafe {
-                VMTableEntry::from_func_ref(init as *const VMFuncRef)
-            });
-            TableElements::Func(v)
+            let entry = unsafe { VMTableEntry::from_func_ref(init as *const VMFuncRef) };
+            TableElements::Func(TableBuf::filled(n, entry).ok_or_else(oom)?)
         }
-        WasmRefType::Extern => {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n).map_err(|_| oom())?;
-            v.resize(n, init);
-            TableElements::Extern(v)
+        // Null externrefs are zero words.
+        WasmRefType::Extern if init == 0 => {
+            TableElements::Extern(TableBuf::zeroed(n).ok_or_else(oom)?)
         }
+        WasmRefType::Extern => TableElements::Extern(TableBuf::filled(n, init).ok_or_else(oom)?),
     })
-}
-
-/// `n` table entries in the not-yet-initialized state, from zeroed memory:
-/// for large tables the allocator hands out fresh zero pages, so this costs
-/// O(1) in `n` until the entries are touched.
-fn zeroed_entries(n: usize) -> Option<Vec<VMTableEntry>> {
-    if n == 0 {
-        return Some(Vec::new());
-    }
-    let layout = Layout::array::<VMTableEntry>(n).ok()?;
-    // SAFETY: the layout is non-empty.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: allocated by the global allocator with the layout of `n`
-    // entries; all-zero bytes are a valid `VMTableEntry` (null pointers,
-    // zero ids), namely `VMTableEntry::UNINIT`.
-    Some(unsafe { Vec::from_raw_parts(ptr.cast(), n, n) })
 }
 
 /// An instance's vmctx allocation.
@@ -602,9 +580,9 @@ fn create_entities(
         let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
         let elements = new_table_elements(ty.element, n, lazy, 0)?;
         let def = vmctx.at(offsets.defined_table(i as u32));
-        let index = store.push_table(elements, *ty, Some(def), (inst_index, i as u32));
+        let index = store.push_table(elements, n as u64, *ty, Some(def), (inst_index, i as u32));
         if lazy {
-            store.tables[index as usize].lazy = Some(Vec::new());
+            store.tables[index as usize].lazy = Some(LazyInit::new(n));
         }
         tables.push(index);
     }
@@ -668,7 +646,7 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
             Err(e) => {
                 store.tables.truncate(marks.0);
                 store.memories.truncate(marks.1);
-                store.table_elements = store.tables.iter().map(|t| t.len()).sum();
+                store.table_elements = store.tables.iter().map(|t| t.capacity()).sum();
                 return Err(e);
             }
         };
@@ -757,6 +735,65 @@ pub(crate) struct LazyPlacement {
     pub(crate) segment: u32,
 }
 
+/// Entries per bit of [`LazyInit::maybe_uninit`].
+pub(crate) const LAZY_CHUNK: usize = 64;
+
+/// What a lazily initialized funcref table needs to write its entries on
+/// first access.
+#[derive(Debug)]
+pub(crate) struct LazyInit {
+    /// The active segments aimed at the table, in the order they were
+    /// applied: for an entry, the last one covering it wins; entries no
+    /// segment covers are null.
+    pub(crate) placements: Vec<LazyPlacement>,
+    /// One bit per [`LAZY_CHUNK`] entries of the initial length, set while
+    /// the chunk may still hold entries not yet written, so `table.copy`
+    /// only scans chunks that can need it. Entries past the initial length
+    /// come from growth, which writes them.
+    pub(crate) maybe_uninit: Vec<u64>,
+}
+
+impl LazyInit {
+    /// Nothing written yet in a table of `len` entries.
+    pub(crate) fn new(len: usize) -> Self {
+        let chunks = len.div_ceil(LAZY_CHUNK);
+        let mut maybe_uninit = vec![u64::MAX; chunks.div_ceil(64)];
+        if let Some(last) = maybe_uninit.last_mut()
+            && !chunks.is_multiple_of(64)
+        {
+            *last = (1u64 << (chunks % 64)) - 1;
+        }
+        Self {
+            placements: Vec::new(),
+            maybe_uninit,
+        }
+    }
+
+    /// The segment item lazy initialization puts at `index`: instance,
+    /// segment and item index, or `None` for null.
+    pub(crate) fn source(&self, index: u64) -> Option<(u32, u32, u32)> {
+        self.placements
+            .iter()
+            .rev()
+            .find(|p| index.wrapping_sub(p.start) < p.len)
+            .map(|p| (p.instance, p.segment, (index - p.start) as u32))
+    }
+
+    /// Whether chunk `c` may hold entries not yet written.
+    pub(crate) fn chunk_pending(&self, c: usize) -> bool {
+        self.maybe_uninit
+            .get(c / 64)
+            .is_some_and(|w| w & (1 << (c % 64)) != 0)
+    }
+
+    /// Records that chunk `c` holds no entry left to write.
+    pub(crate) fn chunk_done(&mut self, c: usize) {
+        if let Some(w) = self.maybe_uninit.get_mut(c / 64) {
+            *w &= !(1 << (c % 64));
+        }
+    }
+}
+
 /// The raw word of item `k` of element segment `seg` of instance `inst`.
 pub(crate) fn segment_item(store: &StoreOpaque, inst: u32, seg: u32, k: u32) -> usize {
     let data = &store.instances[inst as usize];
@@ -801,7 +838,7 @@ fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
                     // entries are written on first access instead, O(1)
                     // here. Imported tables may hold entries already and
                     // are written now.
-                    lazy.push(LazyPlacement {
+                    lazy.placements.push(LazyPlacement {
                         start,
                         len: n,
                         instance: inst,

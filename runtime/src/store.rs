@@ -9,6 +9,7 @@
 
 use crate::instance::InstanceData;
 use crate::vm::memory::LinearMemory;
+use crate::vm::table_buf::TableBuf;
 use crate::{Engine, Func, GlobalType, MemoryType, ResourceLimiter};
 use std::any::Any;
 use std::collections::HashMap;
@@ -79,24 +80,29 @@ pub(crate) struct MemoryData {
     pub(crate) ty: MemoryType,
 }
 
-/// The elements of a table.
+/// The storage of a table's elements; their number is in the table's
+/// definition.
 pub(crate) enum TableElements {
-    /// Funcref entries with the callee inline.
-    Func(Vec<VMTableEntry>),
+    /// Funcref entries with the callee's code inline.
+    Func(TableBuf<VMTableEntry>),
     /// Externref words: 0 for null, else an index into the store's
     /// externrefs plus one.
-    Extern(Vec<usize>),
+    Extern(TableBuf<usize>),
 }
 
 /// A table owned by the store.
 pub(crate) struct TableData {
     pub(crate) elements: TableElements,
+    /// The base, length and inline capacity compiled code reads: inside the
+    /// defining instance's vmctx, or `_owned_def` for host tables. The
+    /// length here is the table's length: compiled code grows tables by
+    /// writing it.
     pub(crate) def: *mut VMTableDefinition,
     _owned_def: Option<Box<VMTableDefinition>>,
     pub(crate) ty: WasmTableType,
-    /// For lazily initialized funcref tables: the active segments whose
-    /// items are written on first access, in the order they were applied.
-    pub(crate) lazy: Option<Vec<crate::instance::LazyPlacement>>,
+    /// For lazily initialized funcref tables: where the entries not yet
+    /// written come from.
+    pub(crate) lazy: Option<crate::instance::LazyInit>,
     /// The defining instance and defined index, as a [`crate::Table`]
     /// handle names the table.
     pub(crate) owner: (u32, u32),
@@ -122,8 +128,11 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
     pub(crate) memories: Vec<MemoryData>,
     pub(crate) tables: Vec<TableData>,
-    /// The number of elements in all tables together.
+    /// The capacity, in elements, of all tables together.
     pub(crate) table_elements: u64,
+    /// Whether a resource limiter is installed: then compiled code may not
+    /// grow tables in place, every growth asks the limiter.
+    pub(crate) limited: bool,
     /// Store indices of the tables made by [`crate::Table::new`].
     pub(crate) host_tables: Vec<u32>,
     pub(crate) globals: Vec<GlobalData>,
@@ -214,9 +223,12 @@ impl StoreOpaque {
         self.memories.len() as u32 - 1
     }
 
+    /// Registers a table of `len` elements stored in `elements`; its
+    /// definition is `def` (inside a vmctx) or a new box.
     pub(crate) fn push_table(
         &mut self,
         elements: TableElements,
+        len: u64,
         ty: WasmTableType,
         def: Option<*mut VMTableDefinition>,
         owner: (u32, u32),
@@ -227,23 +239,27 @@ impl StoreOpaque {
                 let mut b = Box::new(VMTableDefinition {
                     base: std::ptr::null_mut(),
                     current_elements: 0,
+                    inline_capacity: 0,
                 });
                 let p: *mut VMTableDefinition = &mut *b;
                 (p, Some(b))
             }
         };
-        self.tables.push(TableData {
+        let mut table = TableData {
             elements,
             def,
             _owned_def: owned,
             ty,
             lazy: None,
             owner,
-        });
-        let i = self.tables.len() as u32 - 1;
-        self.table_elements += self.tables[i as usize].len();
-        self.tables[i as usize].sync_def();
-        i
+        };
+        debug_assert!(len <= table.capacity());
+        // SAFETY: `def` is this table's live definition.
+        unsafe { (*def).current_elements = len };
+        table.sync_def(self.limited);
+        self.table_elements += table.capacity();
+        self.tables.push(table);
+        self.tables.len() as u32 - 1
     }
 
     pub(crate) fn push_global(
@@ -315,39 +331,82 @@ impl StoreOpaque {
 }
 
 impl TableData {
-    /// Points the definition at the current elements.
-    pub(crate) fn sync_def(&mut self) {
-        let (base, len) = match &mut self.elements {
-            TableElements::Func(v) => (v.as_mut_ptr().cast::<u8>(), v.len()),
-            TableElements::Extern(v) => (v.as_mut_ptr().cast::<u8>(), v.len()),
+    /// Points the definition at the current storage and sets how far
+    /// compiled code may grow the table in place: to the capacity, or not
+    /// at all when a limiter must be asked (`limited`).
+    pub(crate) fn sync_def(&mut self, limited: bool) {
+        let base = match &self.elements {
+            TableElements::Func(b) => b.as_mut_ptr().cast::<u8>(),
+            TableElements::Extern(b) => b.as_mut_ptr().cast::<u8>(),
         };
+        let len = self.len();
+        let inline = if limited { len } else { self.capacity() };
         // SAFETY: `def` points at this table's live definition.
         unsafe {
             (*self.def).base = base;
-            (*self.def).current_elements = len as u64;
+            (*self.def).inline_capacity = inline;
         }
     }
 
+    /// The number of elements.
     pub(crate) fn len(&self) -> u64 {
+        // SAFETY: `def` points at this table's live definition.
+        unsafe { (*self.def).current_elements }
+    }
+
+    /// Sets the number of elements (at most the capacity).
+    pub(crate) fn set_len(&mut self, len: u64) {
+        assert!(len <= self.capacity(), "table length beyond its capacity");
+        // SAFETY: `def` points at this table's live definition.
+        unsafe { (*self.def).current_elements = len };
+    }
+
+    /// How many elements the storage holds without moving.
+    pub(crate) fn capacity(&self) -> u64 {
         match &self.elements {
-            TableElements::Func(v) => v.len() as u64,
-            TableElements::Extern(v) => v.len() as u64,
+            TableElements::Func(b) => b.capacity() as u64,
+            TableElements::Extern(b) => b.capacity() as u64,
+        }
+    }
+
+    /// The entries of a funcref table.
+    pub(crate) fn funcs(&self) -> Option<&[VMTableEntry]> {
+        let len = self.len() as usize;
+        match &self.elements {
+            TableElements::Func(b) => Some(b.slice(len)),
+            TableElements::Extern(_) => None,
+        }
+    }
+
+    /// The entries of a funcref table, mutably.
+    pub(crate) fn funcs_mut(&mut self) -> Option<&mut [VMTableEntry]> {
+        let len = self.len() as usize;
+        match &mut self.elements {
+            TableElements::Func(b) => Some(b.slice_mut(len)),
+            TableElements::Extern(_) => None,
+        }
+    }
+
+    /// The words of an externref table.
+    pub(crate) fn externs(&self) -> Option<&[usize]> {
+        let len = self.len() as usize;
+        match &self.elements {
+            TableElements::Extern(b) => Some(b.slice(len)),
+            TableElements::Func(_) => None,
+        }
+    }
+
+    /// The words of an externref table, mutably.
+    pub(crate) fn externs_mut(&mut self) -> Option<&mut [usize]> {
+        let len = self.len() as usize;
+        match &mut self.elements {
+            TableElements::Extern(b) => Some(b.slice_mut(len)),
+            TableElements::Func(_) => None,
         }
     }
 
     pub(crate) fn element(&self) -> WasmRefType {
         self.ty.element
-    }
-
-    /// The segment item that lazy initialization puts at `index`: the last
-    /// applied segment covering it wins.
-    pub(crate) fn lazy_source(&self, index: u64) -> Option<(u32, u32, u32)> {
-        self.lazy
-            .as_ref()?
-            .iter()
-            .rev()
-            .find(|p| index >= p.start && index - p.start < p.len)
-            .map(|p| (p.instance, p.segment, (index - p.start) as u32))
     }
 }
 
@@ -417,6 +476,7 @@ impl<T> Store<T> {
                     memories: Vec::new(),
                     tables: Vec::new(),
                     table_elements: 0,
+                    limited: false,
                     host_tables: Vec::new(),
                     globals: Vec::new(),
                     externrefs: Vec::new(),
@@ -507,6 +567,13 @@ impl<T> Store<T> {
         limiter: impl (FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static)) + Send + Sync + 'static,
     ) {
         self.inner.limiter_fn = Some(Box::new(limiter));
+        // From now on every table growth asks the limiter: compiled code no
+        // longer grows tables in place.
+        let opaque = &mut self.inner.opaque;
+        opaque.limited = true;
+        for t in &mut opaque.tables {
+            t.sync_def(true);
+        }
     }
 }
 

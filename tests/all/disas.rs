@@ -54,7 +54,7 @@ fn render(name: &str, funcs: &[OptimizedFunction]) -> String {
             ));
             for (block, n) in &path.predecessors {
                 out.push_str(&format!(
-                    ";;   {n} instructions in {block}, which branches to it (checks)\n"
+                    ";;   {n} instructions in {block}, on the way to it (checks)\n"
                 ));
             }
         }
@@ -77,6 +77,12 @@ fn compile(wat_path: &Path) -> Vec<OptimizedFunction> {
         },
         consume_fuel: false,
         epoch_interruption: false,
+        // Modules named `*_eager` are compiled for eagerly initialized
+        // tables (`Config::table_lazy_init(false)`).
+        lazy_tables: !wat_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|s| s.ends_with("_eager")),
     })
     .expect("host supported");
     // Type ids as an engine would assign them: structurally equal types

@@ -45,13 +45,13 @@ pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"TRST");
 /// Magic number stored in the first four bytes of a [`VMHostFuncContext`].
 pub const HOST_CTX_MAGIC: u32 = u32::from_le_bytes(*b"THST");
 
-/// Canonical type id of a table entry that lazy initialization has not yet
-/// written. Zeroed table memory is therefore "not yet initialized".
-pub const TYPE_ID_UNINIT: u32 = 0;
-/// Canonical type id of a null funcref table entry.
-pub const TYPE_ID_NULL: u32 = 1;
-/// The first canonical type id handed out for a real function type.
-pub const TYPE_ID_FIRST: u32 = 2;
+/// The first canonical type id handed out for a function type; 0 is never
+/// a function's type.
+pub const TYPE_ID_FIRST: u32 = 1;
+
+/// The code word of a null funcref table entry: not an address, only
+/// non-zero, so that a null entry differs from one not yet initialized.
+pub const NULL_ENTRY_CODE: usize = 1;
 
 /// A function reference: everything needed to call a function, from compiled
 /// code (`wasm_call`) or from the host (`array_call`).
@@ -104,44 +104,43 @@ pub type ArrayCallFn = unsafe extern "C" fn(
     len: usize,
 );
 
-/// One entry of a funcref table.
+/// One entry of a funcref table: 16 bytes.
 ///
-/// The entry carries the callee's code pointer, vmctx and type id inline, so
-/// `call_indirect` goes from the index to the indirect branch without first
-/// loading a pointer to a [`VMFuncRef`]. `type_id` doubles as the state:
-/// [`TYPE_ID_UNINIT`] (all-zero memory) means "not yet initialized",
-/// [`TYPE_ID_NULL`] means null; both fail the single type compare on the fast
-/// path.
+/// The entry carries the callee's code pointer inline, so the target of a
+/// `call_indirect` is one load away from the table index, and a pointer to
+/// the callee's canonical [`VMFuncRef`], which holds its type id and vmctx
+/// (and is the value `table.get` returns). Keeping the entry at two words
+/// keeps `table.fill`, `table.copy` and the zeroing of new tables cheap.
+///
+/// The three states:
+///
+/// - a function: `wasm_call` is the callee's [`VMFuncRef::wasm_call`],
+///   `func_ref` points at its funcref;
+/// - null: `func_ref` is null and `wasm_call` is [`NULL_ENTRY_CODE`];
+/// - not yet initialized: both are zero, so zeroed memory is a table whose
+///   lazy initialization has not started.
+///
+/// A null `func_ref` is what sends `call_indirect` and `table.get` to their
+/// cold paths; the code word then tells a null entry from one to initialize.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VMTableEntry {
-    /// Copy of the target's [`VMFuncRef::wasm_call`].
+    /// Copy of the target's [`VMFuncRef::wasm_call`], or a state marker.
     pub wasm_call: *const u8,
-    /// Copy of the target's [`VMFuncRef::vmctx`].
-    pub vmctx: *mut VMContext,
-    /// Copy of the target's [`VMFuncRef::type_id`], or a state marker.
-    pub type_id: u32,
-    _pad: u32,
-    /// The target's canonical [`VMFuncRef`]: the value `table.get` returns.
+    /// The target's canonical [`VMFuncRef`], or null.
     pub func_ref: *const VMFuncRef,
 }
 
 impl VMTableEntry {
     /// The entry of a null reference.
     pub const NULL: Self = Self {
-        wasm_call: ptr::null(),
-        vmctx: ptr::null_mut(),
-        type_id: TYPE_ID_NULL,
-        _pad: 0,
+        wasm_call: ptr::without_provenance(NULL_ENTRY_CODE),
         func_ref: ptr::null(),
     };
 
     /// The entry of a slot that lazy initialization has not written yet.
     pub const UNINIT: Self = Self {
         wasm_call: ptr::null(),
-        vmctx: ptr::null_mut(),
-        type_id: TYPE_ID_UNINIT,
-        _pad: 0,
         func_ref: ptr::null(),
     };
 
@@ -155,14 +154,16 @@ impl VMTableEntry {
             return Self::NULL;
         }
         // SAFETY: non-null and live, per this function's contract.
-        let f = unsafe { &*func_ref };
+        let wasm_call = unsafe { (*func_ref).wasm_call };
         Self {
-            wasm_call: f.wasm_call,
-            vmctx: f.vmctx,
-            type_id: f.type_id,
-            _pad: 0,
+            wasm_call,
             func_ref,
         }
+    }
+
+    /// Whether lazy initialization has yet to write this entry.
+    pub fn is_uninit(&self) -> bool {
+        self.wasm_call.is_null() && self.func_ref.is_null()
     }
 }
 
@@ -175,6 +176,12 @@ pub struct VMTableDefinition {
     pub base: *mut u8,
     /// Number of elements.
     pub current_elements: u64,
+    /// The size up to which compiled code may grow the table in place,
+    /// writing the new elements and `current_elements` itself: the
+    /// capacity of the allocation behind `base`, or `current_elements` when
+    /// every growth must go through the runtime (a resource limiter is
+    /// installed). Never more than the table's maximum.
+    pub inline_capacity: u64,
 }
 
 /// A table imported by an instance.
@@ -465,14 +472,6 @@ mod tests {
             VMOffsets::TABLE_ENTRY_WASM_CALL as usize
         );
         assert_eq!(
-            offset_of!(VMTableEntry, vmctx),
-            VMOffsets::TABLE_ENTRY_VMCTX as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableEntry, type_id),
-            VMOffsets::TABLE_ENTRY_TYPE_ID as usize
-        );
-        assert_eq!(
             offset_of!(VMTableEntry, func_ref),
             VMOffsets::TABLE_ENTRY_FUNC_REF as usize
         );
@@ -488,6 +487,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMTableDefinition, current_elements),
             VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, inline_capacity),
+            VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY as usize
         );
         assert_eq!(
             size_of::<VMTableImport>(),

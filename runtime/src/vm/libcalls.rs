@@ -216,22 +216,28 @@ fn func_entry(raw: usize) -> VMTableEntry {
     unsafe { VMTableEntry::from_func_ref(raw as *const VMFuncRef) }
 }
 
+/// Sets every entry of `dst` to `entry`.
+pub(crate) fn fill_entries(dst: &mut [VMTableEntry], entry: VMTableEntry) {
+    // SAFETY: the slice is valid for writes of its length.
+    unsafe { crate::vm::table_buf::fill_raw(dst.as_mut_ptr(), dst.len(), entry) }
+}
+
 impl StoreOpaque {
     /// The raw word at `index` of table `t` (a store index).
     pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Result<usize, Trap> {
-        if index >= self.tables[t as usize].len() {
-            return Err(Trap::TableOutOfBounds);
+        let table = &self.tables[t as usize];
+        if let Some(words) = table.externs() {
+            return words
+                .get(index as usize)
+                .copied()
+                .filter(|_| index < table.len())
+                .ok_or(Trap::TableOutOfBounds);
         }
-        Ok(match &self.tables[t as usize].elements {
-            TableElements::Func(_) => {
-                let entry = self
-                    .table_materialize(t, index)
-                    .ok_or(Trap::TableOutOfBounds)?;
-                // SAFETY: an entry of a live table, just materialized.
-                unsafe { (*entry).func_ref as usize }
-            }
-            TableElements::Extern(v) => v[index as usize],
-        })
+        let entry = self
+            .table_materialize(t, index)
+            .ok_or(Trap::TableOutOfBounds)?;
+        // SAFETY: an entry of a live table, just materialized.
+        Ok(unsafe { (*entry).func_ref as usize })
     }
 
     /// The funcref entry at `index` of table `t`, written first from the
@@ -239,59 +245,60 @@ impl StoreOpaque {
     /// yet; `None` when out of bounds.
     pub(crate) fn table_materialize(&mut self, t: u32, index: u64) -> Option<*mut VMTableEntry> {
         let table = &self.tables[t as usize];
-        let TableElements::Func(v) = &table.elements else {
+        if index >= table.len() {
+            return None;
+        }
+        let TableElements::Func(buf) = &table.elements else {
             return None;
         };
-        let entry = *v.get(index as usize)?;
-        if entry.type_id == trestle_vmctx::TYPE_ID_UNINIT {
-            let raw = match table.lazy_source(index) {
+        // SAFETY: `index` is below the length, so inside the storage.
+        let entry = unsafe { buf.as_mut_ptr().add(index as usize) };
+        // SAFETY: as above; entries are plain data.
+        if unsafe { (*entry).is_uninit() } {
+            let raw = match table.lazy.as_ref().and_then(|l| l.source(index)) {
                 Some((inst, seg, k)) => crate::instance::segment_item(self, inst, seg, k),
                 None => 0,
             };
-            let TableElements::Func(v) = &mut self.tables[t as usize].elements else {
-                unreachable!()
-            };
-            v[index as usize] = func_entry(raw);
+            // SAFETY: as above; nothing else refers to the entry while the
+            // store is borrowed here.
+            unsafe { entry.write(func_entry(raw)) };
         }
-        let TableElements::Func(v) = &mut self.tables[t as usize].elements else {
-            unreachable!()
-        };
-        Some(&mut v[index as usize])
+        Some(entry)
     }
 
-    /// Materializes every lazily initialized entry in `range` of table `t`.
+    /// Writes every lazily initialized entry of table `t` in the chunks
+    /// that overlap `range`.
     fn table_materialize_range(&mut self, t: u32, range: std::ops::Range<usize>) {
-        if self.tables[t as usize].lazy.is_none() {
+        use crate::instance::LAZY_CHUNK;
+        let Some(lazy) = &self.tables[t as usize].lazy else {
+            return;
+        };
+        if range.is_empty() {
             return;
         }
-        let mut at = range.start;
-        loop {
-            // A tight scan for the next entry not yet written; most copies
-            // meet none.
-            let TableElements::Func(v) = &self.tables[t as usize].elements else {
-                return;
-            };
-            let Some(offset) = v[at..range.end]
-                .iter()
-                .position(|e| e.type_id == trestle_vmctx::TYPE_ID_UNINIT)
-            else {
-                return;
-            };
-            at += offset;
-            self.table_materialize(t, at as u64);
-            at += 1;
+        let len = self.tables[t as usize].len() as usize;
+        let chunks: Vec<usize> = (range.start / LAZY_CHUNK..=(range.end - 1) / LAZY_CHUNK)
+            .filter(|c| lazy.chunk_pending(*c))
+            .collect();
+        for c in chunks {
+            let end = ((c + 1) * LAZY_CHUNK).min(len);
+            for i in c * LAZY_CHUNK..end {
+                self.table_materialize(t, i as u64);
+            }
+            if let Some(lazy) = &mut self.tables[t as usize].lazy {
+                lazy.chunk_done(c);
+            }
         }
     }
 
     /// Writes the raw word `raw` at `index` of table `t`.
     pub(crate) fn table_set(&mut self, t: u32, index: u64, raw: usize) -> Result<(), Trap> {
         let table = &mut self.tables[t as usize];
-        if index >= table.len() {
-            return Err(Trap::TableOutOfBounds);
-        }
-        match &mut table.elements {
-            TableElements::Func(v) => v[index as usize] = func_entry(raw),
-            TableElements::Extern(v) => v[index as usize] = raw,
+        let i = usize::try_from(index).map_err(|_| Trap::TableOutOfBounds)?;
+        if let Some(v) = table.funcs_mut() {
+            *v.get_mut(i).ok_or(Trap::TableOutOfBounds)? = func_entry(raw);
+        } else if let Some(v) = table.externs_mut() {
+            *v.get_mut(i).ok_or(Trap::TableOutOfBounds)? = raw;
         }
         Ok(())
     }
@@ -299,6 +306,10 @@ impl StoreOpaque {
     /// Grows table `t` by `delta` elements set to `raw`; the old size, or
     /// `None` when refused (past the maximum or the limit, by the limiter,
     /// or on allocation failure).
+    ///
+    /// The storage grows by doubling (within the table's maximum and the
+    /// store's budget, which counts capacity), so compiled code can do most
+    /// growth in place without calling here.
     pub(crate) fn table_grow(&mut self, t: u32, delta: u64, raw: usize) -> Option<u64> {
         let table = &self.tables[t as usize];
         let old = table.len();
@@ -311,27 +322,40 @@ impl StoreOpaque {
         if !self.table_growing(old as usize, new.min(usize::MAX as u64) as usize, declared) {
             return None;
         }
-        if new > max || self.table_elements.saturating_add(delta) > MAX_STORE_TABLE_ELEMENTS {
+        let cap = self.tables[t as usize].capacity();
+        let budget = MAX_STORE_TABLE_ELEMENTS.saturating_sub(self.table_elements);
+        if new > max || new.saturating_sub(cap) > budget {
             self.table_grow_failed(anyhow::anyhow!(
                 "table of {old} elements cannot grow by {delta}: the maximum is {max}"
             ));
             return None;
         }
-        let table = &mut self.tables[t as usize];
-        let n = delta as usize;
-        // Amortized growth: reserve at least double, like `Vec::push`.
-        let reserved = match &mut table.elements {
-            TableElements::Func(v) => v
-                .try_reserve(n)
-                .map(|()| v.resize(new as usize, func_entry(raw))),
-            TableElements::Extern(v) => v.try_reserve(n).map(|()| v.resize(new as usize, raw)),
-        };
-        if reserved.is_err() {
-            self.table_grow_failed(anyhow::anyhow!("out of memory growing a table by {delta}"));
-            return None;
+        if new > cap {
+            let roomy = new.max(cap.saturating_mul(2)).min(max).min(cap + budget);
+            let table = &mut self.tables[t as usize];
+            let grown = match &mut table.elements {
+                TableElements::Func(b) => b.grow(roomy as usize) || b.grow(new as usize),
+                TableElements::Extern(b) => b.grow(roomy as usize) || b.grow(new as usize),
+            };
+            if !grown {
+                self.table_grow_failed(anyhow::anyhow!("out of memory growing a table by {delta}"));
+                return None;
+            }
+            self.table_elements += self.tables[t as usize].capacity() - cap;
         }
-        self.tables[t as usize].sync_def();
-        self.table_elements += delta;
+        let limited = self.limited;
+        let table = &mut self.tables[t as usize];
+        table.set_len(new);
+        let fresh = old as usize..new as usize;
+        match table.funcs_mut() {
+            Some(v) => fill_entries(&mut v[fresh], func_entry(raw)),
+            None => {
+                let words = &mut table.externs_mut().expect("an externref table")[fresh];
+                // SAFETY: the slice is valid for writes of its length.
+                unsafe { crate::vm::table_buf::fill_raw(words.as_mut_ptr(), words.len(), raw) }
+            }
+        }
+        table.sync_def(limited);
         Some(old)
     }
 
@@ -345,9 +369,13 @@ impl StoreOpaque {
     ) -> Result<(), Trap> {
         let table = &mut self.tables[t as usize];
         let r = range(dst, len, table.len()).ok_or(Trap::TableOutOfBounds)?;
-        match &mut table.elements {
-            TableElements::Func(v) => v[r].fill(func_entry(raw)),
-            TableElements::Extern(v) => v[r].fill(raw),
+        match table.funcs_mut() {
+            Some(v) => fill_entries(&mut v[r], func_entry(raw)),
+            None => {
+                let words = &mut table.externs_mut().expect("an externref table")[r];
+                // SAFETY: the slice is valid for writes of its length.
+                unsafe { crate::vm::table_buf::fill_raw(words.as_mut_ptr(), words.len(), raw) }
+            }
         }
         Ok(())
     }
@@ -368,9 +396,13 @@ impl StoreOpaque {
         // contents depend on the table they are in.
         self.table_materialize_range(src_t, s.clone());
         if src_t == dst_t {
-            match &mut self.tables[dst_t as usize].elements {
-                TableElements::Func(v) => v.copy_within(s, d.start),
-                TableElements::Extern(v) => v.copy_within(s, d.start),
+            let table = &mut self.tables[dst_t as usize];
+            match table.funcs_mut() {
+                Some(v) => v.copy_within(s, d.start),
+                None => table
+                    .externs_mut()
+                    .expect("an externref table")
+                    .copy_within(s, d.start),
             }
             return Ok(());
         }
@@ -381,10 +413,12 @@ impl StoreOpaque {
             let (lo, hi) = self.tables.split_at_mut(src_t as usize);
             (&hi[0], &mut lo[dst_t as usize])
         };
-        match (&a.elements, &mut b.elements) {
-            (TableElements::Func(sv), TableElements::Func(dv)) => dv[d].copy_from_slice(&sv[s]),
-            (TableElements::Extern(sv), TableElements::Extern(dv)) => dv[d].copy_from_slice(&sv[s]),
-            _ => unreachable!("validated: table.copy between tables of one element type"),
+        if let (Some(sv), Some(dv)) = (a.funcs(), b.funcs_mut()) {
+            dv[d].copy_from_slice(&sv[s]);
+        } else if let (Some(sv), Some(dv)) = (a.externs(), b.externs_mut()) {
+            dv[d].copy_from_slice(&sv[s]);
+        } else {
+            unreachable!("validated: table.copy between tables of one element type");
         }
         Ok(())
     }
@@ -406,13 +440,13 @@ pub(crate) fn table_init_impl(
     let words: Vec<usize> = words[s].to_vec();
     let table = &mut store.tables[t as usize];
     let d = range(dst, u64::from(len), table.len()).ok_or(Trap::TableOutOfBounds)?;
-    match &mut table.elements {
-        TableElements::Func(v) => {
+    match table.funcs_mut() {
+        Some(v) => {
             for (slot, w) in v[d].iter_mut().zip(words) {
                 *slot = func_entry(w);
             }
         }
-        TableElements::Extern(v) => v[d].copy_from_slice(&words),
+        None => table.externs_mut().expect("an externref table")[d].copy_from_slice(&words),
     }
     Ok(())
 }

@@ -5,4 +5,5 @@ pub mod code_memory;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;
+pub(crate) mod table_buf;
 pub mod traphandlers;

@@ -1,0 +1,304 @@
+//! [`TableBuf`]: the zero-initialized, growable storage behind a table's
+//! elements.
+//!
+//! A table's length lives in its `VMTableDefinition` (compiled code grows
+//! tables in place up to the capacity), so this buffer only knows its
+//! capacity. Every byte past what was written is zero, which for funcref
+//! tables means "not yet initialized": a new table is a zeroed allocation,
+//! and a large one comes straight from `mmap`, whose fresh pages cost
+//! nothing until they are touched (the zeroing moves to the first touch of
+//! each page, and most pages of a large lazily initialized table are never
+//! touched). Everything else comes from the global allocator: small
+//! buffers, whose recycled memory is cheaper to clear than a system call,
+//! and buffers that are written in full right away (eagerly initialized and
+//! grown tables), for which fresh pages would only add page faults.
+
+use std::alloc::Layout;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+
+/// Buffers of at least this many bytes are mapped directly.
+const MMAP_THRESHOLD: usize = 64 * 1024;
+
+/// Alignment of every buffer, enough for any element type.
+const ALIGN: usize = 16;
+
+/// Element types whose all-zero bit pattern is a valid value.
+///
+/// # Safety
+///
+/// Implementors must be `Copy` types for which zeroed memory is a valid
+/// value, with an alignment of at most [`ALIGN`].
+pub(crate) unsafe trait Zeroable: Copy {}
+
+// SAFETY: two nullable pointers; zero is the "not yet initialized" entry.
+unsafe impl Zeroable for trestle_vmctx::VMTableEntry {}
+// SAFETY: any bit pattern is a `usize`.
+unsafe impl Zeroable for usize {}
+
+/// Zeroed storage for up to `capacity` elements of `T`.
+pub(crate) struct TableBuf<T: Zeroable> {
+    ptr: NonNull<T>,
+    capacity: usize,
+    mapped: bool,
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: the buffer owns its allocation exclusively, like a `Vec<T>`, and
+// its elements (table entries, externref words) are plain data.
+unsafe impl<T: Zeroable> Send for TableBuf<T> {}
+
+impl<T: Zeroable> TableBuf<T> {
+    /// An empty buffer: no allocation.
+    pub(crate) fn new() -> Self {
+        Self {
+            ptr: NonNull::dangling(),
+            capacity: 0,
+            mapped: false,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Room for `capacity` elements, all zero; `None` when the memory
+    /// cannot be had.
+    pub(crate) fn zeroed(capacity: usize) -> Option<Self> {
+        if capacity == 0 || size_of::<T>() == 0 {
+            return Some(Self::new());
+        }
+        let bytes = capacity.checked_mul(size_of::<T>())?;
+        let (ptr, mapped) = allocate_zeroed(bytes)?;
+        Some(Self {
+            ptr: ptr.cast(),
+            capacity,
+            mapped,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Room for `capacity` elements, all set to `value`; `None` when the
+    /// memory cannot be had. Every element is written here, so the memory
+    /// comes from the global allocator whatever its size: recycled memory
+    /// costs no page faults.
+    pub(crate) fn filled(capacity: usize, value: T) -> Option<Self> {
+        if capacity == 0 || size_of::<T>() == 0 {
+            return Some(Self::new());
+        }
+        let layout = heap_layout(capacity.checked_mul(size_of::<T>())?)?;
+        // SAFETY: the layout is non-empty.
+        let ptr = NonNull::new(unsafe { std::alloc::alloc(layout) })?.cast::<T>();
+        // SAFETY: the allocation holds `capacity` elements of `T`.
+        unsafe { fill_raw(ptr.as_ptr(), capacity, value) };
+        Some(Self {
+            ptr,
+            capacity,
+            mapped: false,
+            _marker: PhantomData,
+        })
+    }
+
+    /// How many elements fit.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The start of the storage.
+    pub(crate) fn as_mut_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    /// The first `len` elements.
+    ///
+    /// # Panics
+    ///
+    /// When `len` exceeds the capacity.
+    pub(crate) fn slice(&self, len: usize) -> &[T] {
+        assert!(len <= self.capacity, "table length beyond its capacity");
+        // SAFETY: `len` elements of the allocation, all initialized (zero or
+        // written), valid for `T` per `Zeroable`, borrowed with `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), len) }
+    }
+
+    /// The first `len` elements, mutably.
+    ///
+    /// # Panics
+    ///
+    /// When `len` exceeds the capacity.
+    pub(crate) fn slice_mut(&mut self, len: usize) -> &mut [T] {
+        assert!(len <= self.capacity, "table length beyond its capacity");
+        // SAFETY: as in `slice`, borrowed exclusively.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), len) }
+    }
+
+    /// Grows the capacity to `capacity` elements, keeping the contents; the
+    /// new elements are zero. The storage may move. Returns `false`, with
+    /// nothing changed, when the memory cannot be had.
+    pub(crate) fn grow(&mut self, capacity: usize) -> bool {
+        if capacity <= self.capacity {
+            return true;
+        }
+        let Some(bytes) = capacity.checked_mul(size_of::<T>()) else {
+            return false;
+        };
+        let old_bytes = self.capacity * size_of::<T>();
+        // Grown elements are written right away (growth sets them to its
+        // initial value), so fresh zero pages would only add page faults:
+        // growth always moves to the global allocator, which recycles.
+        let grown = if self.mapped {
+            heap_zeroed(bytes).inspect(|p| {
+                // SAFETY: both allocations are live, distinct, and at least
+                // `old_bytes` long.
+                unsafe {
+                    ptr::copy_nonoverlapping(self.ptr.as_ptr().cast(), p.as_ptr(), old_bytes)
+                };
+                release(self.ptr.cast(), old_bytes, true);
+            })
+        } else {
+            reallocate_zeroed(self.ptr.cast(), old_bytes, bytes)
+        }
+        .map(|p| (p, false));
+        let Some((ptr, mapped)) = grown else {
+            return false;
+        };
+        self.ptr = ptr.cast();
+        self.capacity = capacity;
+        self.mapped = mapped;
+        true
+    }
+}
+
+impl<T: Zeroable> Drop for TableBuf<T> {
+    fn drop(&mut self) {
+        if self.capacity != 0 {
+            release(self.ptr.cast(), self.capacity * size_of::<T>(), self.mapped);
+        }
+    }
+}
+
+/// Writes `value` to the `n` elements at `dst`. Long ranges are filled by
+/// doubling copies, which the C library does with the widest stores the
+/// CPU has.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `n` elements; they need not be
+/// initialized.
+pub(crate) unsafe fn fill_raw<T: Copy>(dst: *mut T, n: usize, value: T) {
+    const SEED: usize = 16;
+    // SAFETY: every write and copy below stays inside `dst[..n]`; a copy
+    // reads only elements written before it and its ranges do not overlap.
+    unsafe {
+        for i in 0..n.min(SEED) {
+            dst.add(i).write(value);
+        }
+        let mut done = n.min(SEED);
+        while done < n {
+            let len = done.min(n - done);
+            ptr::copy_nonoverlapping(dst, dst.add(done), len);
+            done += len;
+        }
+    }
+}
+
+fn heap_layout(bytes: usize) -> Option<Layout> {
+    Layout::from_size_align(bytes, ALIGN).ok()
+}
+
+/// `bytes` (non-zero) of zeroed memory, and whether it was mapped.
+fn allocate_zeroed(bytes: usize) -> Option<(NonNull<u8>, bool)> {
+    if bytes >= MMAP_THRESHOLD {
+        // SAFETY: a fresh anonymous private mapping aliases nothing.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        return NonNull::new(p.cast()).map(|p| (p, true));
+    }
+    heap_zeroed(bytes).map(|p| (p, false))
+}
+
+/// `bytes` (non-zero) of zeroed memory from the global allocator.
+fn heap_zeroed(bytes: usize) -> Option<NonNull<u8>> {
+    let layout = heap_layout(bytes)?;
+    // SAFETY: the layout is non-empty (`bytes > 0`).
+    NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
+}
+
+/// Grows a heap allocation of `old` bytes to `new` bytes, zeroing the new
+/// part.
+fn reallocate_zeroed(p: NonNull<u8>, old: usize, new: usize) -> Option<NonNull<u8>> {
+    if old == 0 {
+        return heap_zeroed(new);
+    }
+    let layout = heap_layout(old)?;
+    heap_layout(new)?;
+    // SAFETY: `p` was allocated by the global allocator with `layout`, and
+    // the new size is non-zero and valid for the alignment.
+    let grown = NonNull::new(unsafe { std::alloc::realloc(p.as_ptr(), layout, new) })?;
+    // SAFETY: the bytes past `old` are part of the new allocation.
+    unsafe { ptr::write_bytes(grown.as_ptr().add(old), 0, new - old) };
+    Some(grown)
+}
+
+/// Frees an allocation of `bytes` (non-zero) bytes.
+fn release(p: NonNull<u8>, bytes: usize, mapped: bool) {
+    if mapped {
+        // SAFETY: the mapping was made by `allocate_zeroed` or `remap` with
+        // this length and is owned by the caller.
+        let rc = unsafe { libc::munmap(p.as_ptr().cast(), bytes) };
+        debug_assert_eq!(rc, 0, "munmap of a table failed");
+    } else {
+        let layout = heap_layout(bytes).expect("the layout it was allocated with");
+        // SAFETY: allocated by the global allocator with this layout.
+        unsafe { std::alloc::dealloc(p.as_ptr(), layout) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_growth(from: usize, to: usize) {
+        let mut b = TableBuf::<usize>::zeroed(from).unwrap();
+        for (i, w) in b.slice_mut(from).iter_mut().enumerate() {
+            *w = i + 1;
+        }
+        assert!(b.grow(to));
+        assert_eq!(b.capacity(), to);
+        let s = b.slice(to);
+        assert!(s[..from].iter().enumerate().all(|(i, w)| *w == i + 1));
+        assert!(s[from..].iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn growth_keeps_contents_and_zeroes_the_rest() {
+        check_growth(0, 10);
+        check_growth(3, 100); // heap to heap
+        check_growth(100, 20_000); // heap to heap, past the mapping threshold
+        check_growth(20_000, 100_000); // mapped to heap
+    }
+
+    #[test]
+    fn large_buffers_are_zeroed() {
+        let b = TableBuf::<trestle_vmctx::VMTableEntry>::zeroed(100_000).unwrap();
+        assert!(b.slice(100_000).iter().all(|e| e.is_uninit()));
+        assert!(TableBuf::<usize>::zeroed(usize::MAX).is_none());
+    }
+
+    #[test]
+    fn filled_buffers_hold_the_value() {
+        for n in [0, 1, 15, 16, 17, 1000, 100_000] {
+            let b = TableBuf::<usize>::filled(n, 7).unwrap();
+            assert_eq!(b.capacity(), n);
+            assert!(b.slice(n).iter().all(|w| *w == 7), "{n}");
+        }
+    }
+}
