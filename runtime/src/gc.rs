@@ -309,7 +309,13 @@ impl StoreOpaque {
 ///
 /// Scopes nest, last in first out. Without one, handles the host obtains
 /// root their values until the store is dropped; every host function call
-/// from wasm runs in a scope of its own, closed when it returns.
+/// from wasm runs in a scope of its own, closed when it returns. A scope
+/// that is leaked (with `std::mem::forget`) keeps what it rooted until an
+/// enclosing scope ends or the store is dropped.
+///
+/// A handle outlives its scope: it stays usable as long as its value is
+/// held otherwise (by a table, say), and gives errors once a collection
+/// freed the value.
 ///
 /// A `RootScope` can be used wherever a store can.
 ///
