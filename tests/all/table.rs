@@ -1524,6 +1524,42 @@ mod externref {
     }
 
     #[test]
+    fn leaked_root_scope_is_closed_by_the_enclosing_scope() {
+        gc_scenario(|store, _inst, c| {
+            // At the top level, inside an outer scope.
+            let mut outer = RootScope::new(&mut *store);
+            std::mem::forget(RootScope::new(&mut outer));
+            let a = c.make(&mut outer);
+            outer.as_context_mut().gc();
+            assert!(a.data(&outer).is_ok());
+            drop(outer);
+            store.gc();
+            assert!(!alive(store, a), "the outer scope unrooted it");
+            // Inside a host function: its implicit scope closes the leak.
+            let dropped = c.dropped.clone();
+            let created = c.created.clone();
+            let leaky = Func::wrap(&mut *store, move |mut caller: Caller<'_, ()>| {
+                std::mem::forget(RootScope::new(&mut caller));
+                created.fetch_add(1, SeqCst);
+                ExternRef::new(&mut caller, Counted(dropped.clone())).unwrap();
+            });
+            leaky.call(&mut *store, &[], &mut []).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+            // Scopes still work afterwards.
+            let b = {
+                let mut scope = RootScope::new(&mut *store);
+                let b = c.make(&mut scope);
+                scope.as_context_mut().gc();
+                assert!(b.data(&scope).is_ok());
+                b
+            };
+            store.gc();
+            assert!(!alive(store, b));
+        });
+    }
+
+    #[test]
     fn host_function_roots_end_on_return_error_panic_and_trap() {
         gc_scenario(|store, _inst, c| {
             let engine = store.engine().clone();
