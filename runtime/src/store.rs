@@ -529,6 +529,25 @@ impl<T> Store<T> {
     /// [`crate::ExternRef::new`] collects on its own as the number of live
     /// values doubles, so explicit calls are only needed to drop values at
     /// a known point.
+    ///
+    /// ```
+    /// use trestle::{Engine, ExternRef, Ref, RefType, RootScope, Store, Table, TableType};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = TableType::new(RefType::EXTERNREF, 1, None);
+    /// let table = Table::new(&mut store, ty, Ref::Extern(None))?;
+    /// let r = {
+    ///     let mut scope = RootScope::new(&mut store);
+    ///     let r = ExternRef::new(&mut scope, 7u32)?;
+    ///     table.set(&mut scope, 0, r.into())?;
+    ///     r
+    /// };
+    /// store.gc();
+    /// assert!(r.data(&store).is_ok(), "the table holds it");
+    /// table.set(&mut store, 0, Ref::Extern(None))?;
+    /// store.gc();
+    /// assert!(r.data(&store).is_err(), "nothing holds it: dropped");
+    /// # Ok::<(), trestle::Error>(())
+    /// ```
     pub fn gc(&mut self) {
         self.inner.opaque.gc();
     }
