@@ -13,13 +13,22 @@
 //! predicts each result, trap or error and, every 64 operations and at the
 //! end, every element. Externrefs carry a payload that counts its drops: once the
 //! store is dropped, drops must equal creations.
+//!
+//! Externrefs are collected, too. Half of them are rooted by the store
+//! (made outside any `RootScope`), the other half in a scope that ends at
+//! once, and every read happens in a scope of its own, so a value stays only
+//! while the store roots it or a table holds it. The operations include
+//! `Store::gc`, after which exactly the values the model says are held
+//! must be alive (and the count of drops must match), a stale handle must
+//! be refused, and a wasm function that keeps an externref only in a local
+//! while its host import runs `Caller::gc` must get it back intact.
 
 use arbitrary::Unstructured;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use trestle::{
-    Config, Engine, ExternRef, Func, Instance, Linker, Module, Ref, RefType, Store, Table,
-    TableType, Trap, Val,
+    Caller, Config, Engine, ExternRef, Func, Instance, Linker, Module, Ref, RefType, RootScope,
+    Store, Table, TableType, Trap, Val,
 };
 
 /// An externref's host value: its number, and a drop counter.
@@ -77,6 +86,7 @@ fn module_text() -> String {
   (type $other (func (param i32) (result i32)))
   (import "host" "ftab" (table $fi 0 funcref))
   (import "host" "etab" (table $ei 0 externref))
+  (import "host" "gc" (func $gc))
   (table $f (export "f") 8 40 funcref)
   (table $e (export "e") 8 40 externref)
   (func $w0 (export "w0") (type $ret) i32.const 100)
@@ -87,6 +97,7 @@ fn module_text() -> String {
   (elem $pe externref (ref.null extern) (ref.null extern))
   (func (export "drop_f") elem.drop $pf)
   (func (export "drop_e") elem.drop $pe)
+  (func (export "hold_gc") (param externref) (result externref) call $gc local.get 0)
 "#,
     );
     for (t, func) in WASM_TABLES {
@@ -143,6 +154,9 @@ struct Harness {
     /// Host functions 0 to 2, then the module's `w0`, `w1`, `w2`.
     funcs: Vec<Func>,
     externs: Vec<ExternRef>,
+    /// Whether each externref is rooted by the store (made outside any
+    /// scope), so no collection frees it.
+    rooted: Vec<bool>,
     drops: Arc<AtomicUsize>,
     /// The tables wasm can reach (in [`WASM_TABLES`] order), then the
     /// host's own.
@@ -223,9 +237,11 @@ impl Harness {
                 elems: vec![Elem::Null; min as usize],
             });
         }
+        let gc = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| caller.gc());
         let mut linker = Linker::new(&engine);
         linker.define(&store, "host", "ftab", host[0]).unwrap();
         linker.define(&store, "host", "etab", host[1]).unwrap();
+        linker.define(&store, "host", "gc", gc).unwrap();
         let instance = linker
             .instantiate(&mut store, &module)
             .expect("the table module instantiates");
@@ -247,6 +263,7 @@ impl Harness {
             instance,
             funcs,
             externs: Vec::new(),
+            rooted: Vec::new(),
             drops: drops.clone(),
             // WASM_TABLES order: f, fi, e, ei.
             tables: vec![own_f, host[0], own_e, host[1]],
@@ -261,7 +278,8 @@ impl Harness {
     }
 
     /// A value for a table of funcrefs (`func`) or externrefs; sometimes a
-    /// new externref.
+    /// new externref, rooted by the store or not rooted at all. An existing
+    /// externref is one that is sure to be alive: rooted, or in a table.
     fn value(&mut self, u: &mut Unstructured<'_>, func: bool) -> arbitrary::Result<Elem> {
         if u.ratio(1, 4)? {
             return Ok(Elem::Null);
@@ -269,17 +287,78 @@ impl Harness {
         if func {
             return Ok(Elem::Func(u.choose_index(self.funcs.len())?));
         }
-        if self.externs.is_empty() || u.ratio(1, 3)? {
+        let held = self.held();
+        let alive: Vec<u32> = (0..self.externs.len() as u32)
+            .filter(|id| held[*id as usize])
+            .collect();
+        if alive.is_empty() || u.ratio(1, 3)? {
             let id = self.externs.len() as u32;
             let payload = Payload {
                 id,
                 drops: self.drops.clone(),
             };
-            let e = ExternRef::new(&mut self.store, payload).expect("an externref");
-            self.externs.push(e);
+            let rooted: bool = u.arbitrary()?;
+            let e = if rooted {
+                ExternRef::new(&mut self.store, payload)
+            } else {
+                // The scope ends with the statement: the value lives on only
+                // if the operation puts it in a table.
+                ExternRef::new(RootScope::new(&mut self.store), payload)
+            };
+            self.externs.push(e.expect("an externref"));
+            self.rooted.push(rooted);
             return Ok(Elem::Extern(id));
         }
-        Ok(Elem::Extern(u.choose_index(self.externs.len())? as u32))
+        Ok(Elem::Extern(alive[u.choose_index(alive.len())?]))
+    }
+
+    /// For each externref, whether the store roots it or a table holds it
+    /// by the model: exactly the ones a collection must keep.
+    fn held(&self) -> Vec<bool> {
+        let mut held = self.rooted.clone();
+        for m in &self.model {
+            for e in &m.elems {
+                if let Elem::Extern(id) = e {
+                    held[*id as usize] = true;
+                }
+            }
+        }
+        held
+    }
+
+    /// Collects the store's externrefs, then checks that exactly the held
+    /// ones are alive, that the others were dropped once, and that a stale
+    /// handle is refused.
+    fn collect_and_verify(&mut self) {
+        self.store.gc();
+        let held = self.held();
+        for (id, e) in self.externs.iter().enumerate() {
+            match e.data(&self.store) {
+                Ok(data) => {
+                    assert!(held[id], "externref {id} survived a collection unheld");
+                    let p = data.unwrap().downcast_ref::<Payload>();
+                    assert_eq!(p.map(|p| p.id), Some(id as u32), "externref {id} payload");
+                }
+                Err(e) => {
+                    assert!(!held[id], "externref {id} was collected while held: {e:#}");
+                    assert!(e.to_string().contains("collected"), "{e:#}");
+                }
+            }
+        }
+        let dead = held.iter().filter(|h| !**h).count();
+        assert_eq!(
+            self.drops.load(Ordering::SeqCst),
+            dead,
+            "drops after a collection"
+        );
+        // A stale handle passed to wasm: an error before the call, the
+        // table untouched.
+        if let Some(id) = held.iter().position(|h| !*h) {
+            let f = self.instance.get_func(&mut self.store, "set_e").unwrap();
+            let args = [Val::I32(0), Val::ExternRef(Some(self.externs[id]))];
+            let err = f.call(&mut self.store, &args, &mut []).unwrap_err();
+            assert!(err.to_string().contains("collected"), "{err:#}");
+        }
     }
 
     fn to_ref(&self, e: Elem, func: bool) -> Ref {
@@ -315,14 +394,18 @@ impl Harness {
         }
     }
 
+    /// Calls export `name`; its results are read in a scope that ends
+    /// before this returns, so they stay alive only while a table holds
+    /// them (or the store roots them already).
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let mut scope = RootScope::new(&mut self.store);
         let f = self
             .instance
-            .get_func(&mut self.store, name)
+            .get_func(&mut scope, name)
             .unwrap_or_else(|| panic!("no export {name}"));
-        let ty = f.ty(&self.store);
+        let ty = f.ty(&scope);
         let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(&t)).collect();
-        match f.call(&mut self.store, args, &mut results) {
+        match f.call(&mut scope, args, &mut results) {
             Ok(()) => Ok(results),
             Err(e) => Err(trap_of(&e)),
         }
@@ -335,14 +418,16 @@ impl Harness {
             let size = table.size(&self.store);
             assert_eq!(size, self.model[t].elems.len() as u64, "size of table {t}");
             for i in 0..size {
-                let r = table.get(&mut self.store, i).expect("in bounds");
+                let r = table
+                    .get(RootScope::new(&mut self.store), i)
+                    .expect("in bounds");
                 let got = self.elem_of(r);
                 assert_eq!(
                     got, self.model[t].elems[i as usize],
                     "table {t} element {i}"
                 );
             }
-            assert!(table.get(&mut self.store, size).is_none());
+            assert!(table.get(RootScope::new(&mut self.store), size).is_none());
         }
     }
 
@@ -389,7 +474,7 @@ impl Harness {
         let size = self.model[which].elems.len() as u64;
         let i32v = |v: u64| Val::I32(v as u32 as i32);
         let reval = |h: &Harness, e: Elem| -> Val { h.to_ref(e, func).into() };
-        match u.int_in_range(0..=8)? {
+        match u.int_in_range(0..=9)? {
             0 => {
                 let i = index(u, size)?;
                 let r = self.call(&format!("get_{t}"), &[i32v(i)]);
@@ -476,6 +561,14 @@ impl Harness {
                     .map(|v| v[0].unwrap_i32());
                 assert_eq!(r, self.expected_call(which, i), "call_{t}({i})");
             }
+            9 => {
+                // Held only by a wasm local while the host collects.
+                let v = self.value(u, false)?;
+                let arg = self.to_ref(v, false).into();
+                let r = self.call("hold_gc", &[arg]).expect("hold_gc");
+                let got = self.elem_of(r[0].ref_().unwrap());
+                assert_eq!(got, v, "hold_gc");
+            }
             _ => {
                 let others: Vec<usize> = (0..WASM_TABLES.len())
                     .filter(|k| WASM_TABLES[*k].1 == func)
@@ -530,10 +623,12 @@ impl Harness {
         let value = |h: &mut Harness, u: &mut Unstructured<'_>| -> arbitrary::Result<Elem> {
             h.value(u, func ^ wrong)
         };
-        match u.int_in_range(0..=5)? {
+        match u.int_in_range(0..=6)? {
             0 => {
                 let i = index(u, size)?;
-                let got = table.get(&mut self.store, i).map(|r| self.elem_of(r));
+                let got = table
+                    .get(RootScope::new(&mut self.store), i)
+                    .map(|r| self.elem_of(r));
                 assert_eq!(
                     got,
                     self.model[t].elems.get(i as usize).copied(),
@@ -590,6 +685,7 @@ impl Harness {
                     self.model_copy((t, dst), (src_t, src), len, r, "Table::copy");
                 }
             }
+            6 => self.collect_and_verify(),
             _ => {
                 if self.tables.len() >= 12 {
                     return Ok(());
@@ -653,6 +749,7 @@ pub fn check(data: &[u8]) -> &'static str {
         }
     }
     h.verify_all();
+    h.collect_and_verify();
     let created = h.externs.len();
     drop(h);
     assert_eq!(

@@ -74,6 +74,10 @@ pub(crate) unsafe fn invoke_raw(
     let store_ctx: *mut trestle_vmctx::VMStoreContext = &mut *store.vm_store_context;
     let ptr = values.as_mut_ptr();
     let len = values.len();
+    // While this call runs, wasm frames may hold exposed externrefs; the
+    // count is restored however the call ends (`catch_traps` returns on
+    // traps, errors and panics alike).
+    store.wasm_activations += 1;
     // SAFETY: the store context is live; compiled code and shims follow the
     // long-jump discipline.
     let r = unsafe {
@@ -81,6 +85,7 @@ pub(crate) unsafe fn invoke_raw(
             array_call(vmctx, std::ptr::null_mut(), ptr, len)
         })
     };
+    store.wasm_activations -= 1;
     match r {
         Ok(()) => Ok(()),
         Err(UnwindReason::Trap(t)) => Err(anyhow::Error::new(t)),
@@ -112,15 +117,19 @@ unsafe extern "C" fn host_shim<T: 'static>(
     let caller_instance = unsafe { instance_of(caller) };
     // SAFETY: per the contract.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
+    // The call is a root scope: the externrefs it obtains are unrooted once
+    // its results are raw words in `values`, however it ends.
+    let mark = store.opaque.externrefs.enter_scope();
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         call(
             Caller {
-                store: StoreContextMut(store),
+                store: StoreContextMut(&mut *store),
                 instance: caller_instance,
             },
             values,
         )
     }));
+    store.opaque.externrefs.exit_scope(mark);
     drop(call);
     match result {
         Ok(Ok(())) => {}
@@ -439,6 +448,17 @@ impl<T> Caller<'_, T> {
             .find(|e| e.name == name)?
             .index;
         Some(crate::instance::export_extern(store, inst, index))
+    }
+
+    /// Collects externref values nothing can use any more.
+    ///
+    /// A host function runs while wasm (or [`Func::call`]) is on the stack,
+    /// so this frees only the values that no open scope roots and that were
+    /// not handed to wasm, a table or a global since the last collection
+    /// with no wasm running: a wasm frame may hold any other one. See
+    /// [`crate::Store::gc`].
+    pub fn gc(&mut self) {
+        self.store.0.opaque.gc();
     }
 
     fn reborrow(&mut self) -> Caller<'_, T> {

@@ -31,6 +31,7 @@
 mod engine;
 mod externals;
 mod func;
+mod gc;
 mod instance;
 mod limits;
 mod linker;
@@ -44,6 +45,7 @@ pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine};
 pub use externals::{CTable, Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use gc::RootScope;
 pub use instance::{Export, Instance};
 pub use limits::ResourceLimiter;
 pub use linker::Linker;

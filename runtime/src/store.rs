@@ -85,8 +85,8 @@ pub(crate) struct MemoryData {
 pub(crate) enum TableElements {
     /// Funcref entries with the callee's code inline.
     Func(TableBuf<VMTableEntry>),
-    /// Externref words: 0 for null, else an index into the store's
-    /// externrefs plus one.
+    /// Externref words: 0 for null, else a slot index of the store's
+    /// externref heap plus one.
     Extern(TableBuf<usize>),
 }
 
@@ -136,7 +136,12 @@ pub struct StoreOpaque {
     /// Store indices of the tables made by [`crate::Table::new`].
     pub(crate) host_tables: Vec<u32>,
     pub(crate) globals: Vec<GlobalData>,
-    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// The host values of externrefs, with their roots.
+    pub(crate) externrefs: crate::gc::ExternHeap,
+    /// How many calls into wasm (or host functions through
+    /// [`crate::Func::call`]) of this store are on the stack; while any is,
+    /// a collection frees only what no wasm frame can hold.
+    pub(crate) wasm_activations: u32,
     /// The embedder's limiter, reached through the generic shell.
     pub(crate) limiter: Option<*mut dyn ResourceLimiter>,
 }
@@ -416,7 +421,8 @@ impl TableData {
 /// All handles ([`crate::Func`], [`crate::Memory`], [`crate::Table`],
 /// [`crate::Global`], [`crate::Instance`], [`crate::ExternRef`]) belong to
 /// the store that made them; using one with another store panics.
-/// Everything is freed when the store is dropped.
+/// Everything is freed when the store is dropped, except externref values,
+/// which [`Store::gc`] may free earlier (see [`crate::RootScope`]).
 ///
 /// ```
 /// use trestle::{Engine, Store};
@@ -479,7 +485,8 @@ impl<T> Store<T> {
                     limited: false,
                     host_tables: Vec::new(),
                     globals: Vec::new(),
-                    externrefs: Vec::new(),
+                    externrefs: crate::gc::ExternHeap::default(),
+                    wasm_activations: 0,
                     limiter: None,
                 },
                 limiter_fn: None,
@@ -559,6 +566,52 @@ impl<T> Store<T> {
         ]
     }
 
+    /// The number of externref values the store holds: a diagnostic for
+    /// leak tests.
+    #[doc(hidden)]
+    pub fn __externref_live(&self) -> usize {
+        self.inner.opaque.externrefs.live()
+    }
+
+    /// Collects externref values nothing can use any more, dropping them.
+    ///
+    /// Called on a store (no wasm running), it frees every externref value
+    /// that is neither rooted (obtained by the host in a [`crate::RootScope`]
+    /// that is still open, or outside any scope, which roots it until the
+    /// store is dropped) nor held by a table, a global or a passive element
+    /// segment. Called from a host function ([`crate::Caller::gc`],
+    /// [`StoreContextMut::gc`]) while wasm runs, it frees only unrooted
+    /// values that were never handed to wasm, a table or a global since the
+    /// last collection without wasm running, since any other value may sit
+    /// in a wasm frame. Handles to freed values stay safe to use: they give
+    /// errors.
+    ///
+    /// [`crate::ExternRef::new`] collects on its own as the number of live
+    /// values doubles, so explicit calls are only needed to drop values at
+    /// a known point.
+    ///
+    /// ```
+    /// use trestle::{Engine, ExternRef, Ref, RefType, RootScope, Store, Table, TableType};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let ty = TableType::new(RefType::EXTERNREF, 1, None);
+    /// let table = Table::new(&mut store, ty, Ref::Extern(None))?;
+    /// let r = {
+    ///     let mut scope = RootScope::new(&mut store);
+    ///     let r = ExternRef::new(&mut scope, 7u32)?;
+    ///     table.set(&mut scope, 0, r.into())?;
+    ///     r
+    /// };
+    /// store.gc();
+    /// assert!(r.data(&store).is_ok(), "the table holds it");
+    /// table.set(&mut store, 0, Ref::Extern(None))?;
+    /// store.gc();
+    /// assert!(r.data(&store).is_err(), "nothing holds it: dropped");
+    /// # Ok::<(), trestle::Error>(())
+    /// ```
+    pub fn gc(&mut self) {
+        self.inner.opaque.gc();
+    }
+
     /// Installs a [`ResourceLimiter`], found in the store's data by `limiter`,
     /// that is asked before every memory and table growth, at instantiation
     /// too.
@@ -615,6 +668,12 @@ impl<T> StoreContextMut<'_, T> {
     /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.0.data
+    }
+
+    /// Collects externref values nothing can use any more: see
+    /// [`Store::gc`].
+    pub fn gc(&mut self) {
+        self.0.opaque.gc();
     }
 
     /// The embedder's data, mutably.

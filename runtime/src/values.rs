@@ -9,44 +9,69 @@ use trestle_vmctx::{VMFuncRef, ValRaw};
 
 /// A reference to a host value, owned by a store.
 ///
-/// The value lives until its store is dropped; an `ExternRef` is a small
-/// `Copy` handle to it.
+/// An `ExternRef` is a small `Copy` handle: the store's id, a slot of the
+/// store's externref heap and the slot's generation. The value lives while
+/// something can still use it: while the handle is rooted (it was obtained
+/// in a [`RootScope`](crate::RootScope) that is still open, in a host
+/// function call that has not returned, or outside any scope, which roots
+/// it until the store is dropped), or while a table, a global, an element
+/// segment or running wasm holds the reference. Otherwise a collection
+/// ([`Store::gc`](crate::Store::gc), or the one [`ExternRef::new`] runs as
+/// the heap grows) drops it, and its handles give errors from then on:
+/// never another value, never a dangling one. Every value left is dropped
+/// with the store, exactly once.
 ///
 /// ```
-/// use trestle::{Engine, ExternRef, Store};
+/// use trestle::{Engine, ExternRef, RootScope, Store};
 /// let mut store = Store::new(&Engine::default(), ());
-/// let r = ExternRef::new(&mut store, "hello")?;
-/// let data = r.data(&store)?.unwrap();
+/// let kept = ExternRef::new(&mut store, "hello")?;
+/// let data = kept.data(&store)?.unwrap();
 /// assert_eq!(data.downcast_ref::<&str>(), Some(&"hello"));
+///
+/// let temporary = ExternRef::new(&mut RootScope::new(&mut store), "bye")?;
+/// store.gc();
+/// assert!(temporary.data(&store).is_err());
+/// assert!(kept.data(&store).is_ok());
 /// # Ok::<(), trestle::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     pub(crate) store: StoreId,
     pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<ExternRef>() == 16);
+
+/// The error for a handle whose value was collected.
+#[cold]
+fn collected() -> anyhow::Error {
+    anyhow::anyhow!(
+        "externref was collected: it was not rooted (by an open `RootScope`, a running host \
+         function or the store) nor held by a table, a global or running wasm when the store \
+         collected garbage"
+    )
 }
 
 impl ExternRef {
-    /// Moves `value` into the store and returns a reference to it.
+    /// Moves `value` into the store and returns a reference to it, rooted
+    /// in the current scope (see [`RootScope`](crate::RootScope)). When the
+    /// store's externref heap has doubled since the last collection, it is
+    /// collected first.
     ///
     /// # Errors
     ///
-    /// When the store holds `u32::MAX` host values already.
+    /// When the store holds `u32::MAX - 1` host values already.
     pub fn new<T>(mut store: impl AsContextMut, value: T) -> Result<ExternRef>
     where
         T: Any + Send + Sync,
     {
         let store = &mut store.as_context_mut().0.opaque;
-        let index = u32::try_from(store.externrefs.len())
-            .ok()
-            .filter(|i| *i < u32::MAX - 1);
-        let Some(index) = index else {
-            bail!("too many externrefs in one store");
-        };
-        store.externrefs.push(Box::new(value));
+        let (index, generation) = store.new_externref(Box::new(value))?;
         Ok(ExternRef {
             store: store.id,
             index,
+            generation,
         })
     }
 
@@ -54,7 +79,8 @@ impl ExternRef {
     ///
     /// # Errors
     ///
-    /// Never today; the `Result` and `Option` match Wasmtime's signature.
+    /// When the value was collected (see [`ExternRef`]). The `Option` is
+    /// never `None`; it matches Wasmtime's signature.
     ///
     /// # Panics
     ///
@@ -66,14 +92,15 @@ impl ExternRef {
         let cx: crate::store::StoreContext<'a, T> = store.into();
         let opaque = &cx.0.opaque;
         opaque.assert_owns(self.store);
-        Ok(Some(&*opaque.externrefs[self.index as usize]))
+        let value = opaque.externrefs.get(self.index, self.generation);
+        Ok(Some(value.ok_or_else(collected)?))
     }
 
     /// The host value, mutably.
     ///
     /// # Errors
     ///
-    /// Never today; see [`ExternRef::data`].
+    /// When the value was collected; see [`ExternRef::data`].
     ///
     /// # Panics
     ///
@@ -85,17 +112,40 @@ impl ExternRef {
         let cx: crate::store::StoreContextMut<'a, T> = store.into();
         let opaque = &mut cx.0.opaque;
         opaque.assert_owns(self.store);
-        Ok(Some(&mut *opaque.externrefs[self.index as usize]))
+        let value = opaque.externrefs.get_mut(self.index, self.generation);
+        Ok(Some(value.ok_or_else(collected)?))
     }
 
-    pub(crate) fn to_raw(self) -> usize {
-        self.index as usize + 1
+    /// The raw word for a table, a global or wasm; from now on wasm may
+    /// hold the value.
+    ///
+    /// # Errors
+    ///
+    /// When the reference belongs to another store or its value was
+    /// collected.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        if self.store != store.id {
+            bail!("cross-store value: the externref belongs to another store");
+        }
+        if !store.externrefs.is_live(self.index, self.generation) {
+            return Err(collected());
+        }
+        store.externrefs.expose(self.index);
+        Ok(self.index as usize + 1)
     }
 
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
-        (raw != 0).then(|| ExternRef {
+    /// The handle for a raw word of `store` (null for 0), rooted in the
+    /// current scope.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExternRef> {
+        if raw == 0 {
+            return None;
+        }
+        let index = (raw - 1) as u32;
+        let generation = store.externrefs.root_raw(index);
+        Some(ExternRef {
             store: store.id,
-            index: (raw - 1) as u32,
+            index,
+            generation,
         })
     }
 }
@@ -154,12 +204,7 @@ impl Ref {
                 }
                 store.funcs[f.index as usize].func_ref as usize
             }
-            Ref::Extern(Some(e)) => {
-                if e.store != store.id {
-                    bail!("cross-store value: the externref belongs to another store");
-                }
-                e.to_raw()
-            }
+            Ref::Extern(Some(e)) => e.to_raw(store)?,
         })
     }
 

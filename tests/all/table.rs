@@ -5,8 +5,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use trestle::{
-    CTable, Config, Engine, Extern, ExternRef, Func, Instance, Linker, Module, Ref, RefType,
-    ResourceLimiter, Store, Table, TableType, Trap, Val,
+    AsContextMut, CTable, Config, Engine, Extern, ExternRef, Func, Instance, Linker, Module, Ref,
+    RefType, ResourceLimiter, Store, Table, TableType, Trap, Val,
 };
 
 fn engine(lazy: bool) -> Engine {
@@ -784,6 +784,7 @@ mod externref {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use trestle::{Caller, Global, GlobalType, Mutability, RootScope, ValType};
 
     /// A payload that counts its drops.
     struct Counted(Arc<AtomicUsize>);
@@ -831,9 +832,19 @@ mod externref {
     }
 
     fn call(store: &mut Store<()>, inst: &Instance, name: &str, args: &[Val]) -> Vec<Val> {
-        let f = inst.get_func(&mut *store, name).unwrap();
-        let mut results = vec![Val::I32(0); f.ty(&*store).results().len()];
-        f.call(store, args, &mut results).unwrap();
+        call_in(store, inst, name, args)
+    }
+
+    /// [`call`] in any context, a [`RootScope`] for example.
+    fn call_in(
+        mut store: impl AsContextMut<Data = ()>,
+        inst: &Instance,
+        name: &str,
+        args: &[Val],
+    ) -> Vec<Val> {
+        let f = inst.get_func(&mut store, name).unwrap();
+        let mut results = vec![Val::I32(0); f.ty(&store).results().len()];
+        f.call(&mut store, args, &mut results).unwrap();
         results
     }
 
@@ -948,6 +959,732 @@ mod externref {
         assert!(super::panics(|| {
             let _ = foreign.data(&store);
         }));
+    }
+
+    // ---- Collection: early release, roots and scopes ----------------------
+
+    /// Creation and drop counters for [`Counted`] payloads.
+    #[derive(Default)]
+    struct Counts {
+        created: Arc<AtomicUsize>,
+        dropped: Arc<AtomicUsize>,
+    }
+
+    impl Counts {
+        /// A new value, rooted by the current scope of `store`.
+        fn make(&self, store: impl AsContextMut) -> ExternRef {
+            self.created.fetch_add(1, SeqCst);
+            ExternRef::new(store, Counted(self.dropped.clone())).unwrap()
+        }
+
+        /// A new value whose scope has ended already: only what it is
+        /// handed to next keeps it past the next collection.
+        fn unrooted(&self, store: &mut Store<()>) -> ExternRef {
+            self.make(&mut RootScope::new(store))
+        }
+
+        fn created(&self) -> usize {
+            self.created.load(SeqCst)
+        }
+
+        fn dropped(&self) -> usize {
+            self.dropped.load(SeqCst)
+        }
+    }
+
+    /// Runs `f` on a fresh store with `EXT` instantiated, then checks that
+    /// dropping the store drops every value not dropped before, once.
+    fn gc_scenario(f: impl FnOnce(&mut Store<()>, &Instance, &Counts)) {
+        let counts = Counts::default();
+        {
+            let engine = super::engine(true);
+            let mut store = Store::new(&engine, ());
+            let inst = instantiate(&mut store, EXT);
+            f(&mut store, &inst, &counts);
+            assert_eq!(
+                store.__externref_live(),
+                counts.created() - counts.dropped(),
+                "live values"
+            );
+        }
+        assert!(counts.created() > 0);
+        assert_eq!(counts.dropped(), counts.created(), "drops == creations");
+    }
+
+    fn ext(r: ExternRef) -> Val {
+        Val::ExternRef(Some(r))
+    }
+
+    /// Whether `r` still names a live [`Counted`] value.
+    fn alive(store: &Store<()>, r: ExternRef) -> bool {
+        match r.data(store) {
+            Ok(v) => v.unwrap().downcast_ref::<Counted>().is_some(),
+            Err(e) => {
+                assert!(e.to_string().contains("collected"), "{e}");
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn externref_overwritten_by_table_set_from_wasm_is_released() {
+        gc_scenario(|store, inst, c| {
+            let a = c.unrooted(store);
+            call(&mut *store, inst, "set", &[Val::I32(1), ext(a)]);
+            store.gc();
+            assert!(alive(store, a), "the table holds it");
+            let b = c.unrooted(store);
+            call(&mut *store, inst, "set", &[Val::I32(1), ext(b)]);
+            assert_eq!(c.dropped(), 0, "nothing is freed before a collection");
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, a));
+            assert!(alive(store, b));
+            call(
+                &mut *store,
+                inst,
+                "set",
+                &[Val::I32(1), Val::ExternRef(None)],
+            );
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_overwritten_by_host_table_set_is_released() {
+        gc_scenario(|store, inst, c| {
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            let a = c.unrooted(store);
+            t.set(&mut *store, 2, a.into()).unwrap();
+            store.gc();
+            assert!(alive(store, a));
+            let b = c.unrooted(store);
+            t.set(&mut *store, 2, b.into()).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, a));
+            // Read back in a scope: the handle is b's, and b stays in the
+            // table after the scope ends.
+            {
+                let mut scope = RootScope::new(&mut *store);
+                assert_eq!(t.get(&mut scope, 2), Some(Ref::Extern(Some(b))));
+            }
+            store.gc();
+            assert!(alive(store, b));
+            // A host table holds values too.
+            let ty = TableType::new(RefType::EXTERNREF, 3, None);
+            let host = Table::new(&mut *store, ty, Ref::Extern(Some(b))).unwrap();
+            t.set(&mut *store, 2, Ref::Extern(None)).unwrap();
+            store.gc();
+            assert!(alive(store, b), "the host table holds it");
+            host.fill(&mut *store, 0, Ref::Extern(None), 3).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_overwritten_by_table_fill_is_released() {
+        gc_scenario(|store, inst, c| {
+            let a = c.unrooted(store);
+            call(
+                &mut *store,
+                inst,
+                "fill",
+                &[Val::I32(0), ext(a), Val::I32(4)],
+            );
+            let b = c.unrooted(store);
+            // Overwrites three of the four copies of `a`: it stays.
+            call(
+                &mut *store,
+                inst,
+                "fill",
+                &[Val::I32(0), ext(b), Val::I32(3)],
+            );
+            store.gc();
+            assert_eq!(c.dropped(), 0);
+            assert!(alive(store, a) && alive(store, b));
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            t.fill(&mut *store, 3, Ref::Extern(None), 1).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, a));
+            call(
+                &mut *store,
+                inst,
+                "fill",
+                &[Val::I32(0), Val::ExternRef(None), Val::I32(4)],
+            );
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_overwritten_by_table_copy_is_released() {
+        gc_scenario(|store, inst, c| {
+            let a = c.unrooted(store);
+            let b = c.unrooted(store);
+            call(&mut *store, inst, "set", &[Val::I32(0), ext(a)]);
+            call(&mut *store, inst, "set", &[Val::I32(3), ext(b)]);
+            // t[3] = t[0]: b is gone from the table, a is there twice.
+            call(
+                &mut *store,
+                inst,
+                "copy",
+                &[Val::I32(3), Val::I32(0), Val::I32(1)],
+            );
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, b));
+            assert!(alive(store, a));
+            // t[0..2] = t[1..3] (nulls): one copy of a is left, at 3.
+            call(
+                &mut *store,
+                inst,
+                "copy",
+                &[Val::I32(0), Val::I32(1), Val::I32(2)],
+            );
+            store.gc();
+            assert!(alive(store, a));
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            Table::copy(&mut *store, &t, 3, &t, 2, 1).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_grown_in_is_kept_and_overwritten_after_grow_is_released() {
+        gc_scenario(|store, inst, c| {
+            let a = c.unrooted(store);
+            let old = call(&mut *store, inst, "grow", &[ext(a), Val::I32(2)]);
+            assert_eq!(old[0], Val::I32(4));
+            store.gc();
+            assert!(alive(store, a), "the grown-in slots hold it");
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            let b = c.unrooted(store);
+            assert_eq!(t.grow(&mut *store, 3, b.into()).unwrap(), 6);
+            store.gc();
+            assert!(alive(store, a) && alive(store, b));
+            assert_eq!(c.dropped(), 0);
+            // Overwrite both of a's slots (from wasm and the host), and all
+            // but one of b's.
+            call(
+                &mut *store,
+                inst,
+                "set",
+                &[Val::I32(4), Val::ExternRef(None)],
+            );
+            t.set(&mut *store, 5, Ref::Extern(None)).unwrap();
+            t.fill(&mut *store, 6, Ref::Extern(None), 2).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, a));
+            assert!(alive(store, b));
+            {
+                let mut scope = RootScope::new(&mut *store);
+                let got = call_in(&mut scope, inst, "get", &[Val::I32(8)]);
+                assert_eq!(got[0], ext(b));
+            }
+            // Growing by 0 or failing to grow keeps the init value nowhere.
+            let d = c.unrooted(store);
+            assert_eq!(t.grow(&mut *store, 0, d.into()).unwrap(), 9);
+            store.gc();
+            assert!(!alive(store, d));
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_overwritten_by_table_init_is_released() {
+        gc_scenario(|store, inst, c| {
+            let a = c.unrooted(store);
+            let b = c.unrooted(store);
+            call(&mut *store, inst, "set", &[Val::I32(1), ext(a)]);
+            call(&mut *store, inst, "set", &[Val::I32(2), ext(b)]);
+            // $seg is two nulls, copied to t[1..3].
+            call(&mut *store, inst, "init", &[Val::I32(1)]);
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+            assert!(!alive(store, a) && !alive(store, b));
+        });
+    }
+
+    #[test]
+    fn externref_overwritten_in_a_global_is_released() {
+        gc_scenario(|store, inst, c| {
+            let g = inst.get_global(&mut *store, "g").unwrap();
+            let a = c.unrooted(store);
+            call(&mut *store, inst, "keep", &[ext(a)]);
+            store.gc();
+            assert!(alive(store, a), "the global holds it");
+            let b = c.unrooted(store);
+            g.set(&mut *store, ext(b)).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            assert!(!alive(store, a));
+            assert!(alive(store, b));
+            call(&mut *store, inst, "keep", &[Val::ExternRef(None)]);
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+            // A host global holds its value too, until overwritten.
+            let d = c.unrooted(store);
+            let ty = GlobalType::new(ValType::EXTERNREF, Mutability::Var);
+            let host = Global::new(&mut *store, ty, ext(d)).unwrap();
+            store.gc();
+            assert!(alive(store, d));
+            host.set(&mut *store, Val::ExternRef(None)).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 3);
+        });
+    }
+
+    #[test]
+    fn externref_many_arguments_and_results_in_one_call() {
+        const N: usize = 24;
+        gc_scenario(|store, _inst, c| {
+            let params = "externref ".repeat(N);
+            let body: String = (0..N).rev().map(|i| format!("local.get {i} ")).collect();
+            let wat = format!(
+                "(module (func (export \"rev\") (param {params}) (result {params}) {body}))"
+            );
+            let inst = instantiate(store, &wat);
+            let refs: Vec<ExternRef> = (0..N).map(|_| c.unrooted(store)).collect();
+            let args: Vec<Val> = refs.iter().map(|r| ext(*r)).collect();
+            {
+                let mut scope = RootScope::new(&mut *store);
+                let out = call_in(&mut scope, &inst, "rev", &args);
+                scope.as_context_mut().gc();
+                for (i, v) in out.iter().enumerate() {
+                    assert_eq!(*v, args[N - 1 - i]);
+                }
+                // The results are rooted by the scope.
+                assert_eq!(c.dropped(), 0);
+            }
+            store.gc();
+            assert_eq!(c.dropped(), N);
+            // The same through `TypedFunc` and the `many` export.
+            let inst = instantiate(store, EXT);
+            let many = inst
+                .get_typed_func::<(
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                ), (
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                    Option<ExternRef>,
+                )>(&mut *store, "many")
+                .unwrap();
+            let r: Vec<ExternRef> = (0..4).map(|_| c.unrooted(store)).collect();
+            {
+                let mut scope = RootScope::new(&mut *store);
+                let out = many
+                    .call(&mut scope, (Some(r[0]), Some(r[1]), Some(r[2]), Some(r[3])))
+                    .unwrap();
+                scope.as_context_mut().gc();
+                assert_eq!(out.0, Some(r[0]));
+                assert_eq!(out.7, Some(r[0]));
+                assert_eq!(out.4, Some(r[3]));
+                assert!(r.iter().all(|r| r.data(&scope).is_ok()));
+            }
+            store.gc();
+            assert_eq!(c.dropped(), N + 4);
+        });
+    }
+
+    /// A module whose `hold` keeps its argument only in a local across a
+    /// call of `host.churn`, and whose `take` moves element 0 of its table
+    /// into a local before calling `host.clear` (which empties the table).
+    const HOLDER: &str = r#"(module
+      (import "host" "churn" (func $churn))
+      (import "host" "clear" (func $clear))
+      (table $t (export "t") 1 externref)
+      (func (export "hold") (param externref) (result externref)
+        call $churn
+        local.get 0)
+      (func (export "take") (result externref) (local externref)
+        (local.set 0 (table.get $t (i32.const 0)))
+        call $clear
+        local.get 0))"#;
+
+    #[test]
+    fn externref_held_only_by_a_live_frame_survives_host_churn_and_gc() {
+        const CHURN: usize = 100_000;
+        let counts = Arc::new(Counts::default());
+        {
+            let engine = super::engine(true);
+            let mut store = Store::new(&engine, ());
+            let module = Module::new(&engine, HOLDER).unwrap();
+            let mut linker = Linker::new(&engine);
+            let c = counts.clone();
+            linker
+                .func_wrap("host", "churn", move |mut caller: Caller<'_, ()>| {
+                    let before = c.dropped();
+                    // In scopes of 1000: automatic collection keeps up.
+                    for _ in 0..CHURN / 1000 {
+                        let mut scope = RootScope::new(&mut caller);
+                        for _ in 0..1000 {
+                            let r = c.make(&mut scope);
+                            assert!(r.data(&scope).is_ok());
+                        }
+                    }
+                    caller.gc();
+                    assert_eq!(c.dropped() - before, CHURN, "the churn is collected");
+                })
+                .unwrap();
+            linker
+                .func_wrap("host", "clear", |mut caller: Caller<'_, ()>| {
+                    let t = caller.get_export("t").unwrap().into_table().unwrap();
+                    t.set(&mut caller, 0, Ref::Extern(None)).unwrap();
+                    caller.gc();
+                })
+                .unwrap();
+            let inst = linker.instantiate(&mut store, &module).unwrap();
+
+            let held = counts.unrooted(&mut store);
+            {
+                let mut scope = RootScope::new(&mut store);
+                let out = call_in(&mut scope, &inst, "hold", &[ext(held)]);
+                assert_eq!(out[0], ext(held));
+                assert!(held.data(&scope).is_ok());
+            }
+            assert_eq!(counts.dropped(), CHURN);
+            store.gc();
+            assert_eq!(
+                counts.dropped(),
+                CHURN + 1,
+                "released once the frame is gone"
+            );
+
+            let t = inst.get_table(&mut store, "t").unwrap();
+            let taken = counts.unrooted(&mut store);
+            t.set(&mut store, 0, taken.into()).unwrap();
+            {
+                let mut scope = RootScope::new(&mut store);
+                let out = call_in(&mut scope, &inst, "take", &[]);
+                assert_eq!(out[0], ext(taken));
+            }
+            assert!(alive(&store, taken), "no full collection since");
+            assert_eq!(t.get(&mut store, 0), Some(Ref::Extern(None)));
+            store.gc();
+            assert!(!alive(&store, taken));
+            assert_eq!(counts.dropped(), CHURN + 2);
+        }
+        assert_eq!(counts.dropped(), counts.created());
+    }
+
+    #[test]
+    fn externref_from_an_immutable_global_through_a_passive_segment_is_kept() {
+        gc_scenario(|store, _inst, c| {
+            let engine = store.engine().clone();
+            let module = Module::new(
+                &engine,
+                r#"(module
+                  (import "host" "g" (global $g externref))
+                  (table $t (export "t") 2 externref)
+                  (elem $s externref (global.get $g))
+                  (func (export "init") (table.init $t $s (i32.const 0) (i32.const 0) (i32.const 1)))
+                  (func (export "drop") elem.drop $s))"#,
+            )
+            .unwrap();
+            let a = c.unrooted(store);
+            let ty = GlobalType::new(ValType::EXTERNREF, Mutability::Const);
+            let g = Global::new(&mut *store, ty, ext(a)).unwrap();
+            let inst = Instance::new(&mut *store, &module, &[g.into()]).unwrap();
+            // In wasm 2.0 a segment's non-null externrefs come from
+            // immutable imported globals, which live as long as the store:
+            // the segment never holds a value alone.
+            call(&mut *store, &inst, "init", &[]);
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            store.gc();
+            assert!(alive(store, a));
+            {
+                let mut scope = RootScope::new(&mut *store);
+                assert_eq!(t.get(&mut scope, 0), Some(Ref::Extern(Some(a))));
+            }
+            t.set(&mut *store, 0, Ref::Extern(None)).unwrap();
+            store.gc();
+            assert!(alive(store, a), "the global and the segment hold it");
+            call(&mut *store, &inst, "drop", &[]);
+            store.gc();
+            assert!(alive(store, a), "the global still holds it");
+            assert_eq!(c.dropped(), 0);
+        });
+    }
+
+    #[test]
+    fn stale_externref_handle_is_an_error_never_a_use_after_free() {
+        gc_scenario(|store, inst, c| {
+            let stale = c.unrooted(store);
+            store.gc();
+            assert_eq!(c.dropped(), 1);
+            let err = stale.data(&*store).unwrap_err();
+            assert!(err.to_string().contains("collected"), "{err}");
+            assert!(stale.data_mut(&mut *store).is_err());
+            // The slot is reused by the next value; the stale handle does
+            // not see it.
+            let fresh = c.make(&mut *store);
+            assert_ne!(fresh, stale);
+            assert!(stale.data(&*store).is_err());
+            assert!(alive(store, fresh));
+            // Handing it to wasm, a table or a global is an error, and
+            // nothing changes.
+            let set = inst.get_func(&mut *store, "set").unwrap();
+            let err = set
+                .call(&mut *store, &[Val::I32(0), ext(stale)], &mut [])
+                .unwrap_err();
+            assert!(err.to_string().contains("collected"), "{err}");
+            let typed = set.typed::<(i32, Option<ExternRef>), ()>(&*store).unwrap();
+            assert!(typed.call(&mut *store, (0, Some(stale))).is_err());
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            assert!(t.set(&mut *store, 0, stale.into()).is_err());
+            assert!(t.fill(&mut *store, 0, stale.into(), 1).is_err());
+            assert!(t.grow(&mut *store, 1, stale.into()).is_err());
+            assert_eq!(t.size(&*store), 4);
+            let ty = TableType::new(RefType::EXTERNREF, 1, None);
+            assert!(Table::new(&mut *store, ty, stale.into()).is_err());
+            let g = inst.get_global(&mut *store, "g").unwrap();
+            assert!(g.set(&mut *store, ext(stale)).is_err());
+            let gty = GlobalType::new(ValType::EXTERNREF, Mutability::Const);
+            assert!(Global::new(&mut *store, gty, ext(stale)).is_err());
+            assert_eq!(g.get(&mut *store), Val::ExternRef(None));
+            assert_eq!(t.get(&mut *store, 0), Some(Ref::Extern(None)));
+            // A host function that returns a stale handle fails the call.
+            let stale_again = c.unrooted(store);
+            store.gc();
+            let ret = Func::wrap(&mut *store, move || Some(stale_again));
+            let err = ret
+                .call(&mut *store, &[], &mut [Val::ExternRef(None)])
+                .unwrap_err();
+            assert!(err.to_string().contains("collected"), "{err}");
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn externref_from_an_ended_scope_stays_valid_while_a_table_holds_it() {
+        gc_scenario(|store, inst, c| {
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            let r = {
+                let mut scope = RootScope::new(&mut *store);
+                let r = c.make(&mut scope);
+                t.set(&mut scope, 0, r.into()).unwrap();
+                r
+            };
+            for _ in 0..3 {
+                store.gc();
+                assert!(alive(store, r));
+            }
+            r.data_mut(&mut *store).unwrap().unwrap();
+            let back = call(&mut *store, inst, "get", &[Val::I32(0)]);
+            assert_eq!(back[0], ext(r));
+            t.set(&mut *store, 0, Ref::Extern(None)).unwrap();
+            store.gc();
+            // Reading it back at the top level rooted it in the store.
+            assert!(alive(store, r));
+            assert_eq!(c.dropped(), 0);
+        });
+    }
+
+    #[test]
+    fn nested_root_scopes_release_last_in_first_out() {
+        gc_scenario(|store, inst, c| {
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            let mut outer = RootScope::new(&mut *store);
+            let a = c.make(&mut outer);
+            t.set(&mut outer, 0, a.into()).unwrap();
+            let b;
+            {
+                let mut inner = RootScope::new(&mut outer);
+                // Rooted by the outer scope already: the inner one does not
+                // take it over.
+                assert_eq!(t.get(&mut inner, 0), Some(Ref::Extern(Some(a))));
+                t.set(&mut inner, 0, Ref::Extern(None)).unwrap();
+                b = c.make(&mut inner);
+                inner.as_context_mut().gc();
+                assert!(a.data(&inner).is_ok() && b.data(&inner).is_ok());
+            }
+            outer.as_context_mut().gc();
+            assert!(a.data(&outer).is_ok(), "the outer scope roots a");
+            assert!(b.data(&outer).is_err(), "b's scope ended");
+            drop(outer);
+            store.gc();
+            assert!(!alive(store, a));
+            assert_eq!(c.dropped(), 2);
+        });
+    }
+
+    #[test]
+    fn leaked_root_scope_is_closed_by_the_enclosing_scope() {
+        gc_scenario(|store, _inst, c| {
+            // At the top level, inside an outer scope.
+            let mut outer = RootScope::new(&mut *store);
+            std::mem::forget(RootScope::new(&mut outer));
+            let a = c.make(&mut outer);
+            outer.as_context_mut().gc();
+            assert!(a.data(&outer).is_ok());
+            drop(outer);
+            store.gc();
+            assert!(!alive(store, a), "the outer scope unrooted it");
+            // Inside a host function: its implicit scope closes the leak.
+            let dropped = c.dropped.clone();
+            let created = c.created.clone();
+            let leaky = Func::wrap(&mut *store, move |mut caller: Caller<'_, ()>| {
+                std::mem::forget(RootScope::new(&mut caller));
+                created.fetch_add(1, SeqCst);
+                ExternRef::new(&mut caller, Counted(dropped.clone())).unwrap();
+            });
+            leaky.call(&mut *store, &[], &mut []).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 2);
+            // Scopes still work afterwards.
+            let b = {
+                let mut scope = RootScope::new(&mut *store);
+                let b = c.make(&mut scope);
+                scope.as_context_mut().gc();
+                assert!(b.data(&scope).is_ok());
+                b
+            };
+            store.gc();
+            assert!(!alive(store, b));
+        });
+    }
+
+    #[test]
+    fn host_function_roots_end_on_return_error_panic_and_trap() {
+        gc_scenario(|store, _inst, c| {
+            let engine = store.engine().clone();
+            let module = Module::new(
+                &engine,
+                r#"(module
+                  (import "host" "make" (func $make (param i32)))
+                  (table (export "t") 1 externref)
+                  (func (export "run") (param i32) (call $make (local.get 0)))
+                  (func (export "trap") (param externref)
+                    (table.set 0 (i32.const 0) (local.get 0))
+                    unreachable))"#,
+            )
+            .unwrap();
+            let mut linker = Linker::new(&engine);
+            let made: Arc<std::sync::Mutex<Vec<ExternRef>>> = Arc::default();
+            let (m, dropped) = (made.clone(), c.dropped.clone());
+            let created = c.created.clone();
+            linker
+                .func_wrap(
+                    "host",
+                    "make",
+                    move |mut caller: Caller<'_, ()>, how: i32| -> trestle::Result<()> {
+                        created.fetch_add(1, SeqCst);
+                        let r = ExternRef::new(&mut caller, Counted(dropped.clone())).unwrap();
+                        m.lock().unwrap().push(r);
+                        // Rooted for the rest of the call.
+                        caller.gc();
+                        assert!(r.data(&caller).is_ok());
+                        match how {
+                            0 => Ok(()),
+                            1 => Err(trestle::Error::msg("refused")),
+                            _ => panic!("host panic"),
+                        }
+                    },
+                )
+                .unwrap();
+            let inst = linker.instantiate(&mut *store, &module).unwrap();
+            let run = inst.get_typed_func::<i32, ()>(&mut *store, "run").unwrap();
+            run.call(&mut *store, 0).unwrap();
+            assert!(run.call(&mut *store, 1).is_err());
+            assert!(super::panics(|| {
+                let _ = run.call(&mut *store, 2);
+            }));
+            store.gc();
+            assert_eq!(c.dropped(), 3);
+            assert!(
+                made.lock()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r.data(&*store).is_err())
+            );
+            // After a trap the store is back to "no wasm running": a full
+            // collection frees what the trapping call put in the table once
+            // it is overwritten.
+            let r = c.unrooted(store);
+            let trap_fn = inst.get_func(&mut *store, "trap").unwrap();
+            let err = trap_fn.call(&mut *store, &[ext(r)], &mut []).unwrap_err();
+            assert_eq!(super::trap(err), Trap::UnreachableCodeReached);
+            let t = inst.get_table(&mut *store, "t").unwrap();
+            store.gc();
+            assert!(alive(store, r));
+            t.set(&mut *store, 0, Ref::Extern(None)).unwrap();
+            store.gc();
+            assert_eq!(c.dropped(), 4);
+        });
+    }
+
+    #[test]
+    fn automatic_collection_keeps_the_externref_heap_bounded() {
+        const BOUND: usize = 4096;
+        gc_scenario(|store, _inst, c| {
+            let mut most = 0;
+            for _ in 0..1000 {
+                let mut scope = RootScope::new(&mut *store);
+                for _ in 0..1000 {
+                    c.make(&mut scope);
+                }
+                drop(scope);
+                most = most.max(store.__externref_live());
+            }
+            assert!(most < BOUND, "{most} live values at once");
+            assert_eq!(c.created(), 1_000_000);
+            assert!(c.dropped() > 1_000_000 - BOUND, "{}", c.dropped());
+        });
+    }
+
+    #[test]
+    fn wasm_loop_calling_a_churning_host_function_stays_bounded() {
+        const BOUND: usize = 4096;
+        let counts = Arc::new(Counts::default());
+        {
+            let engine = super::engine(true);
+            let mut store = Store::new(&engine, ());
+            let module = Module::new(
+                &engine,
+                r#"(module
+                  (import "host" "churn" (func $churn))
+                  (func (export "run") (param i32)
+                    (loop $l
+                      call $churn
+                      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))))"#,
+            )
+            .unwrap();
+            let mut linker = Linker::new(&engine);
+            let c = counts.clone();
+            let most = Arc::new(AtomicUsize::new(0));
+            let m = most.clone();
+            linker
+                .func_wrap("host", "churn", move |mut caller: Caller<'_, ()>| {
+                    for _ in 0..500 {
+                        c.make(&mut caller);
+                    }
+                    m.fetch_max(c.created() - c.dropped(), SeqCst);
+                })
+                .unwrap();
+            let inst = linker.instantiate(&mut store, &module).unwrap();
+            let run = inst.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+            run.call(&mut store, 2000).unwrap();
+            assert_eq!(counts.created(), 1_000_000);
+            let most = most.load(SeqCst);
+            assert!(most < BOUND, "{most} live values at once");
+            assert!(store.__externref_live() < BOUND);
+        }
+        assert_eq!(counts.dropped(), counts.created());
     }
 }
 

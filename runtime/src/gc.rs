@@ -1,0 +1,400 @@
+//! The externref heap of a store, its host roots and its collector.
+//!
+//! Compiled code sees an externref as a plain word: 0 for null, otherwise a
+//! slot index plus one. The host sees an [`crate::ExternRef`], which also
+//! carries the slot's *generation*: freeing a slot bumps it, so a handle
+//! that outlived its value is recognized (and refused) instead of reading
+//! whatever reuses the slot.
+//!
+//! Which values may be freed:
+//!
+//! - A value is *rooted* while a host handle to it was obtained inside a
+//!   [`RootScope`] that is still open, inside a host function call that has
+//!   not returned, or directly on the store (depth 0, rooted until the store
+//!   is dropped).
+//! - A value is *exposed* once it was handed to wasm or put in a table or a
+//!   global: from then on a wasm frame may hold it, and compiled code keeps
+//!   no record of which frames do. The mark is sticky until a collection
+//!   that runs while no wasm of the store is on the stack recomputes it.
+//!
+//! A collection with no wasm running frees everything neither rooted nor
+//! reachable from a table, a global or a passive element segment. One run
+//! from a host function called by wasm frees only values that are neither
+//! rooted nor exposed, which no wasm frame can hold.
+
+use crate::store::{StoreContext, StoreContextMut, StoreOpaque};
+use crate::{AsContext, AsContextMut, HeapType, ValType};
+use anyhow::{Result, bail};
+use std::any::Any;
+use std::cell::Cell;
+use trestle_compiler::WasmRefType;
+
+/// A host value owned by the heap.
+pub(crate) type Payload = Box<dyn Any + Send + Sync>;
+
+/// `Slot::root_depth` of a slot that no scope roots.
+const NOT_ROOTED: u32 = u32::MAX;
+
+/// The fewest live values at which [`ExternRef::new`](crate::ExternRef::new)
+/// collects first.
+const MIN_THRESHOLD: usize = 1024;
+
+/// The most slots a heap may have: slot indices stay below `u32::MAX - 1`,
+/// so `index + 1` is never 0 and fits the handle.
+const MAX_SLOTS: usize = u32::MAX as usize - 1;
+
+/// One slot of the heap: a host value, or free.
+struct Slot {
+    value: Option<Payload>,
+    /// Bumped when the slot is freed.
+    generation: u32,
+    /// Whether wasm may hold the value (see the module docs). A `Cell`
+    /// because values are handed to wasm through a shared borrow of the
+    /// store.
+    exposed: Cell<bool>,
+    /// The depth of the scope that roots the value, or [`NOT_ROOTED`].
+    root_depth: u32,
+}
+
+/// Where a scope starts: the root list's length and the depth outside it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScopeMark {
+    roots: usize,
+    depth: u32,
+}
+
+/// The externref heap: a slab of slots with generations and a free list,
+/// and the host roots of its open scopes.
+pub(crate) struct ExternHeap {
+    slots: Vec<Slot>,
+    /// Free slots, reused last-freed first.
+    free: Vec<u32>,
+    /// Slots holding a value.
+    live: usize,
+    /// The slots rooted by scopes of depth 1 and more, in the order they
+    /// were rooted; each scope owns a suffix.
+    roots: Vec<u32>,
+    /// The depth of the innermost open scope, 0 for the store itself.
+    depth: u32,
+    /// The live count at which the next [`ExternHeap::alloc`] asks for a
+    /// collection.
+    threshold: usize,
+}
+
+impl Default for ExternHeap {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            roots: Vec::new(),
+            depth: 0,
+            threshold: MIN_THRESHOLD,
+        }
+    }
+}
+
+impl ExternHeap {
+    /// The number of slots holding a value.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the next allocation should collect first.
+    pub(crate) fn wants_collection(&self) -> bool {
+        self.live >= self.threshold
+    }
+
+    /// Moves `value` into a slot rooted by the current scope; its index and
+    /// generation.
+    ///
+    /// # Errors
+    ///
+    /// When the heap has no free slot and cannot grow.
+    pub(crate) fn alloc(&mut self, value: Payload) -> Result<(u32, u32)> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                if self.slots.len() >= MAX_SLOTS {
+                    bail!("too many externrefs in one store");
+                }
+                self.slots.push(Slot {
+                    value: None,
+                    generation: 0,
+                    exposed: Cell::new(false),
+                    root_depth: NOT_ROOTED,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        debug_assert!(slot.value.is_none() && slot.root_depth == NOT_ROOTED);
+        slot.value = Some(value);
+        slot.exposed.set(false);
+        self.live += 1;
+        let generation = slot.generation;
+        self.root(index);
+        Ok((index, generation))
+    }
+
+    /// Whether slot `index` holds the value of generation `generation`.
+    pub(crate) fn is_live(&self, index: u32, generation: u32) -> bool {
+        self.slots
+            .get(index as usize)
+            .is_some_and(|s| s.generation == generation && s.value.is_some())
+    }
+
+    /// The value of a handle, or `None` when it was collected.
+    pub(crate) fn get(&self, index: u32, generation: u32) -> Option<&(dyn Any + Send + Sync)> {
+        let slot = self.slots.get(index as usize)?;
+        if slot.generation != generation {
+            return None;
+        }
+        slot.value.as_deref()
+    }
+
+    /// The value of a handle, mutably, or `None` when it was collected.
+    pub(crate) fn get_mut(
+        &mut self,
+        index: u32,
+        generation: u32,
+    ) -> Option<&mut (dyn Any + Send + Sync)> {
+        let slot = self.slots.get_mut(index as usize)?;
+        if slot.generation != generation {
+            return None;
+        }
+        slot.value.as_deref_mut()
+    }
+
+    /// Marks the value in slot `index` as possibly held by wasm.
+    pub(crate) fn expose(&self, index: u32) {
+        self.slots[index as usize].exposed.set(true);
+    }
+
+    /// The generation of the value in slot `index`, which a table, a global
+    /// or wasm holds, rooted by the current scope.
+    pub(crate) fn root_raw(&mut self, index: u32) -> u32 {
+        debug_assert!(
+            self.slots[index as usize].value.is_some(),
+            "a raw externref word names a free slot"
+        );
+        self.root(index);
+        self.slots[index as usize].generation
+    }
+
+    /// Roots slot `index` in the current scope unless a scope that is still
+    /// open (this one or an outer one) roots it already.
+    fn root(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        if slot.root_depth != NOT_ROOTED {
+            return;
+        }
+        slot.root_depth = self.depth;
+        if self.depth > 0 {
+            self.roots.push(index);
+        }
+    }
+
+    /// Opens a scope; [`ExternHeap::exit_scope`] with the mark closes it.
+    pub(crate) fn enter_scope(&mut self) -> ScopeMark {
+        let mark = ScopeMark {
+            roots: self.roots.len(),
+            depth: self.depth,
+        };
+        // A depth this deep would need four billion nested scopes; stay
+        // below the `NOT_ROOTED` marker regardless.
+        self.depth = (self.depth + 1).min(NOT_ROOTED - 1);
+        mark
+    }
+
+    /// Closes the scope opened with `mark`, and any scope inside it that
+    /// was leaked: the values they rooted are rooted no more.
+    pub(crate) fn exit_scope(&mut self, mark: ScopeMark) {
+        let start = mark.roots.min(self.roots.len());
+        for &index in &self.roots[start..] {
+            self.slots[index as usize].root_depth = NOT_ROOTED;
+        }
+        self.roots.truncate(start);
+        self.depth = mark.depth;
+    }
+
+    /// Frees every slot `keep` rejects; `keep` also gets the slot index and
+    /// may update the exposure mark. The payloads are dropped only once the
+    /// heap is consistent again, so a panicking destructor leaves no
+    /// half-freed slot behind.
+    fn sweep(&mut self, mut keep: impl FnMut(u32, &Slot) -> bool) {
+        let mut garbage: Vec<Payload> = Vec::new();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if slot.value.is_none() || keep(i as u32, slot) {
+                continue;
+            }
+            debug_assert_eq!(slot.root_depth, NOT_ROOTED);
+            garbage.extend(slot.value.take());
+            slot.exposed.set(false);
+            // A slot whose generation would wrap is retired, so no handle
+            // can ever name two values.
+            if let Some(next) = slot.generation.checked_add(1) {
+                slot.generation = next;
+                self.free.push(i as u32);
+            }
+        }
+        self.live -= garbage.len();
+        self.threshold = MIN_THRESHOLD.max(self.live.saturating_mul(2));
+        drop(garbage);
+    }
+}
+
+impl StoreOpaque {
+    /// Moves `value` into the store's externref heap, collecting first when
+    /// the heap has grown enough since the last collection.
+    pub(crate) fn new_externref(&mut self, value: Payload) -> Result<(u32, u32)> {
+        if self.externrefs.wants_collection() {
+            self.gc();
+        }
+        self.externrefs.alloc(value)
+    }
+
+    /// Collects the externref heap: see [`crate::Store::gc`].
+    pub(crate) fn gc(&mut self) {
+        if self.wasm_activations > 0 {
+            // Wasm frames may hold any exposed value.
+            self.externrefs
+                .sweep(|_, s| s.exposed.get() || s.root_depth != NOT_ROOTED);
+            return;
+        }
+        let mut reached = vec![false; self.externrefs.slots.len()];
+        let mut mark = |word: usize| {
+            if word != 0
+                && let Some(r) = reached.get_mut(word - 1)
+            {
+                *r = true;
+            }
+        };
+        for table in &self.tables {
+            if let Some(words) = table.externs() {
+                words.iter().copied().for_each(&mut mark);
+            }
+        }
+        for global in &self.globals {
+            if matches!(global.ty.content(), ValType::Ref(r) if *r.heap_type() == HeapType::Extern)
+            {
+                // SAFETY: the definition of a live global of this store.
+                let storage = unsafe { (*global.def).storage };
+                mark(u128::from_le_bytes(storage) as usize);
+            }
+        }
+        for instance in &self.instances {
+            let segments = &instance.info().elements;
+            for (seg, words) in segments.iter().zip(&instance.elements) {
+                if let (WasmRefType::Extern, Some(words)) = (seg.element, words) {
+                    words.iter().copied().for_each(&mut mark);
+                }
+            }
+        }
+        self.externrefs.sweep(|i, s| {
+            let r = reached[i as usize];
+            s.exposed.set(r);
+            r || s.root_depth != NOT_ROOTED
+        });
+    }
+}
+
+/// A scope for the externrefs the host obtains: every [`crate::ExternRef`]
+/// made or read (from [`crate::ExternRef::new`], [`crate::Func::call`]
+/// results, [`crate::Table::get`], [`crate::Global::get`], host function
+/// arguments) while the scope is open roots its value until the scope is
+/// dropped; afterwards a collection may free the value unless a table, a
+/// global, an element segment, running wasm or another open scope still
+/// holds it.
+///
+/// Scopes nest, last in first out. Without one, handles the host obtains
+/// root their values until the store is dropped; every host function call
+/// from wasm runs in a scope of its own, closed when it returns. A scope
+/// that is leaked (with `std::mem::forget`) keeps what it rooted until an
+/// enclosing scope ends or the store is dropped.
+///
+/// A handle outlives its scope: it stays usable as long as its value is
+/// held otherwise (by a table, say), and gives errors once a collection
+/// freed the value.
+///
+/// A `RootScope` can be used wherever a store can.
+///
+/// ```
+/// use trestle::{Engine, ExternRef, RootScope, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let r = {
+///     let mut scope = RootScope::new(&mut store);
+///     let r = ExternRef::new(&mut scope, String::from("temporary"))?;
+///     assert_eq!(r.data(&scope)?.unwrap().downcast_ref::<String>().unwrap(), "temporary");
+///     r
+/// };
+/// // Nothing holds the value any more: a collection frees it.
+/// assert_eq!(store.__externref_live(), 1);
+/// store.gc();
+/// assert_eq!(store.__externref_live(), 0);
+/// assert!(r.data(&store).is_err());
+/// # Ok::<(), trestle::Error>(())
+/// ```
+pub struct RootScope<C: AsContextMut> {
+    store: C,
+    mark: ScopeMark,
+}
+
+impl<C: AsContextMut> RootScope<C> {
+    /// Opens a scope on `store`.
+    pub fn new(mut store: C) -> Self {
+        let mark = store.as_context_mut().0.opaque.externrefs.enter_scope();
+        Self { store, mark }
+    }
+}
+
+impl<C: AsContextMut> Drop for RootScope<C> {
+    fn drop(&mut self) {
+        let mark = self.mark;
+        self.store
+            .as_context_mut()
+            .0
+            .opaque
+            .externrefs
+            .exit_scope(mark);
+    }
+}
+
+impl<C: AsContextMut> std::fmt::Debug for RootScope<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootScope")
+            .field("depth", &(self.mark.depth + 1))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: AsContextMut> AsContext for RootScope<C> {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        self.store.as_context()
+    }
+}
+
+impl<C: AsContextMut> AsContextMut for RootScope<C> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        self.store.as_context_mut()
+    }
+}
+
+impl<'a, C: AsContextMut> From<&'a RootScope<C>> for StoreContext<'a, C::Data> {
+    fn from(s: &'a RootScope<C>) -> Self {
+        s.store.as_context()
+    }
+}
+
+impl<'a, C: AsContextMut> From<&'a mut RootScope<C>> for StoreContext<'a, C::Data> {
+    fn from(s: &'a mut RootScope<C>) -> Self {
+        s.store.as_context()
+    }
+}
+
+impl<'a, C: AsContextMut> From<&'a mut RootScope<C>> for StoreContextMut<'a, C::Data> {
+    fn from(s: &'a mut RootScope<C>) -> Self {
+        s.store.as_context_mut()
+    }
+}
