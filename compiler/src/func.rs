@@ -1380,18 +1380,18 @@ impl State<'_, '_> {
                 s
             }
         };
-        let builtins = self.b.ins().load(
-            POINTER,
-            readonly_flags(),
-            self.vmctx,
-            VMOffsets::VMCTX_BUILTINS as i32,
-        );
-        let f = self.b.ins().load(
-            POINTER,
-            readonly_flags(),
-            builtins,
-            VMOffsets::builtin(which) as i32,
-        );
+        // Read-only but not movable: libcalls mostly sit on cold paths, and
+        // a pointer hoisted out of a loop would hold a callee-saved register
+        // across the hot path's calls.
+        let flags = MemFlagsData::trusted().with_readonly();
+        let builtins =
+            self.b
+                .ins()
+                .load(POINTER, flags, self.vmctx, VMOffsets::VMCTX_BUILTINS as i32);
+        let f = self
+            .b
+            .ins()
+            .load(POINTER, flags, builtins, VMOffsets::builtin(which) as i32);
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.vmctx);
         all.extend_from_slice(args);

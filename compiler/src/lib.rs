@@ -245,7 +245,9 @@ impl Compiler {
         )?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
-        set(&mut flags, "preserve_frame_pointers", "true")?;
+        // Nothing walks wasm stacks (traps long-jump, host panics are carried
+        // across), so leaf functions may skip the frame setup.
+        set(&mut flags, "preserve_frame_pointers", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "true")?;
         set(&mut flags, "enable_table_access_spectre_mitigation", "true")?;
         let isa_builder = cranelift_native::builder()

@@ -167,6 +167,8 @@ pub(crate) struct EngineInner {
     pub(crate) epoch: Box<std::sync::atomic::AtomicU64>,
     /// Wasm-to-array trampolines for host functions, by type id.
     host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
+    /// Cleared mappings of dropped tables, for the stores' next tables.
+    pub(crate) table_pool: Arc<crate::vm::table_buf::TablePool>,
 }
 
 /// The compilation environment shared by modules and stores: a code
@@ -227,6 +229,7 @@ impl Engine {
                 types: Mutex::new(TypeRegistry::default()),
                 epoch: Box::new(std::sync::atomic::AtomicU64::new(0)),
                 host_trampolines: Mutex::new(HashMap::new()),
+                table_pool: Arc::default(),
             }),
         })
     }

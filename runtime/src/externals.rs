@@ -467,6 +467,7 @@ impl Table {
         }
         let raw = init.to_raw(store)?;
         let elements = crate::instance::new_table_elements(
+            store,
             ty.inner.element,
             ty.minimum() as usize,
             false,

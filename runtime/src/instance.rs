@@ -47,14 +47,18 @@ pub(crate) fn check_table_size(store: &StoreOpaque, minimum: u64) -> Result<()> 
 ///
 /// When the memory cannot be allocated.
 pub(crate) fn new_table_elements(
+    store: &StoreOpaque,
     element: WasmRefType,
     n: usize,
     lazy: bool,
     init: usize,
 ) -> Result<TableElements> {
     let oom = || anyhow!("out of memory allocating a table of {n} elements");
+    let pool = &store.engine.inner.table_pool;
     Ok(match element {
-        WasmRefType::Func if lazy => TableElements::Func(TableBuf::zeroed(n).ok_or_else(oom)?),
+        WasmRefType::Func if lazy => {
+            TableElements::Func(TableBuf::zeroed(n, pool).ok_or_else(oom)?)
+        }
         WasmRefType::Func => {
             // SAFETY: `init` is null or a live funcref of the store.
             let entry = unsafe { VMTableEntry::from_func_ref(init as *const VMFuncRef) };
@@ -62,7 +66,7 @@ pub(crate) fn new_table_elements(
         }
         // Null externrefs are zero words.
         WasmRefType::Extern if init == 0 => {
-            TableElements::Extern(TableBuf::zeroed(n).ok_or_else(oom)?)
+            TableElements::Extern(TableBuf::zeroed(n, pool).ok_or_else(oom)?)
         }
         WasmRefType::Extern => TableElements::Extern(TableBuf::filled(n, init).ok_or_else(oom)?),
     })
@@ -578,7 +582,7 @@ fn create_entities(
         }
         let n = ty.minimum as usize;
         let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
-        let elements = new_table_elements(ty.element, n, lazy, 0)?;
+        let elements = new_table_elements(store, ty.element, n, lazy, 0)?;
         let def = vmctx.at(offsets.defined_table(i as u32));
         let index = store.push_table(elements, n as u64, *ty, Some(def), (inst_index, i as u32));
         if lazy {
@@ -725,14 +729,37 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
     Ok(instance)
 }
 
-/// One active element segment recorded by a lazily initialized table: items
-/// `0..len` of `segment` of `instance` go to `start..start + len`.
+/// One active element segment recorded by a lazily initialized table: its
+/// items `0..len` go to `start..start + len`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LazyPlacement {
     pub(crate) start: u64,
     pub(crate) len: u64,
-    pub(crate) instance: u32,
-    pub(crate) segment: u32,
+    pub(crate) items: LazyItems,
+}
+
+/// Where the items of a [`LazyPlacement`] come from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LazyItems {
+    /// Function indices, resolved without a lookup on first access: item
+    /// `k` is the funcref at `func_refs + indices[k]`.
+    Functions {
+        /// The defining instance's funcrefs (inside its vmctx).
+        func_refs: *const VMFuncRef,
+        /// The segment's function indices (inside its module).
+        indices: *const u32,
+    },
+    /// Constant expressions of `segment` of `instance`, evaluated on first
+    /// access.
+    Expressions { instance: u32, segment: u32 },
+}
+
+/// The item lazy initialization puts at an index.
+pub(crate) enum LazyItem {
+    /// A raw funcref word (null for entries no segment covers).
+    Raw(usize),
+    /// Item `k` of an expression segment of an instance.
+    Expression { instance: u32, segment: u32, k: u32 },
 }
 
 /// Entries per bit of [`LazyInit::maybe_uninit`].
@@ -769,14 +796,32 @@ impl LazyInit {
         }
     }
 
-    /// The segment item lazy initialization puts at `index`: instance,
-    /// segment and item index, or `None` for null.
-    pub(crate) fn source(&self, index: u64) -> Option<(u32, u32, u32)> {
-        self.placements
+    /// The item lazy initialization puts at `index`.
+    pub(crate) fn item(&self, index: u64) -> LazyItem {
+        let Some(p) = self
+            .placements
             .iter()
             .rev()
             .find(|p| index.wrapping_sub(p.start) < p.len)
-            .map(|p| (p.instance, p.segment, (index - p.start) as u32))
+        else {
+            return LazyItem::Raw(0);
+        };
+        let k = (index - p.start) as usize;
+        match p.items {
+            LazyItems::Functions { func_refs, indices } => {
+                // SAFETY: `k` is below the segment's length, and its items
+                // are valid function indices; the module and the vmctx of
+                // the instance that recorded the placement live as long as
+                // its store, which owns this table too.
+                let func_ref = unsafe { func_refs.add(*indices.add(k) as usize) };
+                LazyItem::Raw(func_ref as usize)
+            }
+            LazyItems::Expressions { instance, segment } => LazyItem::Expression {
+                instance,
+                segment,
+                k: k as u32,
+            },
+        }
     }
 
     /// Whether chunk `c` may hold entries not yet written.
@@ -833,16 +878,29 @@ fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
                     return Err(Trap::TableOutOfBounds.into());
                 }
                 let own_table = info.defined_table_index(*index).is_some();
-                if let (true, Some(lazy)) = (own_table, &mut table.lazy) {
+                if own_table && table.lazy.is_some() {
                     // The instance's own table is untouched so far: its
                     // entries are written on first access instead, O(1)
                     // here. Imported tables may hold entries already and
                     // are written now.
+                    let data = &store.instances[inst as usize];
+                    let items = match &seg.items {
+                        ElementItems::Functions(f) if !f.is_empty() => LazyItems::Functions {
+                            func_refs: data.func_ref(0),
+                            indices: f.as_ptr(),
+                        },
+                        _ => LazyItems::Expressions {
+                            instance: inst,
+                            segment: i as u32,
+                        },
+                    };
+                    let Some(lazy) = &mut store.tables[t as usize].lazy else {
+                        unreachable!("checked above")
+                    };
                     lazy.placements.push(LazyPlacement {
                         start,
                         len: n,
-                        instance: inst,
-                        segment: i as u32,
+                        items,
                     });
                     continue;
                 }

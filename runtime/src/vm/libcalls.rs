@@ -255,9 +255,18 @@ impl StoreOpaque {
         let entry = unsafe { buf.as_mut_ptr().add(index as usize) };
         // SAFETY: as above; entries are plain data.
         if unsafe { (*entry).is_uninit() } {
-            let raw = match table.lazy.as_ref().and_then(|l| l.source(index)) {
-                Some((inst, seg, k)) => crate::instance::segment_item(self, inst, seg, k),
-                None => 0,
+            use crate::instance::LazyItem;
+            let item = match &table.lazy {
+                Some(lazy) => lazy.item(index),
+                None => LazyItem::Raw(0),
+            };
+            let raw = match item {
+                LazyItem::Raw(raw) => raw,
+                LazyItem::Expression {
+                    instance,
+                    segment,
+                    k,
+                } => crate::instance::segment_item(self, instance, segment, k),
             };
             // SAFETY: as above; nothing else refers to the entry while the
             // store is borrowed here.

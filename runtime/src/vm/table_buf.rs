@@ -12,10 +12,20 @@
 //! buffers, whose recycled memory is cheaper to clear than a system call,
 //! and buffers that are written in full right away (eagerly initialized and
 //! grown tables), for which fresh pages would only add page faults.
+//!
+//! A page fault costs several times what clearing the page costs, so a
+//! table that is instantiated again and again would pay for its pages over
+//! and over. The engine therefore keeps a small [`TablePool`] of mappings
+//! whose tables were dropped: on the way in, the pages the table touched
+//! are cleared (and the ones the kernel holds elsewhere are discarded), so
+//! the next table of that size starts zeroed and already resident. The
+//! clearing happens when a store drops its tables, not when an instance is
+//! created or first touches its table.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::sync::{Arc, Mutex};
 
 /// Buffers of at least this many bytes are mapped directly.
 const MMAP_THRESHOLD: usize = 64 * 1024;
@@ -41,6 +51,8 @@ pub(crate) struct TableBuf<T: Zeroable> {
     ptr: NonNull<T>,
     capacity: usize,
     mapped: bool,
+    /// Where a mapping goes when the buffer is dropped.
+    pool: Option<Arc<TablePool>>,
     _marker: PhantomData<T>,
 }
 
@@ -55,22 +67,28 @@ impl<T: Zeroable> TableBuf<T> {
             ptr: NonNull::dangling(),
             capacity: 0,
             mapped: false,
+            pool: None,
             _marker: PhantomData,
         }
     }
 
     /// Room for `capacity` elements, all zero; `None` when the memory
-    /// cannot be had.
-    pub(crate) fn zeroed(capacity: usize) -> Option<Self> {
+    /// cannot be had. A large buffer is a mapping, taken from `pool` when it
+    /// has one of this size and given back to it on drop.
+    pub(crate) fn zeroed(capacity: usize, pool: &Arc<TablePool>) -> Option<Self> {
         if capacity == 0 || size_of::<T>() == 0 {
             return Some(Self::new());
         }
         let bytes = capacity.checked_mul(size_of::<T>())?;
-        let (ptr, mapped) = allocate_zeroed(bytes)?;
+        let (ptr, mapped) = match pool.take(bytes) {
+            Some(p) => (p, true),
+            None => allocate_zeroed(bytes)?,
+        };
         Some(Self {
             ptr: ptr.cast(),
             capacity,
             mapped,
+            pool: mapped.then(|| pool.clone()),
             _marker: PhantomData,
         })
     }
@@ -92,6 +110,7 @@ impl<T: Zeroable> TableBuf<T> {
             ptr,
             capacity,
             mapped: false,
+            pool: None,
             _marker: PhantomData,
         })
     }
@@ -144,34 +163,147 @@ impl<T: Zeroable> TableBuf<T> {
         // initial value), so fresh zero pages would only add page faults:
         // growth always moves to the global allocator, which recycles.
         let grown = if self.mapped {
-            heap_zeroed(bytes).inspect(|p| {
-                // SAFETY: both allocations are live, distinct, and at least
-                // `old_bytes` long.
-                unsafe {
-                    ptr::copy_nonoverlapping(self.ptr.as_ptr().cast(), p.as_ptr(), old_bytes)
-                };
-                release(self.ptr.cast(), old_bytes, true);
-            })
+            let Some(p) = heap_zeroed(bytes) else {
+                return false;
+            };
+            // SAFETY: both allocations are live, distinct, and at least
+            // `old_bytes` long.
+            unsafe { ptr::copy_nonoverlapping(self.ptr.as_ptr().cast(), p.as_ptr(), old_bytes) };
+            self.release_storage();
+            p
         } else {
-            reallocate_zeroed(self.ptr.cast(), old_bytes, bytes)
-        }
-        .map(|p| (p, false));
-        let Some((ptr, mapped)) = grown else {
-            return false;
+            match reallocate_zeroed(self.ptr.cast(), old_bytes, bytes) {
+                Some(p) => p,
+                None => return false,
+            }
         };
-        self.ptr = ptr.cast();
+        self.ptr = grown.cast();
         self.capacity = capacity;
-        self.mapped = mapped;
+        self.mapped = false;
         true
+    }
+
+    /// Frees the storage, or gives a mapping back to its pool.
+    fn release_storage(&mut self) {
+        if self.capacity == 0 {
+            return;
+        }
+        let bytes = self.capacity * size_of::<T>();
+        match self.pool.take() {
+            Some(pool) if self.mapped => pool.give(self.ptr.cast(), bytes),
+            _ => release(self.ptr.cast(), bytes, self.mapped),
+        }
     }
 }
 
 impl<T: Zeroable> Drop for TableBuf<T> {
     fn drop(&mut self) {
-        if self.capacity != 0 {
-            release(self.ptr.cast(), self.capacity * size_of::<T>(), self.mapped);
+        self.release_storage();
+    }
+}
+
+/// Mappings of dropped tables, cleared and kept for the next table of the
+/// same size (see the module documentation). Shared by an engine's stores;
+/// bounded in count and bytes, the rest is unmapped.
+#[derive(Default)]
+pub(crate) struct TablePool {
+    free: Mutex<Vec<(NonNull<u8>, usize)>>,
+}
+
+// SAFETY: the pool owns the mappings it holds; the pointers are only
+// addresses, handed out to one taker at a time under the mutex.
+unsafe impl Send for TablePool {}
+// SAFETY: as above, every access goes through the mutex.
+unsafe impl Sync for TablePool {}
+
+/// The most mappings a pool keeps.
+const POOL_MAX_MAPPINGS: usize = 16;
+/// The most bytes a pool keeps, all mappings together.
+const POOL_MAX_BYTES: usize = 64 << 20;
+
+impl TablePool {
+    /// A zeroed mapping of exactly `bytes` bytes, if one is kept.
+    fn take(&self, bytes: usize) -> Option<NonNull<u8>> {
+        if bytes < MMAP_THRESHOLD {
+            return None;
+        }
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let i = free.iter().position(|(_, n)| *n == bytes)?;
+        Some(free.swap_remove(i).0)
+    }
+
+    /// Whether a mapping of `bytes` more bytes may be kept.
+    fn has_room(free: &[(NonNull<u8>, usize)], bytes: usize) -> bool {
+        let kept: usize = free.iter().map(|(_, n)| n).sum();
+        free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
+    }
+
+    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap.
+    /// Clearing happens outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize) {
+        let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
+        if room && scrub(p, bytes) {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            if Self::has_room(&free, bytes) {
+                free.push((p, bytes));
+                return;
+            }
+        }
+        release(p, bytes, true);
+    }
+}
+
+impl Drop for TablePool {
+    fn drop(&mut self) {
+        let free = self.free.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (p, bytes) in free.drain(..) {
+            release(p, bytes, true);
         }
     }
+}
+
+/// Returns the mapping of `bytes` bytes at `p` to all zeros: pages in
+/// memory are cleared in place (so they stay mapped, with no fault on the
+/// next touch), the others are discarded (the next touch maps a zero
+/// page). `false` when the kernel does not say which pages are in memory.
+fn scrub(p: NonNull<u8>, bytes: usize) -> bool {
+    let page = super::mmap::page_size();
+    let pages = bytes.div_ceil(page);
+    let mut resident = vec![0u8; pages];
+    // SAFETY: `p` is a page-aligned mapping of `bytes` bytes owned by the
+    // caller; `resident` has one byte per page.
+    let rc = unsafe { libc::mincore(p.as_ptr().cast(), bytes, resident.as_mut_ptr().cast()) };
+    if rc != 0 {
+        return false;
+    }
+    let mut at = 0;
+    while at < pages {
+        let in_memory = resident[at] & 1 != 0;
+        let run = resident[at..]
+            .iter()
+            .take_while(|r| (*r & 1 != 0) == in_memory)
+            .count();
+        let start = at * page;
+        if in_memory {
+            // SAFETY: inside the mapping, which nothing else refers to.
+            unsafe { ptr::write_bytes(p.as_ptr().add(start), 0, (run * page).min(bytes - start)) };
+        } else {
+            // SAFETY: as above; discarding private anonymous pages makes
+            // them read as zero.
+            let rc = unsafe {
+                libc::madvise(
+                    p.as_ptr().add(start).cast(),
+                    run * page,
+                    libc::MADV_DONTNEED,
+                )
+            };
+            if rc != 0 {
+                return false;
+            }
+        }
+        at += run;
+    }
+    true
 }
 
 /// Writes `value` to the `n` elements at `dst`. Long ranges are filled by
@@ -267,7 +399,8 @@ mod tests {
     use super::*;
 
     fn check_growth(from: usize, to: usize) {
-        let mut b = TableBuf::<usize>::zeroed(from).unwrap();
+        let pool = Arc::new(TablePool::default());
+        let mut b = TableBuf::<usize>::zeroed(from, &pool).unwrap();
         for (i, w) in b.slice_mut(from).iter_mut().enumerate() {
             *w = i + 1;
         }
@@ -288,9 +421,29 @@ mod tests {
 
     #[test]
     fn large_buffers_are_zeroed() {
-        let b = TableBuf::<trestle_vmctx::VMTableEntry>::zeroed(100_000).unwrap();
+        let pool = Arc::new(TablePool::default());
+        let b = TableBuf::<trestle_vmctx::VMTableEntry>::zeroed(100_000, &pool).unwrap();
         assert!(b.slice(100_000).iter().all(|e| e.is_uninit()));
-        assert!(TableBuf::<usize>::zeroed(usize::MAX).is_none());
+        assert!(TableBuf::<usize>::zeroed(usize::MAX, &pool).is_none());
+    }
+
+    #[test]
+    fn pooled_mappings_come_back_zeroed() {
+        let pool = Arc::new(TablePool::default());
+        let n = 50_000;
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        // Dirty a few scattered pages, as a lazily initialized table does.
+        for i in (0..n).step_by(3000) {
+            b.slice_mut(n)[i] = i + 1;
+        }
+        drop(b);
+        let b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_eq!(b.as_mut_ptr(), first, "the mapping was reused");
+        assert!(b.slice(n).iter().all(|w| *w == 0));
+        // Another size is a fresh mapping.
+        let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
+        assert_ne!(c.as_mut_ptr(), first);
     }
 
     #[test]
