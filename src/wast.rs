@@ -50,6 +50,8 @@ pub struct Features {
     pub bulk_memory: bool,
     /// `externref`, several tables, `table.get`/`table.set`, `ref.func`, ...
     pub reference_types: bool,
+    /// 64-bit tables (from the memory64 proposal).
+    pub table64: bool,
 }
 
 impl Features {
@@ -62,6 +64,7 @@ impl Features {
         saturating_float_to_int: false,
         bulk_memory: false,
         reference_types: false,
+        table64: false,
     };
 
     /// WebAssembly 2.0 without SIMD: every proposal above on. The `wasm-v2`
@@ -72,6 +75,14 @@ impl Features {
         saturating_float_to_int: true,
         bulk_memory: true,
         reference_types: true,
+        table64: false,
+    };
+
+    /// [`Features::WASM2`] and 64-bit tables. Trestle's own scripts in
+    /// `tests/misc` run with these.
+    pub const WASM2_TABLE64: Features = Features {
+        table64: true,
+        ..Features::WASM2
     };
 
     /// Turns the features on or off in `config`.
@@ -81,7 +92,8 @@ impl Features {
             .wasm_sign_extension(self.sign_extension)
             .wasm_saturating_float_to_int(self.saturating_float_to_int)
             .wasm_bulk_memory(self.bulk_memory)
-            .wasm_reference_types(self.reference_types);
+            .wasm_reference_types(self.reference_types)
+            .wasm_memory64(self.table64);
     }
 }
 

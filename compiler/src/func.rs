@@ -1239,15 +1239,10 @@ impl State<'_, '_> {
         let entry = self.table_entry_addr(table, index, Trap::UndefinedElement);
 
         // Fast path: the entry's funcref is non-null and has the expected
-        // type; the code pointer comes from the entry itself, one load from
-        // the index, while the type check and the callee's vmctx go through
-        // the funcref.
-        let func_ref = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        );
+        // type. Both words of the entry are loaded at once: the code pointer,
+        // the branch target, is one load from the index, while the type
+        // check and the callee's vmctx go through the funcref.
+        let (code, func_ref) = self.load_entry(entry);
         if !self.t.compiler.options().lazy_tables {
             // Without lazy initialization a null funcref is a null entry:
             // the type load itself faults on it (the null page is never
@@ -1258,7 +1253,7 @@ impl State<'_, '_> {
                 func_ref,
                 VMOffsets::FUNC_REF_TYPE_ID as i32,
             );
-            return self.finish_call_indirect(type_index, expected, entry, func_ref, type_id);
+            return self.finish_call_indirect(type_index, expected, code, func_ref, type_id);
         }
         let check = self.b.create_block();
         self.b.append_block_param(check, POINTER);
@@ -1268,67 +1263,73 @@ impl State<'_, '_> {
         self.b.ins().brif(
             func_ref,
             check,
-            &[BlockArg::Value(entry), BlockArg::Value(func_ref)],
+            &[BlockArg::Value(code), BlockArg::Value(func_ref)],
             empty,
             &[],
         );
 
-        // Cold: a null entry, or one lazy initialization has yet to write.
+        // Cold: a null entry (its code word is a non-zero marker), or one
+        // lazy initialization has yet to write (all zero).
         self.b.seal_block(empty);
         self.b.switch_to_block(empty);
         let null = self.b.create_block();
         self.b.set_cold_block(null);
-        {
-            let code = self.b.ins().load(
-                POINTER,
-                vm_flags(),
-                entry,
-                VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-            );
-            let lazy = self.b.create_block();
-            self.b.set_cold_block(lazy);
-            self.b.ins().brif(code, null, &[], lazy, &[]);
-            self.b.seal_block(lazy);
-            self.b.switch_to_block(lazy);
-            let entry2 = self.lazy_init(table, entry);
-            let func_ref2 = self.b.ins().load(
-                POINTER,
-                vm_flags(),
-                entry2,
-                VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-            );
-            self.b.ins().brif(
-                func_ref2,
-                check,
-                &[BlockArg::Value(entry2), BlockArg::Value(func_ref2)],
-                null,
-                &[],
-            );
-        }
+        let lazy = self.b.create_block();
+        self.b.set_cold_block(lazy);
+        self.b.ins().brif(code, null, &[], lazy, &[]);
+        self.b.seal_block(lazy);
+        self.b.switch_to_block(lazy);
+        let entry2 = self.lazy_init(table, index);
+        let (code2, func_ref2) = self.load_entry(entry2);
+        self.b.ins().brif(
+            func_ref2,
+            check,
+            &[BlockArg::Value(code2), BlockArg::Value(func_ref2)],
+            null,
+            &[],
+        );
         self.b.seal_block(null);
         self.b.switch_to_block(null);
         self.b.ins().trap(trap_code(Trap::IndirectCallToNull));
 
         self.b.seal_block(check);
         self.b.switch_to_block(check);
-        let (entry, func_ref) = (self.b.block_params(check)[0], self.b.block_params(check)[1]);
+        let (code, func_ref) = (self.b.block_params(check)[0], self.b.block_params(check)[1]);
         let type_id = self.b.ins().load(
             types::I32,
             func_ref_flags(),
             func_ref,
             VMOffsets::FUNC_REF_TYPE_ID as i32,
         );
-        self.finish_call_indirect(type_index, expected, entry, func_ref, type_id)
+        self.finish_call_indirect(type_index, expected, code, func_ref, type_id)
+    }
+
+    /// Both words of the funcref table entry at `entry`: its code pointer and
+    /// its funcref.
+    fn load_entry(&mut self, entry: Value) -> (Value, Value) {
+        let code = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            entry,
+            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
+        );
+        let func_ref = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            entry,
+            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
+        );
+        (code, func_ref)
     }
 
     /// The rest of a `call_indirect` once the callee's funcref is known to
     /// be non-null: the type check (one compare of the canonical id with an
-    /// immediate) and the call, the code pointer read from the table entry.
+    /// immediate) and the call through the entry's code pointer.
     fn finish_call_indirect(
         &mut self,
         type_index: u32,
         expected: u32,
-        entry: Value,
+        code: Value,
         func_ref: Value,
         type_id: Value,
     ) -> Res {
@@ -1346,12 +1347,6 @@ impl State<'_, '_> {
 
         self.b.seal_block(call_block);
         self.b.switch_to_block(call_block);
-        let code = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-        );
         let callee_vmctx = self.b.ins().load(
             POINTER,
             func_ref_flags(),
@@ -1431,13 +1426,28 @@ impl State<'_, '_> {
 
     /// Bounds-checks `index` (an i64) and returns the address of its table
     /// element. The address is clamped to the table base when out of
-    /// bounds, so a mispredicted branch cannot read past the table.
+    /// bounds, so a mispredicted branch cannot read past the table. An
+    /// index that is in bounds by construction (a table that cannot grow,
+    /// an index computed with a mask, a shift or a remainder that keeps it
+    /// below the size) needs neither the check nor the clamp.
     fn table_entry_addr(&mut self, table: u32, index: Value, oob: Trap) -> Value {
         let shift = match self.t.info.tables[table as usize].element {
             WasmRefType::Func => VMOffsets::TABLE_ENTRY_SHIFT,
             WasmRefType::Extern => VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros(),
         };
         let def = self.table_definition(table);
+        if let Some(size) = self.fixed_table_size(table)
+            && max_value(&self.b.func.dfg, index, 4) < size
+        {
+            let base = self.b.ins().load(
+                POINTER,
+                readonly_flags(),
+                def,
+                VMOffsets::TABLE_DEFINITION_BASE as i32,
+            );
+            let scaled = self.b.ins().ishl_imm_s(index, i64::from(shift));
+            return self.b.ins().iadd(base, scaled);
+        }
         // A table whose maximum equals its minimum never grows: its bound is
         // a constant and its base never moves (an imported one too, since
         // its size must match the declared limits).
@@ -1472,23 +1482,10 @@ impl State<'_, '_> {
         self.b.ins().select_spectre_guard(out, base, addr)
     }
 
-    /// Calls the lazy-initialization libcall for the funcref entry at
-    /// `entry` and returns the entry's (possibly new) address. The index is
-    /// recomputed from the address here, on the cold path, so the fast path
-    /// does not keep it alive across the call.
-    fn lazy_init(&mut self, table: u32, entry: Value) -> Value {
-        let def = self.table_definition(table);
-        let base = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            def,
-            VMOffsets::TABLE_DEFINITION_BASE as i32,
-        );
-        let offset = self.b.ins().isub(entry, base);
-        let index = self
-            .b
-            .ins()
-            .ushr_imm_s(offset, i64::from(VMOffsets::TABLE_ENTRY_SHIFT));
+    /// Calls the lazy-initialization libcall for entry `index` (an i64,
+    /// known to be in bounds) of funcref table `table` and returns the
+    /// entry's (possibly new) address.
+    fn lazy_init(&mut self, table: u32, index: Value) -> Value {
         let t = self.b.ins().iconst(types::I32, i64::from(table));
         self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0]
     }
@@ -1539,7 +1536,7 @@ impl State<'_, '_> {
             .brif(code, done, &[BlockArg::Value(func_ref)], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let entry2 = self.lazy_init(table, entry);
+        let entry2 = self.lazy_init(table, index);
         let func_ref2 = self.b.ins().load(
             POINTER,
             vm_flags(),
@@ -1805,6 +1802,53 @@ impl State<'_, '_> {
 }
 
 /// Traps with "integer divide by zero" when `y` is zero.
+/// An upper bound of the unsigned value of integer `v`, from the
+/// instructions that compute it (looking `depth` definitions deep): the
+/// constant itself, the smaller bound of a `band`, a right shift by a
+/// constant, a remainder by a constant. The type's maximum when nothing
+/// better is known.
+fn max_value(dfg: &ir::DataFlowGraph, v: Value, depth: u32) -> u64 {
+    let ty_max = match dfg.value_type(v).bits() {
+        64 => u64::MAX,
+        bits => (1u64 << bits) - 1,
+    };
+    let constant = |x: Value| -> Option<u64> {
+        let ir::ValueDef::Result(inst, _) = dfg.value_def(x) else {
+            return None;
+        };
+        match dfg.insts[inst] {
+            ir::InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            } => Some(imm.bits() as u64 & ty_max),
+            _ => None,
+        }
+    };
+    if depth == 0 {
+        return ty_max;
+    }
+    let ir::ValueDef::Result(inst, _) = dfg.value_def(v) else {
+        return ty_max;
+    };
+    let args = dfg.inst_args(inst);
+    let bound = match dfg.insts[inst].opcode() {
+        ir::Opcode::Iconst => constant(v),
+        ir::Opcode::Uextend => Some(max_value(dfg, args[0], depth - 1)),
+        ir::Opcode::Band => {
+            Some(max_value(dfg, args[0], depth - 1).min(max_value(dfg, args[1], depth - 1)))
+        }
+        ir::Opcode::Ushr => {
+            let bits = u64::from(dfg.value_type(v).bits());
+            constant(args[1]).map(|k| max_value(dfg, args[0], depth - 1) >> (k % bits))
+        }
+        ir::Opcode::Urem => constant(args[1])
+            .filter(|c| *c > 0)
+            .map(|c| (c - 1).min(max_value(dfg, args[0], depth - 1))),
+        _ => None,
+    };
+    bound.unwrap_or(ty_max).min(ty_max)
+}
+
 fn guard_zero(b: &mut FunctionBuilder<'_>, y: Value) {
     b.ins().trapz(y, trap_code(Trap::IntegerDivisionByZero));
 }

@@ -498,8 +498,11 @@ fn link(
         }
         start
     };
-    for (f, t) in &compiled {
-        let wasm_call = place(f, &mut code);
+    // Function bodies first, back to back, then the trampolines the host
+    // enters through: the code that calls runs is dense, so many small
+    // targets of a `call_indirect` share instruction-cache lines.
+    let bodies: Vec<u32> = compiled.iter().map(|(f, _)| place(f, &mut code)).collect();
+    for ((_, t), wasm_call) in compiled.iter().zip(bodies) {
         let array_call = place(t, &mut code);
         funcs.push(FuncLoc {
             wasm_call,

