@@ -5,7 +5,7 @@
 //!   suites under `tests/all` are built on it.
 //! - [`run`] loads a module, calls one of its exports with arguments given as
 //!   text and formats the results; it is the `trestle run` command.
-//! - [`bench`] holds the benchmarks of `call_indirect` throughput, table
+//! - [`bench`](mod@bench) holds the benchmarks of `call_indirect` throughput, table
 //!   operations, compilation and instantiation, shared by `trestle bench`
 //!   and the criterion benchmarks in `benches/`.
 

@@ -37,11 +37,15 @@ impl Default for Config {
 impl Config {
     /// The default settings: WebAssembly 2.0 features, a 512 KiB wasm stack,
     /// lazy funcref table initialization.
+    ///
+    /// The environment variable `TRESTLE_TABLE_LAZY_INIT=0` makes eager
+    /// table initialization the default instead, so a whole test suite can
+    /// run in both modes without changing its code.
     pub fn new() -> Self {
         Self {
             features: Features::default(),
             max_wasm_stack: 512 * 1024,
-            table_lazy_init: true,
+            table_lazy_init: std::env::var_os("TRESTLE_TABLE_LAZY_INIT").is_none_or(|v| v != "0"),
             verify: cfg!(debug_assertions),
             optimize: true,
             consume_fuel: false,
