@@ -730,6 +730,197 @@ fn limiter_refuses_growth_and_instantiation_without_leaks() {
     });
 }
 
+/// A limiter that allows everything and counts what it is asked.
+#[derive(Default)]
+struct Counting {
+    table_asks: Vec<(usize, usize)>,
+}
+
+impl ResourceLimiter for Counting {
+    fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> trestle::Result<bool> {
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> trestle::Result<bool> {
+        self.table_asks.push((current, desired));
+        Ok(true)
+    }
+}
+
+#[test]
+fn limiter_installed_after_growth_is_asked_on_every_growth_from_wasm() {
+    // Compiled code grows a table in place while its storage has room; a
+    // limiter installed later must still see every growth, and the table
+    // must read back the same either way.
+    both_modes(|engine| {
+        let mut store = Store::new(engine, Counting::default());
+        let module = Module::new(
+            engine,
+            r#"(module
+              (type $t (func (result i32)))
+              (table $tab (export "t") 1 1000 funcref)
+              (elem (i32.const 0) $one)
+              (func $one (type $t) i32.const 1)
+              (func (export "grow") (param i32) (result i32) (table.grow (ref.func $one) (local.get 0)))
+              (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))"#,
+        )
+        .unwrap();
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let grow = inst.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+        let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+        // Without a limiter: the first growth reallocates with room to
+        // spare, the next ones happen in place.
+        for expected in 1..20 {
+            assert_eq!(grow.call(&mut store, 1).unwrap(), expected);
+            assert_eq!(call.call(&mut store, expected).unwrap(), 1);
+        }
+        assert!(store.data().table_asks.is_empty());
+        store.limiter(|c| c as &mut dyn ResourceLimiter);
+        for k in 0..10 {
+            assert_eq!(grow.call(&mut store, 1).unwrap(), 20 + k);
+        }
+        assert_eq!(grow.call(&mut store, 0).unwrap(), 30);
+        let asks = &store.data().table_asks;
+        assert_eq!(asks.len(), 10, "every non-empty growth asks: {asks:?}");
+        assert_eq!(asks[0], (20, 21));
+        assert_eq!(asks[9], (29, 30));
+        let table = inst.get_table(&mut store, "t").unwrap();
+        assert_eq!(table.size(&store), 30);
+        assert_eq!(call.call(&mut store, 29).unwrap(), 1);
+        assert_eq!(
+            trap(call.call(&mut store, 30).unwrap_err()),
+            Trap::UndefinedElement
+        );
+    });
+}
+
+#[test]
+fn in_place_growth_writes_the_init_value_and_respects_the_maximum() {
+    both_modes(|engine| {
+        let mut store = Store::new(engine, ());
+        let inst = instantiate(
+            &mut store,
+            r#"(module
+              (type $t (func (result i32)))
+              (table $tab (export "t") 0 40 funcref)
+              (table $ext (export "e") 0 40 externref)
+              (func $one (type $t) i32.const 1)
+              (elem declare func $one)
+              (func (export "grow") (param i32) (result i32) (table.grow $tab (ref.func $one) (local.get 0)))
+              (func (export "grow_null") (param i32) (result i32) (table.grow $tab (ref.null func) (local.get 0)))
+              (func (export "grow_ext") (param externref i32) (result i32) (table.grow $ext (local.get 0) (local.get 1)))
+              (func (export "call") (param i32) (result i32) (call_indirect $tab (type $t) (local.get 0))))"#,
+        );
+        let grow = inst.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+        let grow_null = inst
+            .get_typed_func::<i32, i32>(&mut store, "grow_null")
+            .unwrap();
+        let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+        assert_eq!(grow.call(&mut store, 3).unwrap(), 0);
+        assert_eq!(grow_null.call(&mut store, 5).unwrap(), 3);
+        assert_eq!(grow.call(&mut store, 2).unwrap(), 8);
+        for (i, expected) in [
+            (0, Some(1)),
+            (2, Some(1)),
+            (3, None),
+            (7, None),
+            (8, Some(1)),
+        ] {
+            match expected {
+                Some(v) => assert_eq!(call.call(&mut store, i).unwrap(), v, "{i}"),
+                None => assert_eq!(
+                    trap(call.call(&mut store, i).unwrap_err()),
+                    Trap::IndirectCallToNull,
+                    "{i}"
+                ),
+            }
+        }
+        // Up to the maximum exactly, then -1, also for deltas that wrap.
+        assert_eq!(grow.call(&mut store, 30).unwrap(), 10);
+        assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+        assert_eq!(grow.call(&mut store, -1).unwrap(), -1);
+        assert_eq!(grow.call(&mut store, 0).unwrap(), 40);
+        assert_eq!(call.call(&mut store, 39).unwrap(), 1);
+
+        let grow_ext = inst.get_func(&mut store, "grow_ext").unwrap();
+        let r = ExternRef::new(&mut store, 7u8).unwrap();
+        let mut out = [Val::I32(0)];
+        for (delta, expected) in [(4, 0), (0, 4), (36, 4), (1, -1)] {
+            grow_ext
+                .call(
+                    &mut store,
+                    &[Val::ExternRef(Some(r)), Val::I32(delta)],
+                    &mut out,
+                )
+                .unwrap();
+            assert_eq!(out[0].unwrap_i32(), expected, "delta {delta}");
+        }
+        let ext = inst.get_table(&mut store, "e").unwrap();
+        assert_eq!(ext.size(&store), 40);
+        assert_eq!(ext.get(&mut store, 39), Some(Ref::Extern(Some(r))));
+    });
+}
+
+#[test]
+fn a_reused_table_mapping_starts_fresh() {
+    // Large lazily initialized tables come from a pool of cleared mappings
+    // of dropped tables: an instance must never see what an earlier one of
+    // the same module wrote.
+    let engine = engine(true);
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $t (func (result i32)))
+          (table $tab (export "t") 20000 funcref)
+          (elem (i32.const 5) $one $two)
+          (func $one (type $t) i32.const 1)
+          (func $two (type $t) i32.const 2)
+          (elem declare func $two)
+          (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+          (func (export "scribble") (param i32)
+            (table.set (local.get 0) (ref.func $two))))"#,
+    )
+    .unwrap();
+    for round in 0..4 {
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+        let scribble = inst
+            .get_typed_func::<i32, ()>(&mut store, "scribble")
+            .unwrap();
+        // What the segment says, and null everywhere else, whatever the
+        // previous round left.
+        assert_eq!(call.call(&mut store, 5).unwrap(), 1, "round {round}");
+        assert_eq!(call.call(&mut store, 6).unwrap(), 2);
+        for i in [0, 4, 7, 1000, 12_345, 19_999] {
+            assert_eq!(
+                trap(call.call(&mut store, i).unwrap_err()),
+                Trap::IndirectCallToNull,
+                "round {round}, entry {i}"
+            );
+        }
+        let table = inst.get_table(&mut store, "t").unwrap();
+        for i in (0..20_000).step_by(97) {
+            assert!(
+                table.get(&mut store, i).unwrap().is_null(),
+                "round {round}: entry {i} kept a value of an earlier table"
+            );
+        }
+        // Leave entries behind on many pages for the next round.
+        for i in (0..20_000).step_by(97) {
+            scribble.call(&mut store, i).unwrap();
+        }
+        table
+            .fill(&mut store, 10_000, Ref::Func(None), 5_000)
+            .unwrap();
+    }
+}
+
 #[test]
 fn huge_declared_minimums_are_clean_instantiation_errors() {
     let engine = engine(true);
