@@ -103,6 +103,17 @@ pub(crate) fn func_ref_flags() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly()
 }
 
+/// Where one table element lives (see [`trestle_vmctx::VMTableEntry`]).
+#[derive(Clone, Copy)]
+struct Elem {
+    /// The address of its word in the table's first array: the code word
+    /// of a funcref element, the word of an externref element.
+    word: Value,
+    /// The address and immediate offset of the funcref word of a funcref
+    /// element.
+    func_ref: (Value, i32),
+}
+
 pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
@@ -1236,13 +1247,13 @@ impl State<'_, '_> {
         let expected = self.t.info.type_ids[type_index as usize];
         let index = self.pop();
         let index = self.table_index_to_i64(table, index);
-        let entry = self.table_entry_addr(table, index, Trap::UndefinedElement);
+        let elem = self.table_element(table, index, Trap::UndefinedElement);
 
         // Fast path: the entry's funcref is non-null and has the expected
         // type. Both words of the entry are loaded at once: the code pointer,
         // the branch target, is one load from the index, while the type
         // check and the callee's vmctx go through the funcref.
-        let (code, func_ref) = self.load_entry(entry);
+        let (code, func_ref) = self.load_entry(elem);
         if !self.t.compiler.options().lazy_tables {
             // Without lazy initialization a null funcref is a null entry:
             // the type load itself faults on it (the null page is never
@@ -1279,8 +1290,9 @@ impl State<'_, '_> {
         self.b.ins().brif(code, null, &[], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let entry2 = self.lazy_init(table, index);
-        let (code2, func_ref2) = self.load_entry(entry2);
+        let word2 = self.lazy_init(table, elem.word);
+        let elem2 = self.element_at(table, word2);
+        let (code2, func_ref2) = self.load_entry(elem2);
         self.b.ins().brif(
             func_ref2,
             check,
@@ -1304,21 +1316,12 @@ impl State<'_, '_> {
         self.finish_call_indirect(type_index, expected, code, func_ref, type_id)
     }
 
-    /// Both words of the funcref table entry at `entry`: its code pointer and
+    /// Both words of funcref table element `elem`: its code pointer and
     /// its funcref.
-    fn load_entry(&mut self, entry: Value) -> (Value, Value) {
-        let code = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-        );
-        let func_ref = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        );
+    fn load_entry(&mut self, elem: Elem) -> (Value, Value) {
+        let code = self.b.ins().load(POINTER, vm_flags(), elem.word, 0);
+        let (at, offset) = elem.func_ref;
+        let func_ref = self.b.ins().load(POINTER, vm_flags(), at, offset);
         (code, func_ref)
     }
 
@@ -1424,91 +1427,142 @@ impl State<'_, '_> {
         }
     }
 
-    /// Bounds-checks `index` (an i64) and returns the address of its table
-    /// element. The address is clamped to the table base when out of
-    /// bounds, so a mispredicted branch cannot read past the table. An
-    /// index that is in bounds by construction (a table that cannot grow,
-    /// an index computed with a mask, a shift or a remainder that keeps it
-    /// below the size) needs neither the check nor the clamp.
-    fn table_entry_addr(&mut self, table: u32, index: Value, oob: Trap) -> Value {
-        let shift = match self.t.info.tables[table as usize].element {
-            WasmRefType::Func => VMOffsets::TABLE_ENTRY_SHIFT,
-            WasmRefType::Extern => VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros(),
-        };
+    /// Bounds-checks `index` (an i64) and returns where its table element
+    /// lives. The offset into the arrays is clamped to 0 when out of bounds,
+    /// so a mispredicted branch cannot read past the table. An index that
+    /// is in bounds by construction (a table that cannot grow, an index
+    /// computed with a mask, a shift or a remainder that keeps it below the
+    /// size) needs neither the check nor the clamp.
+    fn table_element(&mut self, table: u32, index: Value, oob: Trap) -> Elem {
         let def = self.table_definition(table);
-        if let Some(size) = self.fixed_table_size(table)
-            && max_value(&self.b.func.dfg, index, 4) < size
-        {
-            let base = self.b.ins().load(
-                POINTER,
-                readonly_flags(),
-                def,
-                VMOffsets::TABLE_DEFINITION_BASE as i32,
-            );
-            let scaled = self.b.ins().ishl_imm_s(index, i64::from(shift));
-            return self.b.ins().iadd(base, scaled);
-        }
+        let fixed = self.fixed_table_size(table);
         // A table whose maximum equals its minimum never grows: its bound is
-        // a constant and its base never moves (an imported one too, since
-        // its size must match the declared limits).
-        let (bound, base_flags) = match self.fixed_table_size(table) {
-            Some(size) => (
-                self.b.ins().iconst(types::I64, size as i64),
-                readonly_flags(),
-            ),
-            None => {
-                let bound = self.b.ins().load(
+        // a constant, its base never moves (an imported one too, since its
+        // size must match the declared limits) and its capacity is its size,
+        // so its funcref words are at a constant distance from its code
+        // words.
+        let flags = if fixed.is_some() {
+            readonly_flags()
+        } else {
+            vm_flags()
+        };
+        let base = self
+            .b
+            .ins()
+            .load(POINTER, flags, def, VMOffsets::TABLE_DEFINITION_BASE as i32);
+        let scaled = self
+            .b
+            .ins()
+            .ishl_imm_s(index, i64::from(VMOffsets::TABLE_ELEMENT_SHIFT));
+        let in_range = fixed.is_some_and(|size| max_value(&self.b.func.dfg, index, 4) < size);
+        let offset = if in_range {
+            scaled
+        } else {
+            let bound = match fixed {
+                Some(size) => self.b.ins().iconst(types::I64, size as i64),
+                None => self.b.ins().load(
                     types::I64,
                     vm_flags(),
                     def,
                     VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
-                );
-                (bound, vm_flags())
-            }
+                ),
+            };
+            let out = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
+            self.b.ins().trapnz(out, trap_code(oob));
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().select_spectre_guard(out, zero, scaled)
         };
+        let word = self.b.ins().iadd(base, offset);
+        let func_ref = if self.t.info.tables[table as usize].element != WasmRefType::Func {
+            (word, 0)
+        } else if let Some(size) = fixed {
+            (word, (size << VMOffsets::TABLE_ELEMENT_SHIFT) as i32)
+        } else {
+            let refs = self.b.ins().load(
+                POINTER,
+                vm_flags(),
+                def,
+                VMOffsets::TABLE_DEFINITION_FUNC_REFS as i32,
+            );
+            (self.b.ins().iadd(refs, offset), 0)
+        };
+        Elem { word, func_ref }
+    }
+
+    /// The element of funcref table `table` whose code word is at `word`.
+    fn element_at(&mut self, table: u32, word: Value) -> Elem {
+        if let Some(size) = self.fixed_table_size(table) {
+            let distance = (size << VMOffsets::TABLE_ELEMENT_SHIFT) as i32;
+            return Elem {
+                word,
+                func_ref: (word, distance),
+            };
+        }
+        let def = self.table_definition(table);
         let base = self.b.ins().load(
             POINTER,
-            base_flags,
+            vm_flags(),
             def,
             VMOffsets::TABLE_DEFINITION_BASE as i32,
         );
-        let out = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
-        self.b.ins().trapnz(out, trap_code(oob));
-        let scaled = self.b.ins().ishl_imm_s(index, i64::from(shift));
-        let addr = self.b.ins().iadd(base, scaled);
-        self.b.ins().select_spectre_guard(out, base, addr)
+        let refs = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_FUNC_REFS as i32,
+        );
+        let offset = self.b.ins().isub(word, base);
+        Elem {
+            word,
+            func_ref: (self.b.ins().iadd(refs, offset), 0),
+        }
     }
 
-    /// Calls the lazy-initialization libcall for entry `index` (an i64,
-    /// known to be in bounds) of funcref table `table` and returns the
-    /// entry's (possibly new) address.
-    fn lazy_init(&mut self, table: u32, index: Value) -> Value {
+    /// Calls the lazy-initialization libcall for the element whose code
+    /// word is at `word` in funcref table `table`, which writes it, and
+    /// returns the address of its code word again, from which the element's
+    /// words are reloaded: nothing of the fast path stays alive across the
+    /// call (the register allocator would give such a value a callee-saved
+    /// register that a value living across the indirect call needs). The
+    /// index is recomputed from the address here, on the cold path, for the
+    /// same reason.
+    fn lazy_init(&mut self, table: u32, word: Value) -> Value {
+        let def = self.table_definition(table);
+        let base = self.b.ins().load(
+            POINTER,
+            vm_flags(),
+            def,
+            VMOffsets::TABLE_DEFINITION_BASE as i32,
+        );
+        let offset = self.b.ins().isub(word, base);
+        let index = self
+            .b
+            .ins()
+            .ushr_imm_s(offset, i64::from(VMOffsets::TABLE_ELEMENT_SHIFT));
         let t = self.b.ins().iconst(types::I32, i64::from(table));
         self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0]
     }
 
-    /// The size of a table that cannot grow, if it is one.
+    /// The size of a table that cannot grow, if it is one (and small
+    /// enough for its arrays' distance to be an immediate offset, which
+    /// every table the runtime accepts is).
     fn fixed_table_size(&self, table: u32) -> Option<u64> {
         let ty = &self.t.info.tables[table as usize];
-        (ty.maximum == Some(ty.minimum) && ty.minimum <= i64::MAX as u64).then_some(ty.minimum)
+        (ty.maximum == Some(ty.minimum) && ty.minimum < (1 << 28)).then_some(ty.minimum)
     }
 
     /// `table.get`: inline, with lazy initialization of funcref entries on a
     /// cold path.
     fn table_get(&mut self, table: u32, index: Value) -> Value {
-        let entry = self.table_entry_addr(table, index, Trap::TableOutOfBounds);
+        let elem = self.table_element(table, index, Trap::TableOutOfBounds);
         if self.t.info.tables[table as usize].element == WasmRefType::Extern {
-            return self.b.ins().load(POINTER, vm_flags(), entry, 0);
+            return self.b.ins().load(POINTER, vm_flags(), elem.word, 0);
         }
-        let func_ref = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        );
+        let (at, offset) = elem.func_ref;
+        let func_ref = self.b.ins().load(POINTER, vm_flags(), at, offset);
         if !self.t.compiler.options().lazy_tables {
             return func_ref;
         }
@@ -1523,12 +1577,7 @@ impl State<'_, '_> {
             .brif(func_ref, done, &[BlockArg::Value(func_ref)], empty, &[]);
         self.b.seal_block(empty);
         self.b.switch_to_block(empty);
-        let code = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry,
-            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-        );
+        let code = self.b.ins().load(POINTER, vm_flags(), elem.word, 0);
         let lazy = self.b.create_block();
         self.b.set_cold_block(lazy);
         self.b
@@ -1536,13 +1585,9 @@ impl State<'_, '_> {
             .brif(code, done, &[BlockArg::Value(func_ref)], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let entry2 = self.lazy_init(table, index);
-        let func_ref2 = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            entry2,
-            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        );
+        let word2 = self.lazy_init(table, elem.word);
+        let (at, offset) = self.element_at(table, word2).func_ref;
+        let func_ref2 = self.b.ins().load(POINTER, vm_flags(), at, offset);
         self.b.ins().jump(done, &[BlockArg::Value(func_ref2)]);
         self.b.seal_block(done);
         self.b.switch_to_block(done);
@@ -1551,31 +1596,39 @@ impl State<'_, '_> {
 
     /// `table.set`: inline.
     fn table_set(&mut self, table: u32, index: Value, val: Value) {
-        let entry = self.table_entry_addr(table, index, Trap::TableOutOfBounds);
-        self.write_element(table, entry, val);
+        let elem = self.table_element(table, index, Trap::TableOutOfBounds);
+        self.write_element(table, elem.word, elem.func_ref, val);
     }
 
-    /// Writes the raw reference `val` to the element at `entry`: an
-    /// externref word as it is, a funcref as an entry with the callee's code
-    /// pointer copied out of its `VMFuncRef` (or the null entry).
-    fn write_element(&mut self, table: u32, entry: Value, val: Value) {
-        if self.t.info.tables[table as usize].element == WasmRefType::Extern {
-            self.b.ins().store(vm_flags(), val, entry, 0);
-            return;
+    /// Writes the raw reference `val` to a table element: an externref word
+    /// as it is at `word`, a funcref as the callee's code pointer, copied
+    /// out of its `VMFuncRef` (or the null entry's marker), at `word` and
+    /// the funcref itself at `func_ref`.
+    fn write_element(&mut self, table: u32, word: Value, func_ref: (Value, i32), val: Value) {
+        let code = (self.t.info.tables[table as usize].element == WasmRefType::Func)
+            .then(|| self.entry_code(val));
+        self.store_element(word, func_ref, code, val);
+    }
+
+    /// Stores an element's words: `val` alone at `word` (an externref), or
+    /// `code` at `word` and `val` at `func_ref` (a funcref and its code
+    /// word, from [`Self::entry_code`]).
+    fn store_element(
+        &mut self,
+        word: Value,
+        func_ref: (Value, i32),
+        code: Option<Value>,
+        val: Value,
+    ) {
+        match code {
+            None => {
+                self.b.ins().store(vm_flags(), val, word, 0);
+            }
+            Some(code) => {
+                self.b.ins().store(vm_flags(), code, word, 0);
+                self.b.ins().store(vm_flags(), val, func_ref.0, func_ref.1);
+            }
         }
-        let code = self.entry_code(val);
-        self.b.ins().store(
-            vm_flags(),
-            code,
-            entry,
-            VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-        );
-        self.b.ins().store(
-            vm_flags(),
-            val,
-            entry,
-            VMOffsets::TABLE_ENTRY_FUNC_REF as i32,
-        );
     }
 
     /// The code word of the table entry for funcref `val`: its `wasm_call`,
@@ -1639,7 +1692,7 @@ impl State<'_, '_> {
         self.b.ins().jump(done, &[BlockArg::Value(r)]);
 
         // In place: write `init` to elements `len..len + delta`, then the
-        // new length. The base cannot move: there is no call in between.
+        // new length. The storage cannot move: there is no call in between.
         self.b.seal_block(inline);
         self.b.switch_to_block(inline);
         let funcs = self.t.info.tables[table as usize].element == WasmRefType::Func;
@@ -1651,11 +1704,14 @@ impl State<'_, '_> {
             def,
             VMOffsets::TABLE_DEFINITION_BASE as i32,
         );
-        let shift = if funcs {
-            VMOffsets::TABLE_ENTRY_SHIFT
-        } else {
-            VMOffsets::SIZE_OF_EXTERNREF.trailing_zeros()
-        };
+        let refs = funcs.then(|| {
+            self.b.ins().load(
+                POINTER,
+                vm_flags(),
+                def,
+                VMOffsets::TABLE_DEFINITION_FUNC_REFS as i32,
+            )
+        });
         let head = self.b.create_block();
         self.b.append_block_param(head, types::I64);
         let body = self.b.create_block();
@@ -1667,24 +1723,16 @@ impl State<'_, '_> {
         self.b.ins().brif(more, body, &[], exit, &[]);
         self.b.seal_block(body);
         self.b.switch_to_block(body);
-        let offset = self.b.ins().ishl_imm_s(i, i64::from(shift));
-        let at = self.b.ins().iadd(base, offset);
-        match code {
-            Some(code) => {
-                self.b.ins().store(
-                    vm_flags(),
-                    code,
-                    at,
-                    VMOffsets::TABLE_ENTRY_WASM_CALL as i32,
-                );
-                self.b
-                    .ins()
-                    .store(vm_flags(), init, at, VMOffsets::TABLE_ENTRY_FUNC_REF as i32);
-            }
-            None => {
-                self.b.ins().store(vm_flags(), init, at, 0);
-            }
-        }
+        let offset = self
+            .b
+            .ins()
+            .ishl_imm_s(i, i64::from(VMOffsets::TABLE_ELEMENT_SHIFT));
+        let word = self.b.ins().iadd(base, offset);
+        let func_ref = match refs {
+            Some(refs) => (self.b.ins().iadd(refs, offset), 0),
+            None => (word, 0),
+        };
+        self.store_element(word, func_ref, code, init);
         let next = self.b.ins().iadd_imm_s(i, 1);
         self.b.ins().jump(head, &[BlockArg::Value(next)]);
         self.b.seal_block(head);

@@ -56,13 +56,27 @@ pub(crate) fn new_table_elements(
     let oom = || anyhow!("out of memory allocating a table of {n} elements");
     let pool = &store.engine.inner.table_pool;
     Ok(match element {
+        // Two words per element: the code words, then the funcref words.
         WasmRefType::Func if lazy => {
-            TableElements::Func(TableBuf::zeroed(n, pool).ok_or_else(oom)?)
+            let words = n.checked_mul(2).ok_or_else(oom)?;
+            TableElements::Func(TableBuf::zeroed(words, pool).ok_or_else(oom)?)
         }
         WasmRefType::Func => {
             // SAFETY: `init` is null or a live funcref of the store.
             let entry = unsafe { VMTableEntry::from_func_ref(init as *const VMFuncRef) };
-            TableElements::Func(TableBuf::filled(n, entry).ok_or_else(oom)?)
+            let words = n.checked_mul(2).ok_or_else(oom)?;
+            let mut buf =
+                TableBuf::filled(words, entry.wasm_call.expose_provenance()).ok_or_else(oom)?;
+            let refs = &mut buf.slice_mut(words)[n..];
+            // SAFETY: the slice is valid for writes of its length.
+            unsafe {
+                crate::vm::table_buf::fill_raw(
+                    refs.as_mut_ptr(),
+                    refs.len(),
+                    entry.func_ref.expose_provenance(),
+                )
+            };
+            TableElements::Func(buf)
         }
         // Null externrefs are zero words.
         WasmRefType::Extern if init == 0 => {
@@ -420,6 +434,17 @@ fn link_import(
                     actual_min,
                     td.ty.maximum
                 )));
+            }
+            // Code compiled for a table that cannot grow finds its funcref
+            // words `maximum` words after its code words: its capacity must
+            // be exactly that, which holds because storage never grows past
+            // the table's maximum.
+            if expected.maximum == Some(expected.minimum) {
+                assert_eq!(
+                    td.capacity(),
+                    expected.minimum,
+                    "a table of fixed size must have its size as capacity"
+                );
             }
             // SAFETY: offsets of this module's vmctx.
             unsafe {

@@ -9,7 +9,7 @@
 
 use crate::instance::InstanceData;
 use crate::vm::memory::LinearMemory;
-use crate::vm::table_buf::TableBuf;
+use crate::vm::table_buf::{TableBuf, fill_raw};
 use crate::{Engine, Func, GlobalType, MemoryType, ResourceLimiter};
 use std::any::Any;
 use std::collections::HashMap;
@@ -83,11 +83,54 @@ pub(crate) struct MemoryData {
 /// The storage of a table's elements; their number is in the table's
 /// definition.
 pub(crate) enum TableElements {
-    /// Funcref entries with the callee's code inline.
-    Func(TableBuf<VMTableEntry>),
+    /// The two arrays of a funcref table (see [`VMTableEntry`]): for a
+    /// capacity of `n`, `2 * n` words, the code words then the funcref
+    /// words.
+    Func(TableBuf<usize>),
     /// Externref words: 0 for null, else a slot index of the store's
     /// externref heap plus one.
     Extern(TableBuf<usize>),
+}
+
+/// The elements of a funcref table, as its two arrays.
+pub(crate) struct FuncElements<'a> {
+    /// The code words.
+    pub(crate) codes: &'a mut [usize],
+    /// The funcref words.
+    pub(crate) refs: &'a mut [usize],
+}
+
+impl FuncElements<'_> {
+    /// Sets element `i`.
+    pub(crate) fn set(&mut self, i: usize, e: VMTableEntry) {
+        self.codes[i] = e.wasm_call.expose_provenance();
+        self.refs[i] = e.func_ref.expose_provenance();
+    }
+
+    /// Sets the elements in `range` to `e`.
+    pub(crate) fn fill(&mut self, range: std::ops::Range<usize>, e: VMTableEntry) {
+        let (codes, refs) = (&mut self.codes[range.clone()], &mut self.refs[range]);
+        // SAFETY: both slices are valid for writes of their lengths.
+        unsafe {
+            fill_raw(
+                codes.as_mut_ptr(),
+                codes.len(),
+                e.wasm_call.expose_provenance(),
+            );
+            fill_raw(
+                refs.as_mut_ptr(),
+                refs.len(),
+                e.func_ref.expose_provenance(),
+            );
+        }
+    }
+
+    /// Copies the elements in `src` to `dst` onwards; the ranges may
+    /// overlap.
+    pub(crate) fn copy_within(&mut self, src: std::ops::Range<usize>, dst: usize) {
+        self.codes.copy_within(src.clone(), dst);
+        self.refs.copy_within(src, dst);
+    }
 }
 
 /// A table owned by the store.
@@ -245,6 +288,7 @@ impl StoreOpaque {
                     base: std::ptr::null_mut(),
                     current_elements: 0,
                     inline_capacity: 0,
+                    func_refs: std::ptr::null_mut(),
                 });
                 let p: *mut VMTableDefinition = &mut *b;
                 (p, Some(b))
@@ -340,15 +384,21 @@ impl TableData {
     /// compiled code may grow the table in place: to the capacity, or not
     /// at all when a limiter must be asked (`limited`).
     pub(crate) fn sync_def(&mut self, limited: bool) {
-        let base = match &self.elements {
-            TableElements::Func(b) => b.as_mut_ptr().cast::<u8>(),
-            TableElements::Extern(b) => b.as_mut_ptr().cast::<u8>(),
+        let capacity = self.capacity();
+        let (base, func_refs) = match &self.elements {
+            TableElements::Func(b) => {
+                let base = b.as_mut_ptr();
+                // SAFETY: the funcref words start `capacity` words in, inside
+                // (or one past the end of) the `2 * capacity` words.
+                (base, unsafe { base.add(capacity as usize) })
+            }
+            TableElements::Extern(b) => (b.as_mut_ptr(), std::ptr::null_mut()),
         };
-        let len = self.len();
-        let inline = if limited { len } else { self.capacity() };
+        let inline = if limited { self.len() } else { capacity };
         // SAFETY: `def` points at this table's live definition.
         unsafe {
-            (*self.def).base = base;
+            (*self.def).base = base.cast();
+            (*self.def).func_refs = func_refs.cast();
             (*self.def).inline_capacity = inline;
         }
     }
@@ -369,25 +419,23 @@ impl TableData {
     /// How many elements the storage holds without moving.
     pub(crate) fn capacity(&self) -> u64 {
         match &self.elements {
-            TableElements::Func(b) => b.capacity() as u64,
+            TableElements::Func(b) => b.capacity() as u64 / 2,
             TableElements::Extern(b) => b.capacity() as u64,
         }
     }
 
-    /// The entries of a funcref table.
-    pub(crate) fn funcs(&self) -> Option<&[VMTableEntry]> {
+    /// The elements of a funcref table.
+    pub(crate) fn funcs(&mut self) -> Option<FuncElements<'_>> {
         let len = self.len() as usize;
-        match &self.elements {
-            TableElements::Func(b) => Some(b.slice(len)),
-            TableElements::Extern(_) => None,
-        }
-    }
-
-    /// The entries of a funcref table, mutably.
-    pub(crate) fn funcs_mut(&mut self) -> Option<&mut [VMTableEntry]> {
-        let len = self.len() as usize;
+        let capacity = self.capacity() as usize;
         match &mut self.elements {
-            TableElements::Func(b) => Some(b.slice_mut(len)),
+            TableElements::Func(b) => {
+                let (codes, refs) = b.slice_mut(2 * capacity).split_at_mut(capacity);
+                Some(FuncElements {
+                    codes: &mut codes[..len],
+                    refs: &mut refs[..len],
+                })
+            }
             TableElements::Extern(_) => None,
         }
     }
@@ -407,6 +455,32 @@ impl TableData {
         match &mut self.elements {
             TableElements::Extern(b) => Some(b.slice_mut(len)),
             TableElements::Func(_) => None,
+        }
+    }
+
+    /// Grows the storage to hold `capacity` elements, keeping them; `false`
+    /// when the memory cannot be had. The new elements are zero.
+    pub(crate) fn grow_capacity(&mut self, capacity: u64) -> bool {
+        let old = self.capacity() as usize;
+        let Ok(new) = usize::try_from(capacity) else {
+            return false;
+        };
+        match &mut self.elements {
+            TableElements::Extern(b) => b.grow(new),
+            TableElements::Func(b) => {
+                let Some(words) = new.checked_mul(2) else {
+                    return false;
+                };
+                let Some(mut grown) = TableBuf::<usize>::heap_zeroed(words) else {
+                    return false;
+                };
+                let from = b.slice(2 * old);
+                let to = grown.slice_mut(words);
+                to[..old].copy_from_slice(&from[..old]);
+                to[new..new + old].copy_from_slice(&from[old..]);
+                *b = grown;
+                true
+            }
         }
     }
 

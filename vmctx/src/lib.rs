@@ -104,13 +104,16 @@ pub type ArrayCallFn = unsafe extern "C" fn(
     len: usize,
 );
 
-/// One entry of a funcref table: 16 bytes.
+/// One element of a funcref table: two words, stored in two arrays.
 ///
-/// The entry carries the callee's code pointer inline, so the target of a
-/// `call_indirect` is one load away from the table index, and a pointer to
-/// the callee's canonical [`VMFuncRef`], which holds its type id and vmctx
-/// (and is the value `table.get` returns). Keeping the entry at two words
-/// keeps `table.fill`, `table.copy` and the zeroing of new tables cheap.
+/// A funcref table of capacity `n` is `2 * n` words: the code words of its
+/// elements first (`VMTableDefinition::base`), then their funcref words
+/// (`VMTableDefinition::func_refs`). The code word is the callee's
+/// [`VMFuncRef::wasm_call`], so the target of a `call_indirect` is one load
+/// from the index, at a stride of one word, which the address arithmetic of
+/// the hardware scales for free; the funcref word points at the callee's
+/// canonical [`VMFuncRef`], which holds its type id and vmctx (and is the
+/// value `table.get` returns).
 ///
 /// The three states:
 ///
@@ -171,8 +174,9 @@ impl VMTableEntry {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMTableDefinition {
-    /// Start of the elements: [`VMTableEntry`] for funcref tables, one
-    /// pointer-sized word for externref tables.
+    /// Start of the elements: one word per element, the code words of a
+    /// funcref table (see [`VMTableEntry`]) or the words of an externref
+    /// table.
     pub base: *mut u8,
     /// Number of elements.
     pub current_elements: u64,
@@ -182,6 +186,9 @@ pub struct VMTableDefinition {
     /// every growth must go through the runtime (a resource limiter is
     /// installed). Never more than the table's maximum.
     pub inline_capacity: u64,
+    /// Start of the funcref words of a funcref table, `capacity` words
+    /// after `base`; null for externref tables.
+    pub func_refs: *mut u8,
 }
 
 /// A table imported by an instance.
@@ -400,8 +407,9 @@ macro_rules! foreach_libcall {
             table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32);
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32);
-            /// Lazy funcref initialization: writes the entry at `index` of a
-            /// funcref table and returns its address.
+            /// Lazy funcref initialization: writes the element at `index`
+            /// (in bounds) of a funcref table and returns the address of its
+            /// code word.
             table_lazy_init(vmctx: vmctx, table: i32, index: i64) -> ptr;
         }
     };
@@ -460,20 +468,8 @@ mod tests {
         );
 
         assert_eq!(
-            size_of::<VMTableEntry>(),
-            VMOffsets::SIZE_OF_TABLE_ENTRY as usize
-        );
-        assert_eq!(
-            1 << VMOffsets::TABLE_ENTRY_SHIFT,
-            VMOffsets::SIZE_OF_TABLE_ENTRY
-        );
-        assert_eq!(
-            offset_of!(VMTableEntry, wasm_call),
-            VMOffsets::TABLE_ENTRY_WASM_CALL as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableEntry, func_ref),
-            VMOffsets::TABLE_ENTRY_FUNC_REF as usize
+            1 << VMOffsets::TABLE_ELEMENT_SHIFT,
+            VMOffsets::SIZE_OF_TABLE_ELEMENT
         );
 
         assert_eq!(
@@ -491,6 +487,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMTableDefinition, inline_capacity),
             VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, func_refs),
+            VMOffsets::TABLE_DEFINITION_FUNC_REFS as usize
         );
         assert_eq!(
             size_of::<VMTableImport>(),

@@ -108,25 +108,23 @@ impl VMOffsets {
     /// Offset of [`crate::VMFuncRef::type_id`].
     pub const FUNC_REF_TYPE_ID: u32 = 24;
 
-    /// Size of [`crate::VMTableEntry`].
-    pub const SIZE_OF_TABLE_ENTRY: u32 = 16;
-    /// `log2` of [`Self::SIZE_OF_TABLE_ENTRY`].
-    pub const TABLE_ENTRY_SHIFT: u32 = 4;
-    /// Offset of [`crate::VMTableEntry::wasm_call`].
-    pub const TABLE_ENTRY_WASM_CALL: u32 = 0;
-    /// Offset of [`crate::VMTableEntry::func_ref`].
-    pub const TABLE_ENTRY_FUNC_REF: u32 = 8;
-    /// Size of one externref table element.
-    pub const SIZE_OF_EXTERNREF: u32 = 8;
+    /// Size of one word of a table's element arrays: a code word or a
+    /// funcref word of a funcref table (see [`crate::VMTableEntry`]), an
+    /// externref word.
+    pub const SIZE_OF_TABLE_ELEMENT: u32 = 8;
+    /// `log2` of [`Self::SIZE_OF_TABLE_ELEMENT`].
+    pub const TABLE_ELEMENT_SHIFT: u32 = 3;
 
     /// Size of [`crate::VMTableDefinition`].
-    pub const SIZE_OF_TABLE_DEFINITION: u32 = 24;
+    pub const SIZE_OF_TABLE_DEFINITION: u32 = 32;
     /// Offset of [`crate::VMTableDefinition::base`].
     pub const TABLE_DEFINITION_BASE: u32 = 0;
     /// Offset of [`crate::VMTableDefinition::current_elements`].
     pub const TABLE_DEFINITION_CURRENT_ELEMENTS: u32 = 8;
     /// Offset of [`crate::VMTableDefinition::inline_capacity`].
     pub const TABLE_DEFINITION_INLINE_CAPACITY: u32 = 16;
+    /// Offset of [`crate::VMTableDefinition::func_refs`].
+    pub const TABLE_DEFINITION_FUNC_REFS: u32 = 24;
     /// Size of [`crate::VMTableImport`].
     pub const SIZE_OF_TABLE_IMPORT: u32 = 16;
     /// Offset of [`crate::VMTableImport::from`].
@@ -351,7 +349,7 @@ mod tests {
         assert_eq!(o.imported_memory(0), o.imported_table(0) + 16);
         assert_eq!(o.imported_global(2), o.imported_memory(0) + 16 + 16);
         assert_eq!(o.defined_table(0), o.imported_global(2) + 8);
-        assert_eq!(o.defined_memory(0), o.defined_table(1) + 24);
+        assert_eq!(o.defined_memory(0), o.defined_table(1) + 32);
         assert_eq!(o.defined_global(0) % 16, 0);
         assert!(o.defined_global(0) >= o.defined_memory(0) + 16);
         assert_eq!(o.func_ref(0), o.defined_global(1) + 16);

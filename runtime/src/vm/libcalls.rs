@@ -216,12 +216,6 @@ fn func_entry(raw: usize) -> VMTableEntry {
     unsafe { VMTableEntry::from_func_ref(raw as *const VMFuncRef) }
 }
 
-/// Sets every entry of `dst` to `entry`.
-pub(crate) fn fill_entries(dst: &mut [VMTableEntry], entry: VMTableEntry) {
-    // SAFETY: the slice is valid for writes of its length.
-    unsafe { crate::vm::table_buf::fill_raw(dst.as_mut_ptr(), dst.len(), entry) }
-}
-
 impl StoreOpaque {
     /// The raw word at `index` of table `t` (a store index).
     pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Result<usize, Trap> {
@@ -233,17 +227,14 @@ impl StoreOpaque {
                 .filter(|_| index < table.len())
                 .ok_or(Trap::TableOutOfBounds);
         }
-        let entry = self
-            .table_materialize(t, index)
-            .ok_or(Trap::TableOutOfBounds)?;
-        // SAFETY: an entry of a live table, just materialized.
-        Ok(unsafe { (*entry).func_ref as usize })
+        self.table_materialize(t, index)
+            .ok_or(Trap::TableOutOfBounds)
     }
 
-    /// The funcref entry at `index` of table `t`, written first from the
-    /// table's element segments if lazy initialization has not reached it
-    /// yet; `None` when out of bounds.
-    pub(crate) fn table_materialize(&mut self, t: u32, index: u64) -> Option<*mut VMTableEntry> {
+    /// The funcref word of element `index` of funcref table `t`, the
+    /// element written first from the table's element segments if lazy
+    /// initialization has not reached it yet; `None` when out of bounds.
+    pub(crate) fn table_materialize(&mut self, t: u32, index: u64) -> Option<usize> {
         let table = &self.tables[t as usize];
         if index >= table.len() {
             return None;
@@ -251,28 +242,40 @@ impl StoreOpaque {
         let TableElements::Func(buf) = &table.elements else {
             return None;
         };
-        // SAFETY: `index` is below the length, so inside the storage.
-        let entry = unsafe { buf.as_mut_ptr().add(index as usize) };
-        // SAFETY: as above; entries are plain data.
-        if unsafe { (*entry).is_uninit() } {
-            use crate::instance::LazyItem;
-            let item = match &table.lazy {
-                Some(lazy) => lazy.item(index),
-                None => LazyItem::Raw(0),
-            };
-            let raw = match item {
-                LazyItem::Raw(raw) => raw,
-                LazyItem::Expression {
-                    instance,
-                    segment,
-                    k,
-                } => crate::instance::segment_item(self, instance, segment, k),
-            };
-            // SAFETY: as above; nothing else refers to the entry while the
-            // store is borrowed here.
-            unsafe { entry.write(func_entry(raw)) };
+        let capacity = table.capacity() as usize;
+        // SAFETY: `index` is below the length, so both words are inside the
+        // `2 * capacity` words of the storage.
+        let (code, func_ref) = unsafe {
+            let code = buf.as_mut_ptr().add(index as usize);
+            (code, code.add(capacity))
+        };
+        // SAFETY: as above; the words are plain data.
+        let (c, r) = unsafe { (*code, *func_ref) };
+        if c != 0 || r != 0 {
+            return Some(r);
         }
-        Some(entry)
+        use crate::instance::LazyItem;
+        let item = match &table.lazy {
+            Some(lazy) => lazy.item(index),
+            None => LazyItem::Raw(0),
+        };
+        let raw = match item {
+            LazyItem::Raw(raw) => raw,
+            LazyItem::Expression {
+                instance,
+                segment,
+                k,
+            } => crate::instance::segment_item(self, instance, segment, k),
+        };
+        let e = func_entry(raw);
+        // SAFETY: as above; nothing else refers to the words while the store
+        // is borrowed here, and evaluating the item did not touch the
+        // table's storage.
+        unsafe {
+            code.write(e.wasm_call.expose_provenance());
+            func_ref.write(raw);
+        }
+        Some(raw)
     }
 
     /// Writes every lazily initialized entry of table `t` in the chunks
@@ -303,11 +306,13 @@ impl StoreOpaque {
     /// Writes the raw word `raw` at `index` of table `t`.
     pub(crate) fn table_set(&mut self, t: u32, index: u64, raw: usize) -> Result<(), Trap> {
         let table = &mut self.tables[t as usize];
-        let i = usize::try_from(index).map_err(|_| Trap::TableOutOfBounds)?;
-        if let Some(v) = table.funcs_mut() {
-            *v.get_mut(i).ok_or(Trap::TableOutOfBounds)? = func_entry(raw);
-        } else if let Some(v) = table.externs_mut() {
-            *v.get_mut(i).ok_or(Trap::TableOutOfBounds)? = raw;
+        if index >= table.len() {
+            return Err(Trap::TableOutOfBounds);
+        }
+        let i = index as usize;
+        match table.funcs() {
+            Some(mut v) => v.set(i, func_entry(raw)),
+            None => table.externs_mut().expect("an externref table")[i] = raw,
         }
         Ok(())
     }
@@ -342,10 +347,7 @@ impl StoreOpaque {
         if new > cap {
             let roomy = new.max(cap.saturating_mul(2)).min(max).min(cap + budget);
             let table = &mut self.tables[t as usize];
-            let grown = match &mut table.elements {
-                TableElements::Func(b) => b.grow(roomy as usize) || b.grow(new as usize),
-                TableElements::Extern(b) => b.grow(roomy as usize) || b.grow(new as usize),
-            };
+            let grown = table.grow_capacity(roomy) || table.grow_capacity(new);
             if !grown {
                 self.table_grow_failed(anyhow::anyhow!("out of memory growing a table by {delta}"));
                 return None;
@@ -356,8 +358,8 @@ impl StoreOpaque {
         let table = &mut self.tables[t as usize];
         table.set_len(new);
         let fresh = old as usize..new as usize;
-        match table.funcs_mut() {
-            Some(v) => fill_entries(&mut v[fresh], func_entry(raw)),
+        match table.funcs() {
+            Some(mut v) => v.fill(fresh, func_entry(raw)),
             None => {
                 let words = &mut table.externs_mut().expect("an externref table")[fresh];
                 // SAFETY: the slice is valid for writes of its length.
@@ -378,8 +380,8 @@ impl StoreOpaque {
     ) -> Result<(), Trap> {
         let table = &mut self.tables[t as usize];
         let r = range(dst, len, table.len()).ok_or(Trap::TableOutOfBounds)?;
-        match table.funcs_mut() {
-            Some(v) => fill_entries(&mut v[r], func_entry(raw)),
+        match table.funcs() {
+            Some(mut v) => v.fill(r, func_entry(raw)),
             None => {
                 let words = &mut table.externs_mut().expect("an externref table")[r];
                 // SAFETY: the slice is valid for writes of its length.
@@ -406,8 +408,8 @@ impl StoreOpaque {
         self.table_materialize_range(src_t, s.clone());
         if src_t == dst_t {
             let table = &mut self.tables[dst_t as usize];
-            match table.funcs_mut() {
-                Some(v) => v.copy_within(s, d.start),
+            match table.funcs() {
+                Some(mut v) => v.copy_within(s, d.start),
                 None => table
                     .externs_mut()
                     .expect("an externref table")
@@ -417,13 +419,14 @@ impl StoreOpaque {
         }
         let (a, b) = if src_t < dst_t {
             let (lo, hi) = self.tables.split_at_mut(dst_t as usize);
-            (&lo[src_t as usize], &mut hi[0])
+            (&mut lo[src_t as usize], &mut hi[0])
         } else {
             let (lo, hi) = self.tables.split_at_mut(src_t as usize);
-            (&hi[0], &mut lo[dst_t as usize])
+            (&mut hi[0], &mut lo[dst_t as usize])
         };
-        if let (Some(sv), Some(dv)) = (a.funcs(), b.funcs_mut()) {
-            dv[d].copy_from_slice(&sv[s]);
+        if let (Some(sv), Some(dv)) = (a.funcs(), b.funcs()) {
+            dv.codes[d.clone()].copy_from_slice(&sv.codes[s.clone()]);
+            dv.refs[d].copy_from_slice(&sv.refs[s]);
         } else if let (Some(sv), Some(dv)) = (a.externs(), b.externs_mut()) {
             dv[d].copy_from_slice(&sv[s]);
         } else {
@@ -449,10 +452,10 @@ pub(crate) fn table_init_impl(
     let words: Vec<usize> = words[s].to_vec();
     let table = &mut store.tables[t as usize];
     let d = range(dst, u64::from(len), table.len()).ok_or(Trap::TableOutOfBounds)?;
-    match table.funcs_mut() {
-        Some(v) => {
-            for (slot, w) in v[d].iter_mut().zip(words) {
-                *slot = func_entry(w);
+    match table.funcs() {
+        Some(mut v) => {
+            for (i, w) in d.zip(words) {
+                v.set(i, func_entry(w));
             }
         }
         None => table.externs_mut().expect("an externref table")[d].copy_from_slice(&words),
@@ -516,8 +519,15 @@ unsafe extern "C" fn table_lazy_init(vmctx: *mut VMContext, table: u32, index: u
     // SAFETY: called by compiled code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let t = store.instances[inst as usize].tables[table as usize];
-    match store.table_materialize(t, index) {
-        Some(entry) => entry as usize,
-        None => traphandlers::raise_trap(Trap::UndefinedElement),
+    if store.table_materialize(t, index).is_none() {
+        traphandlers::raise_trap(Trap::UndefinedElement);
+    }
+    match &store.tables[t as usize].elements {
+        // SAFETY: `index` is in bounds (materialized above), so the code
+        // word is inside the storage.
+        TableElements::Func(buf) => unsafe { buf.as_mut_ptr().add(index as usize) as usize },
+        TableElements::Extern(_) => {
+            unreachable!("validated: lazy initialization of a funcref table")
+        }
     }
 }

@@ -41,8 +41,6 @@ const ALIGN: usize = 16;
 /// value, with an alignment of at most [`ALIGN`].
 pub(crate) unsafe trait Zeroable: Copy {}
 
-// SAFETY: two nullable pointers; zero is the "not yet initialized" entry.
-unsafe impl Zeroable for trestle_vmctx::VMTableEntry {}
 // SAFETY: any bit pattern is a `usize`.
 unsafe impl Zeroable for usize {}
 
@@ -89,6 +87,22 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped,
             pool: mapped.then(|| pool.clone()),
+            _marker: PhantomData,
+        })
+    }
+
+    /// Room for `capacity` elements, all zero, from the global allocator
+    /// whatever the size: for storage that is written in full right away.
+    pub(crate) fn heap_zeroed(capacity: usize) -> Option<Self> {
+        if capacity == 0 || size_of::<T>() == 0 {
+            return Some(Self::new());
+        }
+        let ptr = heap_zeroed(capacity.checked_mul(size_of::<T>())?)?;
+        Some(Self {
+            ptr: ptr.cast(),
+            capacity,
+            mapped: false,
+            pool: None,
             _marker: PhantomData,
         })
     }
@@ -422,8 +436,8 @@ mod tests {
     #[test]
     fn large_buffers_are_zeroed() {
         let pool = Arc::new(TablePool::default());
-        let b = TableBuf::<trestle_vmctx::VMTableEntry>::zeroed(100_000, &pool).unwrap();
-        assert!(b.slice(100_000).iter().all(|e| e.is_uninit()));
+        let b = TableBuf::<usize>::zeroed(200_000, &pool).unwrap();
+        assert!(b.slice(200_000).iter().all(|w| *w == 0));
         assert!(TableBuf::<usize>::zeroed(usize::MAX, &pool).is_none());
     }
 
