@@ -141,12 +141,6 @@ impl VMTableEntry {
         func_ref: ptr::null(),
     };
 
-    /// The entry of a slot that lazy initialization has not written yet.
-    pub const UNINIT: Self = Self {
-        wasm_call: ptr::null(),
-        func_ref: ptr::null(),
-    };
-
     /// The entry that refers to `func_ref`, or the null entry.
     ///
     /// # Safety
@@ -162,11 +156,6 @@ impl VMTableEntry {
             wasm_call,
             func_ref,
         }
-    }
-
-    /// Whether lazy initialization has yet to write this entry.
-    pub fn is_uninit(&self) -> bool {
-        self.wasm_call.is_null() && self.func_ref.is_null()
     }
 }
 

@@ -221,10 +221,9 @@ impl StoreOpaque {
     pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Result<usize, Trap> {
         let table = &self.tables[t as usize];
         if let Some(words) = table.externs() {
-            return words
-                .get(index as usize)
-                .copied()
-                .filter(|_| index < table.len())
+            return usize::try_from(index)
+                .ok()
+                .and_then(|i| words.get(i).copied())
                 .ok_or(Trap::TableOutOfBounds);
         }
         self.table_materialize(t, index)
