@@ -112,6 +112,8 @@ struct Elem {
     /// The address and immediate offset of the funcref word of a funcref
     /// element.
     func_ref: (Value, i32),
+    /// The element's index, an i64 known to be in bounds.
+    index: Value,
 }
 
 pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
@@ -1290,9 +1292,10 @@ impl State<'_, '_> {
         self.b.ins().brif(code, null, &[], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let word2 = self.lazy_init(table, elem.word);
-        let elem2 = self.element_at(table, word2);
-        let (code2, func_ref2) = self.load_entry(elem2);
+        let word2 = self.lazy_init(table, elem.index);
+        let code2 = self.b.ins().load(POINTER, vm_flags(), word2, 0);
+        let (at, offset) = self.func_ref_at(table, word2);
+        let func_ref2 = self.b.ins().load(POINTER, vm_flags(), at, offset);
         self.b.ins().brif(
             func_ref2,
             check,
@@ -1489,17 +1492,18 @@ impl State<'_, '_> {
             );
             (self.b.ins().iadd(refs, offset), 0)
         };
-        Elem { word, func_ref }
+        Elem {
+            word,
+            func_ref,
+            index,
+        }
     }
 
-    /// The element of funcref table `table` whose code word is at `word`.
-    fn element_at(&mut self, table: u32, word: Value) -> Elem {
+    /// Where the funcref word of the element of funcref table `table` whose
+    /// code word is at `word` is: an address and an immediate offset.
+    fn func_ref_at(&mut self, table: u32, word: Value) -> (Value, i32) {
         if let Some(size) = self.fixed_table_size(table) {
-            let distance = (size << VMOffsets::TABLE_ELEMENT_SHIFT) as i32;
-            return Elem {
-                word,
-                func_ref: (word, distance),
-            };
+            return (word, (size << VMOffsets::TABLE_ELEMENT_SHIFT) as i32);
         }
         let def = self.table_definition(table);
         let base = self.b.ins().load(
@@ -1515,33 +1519,16 @@ impl State<'_, '_> {
             VMOffsets::TABLE_DEFINITION_FUNC_REFS as i32,
         );
         let offset = self.b.ins().isub(word, base);
-        Elem {
-            word,
-            func_ref: (self.b.ins().iadd(refs, offset), 0),
-        }
+        (self.b.ins().iadd(refs, offset), 0)
     }
 
-    /// Calls the lazy-initialization libcall for the element whose code
-    /// word is at `word` in funcref table `table`, which writes it, and
-    /// returns the address of its code word again, from which the element's
-    /// words are reloaded: nothing of the fast path stays alive across the
-    /// call (the register allocator would give such a value a callee-saved
-    /// register that a value living across the indirect call needs). The
-    /// index is recomputed from the address here, on the cold path, for the
-    /// same reason.
-    fn lazy_init(&mut self, table: u32, word: Value) -> Value {
-        let def = self.table_definition(table);
-        let base = self.b.ins().load(
-            POINTER,
-            vm_flags(),
-            def,
-            VMOffsets::TABLE_DEFINITION_BASE as i32,
-        );
-        let offset = self.b.ins().isub(word, base);
-        let index = self
-            .b
-            .ins()
-            .ushr_imm_s(offset, i64::from(VMOffsets::TABLE_ELEMENT_SHIFT));
+    /// Calls the lazy-initialization libcall for element `index` (an i64,
+    /// known to be in bounds) of funcref table `table`, which writes it, and
+    /// returns the address of its code word, from which the element's words
+    /// are reloaded: nothing of the fast path stays alive across the call
+    /// (the register allocator would give such a value a callee-saved
+    /// register that a value living across the indirect call needs).
+    fn lazy_init(&mut self, table: u32, index: Value) -> Value {
         let t = self.b.ins().iconst(types::I32, i64::from(table));
         self.libcall(LibcallIndex::table_lazy_init, &[t, index])[0]
     }
@@ -1585,8 +1572,8 @@ impl State<'_, '_> {
             .brif(code, done, &[BlockArg::Value(func_ref)], lazy, &[]);
         self.b.seal_block(lazy);
         self.b.switch_to_block(lazy);
-        let word2 = self.lazy_init(table, elem.word);
-        let (at, offset) = self.element_at(table, word2).func_ref;
+        let word2 = self.lazy_init(table, elem.index);
+        let (at, offset) = self.func_ref_at(table, word2);
         let func_ref2 = self.b.ins().load(POINTER, vm_flags(), at, offset);
         self.b.ins().jump(done, &[BlockArg::Value(func_ref2)]);
         self.b.seal_block(done);
