@@ -52,6 +52,9 @@ pub struct Features {
     pub reference_types: bool,
     /// 64-bit tables (from the memory64 proposal).
     pub table64: bool,
+    /// Typed function references and the part of the GC proposal Trestle
+    /// implements ([`Config::wasm_gc`]).
+    pub gc: bool,
 }
 
 impl Features {
@@ -65,6 +68,7 @@ impl Features {
         bulk_memory: false,
         reference_types: false,
         table64: false,
+        gc: false,
     };
 
     /// WebAssembly 2.0 without SIMD: every proposal above on. The `wasm-v2`
@@ -76,12 +80,22 @@ impl Features {
         bulk_memory: true,
         reference_types: true,
         table64: false,
+        gc: false,
     };
 
     /// [`Features::WASM2`] and 64-bit tables. Trestle's own scripts in
     /// `tests/misc` run with these.
     pub const WASM2_TABLE64: Features = Features {
         table64: true,
+        ..Features::WASM2
+    };
+
+    /// [`Features::WASM2`] with typed function references and GC types.
+    /// The proposal suites run with these: some of their scripts were
+    /// updated to later proposals' types (`(ref null $t)` tables, arrayref
+    /// segments).
+    pub const WASM2_GC: Features = Features {
+        gc: true,
         ..Features::WASM2
     };
 
@@ -93,7 +107,9 @@ impl Features {
             .wasm_saturating_float_to_int(self.saturating_float_to_int)
             .wasm_bulk_memory(self.bulk_memory)
             .wasm_reference_types(self.reference_types)
-            .wasm_memory64(self.table64);
+            .wasm_memory64(self.table64)
+            .wasm_function_references(self.gc)
+            .wasm_gc(self.gc);
     }
 }
 
@@ -669,6 +685,7 @@ impl Runner {
             WastArgCore::RefNull(heap) => match heap_kind(heap) {
                 Some(RefKind::Func) => Val::FuncRef(None),
                 Some(RefKind::Extern) => Val::ExternRef(None),
+                Some(RefKind::Any) => Val::AnyRef(None),
                 None => bail!("unsupported argument `ref.null {heap:?}`"),
             },
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)?)),
@@ -708,13 +725,22 @@ impl Runner {
             WastRetCore::F32(pattern) => matches!(actual, Val::F32(a) if f32_matches(*a, pattern)),
             WastRetCore::F64(pattern) => matches!(actual, Val::F64(a) if f64_matches(*a, pattern)),
             WastRetCore::RefNull(None) => {
-                matches!(actual, Val::FuncRef(None) | Val::ExternRef(None))
+                matches!(
+                    actual,
+                    Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None)
+                )
             }
             WastRetCore::RefNull(Some(heap)) => match heap_kind(heap) {
                 Some(RefKind::Func) => matches!(actual, Val::FuncRef(None)),
                 Some(RefKind::Extern) => matches!(actual, Val::ExternRef(None)),
+                Some(RefKind::Any) => matches!(actual, Val::AnyRef(None)),
                 None => bail!("unsupported result pattern `ref.null {heap:?}`"),
             },
+            WastRetCore::RefArray => match actual {
+                Val::AnyRef(Some(a)) => a.array_len(&self.store)?.is_some(),
+                _ => false,
+            },
+            WastRetCore::RefEq | WastRetCore::RefAny => matches!(actual, Val::AnyRef(Some(_))),
             WastRetCore::RefFunc(_) => matches!(actual, Val::FuncRef(Some(_))),
             WastRetCore::RefExtern(payload) => match actual {
                 Val::ExternRef(Some(r)) => match payload {
@@ -763,6 +789,7 @@ fn encode_wat(wat: &mut Wat<'_>) -> Result<Vec<u8>> {
 enum RefKind {
     Func,
     Extern,
+    Any,
 }
 
 fn heap_kind(heap: &WastHeapType<'_>) -> Option<RefKind> {
@@ -775,6 +802,15 @@ fn heap_kind(heap: &WastHeapType<'_>) -> Option<RefKind> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Some(RefKind::Extern),
+        WastHeapType::Abstract {
+            shared: false,
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::Array
+                | AbstractHeapType::Struct
+                | AbstractHeapType::None,
+        } => Some(RefKind::Any),
         _ => None,
     }
 }

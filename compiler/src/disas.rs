@@ -13,7 +13,6 @@
 
 use crate::func::FuncTranslator;
 use crate::module::{Parsed, parse};
-use crate::types::WasmFuncType;
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::flowgraph::ControlFlowGraph;
@@ -71,7 +70,7 @@ impl Compiler {
     pub fn optimized_clif(
         &self,
         wasm: &[u8],
-        intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+        intern: &mut crate::module::InternGroup<'_>,
     ) -> Result<Vec<OptimizedFunction>, CompileError> {
         let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
         let offsets = info

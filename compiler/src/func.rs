@@ -9,7 +9,7 @@
 //! each wasm block, loop and if becomes a [`Control`] frame whose exit block
 //! takes the frame's results as block parameters.
 
-use crate::types::{ModuleInfo, WasmFuncType, WasmRefType, WasmValType};
+use crate::types::{ModuleInfo, WasmFuncType, WasmValType};
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64, Offset32};
@@ -301,7 +301,7 @@ impl<'a> FuncTranslator<'a> {
             let offset = reader.original_position();
             let (count, vt) = reader.read()?;
             validator.define_locals(offset, count, vt)?;
-            let t = ir_type(crate::module::val_type(vt)?);
+            let t = ir_type(crate::module::val_type(self.info, None, vt)?);
             for _ in 0..count {
                 let var = b.declare_var(t);
                 let zero = zero_value(&mut b, t);
@@ -455,7 +455,10 @@ impl State<'_, '_> {
     fn block_type(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         Ok(match bt {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![ir_type(crate::module::val_type(t)?)]),
+            BlockType::Type(t) => (
+                vec![],
+                vec![ir_type(crate::module::val_type(self.t.info, None, t)?)],
+            ),
             BlockType::FuncType(idx) => {
                 let ty = &self.t.info.types[idx as usize];
                 (
@@ -785,6 +788,37 @@ impl State<'_, '_> {
                 self.push(v);
             }
             O::RefIsNull => self.eqz(),
+            O::RefEq => {
+                let (a, b) = self.pop2();
+                let c = self.b.ins().icmp(IntCC::Equal, a, b);
+                let v = self.b.ins().uextend(types::I32, c);
+                self.push(v);
+            }
+            O::RefAsNonNull => {
+                let v = *self.stack.last().expect("validated");
+                self.b.ins().trapz(v, trap_code(Trap::NullReference));
+            }
+            O::BrOnNull { relative_depth } => {
+                let r = self.pop();
+                let (target, n) = self.branch_target_mut(relative_depth);
+                let args = block_args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, fallthrough, &[], target, &args);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+                self.push(r);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                let r = *self.stack.last().expect("validated");
+                let (target, n) = self.branch_target_mut(relative_depth);
+                let args = block_args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, target, &args, fallthrough, &[]);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+                self.pop();
+            }
+            O::CallRef { type_index } => self.call_ref(type_index),
             O::RefFunc { function_index } => {
                 let off = self.t.offsets.func_ref(function_index);
                 let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
@@ -1241,7 +1275,7 @@ impl State<'_, '_> {
     }
 
     fn call_indirect(&mut self, type_index: u32, table: u32) -> Res {
-        if self.t.info.tables[table as usize].element != WasmRefType::Func {
+        if !self.t.info.tables[table as usize].element.is_func() {
             return Err(CompileError::unsupported(
                 "call_indirect on a non-funcref table",
             ));
@@ -1319,6 +1353,41 @@ impl State<'_, '_> {
         self.finish_call_indirect(type_index, expected, code, func_ref, type_id)
     }
 
+    /// `call_ref`: a call through a function reference, whose type
+    /// validation already proved; only null is checked.
+    fn call_ref(&mut self, type_index: u32) {
+        let func_ref = self.pop();
+        self.b
+            .ins()
+            .trapz(func_ref, trap_code(Trap::NullFunctionReference));
+        let code = self.b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            func_ref,
+            VMOffsets::FUNC_REF_WASM_CALL as i32,
+        );
+        self.call_func_ref(type_index, code, func_ref);
+    }
+
+    /// Calls the function of non-null funcref `func_ref`, of type
+    /// `type_index`, at `code`, with the arguments on the stack.
+    fn call_func_ref(&mut self, type_index: u32, code: Value, func_ref: Value) {
+        let callee_vmctx = self.b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            func_ref,
+            VMOffsets::FUNC_REF_VMCTX as i32,
+        );
+        let num_params = self.t.info.types[type_index as usize].params.len();
+        let mut args = Vec::with_capacity(num_params + 2);
+        args.push(callee_vmctx);
+        args.push(self.vmctx);
+        args.extend_from_slice(self.peekn(num_params));
+        let sig = self.sig_for_type(type_index);
+        let inst = self.b.ins().call_indirect(sig, code, &args);
+        self.finish_call(inst, num_params);
+    }
+
     /// Both words of funcref table element `elem`: its code pointer and
     /// its funcref.
     fn load_entry(&mut self, elem: Elem) -> (Value, Value) {
@@ -1349,24 +1418,20 @@ impl State<'_, '_> {
         self.b.ins().brif(ok, call_block, &[], mismatch, &[]);
         self.b.seal_block(mismatch);
         self.b.switch_to_block(mismatch);
-        self.b.ins().trap(trap_code(Trap::BadSignature));
+        if self.t.info.sub_types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own id matches.
+            self.b.ins().trap(trap_code(Trap::BadSignature));
+        } else {
+            // The callee's type may declare the expected one as supertype.
+            let expected = self.b.ins().iconst(types::I32, i64::from(expected));
+            let sub = self.libcall(LibcallIndex::is_subtype, &[type_id, expected])[0];
+            self.b.ins().trapz(sub, trap_code(Trap::BadSignature));
+            self.b.ins().jump(call_block, &[]);
+        }
 
         self.b.seal_block(call_block);
         self.b.switch_to_block(call_block);
-        let callee_vmctx = self.b.ins().load(
-            POINTER,
-            func_ref_flags(),
-            func_ref,
-            VMOffsets::FUNC_REF_VMCTX as i32,
-        );
-        let num_params = self.t.info.types[type_index as usize].params.len();
-        let mut args = Vec::with_capacity(num_params + 2);
-        args.push(callee_vmctx);
-        args.push(self.vmctx);
-        args.extend_from_slice(self.peekn(num_params));
-        let sig = self.sig_for_type(type_index);
-        let inst = self.b.ins().call_indirect(sig, code, &args);
-        self.finish_call(inst, num_params);
+        self.call_func_ref(type_index, code, func_ref);
         Ok(())
     }
 
@@ -1479,7 +1544,7 @@ impl State<'_, '_> {
             self.b.ins().select_spectre_guard(out, zero, scaled)
         };
         let word = self.b.ins().iadd(base, offset);
-        let func_ref = if self.t.info.tables[table as usize].element != WasmRefType::Func {
+        let func_ref = if !self.t.info.tables[table as usize].element.is_func() {
             (word, 0)
         } else if let Some(size) = fixed {
             (word, (size << VMOffsets::TABLE_ELEMENT_SHIFT) as i32)
@@ -1545,7 +1610,7 @@ impl State<'_, '_> {
     /// cold path.
     fn table_get(&mut self, table: u32, index: Value) -> Value {
         let elem = self.table_element(table, index, Trap::TableOutOfBounds);
-        if self.t.info.tables[table as usize].element == WasmRefType::Extern {
+        if !self.t.info.tables[table as usize].element.is_func() {
             return self.b.ins().load(POINTER, vm_flags(), elem.word, 0);
         }
         let (at, offset) = elem.func_ref;
@@ -1592,8 +1657,8 @@ impl State<'_, '_> {
     /// out of its `VMFuncRef` (or the null entry's marker), at `word` and
     /// the funcref itself at `func_ref`.
     fn write_element(&mut self, table: u32, word: Value, func_ref: (Value, i32), val: Value) {
-        let code = (self.t.info.tables[table as usize].element == WasmRefType::Func)
-            .then(|| self.entry_code(val));
+        let code =
+            (self.t.info.tables[table as usize].element.is_func()).then(|| self.entry_code(val));
         self.store_element(word, func_ref, code, val);
     }
 
@@ -1682,7 +1747,7 @@ impl State<'_, '_> {
         // new length. The storage cannot move: there is no call in between.
         self.b.seal_block(inline);
         self.b.switch_to_block(inline);
-        let funcs = self.t.info.tables[table as usize].element == WasmRefType::Func;
+        let funcs = self.t.info.tables[table as usize].element.is_func();
         let code = funcs.then(|| self.entry_code(init));
         let new_len = self.b.ins().iadd(len, delta);
         let base = self.b.ins().load(

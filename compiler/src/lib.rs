@@ -17,7 +17,7 @@ mod trampoline;
 mod types;
 
 pub use disas::{IndirectCallPath, OptimizedFunction};
-pub use module::{CompiledModule, FuncLoc};
+pub use module::{CompiledModule, FuncLoc, InternGroup};
 pub use trampoline::HostTrampoline;
 pub use types::*;
 
@@ -126,6 +126,13 @@ pub struct Features {
     pub bulk_memory: bool,
     /// 64-bit tables and memories (the memory64 proposal).
     pub memory64: bool,
+    /// Typed function references (`(ref $t)`, `ref.as_non_null`,
+    /// `br_on_null`, `call_ref`, ...).
+    pub function_references: bool,
+    /// Garbage-collected types (`any`, `eq`, arrays, structures, recursion
+    /// groups and declared subtypes). Only part of the proposal's
+    /// instructions compile; the rest are "unsupported" errors.
+    pub gc: bool,
 }
 
 impl Default for Features {
@@ -138,6 +145,8 @@ impl Default for Features {
             reference_types: true,
             bulk_memory: true,
             memory64: false,
+            function_references: false,
+            gc: false,
         }
     }
 }
@@ -153,6 +162,8 @@ impl Features {
             reference_types: false,
             bulk_memory: false,
             memory64: false,
+            function_references: false,
+            gc: false,
         }
     }
 
@@ -166,6 +177,8 @@ impl Features {
         f.set(F::REFERENCE_TYPES, self.reference_types);
         f.set(F::BULK_MEMORY, self.bulk_memory);
         f.set(F::MEMORY64, self.memory64);
+        f.set(F::FUNCTION_REFERENCES, self.function_references);
+        f.set(F::GC, self.gc);
         f
     }
 }

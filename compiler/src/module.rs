@@ -38,8 +38,22 @@ pub struct CompiledModule {
     pub traps: Vec<(u32, Trap)>,
 }
 
-/// Converts a wasmparser value type.
-pub(crate) fn val_type(t: wasmparser::ValType) -> Result<WasmValType, CompileError> {
+/// Where the parser is in the type section: the first type index of the
+/// recursion group being read and its members, whose canonical ids are not
+/// known yet.
+#[derive(Clone, Copy)]
+pub(crate) struct Group<'a> {
+    start: u32,
+    members: &'a [wasmparser::SubType],
+}
+
+/// Converts a wasmparser value type; concrete types become canonical ids
+/// (or group-local positions inside `group`).
+pub(crate) fn val_type(
+    info: &ModuleInfo,
+    group: Option<Group<'_>>,
+    t: wasmparser::ValType,
+) -> Result<WasmValType, CompileError> {
     use wasmparser::ValType as V;
     Ok(match t {
         V::I32 => WasmValType::I32,
@@ -47,26 +61,168 @@ pub(crate) fn val_type(t: wasmparser::ValType) -> Result<WasmValType, CompileErr
         V::F32 => WasmValType::F32,
         V::F64 => WasmValType::F64,
         V::V128 => WasmValType::V128,
-        V::Ref(r) => WasmValType::Ref(ref_type(r)?),
+        V::Ref(r) => WasmValType::Ref(ref_type(info, group, r)?),
     })
 }
 
-pub(crate) fn ref_type(r: wasmparser::RefType) -> Result<WasmRefType, CompileError> {
-    if r == wasmparser::RefType::FUNCREF {
-        Ok(WasmRefType::Func)
-    } else if r == wasmparser::RefType::EXTERNREF {
-        Ok(WasmRefType::Extern)
-    } else {
-        Err(CompileError::unsupported(format!("reference type {r}")))
+pub(crate) fn ref_type(
+    info: &ModuleInfo,
+    group: Option<Group<'_>>,
+    r: wasmparser::RefType,
+) -> Result<WasmRefType, CompileError> {
+    Ok(WasmRefType {
+        nullable: r.is_nullable(),
+        heap: heap_type(info, group, r.heap_type())?,
+    })
+}
+
+pub(crate) fn heap_type(
+    info: &ModuleInfo,
+    group: Option<Group<'_>>,
+    h: wasmparser::HeapType,
+) -> Result<WasmHeapType, CompileError> {
+    use wasmparser::AbstractHeapType as A;
+    use wasmparser::HeapType as H;
+    Ok(match h {
+        H::Abstract { shared: true, .. } => {
+            return Err(CompileError::unsupported("shared reference types"));
+        }
+        H::Abstract { ty, .. } => match ty {
+            A::Func => WasmHeapType::Func,
+            A::NoFunc => WasmHeapType::NoFunc,
+            A::Extern => WasmHeapType::Extern,
+            A::NoExtern => WasmHeapType::NoExtern,
+            A::Any => WasmHeapType::Any,
+            A::Eq => WasmHeapType::Eq,
+            A::I31 => WasmHeapType::I31,
+            A::Struct => WasmHeapType::Struct,
+            A::Array => WasmHeapType::Array,
+            A::None => WasmHeapType::None,
+            other => {
+                return Err(CompileError::unsupported(format!("heap type {other:?}")));
+            }
+        },
+        H::Concrete(index) => {
+            let index = match index {
+                wasmparser::UnpackedIndex::Module(i) => i,
+                wasmparser::UnpackedIndex::RecGroup(i) => {
+                    group.map_or(u32::MAX, |g| g.start.saturating_add(i))
+                }
+                other => {
+                    return Err(CompileError::unsupported(format!("type index {other:?}")));
+                }
+            };
+            concrete_type(info, group, index)?
+        }
+        H::Exact(_) => return Err(CompileError::unsupported("exact reference types")),
+    })
+}
+
+/// The heap type of references to type `index`.
+fn concrete_type(
+    info: &ModuleInfo,
+    group: Option<Group<'_>>,
+    index: u32,
+) -> Result<WasmHeapType, CompileError> {
+    use wasmparser::CompositeInnerType as C;
+    if let Some(g) = group
+        && let Some(member) = index
+            .checked_sub(g.start)
+            .and_then(|i| g.members.get(i as usize))
+    {
+        let local = REC_GROUP_LOCAL | (index - g.start);
+        return Ok(match member.composite_type.inner {
+            C::Func(_) => WasmHeapType::ConcreteFunc(local),
+            C::Array(_) => WasmHeapType::ConcreteArray(local),
+            C::Struct(_) => WasmHeapType::ConcreteStruct(local),
+            _ => return Err(CompileError::unsupported("continuation types")),
+        });
+    }
+    match (
+        info.sub_types.get(index as usize),
+        info.type_ids.get(index as usize),
+    ) {
+        (Some(sub), Some(&id)) => Ok(sub.heap_type(id)),
+        _ => Err(CompileError::new(
+            CompileErrorKind::Invalid,
+            format!("unknown type {index}"),
+        )),
     }
 }
 
-fn table_type(t: &wasmparser::TableType) -> Result<WasmTableType, CompileError> {
+/// Converts one member of a recursion group.
+fn sub_type(
+    info: &ModuleInfo,
+    group: Group<'_>,
+    sub: &wasmparser::SubType,
+) -> Result<WasmSubType, CompileError> {
+    if sub.composite_type.shared {
+        return Err(CompileError::unsupported("shared types"));
+    }
+    if sub.composite_type.descriptor_idx.is_some() || sub.composite_type.describes_idx.is_some() {
+        return Err(CompileError::unsupported("type descriptors"));
+    }
+    let supertype = match sub.supertype_idxs.first() {
+        None => None,
+        Some(p) => {
+            let index = match p.unpack() {
+                wasmparser::UnpackedIndex::Module(i) => i,
+                wasmparser::UnpackedIndex::RecGroup(i) => group.start.saturating_add(i),
+                other => {
+                    return Err(CompileError::unsupported(format!("type index {other:?}")));
+                }
+            };
+            concrete_type(info, Some(group), index)?.concrete()
+        }
+    };
+    let field = |f: &wasmparser::FieldType| -> Result<WasmFieldType, CompileError> {
+        Ok(WasmFieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => WasmStorageType::I8,
+                wasmparser::StorageType::I16 => WasmStorageType::I16,
+                wasmparser::StorageType::Val(v) => {
+                    WasmStorageType::Val(val_type(info, Some(group), v)?)
+                }
+            },
+            mutable: f.mutable,
+        })
+    };
+    let composite = match &sub.composite_type.inner {
+        wasmparser::CompositeInnerType::Func(f) => {
+            let convert = |ts: &[wasmparser::ValType]| {
+                ts.iter()
+                    .map(|t| val_type(info, Some(group), *t))
+                    .collect::<Result<Box<[_]>, _>>()
+            };
+            WasmCompositeType::Func(WasmFuncType {
+                params: convert(f.params())?,
+                results: convert(f.results())?,
+            })
+        }
+        wasmparser::CompositeInnerType::Array(a) => WasmCompositeType::Array(field(&a.0)?),
+        wasmparser::CompositeInnerType::Struct(s) => {
+            WasmCompositeType::Struct(s.fields.iter().map(field).collect::<Result<_, _>>()?)
+        }
+        _ => return Err(CompileError::unsupported("continuation types")),
+    };
+    Ok(WasmSubType {
+        is_final: sub.is_final,
+        supertype,
+        composite,
+    })
+}
+
+/// Canonicalizes a recursion group: its members in order, with references
+/// to each other marked [`REC_GROUP_LOCAL`], to the engine-wide id of its
+/// first member (the others follow it).
+pub type InternGroup<'a> = dyn FnMut(&[WasmSubType]) -> u32 + 'a;
+
+fn table_type(info: &ModuleInfo, t: &wasmparser::TableType) -> Result<WasmTableType, CompileError> {
     if t.shared {
         return Err(CompileError::unsupported("shared tables"));
     }
     Ok(WasmTableType {
-        element: ref_type(t.element_type)?,
+        element: ref_type(info, None, t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -91,17 +247,20 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileErro
     })
 }
 
-fn global_type(g: &wasmparser::GlobalType) -> Result<WasmGlobalType, CompileError> {
+fn global_type(
+    info: &ModuleInfo,
+    g: &wasmparser::GlobalType,
+) -> Result<WasmGlobalType, CompileError> {
     if g.shared {
         return Err(CompileError::unsupported("shared globals"));
     }
     Ok(WasmGlobalType {
-        ty: val_type(g.content_type)?,
+        ty: val_type(info, None, g.content_type)?,
         mutable: g.mutable,
     })
 }
 
-fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> {
+fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> {
     use wasmparser::Operator as O;
     let mut ops = Vec::new();
     let mut reader = e.get_operators_reader();
@@ -114,13 +273,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> 
             O::F64Const { value } => ConstOp::F64(value.bits()),
             O::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
             O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
-            O::RefNull { hty } => ConstOp::RefNull(match hty {
-                wasmparser::HeapType::FUNC => WasmRefType::Func,
-                wasmparser::HeapType::EXTERN => WasmRefType::Extern,
-                other => {
-                    return Err(CompileError::unsupported(format!("ref.null {other:?}")));
-                }
-            }),
+            O::RefNull { hty } => ConstOp::RefNull(heap_type(info, None, hty)?),
             O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             O::I32Add => ConstOp::I32Add,
             O::I32Sub => ConstOp::I32Sub,
@@ -128,6 +281,12 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> 
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
+            O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
             other => {
                 return Err(CompileError::unsupported(format!(
                     "constant expression operator {other:?}"
@@ -152,7 +311,7 @@ pub(crate) struct Parsed<'a> {
 pub(crate) fn parse<'a>(
     features: crate::Features,
     wasm: &'a [u8],
-    intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+    intern: &mut InternGroup<'_>,
 ) -> Result<Parsed<'a>, CompileError> {
     let mut validator = Validator::new_with_features(features.to_wasmparser());
     let mut info = ModuleInfo::default();
@@ -173,25 +332,33 @@ pub(crate) fn parse<'a>(
             }
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    for sub in group?.into_types() {
-                        match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
-                                let params = f
-                                    .params()
-                                    .iter()
-                                    .map(|t| val_type(*t))
-                                    .collect::<Result<_, _>>()?;
-                                let results = f
-                                    .results()
-                                    .iter()
-                                    .map(|t| val_type(*t))
-                                    .collect::<Result<_, _>>()?;
-                                let ty = WasmFuncType { params, results };
-                                info.type_ids.push(intern(&ty));
-                                info.types.push(Arc::new(ty));
-                            }
-                            _ => return Err(CompileError::unsupported("GC types")),
+                    let group = group?;
+                    let members: Vec<wasmparser::SubType> = group.into_types().collect();
+                    let g = Group {
+                        start: info.sub_types.len() as u32,
+                        members: &members,
+                    };
+                    let subs = members
+                        .iter()
+                        .map(|sub| sub_type(&info, g, sub))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let base = intern(&subs);
+                    let resolve = |id: u32| {
+                        if id & REC_GROUP_LOCAL != 0 {
+                            base + (id & !REC_GROUP_LOCAL)
+                        } else {
+                            id
                         }
+                    };
+                    for (i, sub) in subs.iter().enumerate() {
+                        let sub = sub.map_ids(&resolve);
+                        let func = sub.as_func().cloned().unwrap_or(WasmFuncType {
+                            params: Box::new([]),
+                            results: Box::new([]),
+                        });
+                        info.type_ids.push(base + i as u32);
+                        info.types.push(Arc::new(func));
+                        info.sub_types.push(Arc::new(sub));
                     }
                 }
             }
@@ -205,7 +372,7 @@ pub(crate) fn parse<'a>(
                             EntityIndex::Function(info.functions.len() as u32 - 1)
                         }
                         TypeRef::Table(t) => {
-                            info.tables.push(table_type(&t)?);
+                            info.tables.push(table_type(&info, &t)?);
                             info.num_imported_tables += 1;
                             EntityIndex::Table(info.tables.len() as u32 - 1)
                         }
@@ -215,7 +382,7 @@ pub(crate) fn parse<'a>(
                             EntityIndex::Memory(info.memories.len() as u32 - 1)
                         }
                         TypeRef::Global(g) => {
-                            info.globals.push(global_type(&g)?);
+                            info.globals.push(global_type(&info, &g)?);
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.len() as u32 - 1)
                         }
@@ -239,7 +406,7 @@ pub(crate) fn parse<'a>(
                     if let wasmparser::TableInit::Expr(_) = table.init {
                         return Err(CompileError::unsupported("table initializer expressions"));
                     }
-                    info.tables.push(table_type(&table.ty)?);
+                    info.tables.push(table_type(&info, &table.ty)?);
                 }
             }
             Payload::MemorySection(reader) => {
@@ -250,8 +417,8 @@ pub(crate) fn parse<'a>(
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;
-                    info.globals.push(global_type(&g.ty)?);
-                    info.global_inits.push(const_expr(&g.init_expr)?);
+                    info.globals.push(global_type(&info, &g.ty)?);
+                    info.global_inits.push(const_expr(&info, &g.init_expr)?);
                 }
             }
             Payload::ExportSection(reader) => {
@@ -284,20 +451,23 @@ pub(crate) fn parse<'a>(
                             offset_expr,
                         } => SegmentMode::Active {
                             index: table_index.unwrap_or(0),
-                            offset: const_expr(&offset_expr)?,
+                            offset: const_expr(&info, &offset_expr)?,
                         },
                     };
                     let (element, items) = match e.items {
                         wasmparser::ElementItems::Functions(r) => (
-                            WasmRefType::Func,
+                            WasmRefType::FUNCREF,
                             ElementItems::Functions(r.into_iter().collect::<Result<_, _>>()?),
                         ),
                         wasmparser::ElementItems::Expressions(ty, r) => {
                             let mut exprs = Vec::new();
                             for x in r {
-                                exprs.push(const_expr(&x?)?);
+                                exprs.push(const_expr(&info, &x?)?);
                             }
-                            (ref_type(ty)?, ElementItems::Expressions(exprs.into()))
+                            (
+                                ref_type(&info, None, ty)?,
+                                ElementItems::Expressions(exprs.into()),
+                            )
                         }
                     };
                     info.elements.push(ElementSegment {
@@ -317,7 +487,7 @@ pub(crate) fn parse<'a>(
                             offset_expr,
                         } => SegmentMode::Active {
                             index: memory_index,
-                            offset: const_expr(&offset_expr)?,
+                            offset: const_expr(&info, &offset_expr)?,
                         },
                     };
                     info.data.push(DataSegment {
@@ -358,9 +528,10 @@ impl Compiler {
 
     /// Validates and compiles a module.
     ///
-    /// `intern` maps each function type to its engine-wide canonical id
-    /// (at least [`trestle_vmctx::TYPE_ID_FIRST`]); `call_indirect` compares
-    /// against these ids as immediates.
+    /// `intern` maps each recursion group of the type section to the
+    /// engine-wide canonical id of its first member (at least
+    /// [`trestle_vmctx::TYPE_ID_FIRST`]; the other members follow it);
+    /// `call_indirect` compares against these ids as immediates.
     ///
     /// # Errors
     ///
@@ -369,7 +540,7 @@ impl Compiler {
     pub fn compile_module(
         &self,
         wasm: &[u8],
-        intern: &mut dyn FnMut(&WasmFuncType) -> u32,
+        intern: &mut InternGroup<'_>,
     ) -> Result<CompiledModule, CompileError> {
         let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
         let offsets = info

@@ -19,14 +19,295 @@ pub enum WasmValType {
     Ref(WasmRefType),
 }
 
-/// A reference type. Only the two nullable abstract types of the
-/// reference-types proposal are supported.
+/// A heap type: what a reference points at.
+///
+/// Concrete types are named by their engine-wide canonical id (see
+/// [`ModuleInfo::type_ids`]); while a recursion group is being
+/// canonicalized, a reference to a member of the same group carries
+/// [`REC_GROUP_LOCAL`] plus the member's position in the group instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WasmRefType {
-    /// `funcref`.
+pub enum WasmHeapType {
+    /// `func`: any function.
     Func,
-    /// `externref`.
+    /// `nofunc`: the bottom of the function hierarchy (only null).
+    NoFunc,
+    /// `extern`: any host value.
     Extern,
+    /// `noextern`: the bottom of the extern hierarchy (only null).
+    NoExtern,
+    /// `any`: the top of the GC hierarchy.
+    Any,
+    /// `eq`: GC values comparable with `ref.eq`.
+    Eq,
+    /// `i31`: unboxed 31-bit integers.
+    I31,
+    /// `struct`: any GC structure.
+    Struct,
+    /// `array`: any GC array.
+    Array,
+    /// `none`: the bottom of the GC hierarchy (only null).
+    None,
+    /// Functions of one concrete type.
+    ConcreteFunc(u32),
+    /// Arrays of one concrete type.
+    ConcreteArray(u32),
+    /// Structures of one concrete type.
+    ConcreteStruct(u32),
+}
+
+/// The bit that marks a concrete type id as a position inside the
+/// recursion group being canonicalized.
+pub const REC_GROUP_LOCAL: u32 = 1 << 31;
+
+/// Which of the three hierarchies of reference types a heap type is in,
+/// which also decides how compiled code represents the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefFamily {
+    /// Functions: a pointer to a `VMFuncRef`, 0 for null.
+    Func,
+    /// Host values: an externref heap slot plus one, 0 for null.
+    Extern,
+    /// GC values (`any` and below): a heap slot plus one, 0 for null.
+    Any,
+}
+
+impl WasmHeapType {
+    /// The hierarchy the type belongs to.
+    pub fn family(self) -> RefFamily {
+        use WasmHeapType as H;
+        match self {
+            H::Func | H::NoFunc | H::ConcreteFunc(_) => RefFamily::Func,
+            H::Extern | H::NoExtern => RefFamily::Extern,
+            H::Any
+            | H::Eq
+            | H::I31
+            | H::Struct
+            | H::Array
+            | H::None
+            | H::ConcreteArray(_)
+            | H::ConcreteStruct(_) => RefFamily::Any,
+        }
+    }
+
+    /// The concrete type id, for a concrete heap type.
+    pub fn concrete(self) -> Option<u32> {
+        match self {
+            WasmHeapType::ConcreteFunc(id)
+            | WasmHeapType::ConcreteArray(id)
+            | WasmHeapType::ConcreteStruct(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The same heap type with its concrete id passed through `f`.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> Self {
+        match self {
+            WasmHeapType::ConcreteFunc(id) => WasmHeapType::ConcreteFunc(f(id)),
+            WasmHeapType::ConcreteArray(id) => WasmHeapType::ConcreteArray(f(id)),
+            WasmHeapType::ConcreteStruct(id) => WasmHeapType::ConcreteStruct(f(id)),
+            other => other,
+        }
+    }
+
+    /// Whether every value of `self` is a value of `other`. `supertype`
+    /// gives the declared supertype of a concrete type id.
+    pub fn is_subtype_of(
+        self,
+        other: WasmHeapType,
+        supertype: &dyn Fn(u32) -> Option<u32>,
+    ) -> bool {
+        use WasmHeapType as H;
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (H::NoFunc, o) => o.family() == RefFamily::Func,
+            (H::NoExtern, o) => o.family() == RefFamily::Extern,
+            (H::None, o) => o.family() == RefFamily::Any,
+            (H::ConcreteFunc(_), H::Func) => true,
+            (H::ConcreteArray(_), H::Array | H::Eq | H::Any) => true,
+            (H::ConcreteStruct(_), H::Struct | H::Eq | H::Any) => true,
+            (H::I31 | H::Struct | H::Array, H::Eq | H::Any) => true,
+            (H::Eq, H::Any) => true,
+            (H::ConcreteFunc(a), H::ConcreteFunc(b))
+            | (H::ConcreteArray(a), H::ConcreteArray(b))
+            | (H::ConcreteStruct(a), H::ConcreteStruct(b)) => {
+                let mut at = a;
+                // Supertype chains are finite and acyclic (validation
+                // checks declared supertypes precede their subtypes).
+                while let Some(up) = supertype(at) {
+                    if up == b {
+                        return true;
+                    }
+                    at = up;
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A reference type: a heap type and whether null is included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WasmRefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What non-null values point at.
+    pub heap: WasmHeapType,
+}
+
+impl WasmRefType {
+    /// `funcref`.
+    pub const FUNCREF: WasmRefType = WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Func,
+    };
+    /// `externref`.
+    pub const EXTERNREF: WasmRefType = WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Extern,
+    };
+
+    /// The hierarchy of the heap type.
+    pub fn family(self) -> RefFamily {
+        self.heap.family()
+    }
+
+    /// Whether the references are `VMFuncRef` pointers.
+    pub fn is_func(self) -> bool {
+        self.family() == RefFamily::Func
+    }
+
+    /// Whether every value of `self` is a value of `other`.
+    pub fn is_subtype_of(self, other: WasmRefType, supertype: &dyn Fn(u32) -> Option<u32>) -> bool {
+        (!self.nullable || other.nullable) && self.heap.is_subtype_of(other.heap, supertype)
+    }
+}
+
+/// How an array element or a structure field is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WasmStorageType {
+    /// A packed 8-bit integer.
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A full value.
+    Val(WasmValType),
+}
+
+impl WasmStorageType {
+    /// The value type operators see (packed types widen to `i32`).
+    pub fn unpacked(self) -> WasmValType {
+        match self {
+            WasmStorageType::I8 | WasmStorageType::I16 => WasmValType::I32,
+            WasmStorageType::Val(v) => v,
+        }
+    }
+}
+
+/// An array element or a structure field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WasmFieldType {
+    /// How it is stored.
+    pub storage: WasmStorageType,
+    /// Whether it can be written after allocation.
+    pub mutable: bool,
+}
+
+/// The shape of a defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WasmCompositeType {
+    /// A function type.
+    Func(WasmFuncType),
+    /// An array type: its element.
+    Array(WasmFieldType),
+    /// A structure type: its fields.
+    Struct(Box<[WasmFieldType]>),
+}
+
+/// A defined type with its place in the subtyping hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WasmSubType {
+    /// Whether the type may have subtypes (`final` forbids them).
+    pub is_final: bool,
+    /// The declared supertype's canonical id.
+    pub supertype: Option<u32>,
+    /// The shape.
+    pub composite: WasmCompositeType,
+}
+
+impl WasmValType {
+    /// The same type with every concrete type id passed through `f`.
+    pub fn map_ids(self, f: &dyn Fn(u32) -> u32) -> Self {
+        match self {
+            WasmValType::Ref(r) => WasmValType::Ref(WasmRefType {
+                nullable: r.nullable,
+                heap: r.heap.map_concrete(f),
+            }),
+            other => other,
+        }
+    }
+}
+
+impl WasmFieldType {
+    fn map_ids(self, f: &dyn Fn(u32) -> u32) -> Self {
+        WasmFieldType {
+            storage: match self.storage {
+                WasmStorageType::Val(v) => WasmStorageType::Val(v.map_ids(f)),
+                packed => packed,
+            },
+            mutable: self.mutable,
+        }
+    }
+}
+
+impl WasmSubType {
+    /// The same type with every concrete type id it names (its supertype
+    /// and the types inside it) passed through `f`.
+    pub fn map_ids(&self, f: &dyn Fn(u32) -> u32) -> Self {
+        WasmSubType {
+            is_final: self.is_final,
+            supertype: self.supertype.map(f),
+            composite: match &self.composite {
+                WasmCompositeType::Func(func) => WasmCompositeType::Func(WasmFuncType {
+                    params: func.params.iter().map(|t| t.map_ids(f)).collect(),
+                    results: func.results.iter().map(|t| t.map_ids(f)).collect(),
+                }),
+                WasmCompositeType::Array(e) => WasmCompositeType::Array(e.map_ids(f)),
+                WasmCompositeType::Struct(fields) => {
+                    WasmCompositeType::Struct(fields.iter().map(|x| x.map_ids(f)).collect())
+                }
+            },
+        }
+    }
+
+    /// A final function type without supertype: what a function type
+    /// written without `sub` is.
+    pub fn final_func(ty: WasmFuncType) -> Self {
+        WasmSubType {
+            is_final: true,
+            supertype: None,
+            composite: WasmCompositeType::Func(ty),
+        }
+    }
+
+    /// The function type, if this is one.
+    pub fn as_func(&self) -> Option<&WasmFuncType> {
+        match &self.composite {
+            WasmCompositeType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The concrete heap type of references to this type, with id `id`.
+    pub fn heap_type(&self, id: u32) -> WasmHeapType {
+        match self.composite {
+            WasmCompositeType::Func(_) => WasmHeapType::ConcreteFunc(id),
+            WasmCompositeType::Array(_) => WasmHeapType::ConcreteArray(id),
+            WasmCompositeType::Struct(_) => WasmHeapType::ConcreteStruct(id),
+        }
+    }
 }
 
 /// A function type.
@@ -88,8 +369,8 @@ pub enum ConstOp {
     V128(u128),
     /// `global.get`.
     GlobalGet(u32),
-    /// `ref.null`.
-    RefNull(WasmRefType),
+    /// `ref.null` of a heap type.
+    RefNull(WasmHeapType),
     /// `ref.func`.
     RefFunc(u32),
     /// `i32.add` (extended constant expressions).
@@ -104,6 +385,12 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`.
     I64Mul,
+    /// `array.new $t` (a type index): the length and the initial value are on the stack.
+    ArrayNew(u32),
+    /// `array.new_default $t`: the length is on the stack.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed $t n`: the `n` elements are on the stack.
+    ArrayNewFixed(u32, u32),
 }
 
 /// A constant expression: a stack program of [`ConstOp`]s with one result.
@@ -209,8 +496,13 @@ pub struct DataSegment {
 /// Everything about a module except its code.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleInfo {
-    /// The type section, by type index.
+    /// The function types of the type section, by type index. The entry of
+    /// an array or a structure type is an empty function type that is
+    /// never used: validation lets only function types be named where a
+    /// function type is expected.
     pub types: Vec<Arc<WasmFuncType>>,
+    /// Every type of the type section with its supertype, by type index.
+    pub sub_types: Vec<Arc<WasmSubType>>,
     /// The engine-wide canonical id of each type, by type index.
     pub type_ids: Vec<u32>,
     /// Imports, in order.

@@ -641,6 +641,7 @@ impl TrestleSide {
             ValType::Ref(r) => match r.heap_type() {
                 HeapType::Func => ParamTy::FuncRef,
                 HeapType::Extern => ParamTy::ExternRef,
+                _ => ParamTy::Unsupported,
             },
             ValType::V128 => ParamTy::Unsupported,
         }
@@ -718,6 +719,7 @@ impl TrestleSide {
                 *data.downcast_ref::<u32>().expect("a u32 host value")
             })),
             Val::V128(x) => Value::Other(format!("v128 {x:#x}")),
+            Val::AnyRef(a) => Value::Other(format!("anyref {}", a.is_some())),
         }
     }
 

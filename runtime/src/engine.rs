@@ -6,7 +6,10 @@ use anyhow::{Context as _, Result};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use trestle_compiler::{Compiler, CompilerOptions, Features, WasmFuncType};
+use trestle_compiler::{
+    Compiler, CompilerOptions, Features, REC_GROUP_LOCAL, WasmFuncType, WasmRefType, WasmSubType,
+    WasmValType,
+};
 use trestle_vmctx::TYPE_ID_FIRST;
 
 /// Settings for an [`Engine`].
@@ -95,6 +98,30 @@ impl Config {
         self
     }
 
+    /// Enables typed function references: concrete reference types such as
+    /// `(ref null $t)` in tables, globals, locals and signatures,
+    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null` and `call_ref`.
+    /// Off by default.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.features.function_references = enable;
+        self
+    }
+
+    /// Enables the part of the GC proposal Trestle implements: its type
+    /// system (recursion groups, declared subtypes, arrays and structures,
+    /// `anyref`, `eqref`, `arrayref` and friends), `ref.eq`, and arrays
+    /// allocated by `array.new`, `array.new_default` and `array.new_fixed`
+    /// in constant expressions. Other GC instructions are rejected at
+    /// compile time as unsupported. Implies typed function references. Off
+    /// by default.
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.features.gc = enable;
+        if enable {
+            self.features.function_references = true;
+        }
+        self
+    }
+
     /// The most stack, in bytes, that wasm code may use before it traps with
     /// "call stack exhausted".
     pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {
@@ -141,24 +168,52 @@ impl Config {
     }
 }
 
-/// The canonical ids of function types, shared by all modules of an engine:
-/// structurally equal types get the same id.
+/// The canonical ids of types, shared by all modules of an engine.
+///
+/// Types are canonicalized by recursion group (iso-recursively, as the GC
+/// proposal specifies): two groups with the same members, where references
+/// between members are by position in the group and references to other
+/// types by canonical id, are one group, and each member's id is the
+/// group's first id plus its position. A function type outside any explicit
+/// group is a group of its own, so structurally equal function types get
+/// the same id.
 #[derive(Default)]
 pub(crate) struct TypeRegistry {
-    ids: HashMap<Arc<WasmFuncType>, u32>,
-    types: Vec<Arc<WasmFuncType>>,
+    groups: HashMap<Box<[WasmSubType]>, u32>,
+    /// Every type by id minus [`TYPE_ID_FIRST`], with ids resolved.
+    types: Vec<Arc<WasmSubType>>,
+    /// The function type of every id (empty for arrays and structures).
+    funcs: Vec<Arc<WasmFuncType>>,
 }
 
 impl TypeRegistry {
-    fn intern(&mut self, ty: &WasmFuncType) -> u32 {
-        if let Some(id) = self.ids.get(ty) {
-            return *id;
+    fn intern_group(&mut self, group: &[WasmSubType]) -> u32 {
+        if let Some(base) = self.groups.get(group) {
+            return *base;
         }
-        let id = TYPE_ID_FIRST + self.types.len() as u32;
-        let ty = Arc::new(ty.clone());
-        self.types.push(ty.clone());
-        self.ids.insert(ty, id);
-        id
+        let base = TYPE_ID_FIRST + self.types.len() as u32;
+        let resolve = |id: u32| {
+            if id & REC_GROUP_LOCAL != 0 {
+                base + (id & !REC_GROUP_LOCAL)
+            } else {
+                id
+            }
+        };
+        for sub in group {
+            let sub = sub.map_ids(&resolve);
+            self.funcs
+                .push(Arc::new(sub.as_func().cloned().unwrap_or(WasmFuncType {
+                    params: Box::new([]),
+                    results: Box::new([]),
+                })));
+            self.types.push(Arc::new(sub));
+        }
+        self.groups.insert(group.into(), base);
+        base
+    }
+
+    fn get(&self, id: u32) -> Option<&Arc<WasmSubType>> {
+        self.types.get(id.checked_sub(TYPE_ID_FIRST)? as usize)
     }
 }
 
@@ -256,22 +311,76 @@ impl Engine {
         self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The function type with canonical id `index`, or `None` when the id
+    /// names an array or structure type or no type of this engine.
+    pub fn func_type(&self, index: crate::TypeIndex) -> Option<crate::FuncType> {
+        let sub = self.sub_type(index.0)?;
+        let func = sub.as_func()?.clone();
+        Some(crate::FuncType::from_wasm(Arc::new(func)))
+    }
+
     /// Whether two handles refer to the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
-    pub(crate) fn intern_type(&self, ty: &WasmFuncType) -> u32 {
-        self.inner
-            .types
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .intern(ty)
+    fn registry(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The canonical id of a function type written without `sub` or `rec`.
+    pub(crate) fn intern_type(&self, ty: &WasmFuncType) -> u32 {
+        self.intern_group(&[WasmSubType::final_func(ty.clone())])
+    }
+
+    /// The canonical id of the first member of a recursion group.
+    pub(crate) fn intern_group(&self, group: &[WasmSubType]) -> u32 {
+        self.registry().intern_group(group)
+    }
+
+    /// The function type of id `id`.
+    ///
+    /// # Panics
+    ///
+    /// When no type has that id.
     pub(crate) fn type_of_id(&self, id: u32) -> Arc<WasmFuncType> {
-        let types = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        types.types[(id - TYPE_ID_FIRST) as usize].clone()
+        self.registry().funcs[(id - TYPE_ID_FIRST) as usize].clone()
+    }
+
+    /// The type of id `id`, with its supertype.
+    pub(crate) fn sub_type(&self, id: u32) -> Option<Arc<WasmSubType>> {
+        self.registry().get(id).cloned()
+    }
+
+    /// Whether type `sub` is `sup` or declares it as a (transitive)
+    /// supertype.
+    pub(crate) fn is_subtype_id(&self, sub: u32, sup: u32) -> bool {
+        if sub == sup {
+            return true;
+        }
+        let registry = self.registry();
+        let mut at = sub;
+        while let Some(up) = registry.get(at).and_then(|t| t.supertype) {
+            if up == sup {
+                return true;
+            }
+            at = up;
+        }
+        false
+    }
+
+    /// Whether every value of reference type `a` is a value of `b`.
+    pub(crate) fn ref_subtype(&self, a: WasmRefType, b: WasmRefType) -> bool {
+        let registry = self.registry();
+        a.is_subtype_of(b, &|id| registry.get(id).and_then(|t| t.supertype))
+    }
+
+    /// Whether every value of `a` is a value of `b`.
+    pub(crate) fn val_subtype(&self, a: WasmValType, b: WasmValType) -> bool {
+        match (a, b) {
+            (WasmValType::Ref(a), WasmValType::Ref(b)) => self.ref_subtype(a, b),
+            (a, b) => a == b,
+        }
     }
 
     /// The code through which compiled code calls a host function of type

@@ -4,7 +4,6 @@ use crate::store::StoreId;
 use crate::vm::memory::{LinearMemory, WASM_PAGE_SIZE};
 use crate::{AsContext, AsContextMut, Func, GlobalType, MemoryType, Ref, TableType, Val};
 use anyhow::{Result, anyhow, bail};
-use trestle_compiler::WasmRefType;
 
 /// Something an instance can import or export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,7 +268,7 @@ impl Global {
     /// When `val` is not of the global's type or belongs to another store.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if !val.matches_ty(ty.content()) {
+        if !val.matches_in(store, ty.content())? {
             bail!(
                 "value of type {} for a global of type {}",
                 val.ty(),
@@ -330,7 +329,7 @@ impl Global {
         if !gd.ty.is_mutable() {
             bail!("immutable global cannot be set");
         }
-        if !val.matches_ty(gd.ty.content()) {
+        if !val.matches_in(store, gd.ty.content())? {
             bail!(
                 "value of type {} for a global of type {}",
                 val.ty(),
@@ -451,7 +450,7 @@ impl Table {
         let cx = store.as_context_mut();
         cx.0.prepare_limiter();
         let store = &mut cx.0.opaque;
-        if !init.matches_ty(ty.element()) {
+        if !store.ref_matches(&init, ty.element())? {
             bail!(
                 "initial value of the wrong type for a table of {}",
                 ty.element()
@@ -493,9 +492,7 @@ impl Table {
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
         let index = self.index(store);
-        TableType {
-            inner: store.tables[index as usize].ty,
-        }
+        TableType::from_wasm(store.tables[index as usize].ty)
     }
 
     /// The element at `index`, or `None` when out of bounds.
@@ -507,10 +504,7 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let t = self.index(store);
         let raw = store.table_get(t, index).ok()?;
-        let heap = match store.tables[t as usize].element() {
-            WasmRefType::Func => crate::HeapType::Func,
-            WasmRefType::Extern => crate::HeapType::Extern,
-        };
+        let heap = crate::HeapType::from_wasm(store.tables[t as usize].element().heap);
         // SAFETY: table words are null or live references of this store.
         Some(unsafe { Ref::from_raw(store, heap, raw) })
     }
@@ -534,10 +528,8 @@ impl Table {
     }
 
     fn checked_raw(store: &crate::store::StoreOpaque, t: u32, val: Ref) -> Result<usize> {
-        let ty = TableType {
-            inner: store.tables[t as usize].ty,
-        };
-        if !val.matches_ty(ty.element()) {
+        let ty = TableType::from_wasm(store.tables[t as usize].ty);
+        if !store.ref_matches(&val, ty.element())? {
             bail!("value of the wrong type for a table of {}", ty.element());
         }
         val.to_raw(store)

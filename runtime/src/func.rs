@@ -182,7 +182,7 @@ impl Func {
             func(caller.reborrow(), &params, &mut results)?;
             let store = &caller.store.0.opaque;
             for (i, (v, t)) in results.iter().zip(ty.results()).enumerate() {
-                if !v.matches_ty(&t) {
+                if !v.matches_in(store, &t)? {
                     bail!(
                         "host function returned a {} where a {t} was expected",
                         v.ty()
@@ -288,7 +288,7 @@ impl Func {
         }
         let mut values = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
-            if !p.matches_ty(&t) {
+            if !p.matches_in(store, &t)? {
                 bail!("argument {i} is a {} where a {t} was expected", p.ty());
             }
             values[i] = p.to_raw(store)?;

@@ -27,10 +27,24 @@ use crate::{AsContext, AsContextMut, HeapType, ValType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use std::cell::Cell;
-use trestle_compiler::WasmRefType;
+use trestle_compiler::{WasmHeapType, WasmRefType};
 
 /// A host value owned by the heap.
 pub(crate) type Payload = Box<dyn Any + Send + Sync>;
+
+/// A GC array allocated by wasm. It lives in the same heap as host values
+/// (a slot of its own), so `anyref` words and `externref` words are both a
+/// slot index plus one; the type system keeps the two hierarchies apart.
+pub(crate) struct GcArray {
+    /// The array's canonical type id.
+    pub(crate) type_id: u32,
+    /// Whether the elements are references into this heap, which a
+    /// collection must follow.
+    pub(crate) traced: bool,
+    /// The elements, each in the low bytes of a 16-byte cell (references
+    /// as their words, packed integers zero-extended).
+    pub(crate) elems: Vec<u128>,
+}
 
 /// `Slot::root_depth` of a slot that no scope roots.
 const NOT_ROOTED: u32 = u32::MAX;
@@ -42,6 +56,11 @@ const MIN_THRESHOLD: usize = 1024;
 /// The most slots a heap may have: slot indices stay below `u32::MAX - 1`,
 /// so `index + 1` is never 0 and fits the handle.
 const MAX_SLOTS: usize = u32::MAX as usize - 1;
+
+/// The most array elements all the live arrays of one store may hold
+/// together: 2^26 cells of 16 bytes, 1 GiB. Untrusted modules allocate
+/// arrays in constant expressions, so the heap they can claim is bounded.
+pub(crate) const MAX_ARRAY_CELLS: usize = 1 << 26;
 
 /// One slot of the heap: a host value, or free.
 struct Slot {
@@ -79,6 +98,9 @@ pub(crate) struct ExternHeap {
     /// The live count at which the next [`ExternHeap::alloc`] asks for a
     /// collection.
     threshold: usize,
+    /// The elements of every live [`GcArray`], held against
+    /// [`MAX_ARRAY_CELLS`].
+    array_cells: usize,
 }
 
 impl Default for ExternHeap {
@@ -90,6 +112,7 @@ impl Default for ExternHeap {
             roots: Vec::new(),
             depth: 0,
             threshold: MIN_THRESHOLD,
+            array_cells: 0,
         }
     }
 }
@@ -239,6 +262,12 @@ impl ExternHeap {
             }
         }
         self.live -= garbage.len();
+        let freed_cells: usize = garbage
+            .iter()
+            .filter_map(|p| p.downcast_ref::<GcArray>())
+            .map(|a| a.elems.len())
+            .sum();
+        self.array_cells -= freed_cells;
         self.threshold = MIN_THRESHOLD.max(self.live.saturating_mul(2));
         drop(garbage);
     }
@@ -254,47 +283,171 @@ impl StoreOpaque {
         self.externrefs.alloc(value)
     }
 
+    /// Moves a new array into the heap; its word for wasm, from now on
+    /// exposed to it.
+    ///
+    /// # Errors
+    ///
+    /// When the heap has no free slot and cannot grow.
+    pub(crate) fn new_gc_array(&mut self, array: GcArray) -> Result<usize> {
+        let cells = array.elems.len();
+        let (index, _) = self.new_externref(Box::new(array))?;
+        self.externrefs.array_cells += cells;
+        self.externrefs.expose(index);
+        Ok(index as usize + 1)
+    }
+
+    /// Makes sure the store's arrays may grow by `cells` elements,
+    /// collecting first when they would exceed [`MAX_ARRAY_CELLS`].
+    ///
+    /// # Errors
+    ///
+    /// When the live arrays leave no room for `cells` more elements.
+    pub(crate) fn reserve_array_cells(&mut self, cells: usize) -> Result<()> {
+        let fits = |heap: &ExternHeap| {
+            heap.array_cells
+                .checked_add(cells)
+                .is_some_and(|n| n <= MAX_ARRAY_CELLS)
+        };
+        if !fits(&self.externrefs) {
+            self.gc();
+        }
+        if !fits(&self.externrefs) {
+            bail!(
+                "allocation size too large: {cells} more array elements would exceed \
+                 the store's limit of {MAX_ARRAY_CELLS} (live arrays hold {})",
+                self.externrefs.array_cells
+            );
+        }
+        Ok(())
+    }
+
+    /// The concrete heap type of the GC value in a slot, or `None` when the
+    /// handle's value was collected.
+    pub(crate) fn gc_heap_type(&self, index: u32, generation: u32) -> Option<HeapType> {
+        let value = self.externrefs.get(index, generation)?;
+        Some(match value.downcast_ref::<GcArray>() {
+            Some(a) => HeapType::ConcreteArray(crate::TypeIndex(a.type_id)),
+            None => HeapType::Any,
+        })
+    }
+
+    /// Whether `r` is a value of type `ty` (see [`crate::Ref::matches_ty`]).
+    ///
+    /// # Errors
+    ///
+    /// When `r` belongs to another store or its value was collected.
+    pub(crate) fn ref_matches(&self, r: &crate::Ref, ty: &crate::RefType) -> Result<bool> {
+        use crate::Ref;
+        let want = ty.to_wasm();
+        let family = |h: HeapType| h.to_wasm().family();
+        let actual = match r {
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) => {
+                return Ok(want.nullable && family(r.heap_type()) == want.family());
+            }
+            Ref::Func(Some(f)) => {
+                if f.store != self.id {
+                    bail!("cross-store value: the funcref belongs to another store");
+                }
+                // SAFETY: the funcref of a live function of this store.
+                let id = unsafe { (*self.funcs[f.index as usize].func_ref).type_id };
+                WasmHeapType::ConcreteFunc(id)
+            }
+            Ref::Extern(Some(e)) => {
+                e.to_raw(self)?;
+                WasmHeapType::Extern
+            }
+            Ref::Any(Some(a)) => {
+                a.to_raw(self)?;
+                match self.gc_heap_type(a.index, a.generation) {
+                    Some(h) => h.to_wasm(),
+                    None => bail!("anyref was collected"),
+                }
+            }
+        };
+        let actual = WasmRefType {
+            nullable: false,
+            heap: actual,
+        };
+        Ok(self.engine.ref_subtype(actual, want))
+    }
+
     /// Collects the externref heap: see [`crate::Store::gc`].
     pub(crate) fn gc(&mut self) {
-        if self.wasm_activations > 0 {
-            // Wasm frames may hold any exposed value.
-            self.externrefs
-                .sweep(|_, s| s.exposed.get() || s.root_depth != NOT_ROOTED);
-            return;
-        }
-        let mut reached = vec![false; self.externrefs.slots.len()];
+        let heap = &self.externrefs;
+        let mut reached = vec![false; heap.slots.len()];
+        let mut pending: Vec<u32> = Vec::new();
         let mut mark = |word: usize| {
             if word != 0
                 && let Some(r) = reached.get_mut(word - 1)
+                && !*r
             {
                 *r = true;
+                pending.push((word - 1) as u32);
             }
         };
-        for table in &self.tables {
-            if let Some(words) = table.externs() {
-                words.iter().copied().for_each(&mut mark);
-            }
-        }
-        for global in &self.globals {
-            if matches!(global.ty.content(), ValType::Ref(r) if *r.heap_type() == HeapType::Extern)
-            {
-                // SAFETY: the definition of a live global of this store.
-                let storage = unsafe { (*global.def).storage };
-                mark(u128::from_le_bytes(storage) as usize);
-            }
-        }
-        for instance in &self.instances {
-            let segments = &instance.info().elements;
-            for (seg, words) in segments.iter().zip(&instance.elements) {
-                if let (WasmRefType::Extern, Some(words)) = (seg.element, words) {
+        let full = self.wasm_activations == 0;
+        if full {
+            for table in &self.tables {
+                if let Some(words) = table.externs() {
                     words.iter().copied().for_each(&mut mark);
                 }
             }
+            for global in &self.globals {
+                if matches!(global.ty.content(), ValType::Ref(r) if !r.heap_type().is_func()) {
+                    // SAFETY: the definition of a live global of this store.
+                    let storage = unsafe { (*global.def).storage };
+                    mark(u128::from_le_bytes(storage) as usize);
+                }
+            }
+            for instance in &self.instances {
+                let segments = &instance.info().elements;
+                for (seg, words) in segments.iter().zip(&instance.elements) {
+                    if let (false, Some(words)) = (seg.element.is_func(), words) {
+                        words.iter().copied().for_each(&mut mark);
+                    }
+                }
+            }
         }
+        // What the kept arrays hold is kept too.
+        let trace = |reached: &mut Vec<bool>, pending: &mut Vec<u32>| {
+            while let Some(i) = pending.pop() {
+                let array = heap.slots[i as usize]
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.downcast_ref::<GcArray>());
+                for &e in array.filter(|a| a.traced).map_or(&[][..], |a| &a.elems) {
+                    let e = e as usize;
+                    if e != 0
+                        && let Some(r) = reached.get_mut(e - 1)
+                        && !*r
+                    {
+                        *r = true;
+                        pending.push((e - 1) as u32);
+                    }
+                }
+            }
+        };
+        trace(&mut reached, &mut pending);
+        // What wasm can reach now; recomputed only when no wasm runs.
+        let reachable_from_wasm = full.then(|| reached.clone());
+        for (i, slot) in heap.slots.iter().enumerate() {
+            // Rooted values are kept; while wasm runs, so are exposed ones,
+            // which a wasm frame may hold.
+            if slot.value.is_some()
+                && !reached[i]
+                && (slot.root_depth != NOT_ROOTED || (!full && slot.exposed.get()))
+            {
+                reached[i] = true;
+                pending.push(i as u32);
+            }
+        }
+        trace(&mut reached, &mut pending);
         self.externrefs.sweep(|i, s| {
-            let r = reached[i as usize];
-            s.exposed.set(r);
-            r || s.root_depth != NOT_ROOTED
+            if let Some(exposed) = &reachable_from_wasm {
+                s.exposed.set(exposed[i as usize]);
+            }
+            reached[i as usize]
         });
     }
 }
@@ -345,6 +498,14 @@ impl<C: AsContextMut> RootScope<C> {
     pub fn new(mut store: C) -> Self {
         let mark = store.as_context_mut().0.opaque.externrefs.enter_scope();
         Self { store, mark }
+    }
+}
+
+impl<C: AsContextMut> RootScope<C> {
+    /// Collects the store's heap, like [`crate::Store::gc`]: what this and
+    /// the enclosing scopes root is kept.
+    pub fn gc(&mut self) {
+        self.store.as_context_mut().0.opaque.gc();
     }
 }
 

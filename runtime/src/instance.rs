@@ -9,7 +9,7 @@ use crate::{AsContextMut, Extern, Func, Global, GlobalType, Memory, MemoryType, 
 use anyhow::{Result, anyhow, bail};
 use std::alloc::Layout;
 use trestle_compiler::{
-    ConstExpr, ConstOp, ElementItems, EntityIndex, ModuleInfo, SegmentMode, WasmRefType,
+    ConstExpr, ConstOp, ElementItems, EntityIndex, ModuleInfo, RefFamily, SegmentMode, WasmRefType,
 };
 use trestle_vmctx::{
     Trap, VMCTX_MAGIC, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMGlobalImport,
@@ -55,13 +55,13 @@ pub(crate) fn new_table_elements(
 ) -> Result<TableElements> {
     let oom = || anyhow!("out of memory allocating a table of {n} elements");
     let pool = &store.engine.inner.table_pool;
-    Ok(match element {
+    Ok(match element.family() {
         // Two words per element: the code words, then the funcref words.
-        WasmRefType::Func if lazy => {
+        RefFamily::Func if lazy => {
             let words = n.checked_mul(2).ok_or_else(oom)?;
             TableElements::Func(TableBuf::zeroed(words, pool).ok_or_else(oom)?)
         }
-        WasmRefType::Func => {
+        RefFamily::Func => {
             // SAFETY: `init` is null or a live funcref of the store.
             let entry = unsafe { VMTableEntry::from_func_ref(init as *const VMFuncRef) };
             let words = n.checked_mul(2).ok_or_else(oom)?;
@@ -78,11 +78,13 @@ pub(crate) fn new_table_elements(
             };
             TableElements::Func(buf)
         }
-        // Null externrefs are zero words.
-        WasmRefType::Extern if init == 0 => {
+        // Null externrefs and anyrefs are zero words.
+        RefFamily::Extern | RefFamily::Any if init == 0 => {
             TableElements::Extern(TableBuf::zeroed(n, pool).ok_or_else(oom)?)
         }
-        WasmRefType::Extern => TableElements::Extern(TableBuf::filled(n, init).ok_or_else(oom)?),
+        RefFamily::Extern | RefFamily::Any => {
+            TableElements::Extern(TableBuf::filled(n, init).ok_or_else(oom)?)
+        }
     })
 }
 
@@ -394,7 +396,7 @@ fn link_import(
             let fd = &store.funcs[func.index as usize];
             // SAFETY: funcrefs of a store stay valid while it lives.
             let r = unsafe { *fd.func_ref };
-            if r.type_id != info.func_type_id(f) {
+            if !store.engine.is_subtype_id(r.type_id, info.func_type_id(f)) {
                 return Err(incompatible(format!(
                     "expected {}, found {}",
                     crate::FuncType::from_wasm(info.func_type(f).clone()),
@@ -489,7 +491,17 @@ fn link_import(
         (EntityIndex::Global(g), Extern::Global(global)) => {
             let expected = GlobalType::from_wasm(info.globals[g as usize]);
             let gd = &store.globals[global.index as usize];
-            if gd.ty != expected {
+            // An immutable global may have a subtype of the declared type;
+            // a mutable one must have the very type, as it is also written.
+            let matches = gd.ty.is_mutable() == expected.is_mutable()
+                && if expected.is_mutable() {
+                    gd.ty == expected
+                } else {
+                    store
+                        .engine
+                        .val_subtype(gd.ty.content().to_wasm(), expected.content().to_wasm())
+                };
+            if !matches {
                 return Err(incompatible(format!(
                     "expected global {:?}, found {:?}",
                     expected, gd.ty
@@ -519,15 +531,16 @@ fn link_import(
     Ok(())
 }
 
-fn elem_name(e: WasmRefType) -> &'static str {
-    match e {
-        WasmRefType::Func => "funcref",
-        WasmRefType::Extern => "externref",
-    }
+fn elem_name(e: WasmRefType) -> String {
+    crate::RefType::from_wasm(e).to_string()
 }
 
-/// Evaluates a constant expression to the raw bits of its value (references
-/// as pointer-sized words).
+/// Evaluates a constant expression that allocates nothing (no `array.new`)
+/// to the raw bits of its value (references as pointer-sized words).
+///
+/// # Panics
+///
+/// When the expression allocates: use [`eval_const_in`] for those.
 pub(crate) fn eval_const(
     store: &StoreOpaque,
     inst: &InstanceData,
@@ -536,42 +549,158 @@ pub(crate) fn eval_const(
 ) -> u128 {
     let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr.ops.iter() {
-        let v = match *op {
-            ConstOp::I32(v) => u128::from(v as u32),
-            ConstOp::I64(v) => u128::from(v as u64),
-            ConstOp::F32(v) => u128::from(v),
-            ConstOp::F64(v) => u128::from(v),
-            ConstOp::V128(v) => v,
-            ConstOp::GlobalGet(g) => {
-                let def = store.globals[globals[g as usize] as usize].def;
-                // SAFETY: global definitions of a store stay valid while it
-                // lives.
-                u128::from_le_bytes(unsafe { (*def).storage })
-            }
-            ConstOp::RefNull(_) => 0,
-            ConstOp::RefFunc(f) => inst.func_ref(f) as usize as u128,
-            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let b = stack.pop().expect("validated") as u32;
-                let a = stack.pop().expect("validated") as u32;
-                u128::from(match *op {
-                    ConstOp::I32Add => a.wrapping_add(b),
-                    ConstOp::I32Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let b = stack.pop().expect("validated") as u64;
-                let a = stack.pop().expect("validated") as u64;
-                u128::from(match *op {
-                    ConstOp::I64Add => a.wrapping_add(b),
-                    ConstOp::I64Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-        };
-        stack.push(v);
+        eval_pure_op(store, inst, globals, *op, &mut stack);
     }
     stack.pop().expect("validated: one result")
+}
+
+/// Whether evaluating `expr` allocates GC values.
+fn allocates(expr: &ConstExpr) -> bool {
+    expr.ops.iter().any(|op| {
+        matches!(
+            op,
+            ConstOp::ArrayNew(_) | ConstOp::ArrayNewDefault(_) | ConstOp::ArrayNewFixed(..)
+        )
+    })
+}
+
+/// Evaluates any constant expression of instance `inst`, allocating the
+/// arrays it creates in the store's heap.
+///
+/// # Errors
+///
+/// When an array is too large or the heap cannot hold it.
+pub(crate) fn eval_const_in(
+    store: &mut StoreOpaque,
+    inst: u32,
+    globals: &[u32],
+    expr: &ConstExpr,
+) -> Result<u128> {
+    if !allocates(expr) {
+        return Ok(eval_const(
+            store,
+            &store.instances[inst as usize],
+            globals,
+            expr,
+        ));
+    }
+    let module = store.instances[inst as usize].module.clone();
+    let info = module.info();
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
+    for op in expr.ops.iter() {
+        let (ty, elems) = match *op {
+            ConstOp::ArrayNew(t) => {
+                let len = stack.pop().expect("validated") as u32;
+                let init = stack.pop().expect("validated");
+                (t, array_elems(store, len, |_| init)?)
+            }
+            ConstOp::ArrayNewDefault(t) => {
+                let len = stack.pop().expect("validated") as u32;
+                (t, array_elems(store, len, |_| 0)?)
+            }
+            ConstOp::ArrayNewFixed(t, n) => {
+                let at = stack.len().checked_sub(n as usize).expect("validated");
+                let values = stack.split_off(at);
+                (t, array_elems(store, n, |i| values[i])?)
+            }
+            op => {
+                eval_pure_op(
+                    store,
+                    &store.instances[inst as usize],
+                    globals,
+                    op,
+                    &mut stack,
+                );
+                continue;
+            }
+        };
+        let sub = &info.sub_types[ty as usize];
+        let trestle_compiler::WasmCompositeType::Array(field) = sub.composite else {
+            unreachable!("validated: array.new names an array type")
+        };
+        let (mask, traced) = match field.storage {
+            trestle_compiler::WasmStorageType::I8 => (0xff, false),
+            trestle_compiler::WasmStorageType::I16 => (0xffff, false),
+            trestle_compiler::WasmStorageType::Val(v) => (
+                u128::MAX,
+                matches!(v, trestle_compiler::WasmValType::Ref(r) if !r.is_func()),
+            ),
+        };
+        let elems = elems.into_iter().map(|e| e & mask).collect();
+        let word = store.new_gc_array(crate::gc::GcArray {
+            type_id: info.type_ids[ty as usize],
+            traced,
+            elems,
+        })?;
+        stack.push(word as u128);
+    }
+    Ok(stack.pop().expect("validated: one result"))
+}
+
+/// The elements of a new array of `len`, element `i` being `value(i)`,
+/// within the store's budget of array elements.
+fn array_elems(
+    store: &mut StoreOpaque,
+    len: u32,
+    value: impl Fn(usize) -> u128,
+) -> Result<Vec<u128>> {
+    if len as usize > crate::gc::MAX_ARRAY_CELLS {
+        bail!("allocation size too large: an array of {len} elements");
+    }
+    store.reserve_array_cells(len as usize)?;
+    let mut elems = Vec::new();
+    elems
+        .try_reserve_exact(len as usize)
+        .map_err(|_| anyhow!("out of memory allocating an array of {len} elements"))?;
+    elems.extend((0..len as usize).map(value));
+    Ok(elems)
+}
+
+/// Applies one operator that allocates nothing to the stack.
+fn eval_pure_op(
+    store: &StoreOpaque,
+    inst: &InstanceData,
+    globals: &[u32],
+    op: ConstOp,
+    stack: &mut Vec<u128>,
+) {
+    let v = match op {
+        ConstOp::I32(v) => u128::from(v as u32),
+        ConstOp::I64(v) => u128::from(v as u64),
+        ConstOp::F32(v) => u128::from(v),
+        ConstOp::F64(v) => u128::from(v),
+        ConstOp::V128(v) => v,
+        ConstOp::GlobalGet(g) => {
+            let def = store.globals[globals[g as usize] as usize].def;
+            // SAFETY: global definitions of a store stay valid while it
+            // lives.
+            u128::from_le_bytes(unsafe { (*def).storage })
+        }
+        ConstOp::RefNull(_) => 0,
+        ConstOp::RefFunc(f) => inst.func_ref(f) as usize as u128,
+        ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+            let b = stack.pop().expect("validated") as u32;
+            let a = stack.pop().expect("validated") as u32;
+            u128::from(match op {
+                ConstOp::I32Add => a.wrapping_add(b),
+                ConstOp::I32Sub => a.wrapping_sub(b),
+                _ => a.wrapping_mul(b),
+            })
+        }
+        ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+            let b = stack.pop().expect("validated") as u64;
+            let a = stack.pop().expect("validated") as u64;
+            u128::from(match op {
+                ConstOp::I64Add => a.wrapping_add(b),
+                ConstOp::I64Sub => a.wrapping_sub(b),
+                _ => a.wrapping_mul(b),
+            })
+        }
+        ConstOp::ArrayNew(_) | ConstOp::ArrayNewDefault(_) | ConstOp::ArrayNewFixed(..) => {
+            panic!("an allocating constant expression evaluated without the store")
+        }
+    };
+    stack.push(v);
 }
 
 /// Links the imports into `vmctx` and creates the defined tables and
@@ -606,7 +735,7 @@ fn create_entities(
             bail!("table of {} elements refused by the limiter", ty.minimum);
         }
         let n = ty.minimum as usize;
-        let lazy = ty.element == WasmRefType::Func && store.engine.config().table_lazy_init;
+        let lazy = ty.element.is_func() && store.engine.config().table_lazy_init;
         let elements = new_table_elements(store, ty.element, n, lazy, 0)?;
         let def = vmctx.at(offsets.defined_table(i as u32));
         let index = store.push_table(elements, n as u64, *ty, Some(def), (inst_index, i as u32));
@@ -634,6 +763,21 @@ fn create_entities(
 }
 
 fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    // The arrays constant expressions allocate are rooted until the
+    // instance is complete: until then some live only on the evaluation
+    // stack, and a collection an allocation triggers must not free them.
+    // Afterwards globals, tables and segments hold what is still used.
+    let mark = store.externrefs.enter_scope();
+    let result = instantiate_rooted(store, module, imports);
+    store.externrefs.exit_scope(mark);
+    result
+}
+
+fn instantiate_rooted(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     assert!(
         crate::Engine::same(module.engine(), store.engine()),
         "module compiled for another engine"
@@ -710,8 +854,8 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
     // Defined globals, in order (an initializer may read earlier ones).
     for (i, init) in info.global_inits.iter().enumerate() {
         let g = info.num_imported_globals + i as u32;
+        let value = eval_const_in(store, inst_index, &globals, init)?;
         let inst = &store.instances[inst_index as usize];
-        let value = eval_const(store, inst, &globals, init);
         let def = inst
             .vmctx
             .at::<VMGlobalDefinition>(inst.offsets().defined_global(i as u32));
@@ -733,8 +877,8 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
     for (i, seg) in info.elements.iter().enumerate() {
         if matches!(seg.mode, SegmentMode::Passive) {
             let words: Box<[usize]> = (0..seg.items.len() as u32)
-                .map(|k| segment_item(store, inst_index, i as u32, k))
-                .collect();
+                .map(|k| segment_item_in(store, inst_index, i as u32, k))
+                .collect::<Result<_>>()?;
             store.instances[inst_index as usize].elements[i] = Some(words);
         }
     }
@@ -875,6 +1019,23 @@ pub(crate) fn segment_item(store: &StoreOpaque, inst: u32, seg: u32, k: u32) -> 
     }
 }
 
+/// [`segment_item`] for any segment: arrays its expressions create are
+/// allocated in the store.
+///
+/// # Errors
+///
+/// When an array is too large or the heap cannot hold it.
+fn segment_item_in(store: &mut StoreOpaque, inst: u32, seg: u32, k: u32) -> Result<usize> {
+    let module = store.instances[inst as usize].module.clone();
+    match &module.info().elements[seg as usize].items {
+        ElementItems::Expressions(e) if allocates(&e[k as usize]) => {
+            let globals = store.instances[inst as usize].globals.clone();
+            Ok(eval_const_in(store, inst, &globals, &e[k as usize])? as usize)
+        }
+        _ => Ok(segment_item(store, inst, seg, k)),
+    }
+}
+
 /// Applies the active segments (the passive ones were evaluated and the
 /// declared ones dropped already).
 fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
@@ -930,7 +1091,7 @@ fn initialize_segments(store: &mut StoreOpaque, inst: u32) -> Result<()> {
                     continue;
                 }
                 for k in 0..n {
-                    let raw = segment_item(store, inst, i as u32, k as u32);
+                    let raw = segment_item_in(store, inst, i as u32, k as u32)?;
                     store
                         .table_set(t, start + k, raw)
                         .expect("segment bounds checked above");

@@ -54,6 +54,6 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trestle_vmctx::Trap;
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
-    RefType, TableType, ValType,
+    RefType, TableType, TypeIndex, ValType,
 };
-pub use values::{ExternRef, Ref, Val};
+pub use values::{AnyRef, ExternRef, Ref, Val};

@@ -75,7 +75,7 @@ impl Module {
         let compiled = engine
             .inner
             .compiler
-            .compile_module(binary, &mut |ty| engine.intern_type(ty))?;
+            .compile_module(binary, &mut |group| engine.intern_group(group))?;
         let code = CodeMemory::new(&compiled.code, compiled.traps)
             .context("cannot map executable memory for the module's code")?;
         Ok(Module {
@@ -126,9 +126,9 @@ impl Module {
             EntityIndex::Function(f) => {
                 ExternType::Func(FuncType::from_wasm(info.func_type(f).clone()))
             }
-            EntityIndex::Table(t) => ExternType::Table(TableType {
-                inner: info.tables[t as usize],
-            }),
+            EntityIndex::Table(t) => {
+                ExternType::Table(TableType::from_wasm(info.tables[t as usize]))
+            }
             EntityIndex::Memory(m) => ExternType::Memory(MemoryType {
                 inner: info.memories[m as usize],
             }),

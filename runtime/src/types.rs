@@ -5,19 +5,133 @@ use crate::Engine;
 use std::fmt;
 use std::sync::Arc;
 use trestle_compiler::{
-    WasmFuncType, WasmGlobalType, WasmMemoryType, WasmRefType, WasmTableType, WasmValType,
+    RefFamily, WasmFuncType, WasmGlobalType, WasmHeapType, WasmMemoryType, WasmRefType,
+    WasmTableType, WasmValType,
 };
 
-/// The abstract heap type a reference points into.
+/// The engine-wide canonical id of a defined type (a function, array or
+/// structure type of some module's type section, or a [`FuncType`] made by
+/// the host). Ids are only meaningful within the engine that assigned them;
+/// [`Engine::func_type`] gives the function type behind one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TypeIndex(pub(crate) u32);
+
+/// The heap type a reference points into: one of the abstract types of the
+/// three hierarchies (functions, host values, GC values), or a concrete
+/// defined type.
+///
+/// The concrete variants name their type by [`TypeIndex`], where Wasmtime's
+/// carry the type itself; [`Engine::func_type`] turns an index of a
+/// function type into its [`FuncType`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HeapType {
-    /// Functions.
+    /// Functions of any type.
     Func,
+    /// No function: the bottom of the function hierarchy (only null).
+    NoFunc,
     /// Host values.
     Extern,
+    /// No host value: the bottom of the extern hierarchy (only null).
+    NoExtern,
+    /// Any GC value.
+    Any,
+    /// GC values that `ref.eq` compares.
+    Eq,
+    /// Unboxed 31-bit integers.
+    I31,
+    /// Any GC structure.
+    Struct,
+    /// Any GC array.
+    Array,
+    /// No GC value: the bottom of the GC hierarchy (only null).
+    None,
+    /// Functions of one concrete type.
+    ConcreteFunc(TypeIndex),
+    /// Arrays of one concrete type.
+    ConcreteArray(TypeIndex),
+    /// Structures of one concrete type.
+    ConcreteStruct(TypeIndex),
 }
 
-/// A reference type: nullable references into a heap type.
+impl HeapType {
+    pub(crate) fn from_wasm(h: WasmHeapType) -> Self {
+        use WasmHeapType as W;
+        match h {
+            W::Func => HeapType::Func,
+            W::NoFunc => HeapType::NoFunc,
+            W::Extern => HeapType::Extern,
+            W::NoExtern => HeapType::NoExtern,
+            W::Any => HeapType::Any,
+            W::Eq => HeapType::Eq,
+            W::I31 => HeapType::I31,
+            W::Struct => HeapType::Struct,
+            W::Array => HeapType::Array,
+            W::None => HeapType::None,
+            W::ConcreteFunc(id) => HeapType::ConcreteFunc(TypeIndex(id)),
+            W::ConcreteArray(id) => HeapType::ConcreteArray(TypeIndex(id)),
+            W::ConcreteStruct(id) => HeapType::ConcreteStruct(TypeIndex(id)),
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmHeapType {
+        use WasmHeapType as W;
+        match self {
+            HeapType::Func => W::Func,
+            HeapType::NoFunc => W::NoFunc,
+            HeapType::Extern => W::Extern,
+            HeapType::NoExtern => W::NoExtern,
+            HeapType::Any => W::Any,
+            HeapType::Eq => W::Eq,
+            HeapType::I31 => W::I31,
+            HeapType::Struct => W::Struct,
+            HeapType::Array => W::Array,
+            HeapType::None => W::None,
+            HeapType::ConcreteFunc(t) => W::ConcreteFunc(t.0),
+            HeapType::ConcreteArray(t) => W::ConcreteArray(t.0),
+            HeapType::ConcreteStruct(t) => W::ConcreteStruct(t.0),
+        }
+    }
+
+    /// Whether this is in the function hierarchy (`func`, `nofunc` or a
+    /// concrete function type).
+    pub fn is_func(&self) -> bool {
+        self.to_wasm().family() == RefFamily::Func
+    }
+
+    /// Whether this is in the host-value hierarchy (`extern`, `noextern`).
+    pub fn is_extern(&self) -> bool {
+        self.to_wasm().family() == RefFamily::Extern
+    }
+
+    /// Whether this is in the GC hierarchy (`any` and below).
+    pub fn is_any(&self) -> bool {
+        self.to_wasm().family() == RefFamily::Any
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
+            HeapType::ConcreteFunc(t)
+            | HeapType::ConcreteArray(t)
+            | HeapType::ConcreteStruct(t) => {
+                write!(f, "type#{}", t.0)
+            }
+        }
+    }
+}
+
+/// A reference type: references into a heap type, with or without null.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RefType {
     nullable: bool,
@@ -34,6 +148,21 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType {
         nullable: true,
         heap_type: HeapType::Extern,
+    };
+    /// `anyref`.
+    pub const ANYREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Any,
+    };
+    /// `eqref`.
+    pub const EQREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Eq,
+    };
+    /// `arrayref`.
+    pub const ARRAYREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Array,
     };
 
     /// A reference type.
@@ -55,25 +184,39 @@ impl RefType {
     }
 
     pub(crate) fn from_wasm(r: WasmRefType) -> Self {
-        match r {
-            WasmRefType::Func => Self::FUNCREF,
-            WasmRefType::Extern => Self::EXTERNREF,
+        Self {
+            nullable: r.nullable,
+            heap_type: HeapType::from_wasm(r.heap),
         }
     }
 
     pub(crate) fn to_wasm(self) -> WasmRefType {
-        match self.heap_type {
-            HeapType::Func => WasmRefType::Func,
-            HeapType::Extern => WasmRefType::Extern,
+        WasmRefType {
+            nullable: self.nullable,
+            heap: self.heap_type.to_wasm(),
         }
     }
 }
 
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.heap_type {
-            HeapType::Func => f.write_str("funcref"),
-            HeapType::Extern => f.write_str("externref"),
+        let abbreviation = match self.heap_type {
+            HeapType::Func => "funcref",
+            HeapType::NoFunc => "nullfuncref",
+            HeapType::Extern => "externref",
+            HeapType::NoExtern => "nullexternref",
+            HeapType::Any => "anyref",
+            HeapType::Eq => "eqref",
+            HeapType::I31 => "i31ref",
+            HeapType::Struct => "structref",
+            HeapType::Array => "arrayref",
+            HeapType::None => "nullref",
+            _ => "",
+        };
+        match (self.nullable, abbreviation) {
+            (true, a) if !a.is_empty() => f.write_str(a),
+            (true, _) => write!(f, "(ref null {})", self.heap_type),
+            (false, _) => write!(f, "(ref {})", self.heap_type),
         }
     }
 }
@@ -274,39 +417,40 @@ impl GlobalType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TableType {
     pub(crate) inner: WasmTableType,
+    element: RefType,
 }
 
 impl TableType {
     /// A table of `element` with 32-bit indices.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
-        Self {
-            inner: WasmTableType {
-                element: element.to_wasm(),
-                minimum: u64::from(minimum),
-                maximum: maximum.map(u64::from),
-                table64: false,
-            },
-        }
+        Self::from_wasm(WasmTableType {
+            element: element.to_wasm(),
+            minimum: u64::from(minimum),
+            maximum: maximum.map(u64::from),
+            table64: false,
+        })
     }
 
     /// A table of `element` with 64-bit indices (table64).
     pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> Self {
+        Self::from_wasm(WasmTableType {
+            element: element.to_wasm(),
+            minimum,
+            maximum,
+            table64: true,
+        })
+    }
+
+    pub(crate) fn from_wasm(inner: WasmTableType) -> Self {
         Self {
-            inner: WasmTableType {
-                element: element.to_wasm(),
-                minimum,
-                maximum,
-                table64: true,
-            },
+            inner,
+            element: RefType::from_wasm(inner.element),
         }
     }
 
     /// The element type.
     pub fn element(&self) -> &RefType {
-        match self.inner.element {
-            WasmRefType::Func => &RefType::FUNCREF,
-            WasmRefType::Extern => &RefType::EXTERNREF,
-        }
+        &self.element
     }
 
     /// The minimum number of elements.

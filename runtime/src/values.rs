@@ -150,26 +150,118 @@ impl ExternRef {
     }
 }
 
-/// A reference value: a function or a host value, possibly null.
+/// A reference to a GC value (an array, today) that wasm allocated in a
+/// store.
+///
+/// Like [`ExternRef`], an `AnyRef` is a `Copy` handle (store id, heap slot,
+/// generation) with the same lifetime rules: the value lives while the
+/// handle is rooted or while a table, a global, another GC value or running
+/// wasm holds it, and a handle whose value was collected gives errors. The
+/// host cannot allocate GC values; it receives them from wasm and can pass
+/// them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl AnyRef {
+    /// The raw word for a table, a global or wasm.
+    ///
+    /// # Errors
+    ///
+    /// When the reference belongs to another store or its value was
+    /// collected.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        if self.store != store.id {
+            bail!("cross-store value: the anyref belongs to another store");
+        }
+        if !store.externrefs.is_live(self.index, self.generation) {
+            bail!("anyref was collected: nothing held it when the store collected garbage");
+        }
+        store.externrefs.expose(self.index);
+        Ok(self.index as usize + 1)
+    }
+
+    /// The handle for a raw word of `store` (null for 0), rooted in the
+    /// current scope.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<AnyRef> {
+        if raw == 0 {
+            return None;
+        }
+        let index = (raw - 1) as u32;
+        let generation = store.externrefs.root_raw(index);
+        Some(AnyRef {
+            store: store.id,
+            index,
+            generation,
+        })
+    }
+
+    /// The number of elements, when the value is an array.
+    ///
+    /// # Errors
+    ///
+    /// When the value was collected.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn array_len(&self, store: impl crate::AsContext) -> Result<Option<u32>> {
+        let store = &store.as_context().0.opaque;
+        store.assert_owns(self.store);
+        let value = store
+            .externrefs
+            .get(self.index, self.generation)
+            .ok_or_else(|| anyhow::anyhow!("anyref was collected"))?;
+        Ok(value
+            .downcast_ref::<crate::gc::GcArray>()
+            .map(|a| a.elems.len() as u32))
+    }
+
+    /// The concrete type of the value.
+    ///
+    /// # Errors
+    ///
+    /// When the value was collected.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn ty(&self, store: impl crate::AsContext) -> Result<HeapType> {
+        let store = &store.as_context().0.opaque;
+        store.assert_owns(self.store);
+        store
+            .gc_heap_type(self.index, self.generation)
+            .ok_or_else(|| anyhow::anyhow!("anyref was collected"))
+    }
+}
+
+/// A reference value: a function, a host value or a GC value, possibly
+/// null.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ref {
-    /// A `funcref`.
+    /// A reference in the function hierarchy (`funcref`, typed function
+    /// references).
     Func(Option<Func>),
     /// An `externref`.
     Extern(Option<ExternRef>),
+    /// A reference in the GC hierarchy (`anyref`, `eqref`, `arrayref`, ...).
+    Any(Option<AnyRef>),
 }
 
 impl Ref {
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None))
+        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Any(None))
     }
 
-    /// The function, when this is a non-null funcref.
+    /// The function, when this is a function reference.
     pub fn as_func(&self) -> Option<Option<&Func>> {
         match self {
             Ref::Func(f) => Some(f.as_ref()),
-            Ref::Extern(_) => None,
+            _ => None,
         }
     }
 
@@ -177,27 +269,66 @@ impl Ref {
     pub fn as_extern(&self) -> Option<Option<&ExternRef>> {
         match self {
             Ref::Extern(e) => Some(e.as_ref()),
-            Ref::Func(_) => None,
+            _ => None,
         }
     }
 
-    /// The heap type of the reference.
+    /// The GC value, when this is a reference in the GC hierarchy.
+    pub fn as_any(&self) -> Option<Option<&AnyRef>> {
+        match self {
+            Ref::Any(a) => Some(a.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The top heap type of the reference's hierarchy: `func`, `extern` or
+    /// `any`.
     pub fn heap_type(&self) -> HeapType {
         match self {
             Ref::Func(_) => HeapType::Func,
             Ref::Extern(_) => HeapType::Extern,
+            Ref::Any(_) => HeapType::Any,
         }
     }
 
-    /// Whether the reference is a value of `ty`.
-    pub fn matches_ty(&self, ty: &RefType) -> bool {
-        *ty.heap_type() == self.heap_type() && (ty.is_nullable() || !self.is_null())
+    /// Whether the reference is a value of `ty`: null only for a nullable
+    /// type, and a non-null reference only when its value's type (a
+    /// function's signature, an array's type) is a subtype of the heap
+    /// type.
+    ///
+    /// # Errors
+    ///
+    /// When the reference's value was collected.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store than `store`.
+    pub fn matches_ty(&self, store: impl crate::AsContext, ty: &RefType) -> Result<bool> {
+        let store = &store.as_context().0.opaque;
+        match self {
+            Ref::Func(Some(f)) => store.assert_owns(f.store),
+            Ref::Extern(Some(e)) => store.assert_owns(e.store),
+            Ref::Any(Some(a)) => store.assert_owns(a.store),
+            _ => {}
+        }
+        store.ref_matches(self, ty)
+    }
+
+    /// The null reference of heap type `heap`'s hierarchy.
+    pub fn null_of(heap: &HeapType) -> Ref {
+        if heap.is_extern() {
+            Ref::Extern(None)
+        } else if heap.is_any() {
+            Ref::Any(None)
+        } else {
+            Ref::Func(None)
+        }
     }
 
     /// The raw word for a table or a wasm value of this store.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
         Ok(match self {
-            Ref::Func(None) | Ref::Extern(None) => 0,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) => 0,
             Ref::Func(Some(f)) => {
                 if f.store != store.id {
                     bail!("cross-store value: the funcref belongs to another store");
@@ -205,6 +336,7 @@ impl Ref {
                 store.funcs[f.index as usize].func_ref as usize
             }
             Ref::Extern(Some(e)) => e.to_raw(store)?,
+            Ref::Any(Some(a)) => a.to_raw(store)?,
         })
     }
 
@@ -214,13 +346,17 @@ impl Ref {
     ///
     /// A non-null funcref word must point at a live funcref of `store`.
     pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, heap: HeapType, raw: usize) -> Ref {
-        match heap {
-            HeapType::Func if raw == 0 => Ref::Func(None),
+        if heap.is_extern() {
+            Ref::Extern(ExternRef::from_raw(store, raw))
+        } else if heap.is_any() {
+            Ref::Any(AnyRef::from_raw(store, raw))
+        } else if raw == 0 {
+            Ref::Func(None)
+        } else {
             // SAFETY: per this function's contract.
-            HeapType::Func => Ref::Func(Some(unsafe {
+            Ref::Func(Some(unsafe {
                 store.func_from_ref(raw as *const VMFuncRef)
-            })),
-            HeapType::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+            }))
         }
     }
 }
@@ -234,6 +370,12 @@ impl From<Func> for Ref {
 impl From<ExternRef> for Ref {
     fn from(e: ExternRef) -> Ref {
         Ref::Extern(Some(e))
+    }
+}
+
+impl From<AnyRef> for Ref {
+    fn from(a: AnyRef) -> Ref {
+        Ref::Any(Some(a))
     }
 }
 
@@ -254,6 +396,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`.
     ExternRef(Option<ExternRef>),
+    /// A reference in the GC hierarchy (`anyref`, `eqref`, `arrayref`, ...).
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -265,10 +409,7 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(r) => match r.heap_type() {
-                HeapType::Func => Val::FuncRef(None),
-                HeapType::Extern => Val::ExternRef(None),
-            },
+            ValType::Ref(r) => Val::from(Ref::null_of(r.heap_type())),
         }
     }
 
@@ -282,15 +423,32 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::AnyRef(_) => ValType::Ref(RefType::ANYREF),
         }
     }
 
-    /// Whether the value has type `ty`.
-    pub fn matches_ty(&self, ty: &ValType) -> bool {
-        match (self, ty) {
-            (Val::FuncRef(f), ValType::Ref(r)) => Ref::Func(*f).matches_ty(r),
-            (Val::ExternRef(e), ValType::Ref(r)) => Ref::Extern(*e).matches_ty(r),
-            _ => self.ty() == *ty,
+    /// Whether the value has type `ty`; see [`Ref::matches_ty`] for
+    /// references.
+    ///
+    /// # Errors
+    ///
+    /// When a reference's value was collected.
+    ///
+    /// # Panics
+    ///
+    /// When a reference belongs to another store than `store`.
+    pub fn matches_ty(&self, store: impl crate::AsContext, ty: &ValType) -> Result<bool> {
+        match (self.ref_(), ty) {
+            (Some(r), ValType::Ref(t)) => r.matches_ty(store, t),
+            _ => Ok(self.ty() == *ty),
+        }
+    }
+
+    /// [`Val::matches_ty`] inside the runtime.
+    pub(crate) fn matches_in(&self, store: &StoreOpaque, ty: &ValType) -> Result<bool> {
+        match (self.ref_(), ty) {
+            (Some(r), ValType::Ref(t)) => store.ref_matches(&r, t),
+            _ => Ok(self.ty() == *ty),
         }
     }
 
@@ -367,6 +525,7 @@ impl Val {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(*e)),
+            Val::AnyRef(a) => Some(Ref::Any(*a)),
             _ => None,
         }
     }
@@ -402,6 +561,7 @@ impl Val {
             }
             Val::FuncRef(f) => ValRaw::ptr(Ref::Func(f).to_raw(store)? as *const u8),
             Val::ExternRef(e) => ValRaw::ptr(Ref::Extern(e).to_raw(store)? as *const u8),
+            Val::AnyRef(a) => ValRaw::ptr(Ref::Any(a).to_raw(store)? as *const u8),
         })
     }
 
@@ -418,12 +578,11 @@ impl Val {
             ValType::F64 => Val::F64(raw.get_f64()),
             // SAFETY: ValRaw is 16 plain bytes.
             ValType::V128 => Val::V128(unsafe { std::ptr::read((&raw as *const ValRaw).cast()) }),
-            // SAFETY: per this function's contract.
-            ValType::Ref(r) => match unsafe { Ref::from_raw(store, *r.heap_type(), raw.get_ptr()) }
-            {
-                Ref::Func(f) => Val::FuncRef(f),
-                Ref::Extern(e) => Val::ExternRef(e),
-            },
+            ValType::Ref(r) => {
+                // SAFETY: per this function's contract, `raw` holds a
+                // reference of this heap type produced for `store`.
+                Val::from(unsafe { Ref::from_raw(store, *r.heap_type(), raw.get_ptr()) })
+            }
         }
     }
 
@@ -478,6 +637,7 @@ impl From<Ref> for Val {
         match r {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
+            Ref::Any(a) => Val::AnyRef(a),
         }
     }
 }

@@ -16,7 +16,7 @@
 //! and review the diff.
 
 use std::path::{Path, PathBuf};
-use trestle_compiler::{Compiler, CompilerOptions, Features, OptimizedFunction, WasmFuncType};
+use trestle_compiler::{Compiler, CompilerOptions, Features, OptimizedFunction, WasmSubType};
 
 fn disas_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disas")
@@ -87,16 +87,16 @@ fn compile(wat_path: &Path) -> Vec<OptimizedFunction> {
     .expect("host supported");
     // Type ids as an engine would assign them: structurally equal types
     // share one, counting from the first id the runtime hands out.
-    let mut types: Vec<WasmFuncType> = Vec::new();
-    let mut intern = |ty: &WasmFuncType| -> u32 {
-        let pos = match types.iter().position(|t| t == ty) {
-            Some(pos) => pos,
-            None => {
-                types.push(ty.clone());
-                types.len() - 1
-            }
-        };
-        trestle_vmctx::TYPE_ID_FIRST + pos as u32
+    let mut groups: Vec<(Vec<WasmSubType>, u32)> = Vec::new();
+    let mut next = trestle_vmctx::TYPE_ID_FIRST;
+    let mut intern = |group: &[WasmSubType]| -> u32 {
+        if let Some((_, base)) = groups.iter().find(|(g, _)| g == group) {
+            return *base;
+        }
+        let base = next;
+        next += group.len() as u32;
+        groups.push((group.to_vec(), base));
+        base
     };
     compiler
         .optimized_clif(&wasm, &mut intern)

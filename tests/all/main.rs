@@ -11,4 +11,5 @@ mod interrupt;
 mod run;
 mod table;
 mod traps;
+mod typed_refs;
 mod wast;

@@ -400,6 +400,10 @@ macro_rules! foreach_libcall {
             /// (in bounds) of a funcref table and returns the address of its
             /// code word.
             table_lazy_init(vmctx: vmctx, table: i32, index: i64) -> ptr;
+            /// The slow part of a `call_indirect` whose expected type may
+            /// have subtypes: 1 when type `actual` is `expected` or declares
+            /// it as a (transitive) supertype, else 0.
+            is_subtype(vmctx: vmctx, actual: i32, expected: i32) -> i32;
         }
     };
 }

@@ -38,6 +38,8 @@ pub enum Trap {
     OutOfFuel,
     /// A null reference was dereferenced.
     NullReference,
+    /// `call_ref` of a null function reference.
+    NullFunctionReference,
 }
 
 impl Trap {
@@ -56,6 +58,7 @@ impl Trap {
         Trap::Interrupt,
         Trap::OutOfFuel,
         Trap::NullReference,
+        Trap::NullFunctionReference,
     ];
 
     /// The one-byte encoding (never zero).
@@ -84,6 +87,7 @@ impl Trap {
             Trap::Interrupt => "interrupt",
             Trap::OutOfFuel => "all fuel consumed by WebAssembly",
             Trap::NullReference => "null reference",
+            Trap::NullFunctionReference => "null function reference",
         }
     }
 }

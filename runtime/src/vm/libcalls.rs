@@ -530,3 +530,9 @@ unsafe extern "C" fn table_lazy_init(vmctx: *mut VMContext, table: u32, index: u
         }
     }
 }
+
+unsafe extern "C" fn is_subtype(vmctx: *mut VMContext, actual: u32, expected: u32) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    u32::from(store.engine.is_subtype_id(actual, expected))
+}
