@@ -403,10 +403,12 @@ pub(crate) fn parse<'a>(
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(CompileError::unsupported("table initializer expressions"));
-                    }
+                    let init = match &table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(&info, e)?),
+                    };
                     info.tables.push(table_type(&info, &table.ty)?);
+                    info.table_inits.push(init);
                 }
             }
             Payload::MemorySection(reader) => {

@@ -519,6 +519,9 @@ pub struct ModuleInfo {
     pub globals: Vec<WasmGlobalType>,
     /// Initializers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
+    /// The initial element of each defined table: an initializer
+    /// expression, or `None` for null.
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Element segments.
     pub elements: Vec<ElementSegment>,
     /// Data segments.

@@ -735,7 +735,11 @@ fn create_entities(
             bail!("table of {} elements refused by the limiter", ty.minimum);
         }
         let n = ty.minimum as usize;
-        let lazy = ty.element.is_func() && store.engine.config().table_lazy_init;
+        // A table with an initializer expression is filled once the
+        // instance's functions exist (below), so it is never lazy.
+        let lazy = ty.element.is_func()
+            && store.engine.config().table_lazy_init
+            && info.table_inits[i].is_none();
         let elements = new_table_elements(store, ty.element, n, lazy, 0)?;
         let def = vmctx.at(offsets.defined_table(i as u32));
         let index = store.push_table(elements, n as u64, *ty, Some(def), (inst_index, i as u32));
@@ -850,6 +854,21 @@ fn instantiate_rooted(
         elements: Vec::new(),
         dropped_data: vec![false; info.data.len()],
     });
+
+    // Defined tables with an initializer expression, which may read
+    // imported globals and name functions of this instance.
+    for (i, init) in info.table_inits.iter().enumerate() {
+        let Some(init) = init else { continue };
+        let value = eval_const_in(store, inst_index, &globals, init)? as usize;
+        if value != 0 {
+            let t =
+                store.instances[inst_index as usize].tables[info.num_imported_tables as usize + i];
+            let len = store.tables[t as usize].len() as u64;
+            store
+                .table_fill(t, 0, value, len)
+                .expect("the whole table is in bounds");
+        }
+    }
 
     // Defined globals, in order (an initializer may read earlier ones).
     for (i, init) in info.global_inits.iter().enumerate() {

@@ -395,3 +395,59 @@ fn a_collection_during_instantiation_keeps_arrays_not_stored_yet() {
     store.gc();
     assert_eq!(store.__externref_live(), 2, "the global holds them");
 }
+
+const NON_NULLABLE: &str = r#"
+    (module
+      (type $r (func (result i32)))
+      (func $one (type $r) (i32.const 1))
+      (table (export "t") 3 10 (ref $r) (ref.func $one))
+      (func (export "call") (param i32) (result i32)
+        (call_indirect (type $r) (local.get 0)))
+    )"#;
+
+#[test]
+fn a_table_initializer_fills_every_element_in_both_modes() {
+    for lazy in [true, false] {
+        let engine = engine(lazy);
+        let mut store = Store::new(&engine, ());
+        let inst = instantiate(&mut store, NON_NULLABLE);
+        let table = inst.get_table(&mut store, "t").unwrap();
+        assert!(!table.ty(&store).element().is_nullable());
+        let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+        for i in 0..3 {
+            assert_eq!(
+                call.call(&mut store, i).unwrap(),
+                1,
+                "lazy {lazy} index {i}"
+            );
+            assert!(matches!(
+                table.get(&mut store, i as u64),
+                Some(Ref::Func(Some(_)))
+            ));
+        }
+    }
+}
+
+#[test]
+fn a_non_nullable_table_refuses_null_from_the_host() {
+    let engine = engine(true);
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(&mut store, NON_NULLABLE);
+    let table = inst.get_table(&mut store, "t").unwrap();
+    let err = table.set(&mut store, 0, Ref::Func(None)).unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err:#}");
+    let err = table.grow(&mut store, 1, Ref::Func(None)).unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err:#}");
+    let err = table.fill(&mut store, 0, Ref::Func(None), 1).unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err:#}");
+    assert_eq!(table.size(&store), 3, "nothing changed");
+    assert!(matches!(table.get(&mut store, 0), Some(Ref::Func(Some(_)))));
+
+    // A host-made non-nullable table needs a non-null initial value.
+    let ty = *table.ty(&store).element();
+    let err = Table::new(&mut store, TableType::new(ty, 1, None), Ref::Func(None)).unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err:#}");
+    let one = table.get(&mut store, 0).unwrap();
+    let made = Table::new(&mut store, TableType::new(ty, 2, None), one).unwrap();
+    assert!(matches!(made.get(&mut store, 1), Some(Ref::Func(Some(_)))));
+}
