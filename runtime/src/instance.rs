@@ -863,7 +863,7 @@ fn instantiate_rooted(
         if value != 0 {
             let t =
                 store.instances[inst_index as usize].tables[info.num_imported_tables as usize + i];
-            let len = store.tables[t as usize].len() as u64;
+            let len = store.tables[t as usize].len();
             store
                 .table_fill(t, 0, value, len)
                 .expect("the whole table is in bounds");
