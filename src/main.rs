@@ -79,13 +79,14 @@ struct WastArgs {
     /// Turn off every post-MVP proposal (multi-value, sign-extension,
     /// non-trapping float-to-int, bulk memory, reference types), as for the
     /// WebAssembly 1.0 spec tests.
-    #[arg(long, conflicts_with = "typed_refs")]
+    #[arg(long, conflicts_with = "all_proposals")]
     mvp: bool,
 
-    /// Also turn on 64-bit tables, typed function references and the
-    /// subset of GC that Trestle implements, as for the proposal suites.
+    /// Also turn on what Trestle implements of later proposals: 64-bit
+    /// tables, typed function references, the GC subset and tail calls, as
+    /// for the proposal suites.
     #[arg(long)]
-    typed_refs: bool,
+    all_proposals: bool,
 
     /// Initialize funcref tables at instantiation instead of on first use.
     #[arg(long)]
@@ -267,11 +268,8 @@ fn wast(args: WastArgs) -> Result<ExitCode> {
         lazy_tables: !args.eager_tables,
         features: if args.mvp {
             Features::MVP
-        } else if args.typed_refs {
-            Features {
-                gc: true,
-                ..Features::WASM2_TABLE64
-            }
+        } else if args.all_proposals {
+            Features::ALL
         } else {
             Features::WASM2
         },

@@ -55,6 +55,8 @@ pub struct Features {
     /// Typed function references and the part of the GC proposal Trestle
     /// implements ([`Config::wasm_gc`]).
     pub gc: bool,
+    /// Tail calls ([`Config::wasm_tail_call`]).
+    pub tail_call: bool,
 }
 
 impl Features {
@@ -69,6 +71,7 @@ impl Features {
         reference_types: false,
         table64: false,
         gc: false,
+        tail_call: false,
     };
 
     /// WebAssembly 2.0 without SIMD: every proposal above on. The `wasm-v2`
@@ -81,6 +84,7 @@ impl Features {
         reference_types: true,
         table64: false,
         gc: false,
+        tail_call: false,
     };
 
     /// [`Features::WASM2`] and 64-bit tables. Trestle's own scripts in
@@ -90,13 +94,21 @@ impl Features {
         ..Features::WASM2
     };
 
-    /// [`Features::WASM2`] with typed function references and GC types.
-    /// The proposal suites run with these: some of their scripts were
-    /// updated to later proposals' types (`(ref null $t)` tables, arrayref
-    /// segments).
+    /// [`Features::WASM2`] with typed function references, GC types and
+    /// tail calls. The proposal suites run with these: some of their
+    /// scripts were updated to later proposals' types (`(ref null $t)`
+    /// tables, arrayref segments).
     pub const WASM2_GC: Features = Features {
         gc: true,
+        tail_call: true,
         ..Features::WASM2
+    };
+
+    /// Everything Trestle implements: [`Features::WASM2_GC`] with 64-bit
+    /// tables.
+    pub const ALL: Features = Features {
+        table64: true,
+        ..Features::WASM2_GC
     };
 
     /// Turns the features on or off in `config`.
@@ -109,7 +121,8 @@ impl Features {
             .wasm_reference_types(self.reference_types)
             .wasm_memory64(self.table64)
             .wasm_function_references(self.gc)
-            .wasm_gc(self.gc);
+            .wasm_gc(self.gc)
+            .wasm_tail_call(self.tail_call);
     }
 }
 

@@ -65,8 +65,14 @@ pub(crate) fn ir_type(ty: WasmValType) -> Type {
 
 /// The signature of a compiled wasm function:
 /// `(callee_vmctx, caller_vmctx, params...) -> results`.
-pub(crate) fn wasm_signature(call_conv: CallConv, ty: &WasmFuncType) -> Signature {
-    let mut sig = Signature::new(call_conv);
+///
+/// Every wasm function, and every host-function trampoline wasm calls, uses
+/// Cranelift's `tail` convention, the one that supports `return_call`: a
+/// tail call may target any function of a matching type, so all of them
+/// must share it. The host enters wasm through the array-call trampolines,
+/// which use the platform's convention.
+pub(crate) fn wasm_signature(ty: &WasmFuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
     sig.params
         .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(POINTER));
@@ -129,14 +135,31 @@ pub(crate) struct CompiledFunction {
     pub traps: Vec<(u32, Trap)>,
 }
 
+/// Whether `func` contains a `return_call` or `return_call_indirect`.
+fn makes_tail_calls(func: &Function) -> bool {
+    use cranelift_codegen::ir::Opcode;
+    func.layout.blocks().any(|block| {
+        func.layout.block_insts(block).any(|inst| {
+            matches!(
+                func.dfg.insts[inst].opcode(),
+                Opcode::ReturnCall | Opcode::ReturnCallIndirect
+            )
+        })
+    })
+}
+
 /// Compiles a built Cranelift function.
 pub(crate) fn compile_function(
     compiler: &Compiler,
     ctx: &mut cranelift_codegen::Context,
 ) -> Result<CompiledFunction, CompileError> {
     let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+    let isa = match &compiler.tail_call_isa {
+        Some(isa) if makes_tail_calls(&ctx.func) => isa,
+        _ => &compiler.isa,
+    };
     let compiled = ctx
-        .compile(&*compiler.isa, &mut ctrl)
+        .compile(&**isa, &mut ctrl)
         .map_err(|e| CompileError::codegen(format!("cranelift: {:?}", e.inner)))?;
     let buffer = compiled.buffer.clone();
     let code = buffer.data().to_vec();
@@ -233,6 +256,9 @@ struct State<'a, 'b> {
     store_ctx: Option<Value>,
     /// Fuel used by the operators since the last flush to the store.
     fuel_pending: i64,
+    /// Whether the call being translated is a tail call (`return_call`,
+    /// `return_call_indirect`, `return_call_ref`).
+    tail_call: bool,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -261,7 +287,7 @@ impl<'a> FuncTranslator<'a> {
         let ty = self.info.func_type(self.func_index).clone();
         ctx.func = Function::with_name_signature(
             UserFuncName::user(0, self.func_index),
-            wasm_signature(self.compiler.call_conv(), &ty),
+            wasm_signature(&ty),
         );
         // The stack limit: vmctx -> store context -> stack_limit.
         let vmctx_gv = ctx.func.create_global_value(GlobalValueData::VMContext);
@@ -335,6 +361,7 @@ impl<'a> FuncTranslator<'a> {
             libcall_sigs: HashMap::new(),
             store_ctx: None,
             fuel_pending: 0,
+            tail_call: false,
         };
         let opts = self.compiler.options();
         if opts.consume_fuel || opts.epoch_interruption {
@@ -554,7 +581,11 @@ impl State<'_, '_> {
             | O::If { .. }
             | O::Return
             | O::Call { .. }
-            | O::CallIndirect { .. } => {
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. } => {
                 self.fuel_pending += 1;
                 self.flush_fuel();
             }
@@ -819,6 +850,26 @@ impl State<'_, '_> {
                 self.pop();
             }
             O::CallRef { type_index } => self.call_ref(type_index),
+            O::ReturnCall { function_index } => {
+                self.tail_call = true;
+                let r = self.call(function_index);
+                self.tail_call = false;
+                r?;
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                self.tail_call = true;
+                let r = self.call_indirect(type_index, table_index);
+                self.tail_call = false;
+                r?;
+            }
+            O::ReturnCallRef { type_index } => {
+                self.tail_call = true;
+                self.call_ref(type_index);
+                self.tail_call = false;
+            }
             O::RefFunc { function_index } => {
                 let off = self.t.offsets.func_ref(function_index);
                 let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
@@ -1206,10 +1257,7 @@ impl State<'_, '_> {
         if let Some(s) = self.sigs.get(&type_index) {
             return *s;
         }
-        let sig = wasm_signature(
-            self.t.compiler.call_conv(),
-            &self.t.info.types[type_index as usize],
-        );
+        let sig = wasm_signature(&self.t.info.types[type_index as usize]);
         let s = self.b.import_signature(sig);
         self.sigs.insert(type_index, s);
         s
@@ -1220,6 +1268,27 @@ impl State<'_, '_> {
         self.stack.truncate(len - num_params);
         let results = self.b.inst_results(inst).to_vec();
         self.stack.extend(results);
+    }
+
+    /// Calls `code` with signature `sig`, or jumps to it for a tail call,
+    /// which ends the block; `args` are the vmctx pair and the top
+    /// `num_params` values of the stack.
+    fn emit_call_indirect(&mut self, sig: SigRef, code: Value, args: &[Value], num_params: usize) {
+        if self.tail_call {
+            self.b.ins().return_call_indirect(sig, code, args);
+            self.end_with_tail_call(num_params);
+        } else {
+            let inst = self.b.ins().call_indirect(sig, code, args);
+            self.finish_call(inst, num_params);
+        }
+    }
+
+    /// After a tail call: the arguments are consumed and the rest of the
+    /// block is unreachable.
+    fn end_with_tail_call(&mut self, num_params: usize) {
+        let len = self.stack.len();
+        self.stack.truncate(len - num_params);
+        self.reachable = false;
     }
 
     fn call(&mut self, func: u32) -> Res {
@@ -1244,8 +1313,7 @@ impl State<'_, '_> {
             args.push(self.vmctx);
             args.extend_from_slice(self.peekn(num_params));
             let sig = self.sig_for_type(type_index);
-            let inst = self.b.ins().call_indirect(sig, code, &args);
-            self.finish_call(inst, num_params);
+            self.emit_call_indirect(sig, code, &args, num_params);
         } else {
             let fref = match self.direct.get(&func) {
                 Some(f) => *f,
@@ -1268,8 +1336,13 @@ impl State<'_, '_> {
             args.push(self.vmctx);
             args.push(self.vmctx);
             args.extend_from_slice(self.peekn(num_params));
-            let inst = self.b.ins().call(fref, &args);
-            self.finish_call(inst, num_params);
+            if self.tail_call {
+                self.b.ins().return_call(fref, &args);
+                self.end_with_tail_call(num_params);
+            } else {
+                let inst = self.b.ins().call(fref, &args);
+                self.finish_call(inst, num_params);
+            }
         }
         Ok(())
     }
@@ -1384,8 +1457,7 @@ impl State<'_, '_> {
         args.push(self.vmctx);
         args.extend_from_slice(self.peekn(num_params));
         let sig = self.sig_for_type(type_index);
-        let inst = self.b.ins().call_indirect(sig, code, &args);
-        self.finish_call(inst, num_params);
+        self.emit_call_indirect(sig, code, &args, num_params);
     }
 
     /// Both words of funcref table element `elem`: its code pointer and

@@ -133,6 +133,9 @@ pub struct Features {
     /// groups and declared subtypes). Only part of the proposal's
     /// instructions compile; the rest are "unsupported" errors.
     pub gc: bool,
+    /// Tail calls (`return_call`, `return_call_indirect`,
+    /// `return_call_ref`).
+    pub tail_call: bool,
 }
 
 impl Default for Features {
@@ -147,6 +150,7 @@ impl Default for Features {
             memory64: false,
             function_references: false,
             gc: false,
+            tail_call: false,
         }
     }
 }
@@ -164,6 +168,7 @@ impl Features {
             memory64: false,
             function_references: false,
             gc: false,
+            tail_call: false,
         }
     }
 
@@ -179,6 +184,7 @@ impl Features {
         f.set(F::MEMORY64, self.memory64);
         f.set(F::FUNCTION_REFERENCES, self.function_references);
         f.set(F::GC, self.gc);
+        f.set(F::TAIL_CALL, self.tail_call);
         f
     }
 }
@@ -221,6 +227,10 @@ impl Default for CompilerOptions {
 /// A code generator for the host machine.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// The same target with frame pointers kept, which Cranelift's
+    /// `return_call` needs in the function making the call; only built
+    /// with tail calls on.
+    tail_call_isa: Option<OwnedTargetIsa>,
     options: CompilerOptions,
 }
 
@@ -258,17 +268,32 @@ impl Compiler {
         )?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
-        // Nothing walks wasm stacks (traps long-jump, host panics are carried
-        // across), so leaf functions may skip the frame setup.
-        set(&mut flags, "preserve_frame_pointers", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "true")?;
         set(&mut flags, "enable_table_access_spectre_mitigation", "true")?;
-        let isa_builder = cranelift_native::builder()
-            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
-        let isa = isa_builder
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
-        Ok(Self { isa, options })
+        let build = |flags: &settings::Builder| {
+            cranelift_native::builder()
+                .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?
+                .finish(settings::Flags::new(flags.clone()))
+                .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))
+        };
+        // Nothing walks wasm stacks (traps long-jump, host panics are carried
+        // across), so leaf functions may skip the frame setup. Only a
+        // function that makes a tail call keeps its frame pointer: the
+        // callee's frame replaces the caller's through it. The frames of
+        // its callers and callees do not depend on it.
+        set(&mut flags, "preserve_frame_pointers", "false")?;
+        let isa = build(&flags)?;
+        let tail_call_isa = if options.features.tail_call {
+            set(&mut flags, "preserve_frame_pointers", "true")?;
+            Some(build(&flags)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            isa,
+            tail_call_isa,
+            options,
+        })
     }
 
     /// The options this compiler was built with.

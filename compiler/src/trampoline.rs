@@ -60,7 +60,7 @@ pub(crate) fn build_array_to_wasm(
         let off = (i as u32 * VAL_RAW_SIZE) as i32;
         args.push(b.ins().load(ir_type(*t), values_flags(), values, off));
     }
-    let sig = b.import_signature(wasm_signature(compiler.call_conv(), &ty));
+    let sig = b.import_signature(wasm_signature(&ty));
     let name = b
         .func
         .declare_imported_user_function(UserExternalName::new(0, func_index));
@@ -100,10 +100,7 @@ impl Compiler {
     ) -> Result<HostTrampoline, CompileError> {
         let mut ctx = cranelift_codegen::Context::new();
         let mut fctx = FunctionBuilderContext::new();
-        ctx.func = Function::with_name_signature(
-            UserFuncName::user(2, 0),
-            wasm_signature(self.call_conv(), ty),
-        );
+        ctx.func = Function::with_name_signature(UserFuncName::user(2, 0), wasm_signature(ty));
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let block = b.create_block();
         b.append_block_params_for_function_params(block);

@@ -122,6 +122,15 @@ impl Config {
         self
     }
 
+    /// Enables tail calls: `return_call`, `return_call_indirect` and, with
+    /// typed function references, `return_call_ref`. A tail call replaces
+    /// the caller's frame, so a chain of them runs in constant stack. Off
+    /// by default.
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.features.tail_call = enable;
+        self
+    }
+
     /// The most stack, in bytes, that wasm code may use before it traps with
     /// "call stack exhausted".
     pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {

@@ -451,3 +451,24 @@ fn a_non_nullable_table_refuses_null_from_the_host() {
     let made = Table::new(&mut store, TableType::new(ty, 2, None), one).unwrap();
     assert!(matches!(made.get(&mut store, 1), Some(Ref::Func(Some(_)))));
 }
+
+#[test]
+fn tail_calls_are_off_unless_enabled() {
+    let wat = r#"(module
+      (func $f (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 9))
+          (else (return_call $f (i32.sub (local.get 0) (i32.const 1))))))
+      (func (export "f") (param i32) (result i32) (return_call $f (local.get 0))))"#;
+    let err = Module::new(&Engine::default(), wat).unwrap_err();
+    assert!(err.to_string().contains("tail calls"), "{err:#}");
+
+    let mut config = Config::new();
+    config.wasm_tail_call(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(&mut store, wat);
+    let f = inst.get_typed_func::<i32, i32>(&mut store, "f").unwrap();
+    // Far deeper than the stack allows for ordinary calls.
+    assert_eq!(f.call(&mut store, 5_000_000).unwrap(), 9);
+}

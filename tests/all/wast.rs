@@ -31,8 +31,9 @@ const SPEC_V1_EXPECTED_FAILURES: ExpectedFailures = &[];
 /// non-trapping float-to-int, bulk memory and reference types on.
 const SPEC_V2_EXPECTED_FAILURES: ExpectedFailures = &[];
 
-/// `proposals/reference-types`, run with typed function references and GC
-/// types on, as some of the proposal folders' scripts use them.
+/// `proposals/reference-types`, run with typed function references, GC
+/// types and tail calls on, as some of the proposal folders' scripts use
+/// them.
 const REFERENCE_TYPES_EXPECTED_FAILURES: ExpectedFailures = &[
     // The proposal repository typed `br_table` after `unreachable` by the
     // greatest lower bound of its labels and so rejects this module. The
@@ -49,16 +50,13 @@ const REFERENCE_TYPES_EXPECTED_FAILURES: ExpectedFailures = &[
 /// `arrayref` segment of `array.new_default` items).
 const BULK_MEMORY_EXPECTED_FAILURES: ExpectedFailures = &[];
 
-/// `proposals/function-references`: typed function references, with the
-/// GC subset and 64-bit tables on. Tail calls (`return_call`,
-/// `return_call_indirect`, `return_call_ref`) are not implemented: the
-/// modules of those three scripts are rejected, and with them every
-/// assertion on their instances.
-const FUNCTION_REFERENCES_EXPECTED_FAILURES: ExpectedFailures = &[
-    ("return_call.wast", None),
-    ("return_call_indirect.wast", None),
-    ("return_call_ref.wast", None),
-];
+/// `proposals/function-references`: typed function references, run like
+/// `proposals/reference-types` (its `return_call*` scripts need tail
+/// calls, which that includes).
+const FUNCTION_REFERENCES_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/tail-call`, run like `proposals/reference-types`.
+const TAIL_CALL_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `tests/misc`: Trestle's own regression and edge-case scripts.
 const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
@@ -152,8 +150,11 @@ suites! {
     spec_proposal_function_references, spec_proposal_function_references_eager:
         Suite::Proposal(Proposal::FunctionReferences), Features::WASM2_GC,
         FUNCTION_REFERENCES_EXPECTED_FAILURES;
+    spec_proposal_tail_call, spec_proposal_tail_call_eager:
+        Suite::Proposal(Proposal::TailCall), Features::WASM2_GC,
+        TAIL_CALL_EXPECTED_FAILURES;
     misc, misc_eager:
-        Suite::Misc, Features { gc: true, ..Features::WASM2_TABLE64 }, MISC_EXPECTED_FAILURES;
+        Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
 }
 
 /// Runs a suite on a thread with a 64 MiB stack and fails with every
