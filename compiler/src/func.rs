@@ -682,12 +682,7 @@ impl State<'_, '_> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let (target, n) = self.branch_target_mut(relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(cond, target, &args, fallthrough, &[]);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(cond, true, relative_depth);
             }
             O::BrTable { ref targets } => {
                 let index = self.pop();
@@ -830,46 +825,27 @@ impl State<'_, '_> {
                 self.b.ins().trapz(v, trap_code(Trap::NullReference));
             }
             O::BrOnNull { relative_depth } => {
+                // The reference is not passed to the label.
                 let r = self.pop();
-                let (target, n) = self.branch_target_mut(relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, fallthrough, &[], target, &args);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(r, false, relative_depth);
                 self.push(r);
             }
             O::BrOnNonNull { relative_depth } => {
+                // The reference is the label's last value.
                 let r = *self.stack.last().expect("validated");
-                let (target, n) = self.branch_target_mut(relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, target, &args, fallthrough, &[]);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(r, true, relative_depth);
                 self.pop();
             }
             O::CallRef { type_index } => self.call_ref(type_index),
-            O::ReturnCall { function_index } => {
-                self.tail_call = true;
-                let r = self.call(function_index);
-                self.tail_call = false;
-                r?;
-            }
+            O::ReturnCall { function_index } => self.tail(|s| s.call(function_index))?,
             O::ReturnCallIndirect {
                 type_index,
                 table_index,
-            } => {
-                self.tail_call = true;
-                let r = self.call_indirect(type_index, table_index);
-                self.tail_call = false;
-                r?;
-            }
-            O::ReturnCallRef { type_index } => {
-                self.tail_call = true;
-                self.call_ref(type_index);
-                self.tail_call = false;
-            }
+            } => self.tail(|s| s.call_indirect(type_index, table_index))?,
+            O::ReturnCallRef { type_index } => self.tail(|s| {
+                s.call_ref(type_index);
+                Ok(())
+            })?,
             O::RefFunc { function_index } => {
                 let off = self.t.offsets.func_ref(function_index);
                 let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
@@ -1204,6 +1180,22 @@ impl State<'_, '_> {
         }
     }
 
+    /// Branches to the label at `depth` with its values from the stack when
+    /// `cond` is non-zero (`on_nonzero`) or zero, and falls through
+    /// otherwise.
+    fn branch_if(&mut self, cond: Value, on_nonzero: bool, depth: u32) {
+        let (target, n) = self.branch_target_mut(depth);
+        let args = block_args(self.peekn(n));
+        let fallthrough = self.b.create_block();
+        if on_nonzero {
+            self.b.ins().brif(cond, target, &args, fallthrough, &[]);
+        } else {
+            self.b.ins().brif(cond, fallthrough, &[], target, &args);
+        }
+        self.b.seal_block(fallthrough);
+        self.b.switch_to_block(fallthrough);
+    }
+
     fn branch_target_mut(&mut self, depth: u32) -> (Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
@@ -1281,6 +1273,14 @@ impl State<'_, '_> {
             let inst = self.b.ins().call_indirect(sig, code, args);
             self.finish_call(inst, num_params);
         }
+    }
+
+    /// Translates the call `call` makes as a tail call.
+    fn tail(&mut self, call: impl FnOnce(&mut Self) -> Res) -> Res {
+        self.tail_call = true;
+        let r = call(self);
+        self.tail_call = false;
+        r
     }
 
     /// After a tail call: the arguments are consumed and the rest of the

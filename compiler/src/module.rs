@@ -102,20 +102,25 @@ pub(crate) fn heap_type(
                 return Err(CompileError::unsupported(format!("heap type {other:?}")));
             }
         },
-        H::Concrete(index) => {
-            let index = match index {
-                wasmparser::UnpackedIndex::Module(i) => i,
-                wasmparser::UnpackedIndex::RecGroup(i) => {
-                    group.map_or(u32::MAX, |g| g.start.saturating_add(i))
-                }
-                other => {
-                    return Err(CompileError::unsupported(format!("type index {other:?}")));
-                }
-            };
-            concrete_type(info, group, index)?
-        }
+        H::Concrete(index) => concrete_type(info, group, type_index(group, index)?)?,
         H::Exact(_) => return Err(CompileError::unsupported("exact reference types")),
     })
+}
+
+/// The module type index `index` names: a group-relative index counts from
+/// the start of `group` (outside any group it names nothing, and
+/// [`concrete_type`] reports an unknown type).
+fn type_index(
+    group: Option<Group<'_>>,
+    index: wasmparser::UnpackedIndex,
+) -> Result<u32, CompileError> {
+    match index {
+        wasmparser::UnpackedIndex::Module(i) => Ok(i),
+        wasmparser::UnpackedIndex::RecGroup(i) => {
+            Ok(group.map_or(u32::MAX, |g| g.start.saturating_add(i)))
+        }
+        other => Err(CompileError::unsupported(format!("type index {other:?}"))),
+    }
 }
 
 /// The heap type of references to type `index`.
@@ -165,13 +170,7 @@ fn sub_type(
     let supertype = match sub.supertype_idxs.first() {
         None => None,
         Some(p) => {
-            let index = match p.unpack() {
-                wasmparser::UnpackedIndex::Module(i) => i,
-                wasmparser::UnpackedIndex::RecGroup(i) => group.start.saturating_add(i),
-                other => {
-                    return Err(CompileError::unsupported(format!("type index {other:?}")));
-                }
-            };
+            let index = type_index(Some(group), p.unpack())?;
             concrete_type(info, Some(group), index)?.concrete()
         }
     };
@@ -343,21 +342,10 @@ pub(crate) fn parse<'a>(
                         .map(|sub| sub_type(&info, g, sub))
                         .collect::<Result<Vec<_>, _>>()?;
                     let base = intern(&subs);
-                    let resolve = |id: u32| {
-                        if id & REC_GROUP_LOCAL != 0 {
-                            base + (id & !REC_GROUP_LOCAL)
-                        } else {
-                            id
-                        }
-                    };
                     for (i, sub) in subs.iter().enumerate() {
-                        let sub = sub.map_ids(&resolve);
-                        let func = sub.as_func().cloned().unwrap_or(WasmFuncType {
-                            params: Box::new([]),
-                            results: Box::new([]),
-                        });
+                        let sub = sub.in_group(base);
                         info.type_ids.push(base + i as u32);
-                        info.types.push(Arc::new(func));
+                        info.types.push(Arc::new(sub.func_or_empty()));
                         info.sub_types.push(Arc::new(sub));
                     }
                 }

@@ -282,6 +282,28 @@ impl WasmSubType {
         }
     }
 
+    /// This member of a recursion group whose first member has canonical
+    /// id `base`, with its references to the group's members
+    /// ([`REC_GROUP_LOCAL`] positions) resolved to their ids.
+    pub fn in_group(&self, base: u32) -> Self {
+        self.map_ids(&|id| {
+            if id & REC_GROUP_LOCAL != 0 {
+                base + (id & !REC_GROUP_LOCAL)
+            } else {
+                id
+            }
+        })
+    }
+
+    /// The function type, or an empty one for arrays and structures (for
+    /// tables indexed by type that hold a function type for every type).
+    pub fn func_or_empty(&self) -> WasmFuncType {
+        self.as_func().cloned().unwrap_or(WasmFuncType {
+            params: Box::new([]),
+            results: Box::new([]),
+        })
+    }
+
     /// A final function type without supertype: what a function type
     /// written without `sub` is.
     pub fn final_func(ty: WasmFuncType) -> Self {

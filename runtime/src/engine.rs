@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use trestle_compiler::{
-    Compiler, CompilerOptions, Features, REC_GROUP_LOCAL, WasmFuncType, WasmRefType, WasmSubType,
+    Compiler, CompilerOptions, Features, WasmFuncType, WasmHeapType, WasmRefType, WasmSubType,
     WasmValType,
 };
 use trestle_vmctx::TYPE_ID_FIRST;
@@ -201,20 +201,9 @@ impl TypeRegistry {
             return *base;
         }
         let base = TYPE_ID_FIRST + self.types.len() as u32;
-        let resolve = |id: u32| {
-            if id & REC_GROUP_LOCAL != 0 {
-                base + (id & !REC_GROUP_LOCAL)
-            } else {
-                id
-            }
-        };
         for sub in group {
-            let sub = sub.map_ids(&resolve);
-            self.funcs
-                .push(Arc::new(sub.as_func().cloned().unwrap_or(WasmFuncType {
-                    params: Box::new([]),
-                    results: Box::new([]),
-                })));
+            let sub = sub.in_group(base);
+            self.funcs.push(Arc::new(sub.func_or_empty()));
             self.types.push(Arc::new(sub));
         }
         self.groups.insert(group.into(), base);
@@ -364,18 +353,12 @@ impl Engine {
     /// Whether type `sub` is `sup` or declares it as a (transitive)
     /// supertype.
     pub(crate) fn is_subtype_id(&self, sub: u32, sup: u32) -> bool {
-        if sub == sup {
-            return true;
-        }
+        // The supertype chain is the same walk for every kind of defined
+        // type.
         let registry = self.registry();
-        let mut at = sub;
-        while let Some(up) = registry.get(at).and_then(|t| t.supertype) {
-            if up == sup {
-                return true;
-            }
-            at = up;
-        }
-        false
+        WasmHeapType::ConcreteFunc(sub).is_subtype_of(WasmHeapType::ConcreteFunc(sup), &|id| {
+            registry.get(id).and_then(|t| t.supertype)
+        })
     }
 
     /// Whether every value of reference type `a` is a value of `b`.

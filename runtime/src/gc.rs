@@ -354,11 +354,18 @@ impl StoreOpaque {
                 WasmHeapType::ConcreteFunc(id)
             }
             Ref::Extern(Some(e)) => {
-                e.to_raw(self)?;
+                if e.store != self.id {
+                    bail!("cross-store value: the externref belongs to another store");
+                }
+                if !self.externrefs.is_live(e.index, e.generation) {
+                    return Err(crate::values::collected());
+                }
                 WasmHeapType::Extern
             }
             Ref::Any(Some(a)) => {
-                a.to_raw(self)?;
+                if a.store != self.id {
+                    bail!("cross-store value: the anyref belongs to another store");
+                }
                 match self.gc_heap_type(a.index, a.generation) {
                     Some(h) => h.to_wasm(),
                     None => bail!("anyref was collected"),
@@ -375,17 +382,11 @@ impl StoreOpaque {
     /// Collects the externref heap: see [`crate::Store::gc`].
     pub(crate) fn gc(&mut self) {
         let heap = &self.externrefs;
-        let mut reached = vec![false; heap.slots.len()];
-        let mut pending: Vec<u32> = Vec::new();
-        let mut mark = |word: usize| {
-            if word != 0
-                && let Some(r) = reached.get_mut(word - 1)
-                && !*r
-            {
-                *r = true;
-                pending.push((word - 1) as u32);
-            }
+        let mut marks = Marks {
+            reached: vec![false; heap.slots.len()],
+            pending: Vec::new(),
         };
+        let mut mark = |word: usize| marks.word(word);
         let full = self.wasm_activations == 0;
         if full {
             for table in &self.tables {
@@ -409,46 +410,61 @@ impl StoreOpaque {
                 }
             }
         }
-        // What the kept arrays hold is kept too.
-        let trace = |reached: &mut Vec<bool>, pending: &mut Vec<u32>| {
-            while let Some(i) = pending.pop() {
-                let array = heap.slots[i as usize]
-                    .value
-                    .as_ref()
-                    .and_then(|v| v.downcast_ref::<GcArray>());
-                for &e in array.filter(|a| a.traced).map_or(&[][..], |a| &a.elems) {
-                    let e = e as usize;
-                    if e != 0
-                        && let Some(r) = reached.get_mut(e - 1)
-                        && !*r
-                    {
-                        *r = true;
-                        pending.push((e - 1) as u32);
-                    }
-                }
-            }
-        };
-        trace(&mut reached, &mut pending);
+        marks.trace(heap);
         // What wasm can reach now; recomputed only when no wasm runs.
-        let reachable_from_wasm = full.then(|| reached.clone());
+        let reachable_from_wasm = full.then(|| marks.reached.clone());
         for (i, slot) in heap.slots.iter().enumerate() {
             // Rooted values are kept; while wasm runs, so are exposed ones,
             // which a wasm frame may hold.
             if slot.value.is_some()
-                && !reached[i]
                 && (slot.root_depth != NOT_ROOTED || (!full && slot.exposed.get()))
             {
-                reached[i] = true;
-                pending.push(i as u32);
+                marks.word(i + 1);
             }
         }
-        trace(&mut reached, &mut pending);
+        marks.trace(heap);
+        let reached = marks.reached;
         self.externrefs.sweep(|i, s| {
             if let Some(exposed) = &reachable_from_wasm {
                 s.exposed.set(exposed[i as usize]);
             }
             reached[i as usize]
         });
+    }
+}
+
+/// The marking state of a collection: which slots are reached, and the
+/// reached ones whose contents are still to be traced.
+struct Marks {
+    reached: Vec<bool>,
+    pending: Vec<u32>,
+}
+
+impl Marks {
+    /// Marks the value of heap word `word` (0 is null) reached.
+    fn word(&mut self, word: usize) {
+        if word != 0
+            && let Some(r) = self.reached.get_mut(word - 1)
+            && !*r
+        {
+            *r = true;
+            self.pending.push((word - 1) as u32);
+        }
+    }
+
+    /// Marks everything the pending arrays hold, transitively.
+    fn trace(&mut self, heap: &ExternHeap) {
+        while let Some(i) = self.pending.pop() {
+            let array = heap.slots[i as usize]
+                .value
+                .as_ref()
+                .and_then(|v| v.downcast_ref::<GcArray>());
+            if let Some(array) = array.filter(|a| a.traced) {
+                for &e in &array.elems {
+                    self.word(e as usize);
+                }
+            }
+        }
     }
 }
 

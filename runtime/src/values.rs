@@ -45,7 +45,24 @@ const _: () = assert!(std::mem::size_of::<ExternRef>() == 16);
 
 /// The error for a handle whose value was collected.
 #[cold]
-fn collected() -> anyhow::Error {
+/// The word of the live heap value in slot `index` of `generation`, now
+/// exposed to wasm; `None` when that value was collected.
+fn heap_word(store: &StoreOpaque, index: u32, generation: u32) -> Option<usize> {
+    if !store.externrefs.is_live(index, generation) {
+        return None;
+    }
+    store.externrefs.expose(index);
+    Some(index as usize + 1)
+}
+
+/// The slot and generation of heap word `raw` (`None` for null), rooted in
+/// the current scope.
+fn root_heap_word(store: &mut StoreOpaque, raw: usize) -> Option<(u32, u32)> {
+    let index = raw.checked_sub(1)? as u32;
+    Some((index, store.externrefs.root_raw(index)))
+}
+
+pub(crate) fn collected() -> anyhow::Error {
     anyhow::anyhow!(
         "externref was collected: it was not rooted (by an open `RootScope`, a running host \
          function or the store) nor held by a table, a global or running wasm when the store \
@@ -127,21 +144,13 @@ impl ExternRef {
         if self.store != store.id {
             bail!("cross-store value: the externref belongs to another store");
         }
-        if !store.externrefs.is_live(self.index, self.generation) {
-            return Err(collected());
-        }
-        store.externrefs.expose(self.index);
-        Ok(self.index as usize + 1)
+        heap_word(store, self.index, self.generation).ok_or_else(collected)
     }
 
     /// The handle for a raw word of `store` (null for 0), rooted in the
     /// current scope.
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExternRef> {
-        if raw == 0 {
-            return None;
-        }
-        let index = (raw - 1) as u32;
-        let generation = store.externrefs.root_raw(index);
+        let (index, generation) = root_heap_word(store, raw)?;
         Some(ExternRef {
             store: store.id,
             index,
@@ -177,21 +186,17 @@ impl AnyRef {
         if self.store != store.id {
             bail!("cross-store value: the anyref belongs to another store");
         }
-        if !store.externrefs.is_live(self.index, self.generation) {
-            bail!("anyref was collected: nothing held it when the store collected garbage");
-        }
-        store.externrefs.expose(self.index);
-        Ok(self.index as usize + 1)
+        heap_word(store, self.index, self.generation).ok_or_else(|| {
+            anyhow::anyhow!(
+                "anyref was collected: nothing held it when the store collected garbage"
+            )
+        })
     }
 
     /// The handle for a raw word of `store` (null for 0), rooted in the
     /// current scope.
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<AnyRef> {
-        if raw == 0 {
-            return None;
-        }
-        let index = (raw - 1) as u32;
-        let generation = store.externrefs.root_raw(index);
+        let (index, generation) = root_heap_word(store, raw)?;
         Some(AnyRef {
             store: store.id,
             index,

@@ -531,6 +531,9 @@ unsafe extern "C" fn table_lazy_init(vmctx: *mut VMContext, table: u32, index: u
     }
 }
 
+/// Whether the type with canonical id `actual` is `expected` or declares it
+/// as a (transitive) supertype: the slow path of `call_indirect` against a
+/// type that is not final.
 unsafe extern "C" fn is_subtype(vmctx: *mut VMContext, actual: u32, expected: u32) -> u32 {
     // SAFETY: called by compiled code with its own vmctx.
     let (store, _) = unsafe { context(vmctx) };
