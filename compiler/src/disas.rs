@@ -11,8 +11,8 @@
 //! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
 //! and the hot blocks that lead to it, with their instruction counts.
 
-use crate::func::FuncTranslator;
 use crate::module::{Parsed, parse};
+use crate::translate::FuncTranslator;
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::flowgraph::ControlFlowGraph;

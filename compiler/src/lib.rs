@@ -10,10 +10,12 @@
 //! Compiled code reaches all instance state through the vmctx, whose layout
 //! comes from [`trestle_vmctx::VMOffsets`] only.
 
+mod abi;
 mod disas;
-mod func;
+mod driver;
 mod module;
 mod trampoline;
+mod translate;
 mod types;
 
 pub use disas::{IndirectCallPath, OptimizedFunction};

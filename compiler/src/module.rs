@@ -1,11 +1,10 @@
 //! Module-level translation: sections to [`ModuleInfo`], bodies to code, and
 //! the layout of all functions in one position-independent blob.
 
-use crate::func::{CompiledFunction, FuncTranslator, compile_function};
+use crate::driver::{CompiledFunction, FunctionCompiler};
 use crate::types::*;
-use crate::{CompileError, CompileErrorKind, Compiler, trampoline};
+use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::binemit::Reloc;
-use cranelift_frontend::FunctionBuilderContext;
 use std::sync::Arc;
 use trestle_vmctx::{Trap, VMOffsets};
 use wasmparser::{
@@ -610,25 +609,12 @@ impl Compiler {
             (FuncToValidate<ValidatorResources>, FunctionBody<'_>),
         )>,
     ) -> Result<Vec<Compiled>, CompileError> {
-        let mut ctx = cranelift_codegen::Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut allocs = FuncValidatorAllocations::default();
+        let mut compiler = FunctionCompiler::new(self, info, offsets);
         let mut out = Vec::with_capacity(chunk.len());
         for (i, (func, body)) in chunk {
             let func_index = first_defined + i as u32;
-            let mut validator = func.into_validator(allocs);
-            ctx.clear();
-            FuncTranslator::new(self, info, offsets, func_index).translate(
-                &mut ctx,
-                &mut fctx,
-                &mut validator,
-                &body,
-            )?;
-            allocs = validator.into_allocations();
-            let code = compile_function(self, &mut ctx)?;
-            ctx.clear();
-            trampoline::build_array_to_wasm(self, info, func_index, &mut ctx, &mut fctx);
-            let tramp = compile_function(self, &mut ctx)?;
+            let code = compiler.compile_body(func_index, func, &body)?;
+            let tramp = compiler.compile_array_to_wasm(func_index)?;
             out.push((i, code, tramp));
         }
         Ok(out)

@@ -10,7 +10,8 @@
 //!   a stack array and calls the host's `array_call` read from the callee's
 //!   [`trestle_vmctx::VMHostFuncContext`].
 
-use crate::func::{POINTER, compile_function, ir_type, wasm_signature};
+use crate::abi::{POINTER, ir_type, wasm_signature};
+use crate::driver::compile_function;
 use crate::types::{ModuleInfo, WasmFuncType};
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::{

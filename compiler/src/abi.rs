@@ -1,0 +1,102 @@
+//! How compiled code meets the rest of the system: the Cranelift types of
+//! wasm values, the signatures of wasm functions and libcalls, and the
+//! mapping between Cranelift trap codes and [`Trap`].
+//!
+//! The translator, the trampolines and the code-emission driver all build
+//! on these, so each is defined once.
+
+use crate::types::{WasmFuncType, WasmValType};
+use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, TrapCode, Type, types};
+use cranelift_codegen::isa::CallConv;
+use trestle_vmctx::{LibcallIndex, Trap};
+
+/// The pointer type of the host.
+pub(crate) const POINTER: Type = types::I64;
+
+/// The Cranelift trap code for a [`Trap`].
+pub(crate) fn trap_code(trap: Trap) -> TrapCode {
+    match trap {
+        Trap::StackOverflow => TrapCode::STACK_OVERFLOW,
+        Trap::MemoryOutOfBounds => TrapCode::HEAP_OUT_OF_BOUNDS,
+        Trap::IntegerOverflow => TrapCode::INTEGER_OVERFLOW,
+        Trap::IntegerDivisionByZero => TrapCode::INTEGER_DIVISION_BY_ZERO,
+        Trap::BadConversionToInteger => TrapCode::BAD_CONVERSION_TO_INTEGER,
+        other => TrapCode::unwrap_user(other.as_u8()),
+    }
+}
+
+/// The [`Trap`] for a Cranelift trap code.
+pub(crate) fn trap_from_code(code: TrapCode) -> Option<Trap> {
+    Some(match code {
+        TrapCode::STACK_OVERFLOW => Trap::StackOverflow,
+        TrapCode::HEAP_OUT_OF_BOUNDS => Trap::MemoryOutOfBounds,
+        TrapCode::INTEGER_OVERFLOW => Trap::IntegerOverflow,
+        TrapCode::INTEGER_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero,
+        TrapCode::BAD_CONVERSION_TO_INTEGER => Trap::BadConversionToInteger,
+        other => return Trap::from_u8(other.as_raw().get()),
+    })
+}
+
+/// The Cranelift type of a wasm value type.
+pub(crate) fn ir_type(ty: WasmValType) -> Type {
+    match ty {
+        WasmValType::I32 => types::I32,
+        WasmValType::I64 => types::I64,
+        WasmValType::F32 => types::F32,
+        WasmValType::F64 => types::F64,
+        WasmValType::V128 => types::I8X16,
+        WasmValType::Ref(_) => POINTER,
+    }
+}
+
+/// The signature of a compiled wasm function:
+/// `(callee_vmctx, caller_vmctx, params...) -> results`.
+///
+/// Every wasm function, and every host-function trampoline wasm calls, uses
+/// Cranelift's `tail` convention, the one that supports `return_call`: a
+/// tail call may target any function of a matching type, so all of them
+/// must share it. The host enters wasm through the array-call trampolines,
+/// which use the platform's convention.
+pub(crate) fn wasm_signature(ty: &WasmFuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(POINTER));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
+/// The Cranelift signature of a libcall, from the one list in
+/// `trestle-vmctx`.
+pub(crate) fn libcall_signature(call_conv: CallConv, which: LibcallIndex) -> Signature {
+    macro_rules! kind_type {
+        (vmctx) => {
+            POINTER
+        };
+        (ptr) => {
+            POINTER
+        };
+        (i32) => {
+            types::I32
+        };
+        (i64) => {
+            types::I64
+        };
+    }
+    macro_rules! signatures {
+        ($( $(#[$attr:meta])* $name:ident( $($pname:ident: $pkind:ident),* ) $(-> $result:ident)?; )*) => {
+            match which {
+                $(LibcallIndex::$name => {
+                    let mut sig = Signature::new(call_conv);
+                    $( sig.params.push(AbiParam::new(kind_type!($pkind))); )*
+                    $( sig.returns.push(AbiParam::new(kind_type!($result))); )?
+                    sig
+                })*
+            }
+        };
+    }
+    trestle_vmctx::foreach_libcall!(signatures)
+}

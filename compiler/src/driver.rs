@@ -1,0 +1,149 @@
+//! The Cranelift driver: from a function body to machine code.
+//!
+//! [`FunctionCompiler`] owns the reusable Cranelift state of one compiling
+//! thread (the codegen context, the function builder's context and the
+//! validator's allocations) and takes each defined function through
+//! validation and translation ([`crate::translate`]), Cranelift's mid-end
+//! and code emission.
+//!
+//! [`compile_function`] emits one built Cranelift function and collects its
+//! relocations and trap sites; the trampolines use it too.
+
+use crate::abi::trap_from_code;
+use crate::translate::FuncTranslator;
+use crate::types::ModuleInfo;
+use crate::{CompileError, Compiler, trampoline};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::{ExternalName, Function, Opcode};
+use cranelift_frontend::FunctionBuilderContext;
+use trestle_vmctx::{Trap, VMOffsets};
+use wasmparser::{FuncToValidate, FuncValidatorAllocations, FunctionBody, ValidatorResources};
+
+/// Machine code of one function, before it is placed in the module's code.
+pub(crate) struct CompiledFunction {
+    pub code: Vec<u8>,
+    /// `(offset in code, callee function index, reloc kind, addend)` of
+    /// direct calls.
+    pub relocs: Vec<(u32, u32, Reloc, i64)>,
+    pub traps: Vec<(u32, Trap)>,
+}
+
+/// Compiles the defined functions of one module, one after the other,
+/// reusing Cranelift's allocations between them.
+pub(crate) struct FunctionCompiler<'a> {
+    compiler: &'a Compiler,
+    info: &'a ModuleInfo,
+    offsets: &'a VMOffsets,
+    ctx: cranelift_codegen::Context,
+    builder_ctx: FunctionBuilderContext,
+    validator_allocs: FuncValidatorAllocations,
+}
+
+impl<'a> FunctionCompiler<'a> {
+    pub(crate) fn new(
+        compiler: &'a Compiler,
+        info: &'a ModuleInfo,
+        offsets: &'a VMOffsets,
+    ) -> Self {
+        Self {
+            compiler,
+            info,
+            offsets,
+            ctx: cranelift_codegen::Context::new(),
+            builder_ctx: FunctionBuilderContext::new(),
+            validator_allocs: FuncValidatorAllocations::default(),
+        }
+    }
+
+    /// Validates, translates and compiles the body of defined function
+    /// `func_index`.
+    pub(crate) fn compile_body(
+        &mut self,
+        func_index: u32,
+        func: FuncToValidate<ValidatorResources>,
+        body: &FunctionBody<'_>,
+    ) -> Result<CompiledFunction, CompileError> {
+        let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
+        self.ctx.clear();
+        let translated = FuncTranslator::new(self.compiler, self.info, self.offsets, func_index)
+            .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
+        self.validator_allocs = validator.into_allocations();
+        translated?;
+        compile_function(self.compiler, &mut self.ctx)
+    }
+
+    /// Builds and compiles the array-to-wasm trampoline of defined function
+    /// `func_index`.
+    pub(crate) fn compile_array_to_wasm(
+        &mut self,
+        func_index: u32,
+    ) -> Result<CompiledFunction, CompileError> {
+        self.ctx.clear();
+        trampoline::build_array_to_wasm(
+            self.compiler,
+            self.info,
+            func_index,
+            &mut self.ctx,
+            &mut self.builder_ctx,
+        );
+        compile_function(self.compiler, &mut self.ctx)
+    }
+}
+
+/// Whether `func` contains a `return_call` or `return_call_indirect`.
+fn makes_tail_calls(func: &Function) -> bool {
+    func.layout.blocks().any(|block| {
+        func.layout.block_insts(block).any(|inst| {
+            matches!(
+                func.dfg.insts[inst].opcode(),
+                Opcode::ReturnCall | Opcode::ReturnCallIndirect
+            )
+        })
+    })
+}
+
+/// Compiles a built Cranelift function: optimizes `ctx.func` in place (it
+/// is the optimized IR afterwards), emits machine code and collects the
+/// direct calls to relocate and the trap sites.
+pub(crate) fn compile_function(
+    compiler: &Compiler,
+    ctx: &mut cranelift_codegen::Context,
+) -> Result<CompiledFunction, CompileError> {
+    let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+    let isa = match &compiler.tail_call_isa {
+        Some(isa) if makes_tail_calls(&ctx.func) => isa,
+        _ => &compiler.isa,
+    };
+    ctx.compile(&**isa, &mut ctrl)
+        .map_err(|e| CompileError::codegen(format!("cranelift: {:?}", e.inner)))?;
+    let buffer = &ctx
+        .compiled_code()
+        .ok_or_else(|| CompileError::codegen("cranelift produced no code"))?
+        .buffer;
+    let code = buffer.data().to_vec();
+    let mut relocs = Vec::new();
+    for r in buffer.relocs() {
+        match &r.target {
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let callee = ctx.func.params.user_named_funcs()[*name].index;
+                relocs.push((r.offset, callee, r.kind, r.addend));
+            }
+            other => {
+                return Err(CompileError::codegen(format!(
+                    "unsupported relocation target {other:?}"
+                )));
+            }
+        }
+    }
+    let mut traps = Vec::new();
+    for t in buffer.traps() {
+        let trap = trap_from_code(t.code)
+            .ok_or_else(|| CompileError::codegen(format!("unknown trap code {}", t.code)))?;
+        traps.push((t.offset, trap));
+    }
+    Ok(CompiledFunction {
+        code,
+        relocs,
+        traps,
+    })
+}

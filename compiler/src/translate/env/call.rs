@@ -1,0 +1,321 @@
+//! Calls: direct calls to defined functions, calls through an import's
+//! pointers, `call_indirect` through a table and `call_ref` through a
+//! funcref, each as a regular call or a tail call.
+//!
+//! Every callee has the wasm signature
+//! (`(callee_vmctx, caller_vmctx, params...)`, see
+//! [`crate::abi::wasm_signature`]). The caller hands over the parameters
+//! (the top of its operand stack) and gets back the call instruction, whose
+//! results it pushes, or `None` after a tail call, which ends the block.
+
+use super::table::{load_code_word, load_func_ref};
+use super::{FuncEnvironment, func_ref_flags, readonly_flags};
+use crate::CompileError;
+use crate::abi::{POINTER, trap_code, wasm_signature};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
+    UserExternalName, Value, types,
+};
+use cranelift_frontend::FunctionBuilder;
+use trestle_vmctx::{LibcallIndex, Trap, VMOffsets};
+
+/// Whether a call returns to the caller or replaces its frame.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum CallKind {
+    /// `call`, `call_indirect`, `call_ref`.
+    Call,
+    /// `return_call`, `return_call_indirect`, `return_call_ref`.
+    TailCall,
+}
+
+/// A function reached through a non-null funcref: its code pointer (from
+/// a table entry's code word or the funcref) and the funcref.
+#[derive(Clone, Copy)]
+struct Callee {
+    code: Value,
+    func_ref: Value,
+}
+
+/// The arguments of a wasm call: the callee's vmctx, the caller's, the
+/// parameters.
+fn call_args(callee_vmctx: Value, caller_vmctx: Value, params: &[Value]) -> Vec<Value> {
+    let mut args = Vec::with_capacity(params.len() + 2);
+    args.push(callee_vmctx);
+    args.push(caller_vmctx);
+    args.extend_from_slice(params);
+    args
+}
+
+/// Loads the canonical type id of the function of funcref `func_ref`.
+fn load_type_id(b: &mut FunctionBuilder<'_>, func_ref: Value, flags: MemFlagsData) -> Value {
+    b.ins().load(
+        types::I32,
+        flags,
+        func_ref,
+        VMOffsets::FUNC_REF_TYPE_ID as i32,
+    )
+}
+
+/// Branches to `check` with a funcref table entry's two words when its
+/// funcref is non-null, else to `otherwise`.
+fn branch_if_func_ref(
+    b: &mut FunctionBuilder<'_>,
+    code: Value,
+    func_ref: Value,
+    check: Block,
+    otherwise: Block,
+) {
+    b.ins().brif(
+        func_ref,
+        check,
+        &[BlockArg::Value(code), BlockArg::Value(func_ref)],
+        otherwise,
+        &[],
+    );
+}
+
+impl FuncEnvironment<'_> {
+    /// The imported signature of wasm function type `type_index`.
+    fn signature(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> SigRef {
+        if let Some(s) = self.signatures.get(&type_index) {
+            return *s;
+        }
+        let sig = wasm_signature(&self.info.types[type_index as usize]);
+        let s = b.import_signature(sig);
+        self.signatures.insert(type_index, s);
+        s
+    }
+
+    /// The imported direct callee for defined function `func`.
+    fn direct_callee(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> FuncRef {
+        if let Some(f) = self.direct_callees.get(&func) {
+            return *f;
+        }
+        let sig = self.signature(b, self.info.functions[func as usize]);
+        let name = b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, func));
+        let f = b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: true,
+            patchable: false,
+        });
+        self.direct_callees.insert(func, f);
+        f
+    }
+
+    /// Calls `code` with signature `sig`, or jumps to it for a tail call.
+    fn emit_indirect_call(
+        b: &mut FunctionBuilder<'_>,
+        sig: SigRef,
+        code: Value,
+        args: &[Value],
+        kind: CallKind,
+    ) -> Option<ir::Inst> {
+        match kind {
+            CallKind::Call => Some(b.ins().call_indirect(sig, code, args)),
+            CallKind::TailCall => {
+                b.ins().return_call_indirect(sig, code, args);
+                None
+            }
+        }
+    }
+
+    /// `call` / `return_call` of function `func` with `params`: a direct
+    /// call to a defined function, an indirect one through the import's
+    /// code and vmctx pointers for an imported function.
+    pub(crate) fn call_function(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        func: u32,
+        params: &[Value],
+        kind: CallKind,
+    ) -> Option<ir::Inst> {
+        if self.info.is_imported_func(func) {
+            let off = self.offsets.imported_function(func) as i32;
+            let code = b.ins().load(
+                POINTER,
+                readonly_flags(),
+                self.vmctx,
+                off + VMOffsets::FUNCTION_IMPORT_WASM_CALL as i32,
+            );
+            let callee_vmctx = b.ins().load(
+                POINTER,
+                readonly_flags(),
+                self.vmctx,
+                off + VMOffsets::FUNCTION_IMPORT_VMCTX as i32,
+            );
+            let args = call_args(callee_vmctx, self.vmctx, params);
+            let sig = self.signature(b, self.info.functions[func as usize]);
+            return Self::emit_indirect_call(b, sig, code, &args, kind);
+        }
+        let callee = self.direct_callee(b, func);
+        let args = call_args(self.vmctx, self.vmctx, params);
+        match kind {
+            CallKind::Call => Some(b.ins().call(callee, &args)),
+            CallKind::TailCall => {
+                b.ins().return_call(callee, &args);
+                None
+            }
+        }
+    }
+
+    /// `call_indirect` / `return_call_indirect` of type `type_index`
+    /// through element `index` (in the table's index type) of table
+    /// `table`, with `params`.
+    ///
+    /// # Errors
+    ///
+    /// When the table does not hold funcrefs (not supported).
+    pub(crate) fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        table: u32,
+        index: Value,
+        params: &[Value],
+        kind: CallKind,
+    ) -> Result<Option<ir::Inst>, CompileError> {
+        if !self.is_funcref_table(table) {
+            return Err(CompileError::unsupported(
+                "call_indirect on a non-funcref table",
+            ));
+        }
+        let index = self.table_index_to_i64(b, table, index);
+        let elem = self.table_element(b, table, index, Trap::UndefinedElement);
+
+        // Fast path: the entry's funcref is non-null and has the expected
+        // type. Both words of the entry are loaded at once: the code pointer,
+        // the branch target, is one load from the index, while the type
+        // check and the callee's vmctx go through the funcref.
+        let code = load_code_word(b, elem.word);
+        let func_ref = load_func_ref(b, elem.func_ref);
+        if !self.options().lazy_tables {
+            // Without lazy initialization a null funcref is a null entry:
+            // the type load itself faults on it (the null page is never
+            // mapped) and the fault is the trap, so there is no branch.
+            let flags = func_ref_flags().with_trap_code(Some(trap_code(Trap::IndirectCallToNull)));
+            let type_id = load_type_id(b, func_ref, flags);
+            let callee = Callee { code, func_ref };
+            return Ok(self.checked_call(b, type_index, callee, type_id, params, kind));
+        }
+        let check = b.create_block();
+        b.append_block_param(check, POINTER);
+        b.append_block_param(check, POINTER);
+        let empty = b.create_block();
+        b.set_cold_block(empty);
+        branch_if_func_ref(b, code, func_ref, check, empty);
+
+        // Cold: a null entry (its code word is a non-zero marker), or one
+        // lazy initialization has yet to write (all zero).
+        b.seal_block(empty);
+        b.switch_to_block(empty);
+        let null = b.create_block();
+        b.set_cold_block(null);
+        let lazy = b.create_block();
+        b.set_cold_block(lazy);
+        b.ins().brif(code, null, &[], lazy, &[]);
+        b.seal_block(lazy);
+        b.switch_to_block(lazy);
+        let word = self.lazy_init(b, table, elem.index);
+        let code = load_code_word(b, word);
+        let at = self.func_ref_at(b, table, word);
+        let func_ref = load_func_ref(b, at);
+        branch_if_func_ref(b, code, func_ref, check, null);
+        b.seal_block(null);
+        b.switch_to_block(null);
+        b.ins().trap(trap_code(Trap::IndirectCallToNull));
+
+        b.seal_block(check);
+        b.switch_to_block(check);
+        let callee = Callee {
+            code: b.block_params(check)[0],
+            func_ref: b.block_params(check)[1],
+        };
+        let type_id = load_type_id(b, callee.func_ref, func_ref_flags());
+        Ok(self.checked_call(b, type_index, callee, type_id, params, kind))
+    }
+
+    /// The rest of a `call_indirect` once the callee's funcref is known to
+    /// be non-null: the type check (one compare of the canonical id
+    /// `type_id` with an immediate) and the call through the entry's code
+    /// pointer.
+    fn checked_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        callee: Callee,
+        type_id: Value,
+        params: &[Value],
+        kind: CallKind,
+    ) -> Option<ir::Inst> {
+        let expected = self.info.type_ids[type_index as usize];
+        let ok = b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, type_id, i64::from(expected));
+        let call_block = b.create_block();
+        let mismatch = b.create_block();
+        b.set_cold_block(mismatch);
+        b.ins().brif(ok, call_block, &[], mismatch, &[]);
+        b.seal_block(mismatch);
+        b.switch_to_block(mismatch);
+        if self.info.sub_types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own id matches.
+            b.ins().trap(trap_code(Trap::BadSignature));
+        } else {
+            // The callee's type may declare the expected one as supertype.
+            let expected = b.ins().iconst(types::I32, i64::from(expected));
+            let sub = self.libcall_value(b, LibcallIndex::is_subtype, &[type_id, expected]);
+            b.ins().trapz(sub, trap_code(Trap::BadSignature));
+            b.ins().jump(call_block, &[]);
+        }
+
+        b.seal_block(call_block);
+        b.switch_to_block(call_block);
+        self.call_func_ref(b, type_index, callee, params, kind)
+    }
+
+    /// `call_ref` / `return_call_ref` of type `type_index` through
+    /// `func_ref`, whose type validation already proved; only null is
+    /// checked.
+    pub(crate) fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        func_ref: Value,
+        params: &[Value],
+        kind: CallKind,
+    ) -> Option<ir::Inst> {
+        b.ins()
+            .trapz(func_ref, trap_code(Trap::NullFunctionReference));
+        let code = b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            func_ref,
+            VMOffsets::FUNC_REF_WASM_CALL as i32,
+        );
+        self.call_func_ref(b, type_index, Callee { code, func_ref }, params, kind)
+    }
+
+    /// Calls `callee`, of type `type_index`.
+    fn call_func_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        callee: Callee,
+        params: &[Value],
+        kind: CallKind,
+    ) -> Option<ir::Inst> {
+        let callee_vmctx = b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            callee.func_ref,
+            VMOffsets::FUNC_REF_VMCTX as i32,
+        );
+        let args = call_args(callee_vmctx, self.vmctx, params);
+        let sig = self.signature(b, type_index);
+        Self::emit_indirect_call(b, sig, callee.code, &args, kind)
+    }
+}

@@ -1,0 +1,379 @@
+//! The function environment: everything the translated code reaches
+//! through the vmctx.
+//!
+//! [`FuncEnvironment`] is the only part of the translator that knows the
+//! vmctx layout ([`VMOffsets`]) and how the runtime represents an entity:
+//! where a global lives, a memory's base, a table's elements, how a
+//! function is called directly, through an import, a table or a funcref,
+//! how a libcall is reached, and the fuel and epoch checks. The operator
+//! translations ([`super::ops`]) ask it for addresses and calls and never
+//! compute an offset themselves.
+//!
+//! Its methods take the function builder as an argument; the environment
+//! keeps only what stays the same for the whole function (the vmctx value,
+//! signature caches, the store context) and the fuel not yet charged.
+//!
+//! - this file: construction, memory flags, globals, memories, libcalls,
+//!   fuel and epochs;
+//! - [`table`]: table elements, `table.get`/`set`/`size`/`grow`;
+//! - [`call`]: direct, imported, `call_indirect` and `call_ref` calls.
+
+mod call;
+mod table;
+
+pub(crate) use call::CallKind;
+
+use crate::abi::{POINTER, ir_type, libcall_signature, trap_code};
+use crate::types::ModuleInfo;
+use crate::{Compiler, CompilerOptions};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::immediates::Offset32;
+use cranelift_codegen::ir::{
+    self, Endianness, FuncRef, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
+    TrapCode, Type, Value, types,
+};
+use cranelift_frontend::FunctionBuilder;
+use std::collections::HashMap;
+use trestle_vmctx::{LibcallIndex, Trap, VMOffsets};
+
+/// Flags of a load or store to linear memory: little-endian, may trap.
+fn heap_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_endianness(Endianness::Little)
+        .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+}
+
+/// Flags of an access to the vmctx or another runtime structure.
+fn vm_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Flags of a load of a value that never changes for the life of an
+/// instance (a memory base, an import's pointer): it may be hoisted and
+/// deduplicated.
+fn readonly_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags of a load from a `VMFuncRef`: never written after the function's
+/// instance is set up, but only valid once the pointer was checked for null,
+/// so it may not move above that check.
+fn func_ref_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
+}
+
+/// Sets `func`'s stack limit: Cranelift checks the stack pointer against
+/// it in the prologue. It is reached as vmctx -> store context ->
+/// stack limit.
+pub(crate) fn declare_stack_limit(func: &mut Function) {
+    let vmctx = func.create_global_value(GlobalValueData::VMContext);
+    let ro = func.dfg.mem_flags.insert_unchecked(readonly_flags());
+    let store_ctx = func.create_global_value(GlobalValueData::Load {
+        base: vmctx,
+        offset: Offset32::new(VMOffsets::VMCTX_STORE_CONTEXT as i32),
+        global_type: POINTER,
+        flags: ro,
+    });
+    let trusted = func.dfg.mem_flags.insert_unchecked(vm_flags());
+    let limit = func.create_global_value(GlobalValueData::Load {
+        base: store_ctx,
+        offset: Offset32::new(VMOffsets::STORE_CONTEXT_STACK_LIMIT as i32),
+        global_type: POINTER,
+        flags: trusted,
+    });
+    func.stack_limit = Some(limit);
+}
+
+/// Where a linear-memory access goes: `base + offset`, with the flags the
+/// access must carry.
+#[derive(Clone, Copy)]
+pub(crate) struct HeapAddress {
+    pub base: Value,
+    pub offset: i32,
+    pub flags: MemFlagsData,
+}
+
+/// What the translator knows about the instance a function runs in.
+pub(crate) struct FuncEnvironment<'a> {
+    compiler: &'a Compiler,
+    info: &'a ModuleInfo,
+    offsets: &'a VMOffsets,
+    /// The function's own vmctx parameter.
+    vmctx: Value,
+    /// Imported signatures of wasm function types, by type index.
+    signatures: HashMap<u32, SigRef>,
+    /// Imported direct callees, by function index.
+    direct_callees: HashMap<u32, FuncRef>,
+    /// Imported libcall signatures.
+    libcall_signatures: HashMap<LibcallIndex, SigRef>,
+    /// The store context pointer, loaded once at entry when fuel or epochs
+    /// are on.
+    store_ctx: Option<Value>,
+    /// Fuel used by the operators since the last flush to the store.
+    fuel_pending: i64,
+}
+
+impl<'a> FuncEnvironment<'a> {
+    pub(crate) fn new(
+        compiler: &'a Compiler,
+        info: &'a ModuleInfo,
+        offsets: &'a VMOffsets,
+        vmctx: Value,
+    ) -> Self {
+        Self {
+            compiler,
+            info,
+            offsets,
+            vmctx,
+            signatures: HashMap::new(),
+            direct_callees: HashMap::new(),
+            libcall_signatures: HashMap::new(),
+            store_ctx: None,
+            fuel_pending: 0,
+        }
+    }
+
+    pub(crate) fn info(&self) -> &'a ModuleInfo {
+        self.info
+    }
+
+    fn options(&self) -> &CompilerOptions {
+        self.compiler.options()
+    }
+
+    /// Code at the function's entry: the store context is loaded when fuel
+    /// or epochs need it, and the epoch is checked.
+    pub(crate) fn function_entry(&mut self, b: &mut FunctionBuilder<'_>) {
+        let opts = self.options();
+        if opts.consume_fuel || opts.epoch_interruption {
+            let ctx = b.ins().load(
+                POINTER,
+                readonly_flags(),
+                self.vmctx,
+                VMOffsets::VMCTX_STORE_CONTEXT as i32,
+            );
+            self.store_ctx = Some(ctx);
+        }
+        self.epoch_check(b);
+    }
+
+    // ---- Fuel and epochs -------------------------------------------------
+
+    /// With epoch interruption on, traps when the engine's epoch has
+    /// reached the store's deadline.
+    pub(crate) fn epoch_check(&mut self, b: &mut FunctionBuilder<'_>) {
+        if !self.options().epoch_interruption {
+            return;
+        }
+        let ctx = self.store_ctx.expect("loaded at entry");
+        let epoch_ptr = b.ins().load(
+            POINTER,
+            readonly_flags(),
+            ctx,
+            VMOffsets::STORE_CONTEXT_EPOCH_PTR as i32,
+        );
+        // Another thread bumps the epoch: an atomic load, so the value is
+        // never reused from an earlier check.
+        let epoch = b
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
+        let deadline = b.ins().load(
+            types::I64,
+            vm_flags(),
+            ctx,
+            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as i32,
+        );
+        let due = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        b.ins().trapnz(due, trap_code(Trap::Interrupt));
+    }
+
+    /// Whether operators cost fuel.
+    pub(crate) fn consumes_fuel(&self) -> bool {
+        self.options().consume_fuel
+    }
+
+    /// Records the fuel of one operator; it is charged at the next
+    /// [`Self::flush_fuel`].
+    pub(crate) fn add_fuel(&mut self, units: i64) {
+        self.fuel_pending += units;
+    }
+
+    /// Drops the fuel recorded since the last flush: the operators it was
+    /// recorded for turned out to be dead code after a branch.
+    pub(crate) fn forget_fuel(&mut self) {
+        self.fuel_pending = 0;
+    }
+
+    /// With fuel metering on, adds the fuel of the operators translated
+    /// since the last flush to the store's counter and traps when it runs
+    /// out. Called before every branch and call, so every loop iteration
+    /// and every call pays before it goes on.
+    pub(crate) fn flush_fuel(&mut self, b: &mut FunctionBuilder<'_>) {
+        if self.fuel_pending == 0 {
+            return;
+        }
+        let ctx = self.store_ctx.expect("loaded at entry");
+        let off = VMOffsets::STORE_CONTEXT_FUEL_CONSUMED as i32;
+        let fuel = b.ins().load(types::I64, vm_flags(), ctx, off);
+        let fuel = b.ins().iadd_imm_s(fuel, self.fuel_pending);
+        b.ins().store(vm_flags(), fuel, ctx, off);
+        let out = b.ins().icmp_imm_s(IntCC::SignedGreaterThan, fuel, 0);
+        b.ins().trapnz(out, trap_code(Trap::OutOfFuel));
+        self.fuel_pending = 0;
+    }
+
+    // ---- Globals ---------------------------------------------------------
+
+    /// Address and type of a global's storage.
+    fn global_addr(&mut self, b: &mut FunctionBuilder<'_>, global: u32) -> (Value, Type) {
+        let ty = ir_type(self.info.globals[global as usize].ty);
+        let addr = match self.info.defined_global_index(global) {
+            Some(def) => {
+                let off = self.offsets.defined_global(def);
+                b.ins().iadd_imm_s(self.vmctx, i64::from(off))
+            }
+            None => {
+                let off = self.offsets.imported_global(global) + VMOffsets::GLOBAL_IMPORT_FROM;
+                b.ins()
+                    .load(POINTER, readonly_flags(), self.vmctx, off as i32)
+            }
+        };
+        (addr, ty)
+    }
+
+    /// `global.get`.
+    pub(crate) fn global_get(&mut self, b: &mut FunctionBuilder<'_>, global: u32) -> Value {
+        let (addr, ty) = self.global_addr(b, global);
+        b.ins().load(ty, vm_flags(), addr, 0)
+    }
+
+    /// `global.set`.
+    pub(crate) fn global_set(&mut self, b: &mut FunctionBuilder<'_>, global: u32, value: Value) {
+        let (addr, _) = self.global_addr(b, global);
+        b.ins().store(vm_flags(), value, addr, 0);
+    }
+
+    // ---- Memories --------------------------------------------------------
+
+    /// Address of the memory's [`trestle_vmctx::VMMemoryDefinition`].
+    fn memory_definition(&mut self, b: &mut FunctionBuilder<'_>, mem: u32) -> Value {
+        match self.info.defined_memory_index(mem) {
+            Some(def) => {
+                let off = self.offsets.defined_memory(def);
+                b.ins().iadd_imm_s(self.vmctx, i64::from(off))
+            }
+            None => {
+                let off = self.offsets.imported_memory(mem) + VMOffsets::MEMORY_IMPORT_FROM;
+                b.ins()
+                    .load(POINTER, readonly_flags(), self.vmctx, off as i32)
+            }
+        }
+    }
+
+    /// Where the access with `memarg` at `index` (an i32) goes.
+    ///
+    /// Memories reserve 8 GiB plus a guard region, and a 32-bit index plus a
+    /// 32-bit offset stays below that, so no explicit bounds check is needed:
+    /// an access past the accessible length faults and becomes a trap.
+    pub(crate) fn heap_address(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        memarg: &wasmparser::MemArg,
+        index: Value,
+    ) -> HeapAddress {
+        let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
+            unreachable!("validated: GC arrays are not enabled")
+        };
+        let def = self.memory_definition(b, mem);
+        let base = b.ins().load(
+            POINTER,
+            readonly_flags(),
+            def,
+            VMOffsets::MEMORY_DEFINITION_BASE as i32,
+        );
+        let index = b.ins().uextend(types::I64, index);
+        let addr = b.ins().iadd(base, index);
+        let (base, offset) = match i32::try_from(memarg.offset) {
+            Ok(off) => (addr, off),
+            Err(_) => (b.ins().iadd_imm_s(addr, memarg.offset as i64), 0),
+        };
+        HeapAddress {
+            base,
+            offset,
+            flags: heap_flags(),
+        }
+    }
+
+    /// `memory.size`, in pages, as an i32.
+    pub(crate) fn memory_size(&mut self, b: &mut FunctionBuilder<'_>, mem: u32) -> Value {
+        let def = self.memory_definition(b, mem);
+        let len = b.ins().load(
+            types::I64,
+            vm_flags(),
+            def,
+            VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as i32,
+        );
+        let pages = b.ins().ushr_imm_s(len, 16);
+        b.ins().ireduce(types::I32, pages)
+    }
+
+    // ---- Libcalls --------------------------------------------------------
+
+    /// Calls runtime function `which` with `args` after the vmctx, and
+    /// returns the call instruction.
+    pub(crate) fn libcall(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        which: LibcallIndex,
+        args: &[Value],
+    ) -> ir::Inst {
+        let sig = match self.libcall_signatures.get(&which) {
+            Some(s) => *s,
+            None => {
+                let s = b.import_signature(libcall_signature(self.compiler.call_conv(), which));
+                self.libcall_signatures.insert(which, s);
+                s
+            }
+        };
+        // Read-only but not movable: libcalls mostly sit on cold paths, and
+        // a pointer hoisted out of a loop would hold a callee-saved register
+        // across the hot path's calls.
+        let flags = MemFlagsData::trusted().with_readonly();
+        let builtins = b
+            .ins()
+            .load(POINTER, flags, self.vmctx, VMOffsets::VMCTX_BUILTINS as i32);
+        let f = b
+            .ins()
+            .load(POINTER, flags, builtins, VMOffsets::builtin(which) as i32);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.vmctx);
+        all.extend_from_slice(args);
+        b.ins().call_indirect(sig, f, &all)
+    }
+
+    /// Calls runtime function `which`, which returns a value, and returns
+    /// it.
+    pub(crate) fn libcall_value(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        which: LibcallIndex,
+        args: &[Value],
+    ) -> Value {
+        let inst = self.libcall(b, which, args);
+        b.inst_results(inst)[0]
+    }
+
+    /// An i32 constant naming an entity (a memory, table, data or element
+    /// segment) in a libcall's arguments.
+    pub(crate) fn index_arg(b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        b.ins().iconst(types::I32, i64::from(index))
+    }
+
+    /// A function's `VMFuncRef` in the vmctx, for `ref.func`.
+    pub(crate) fn ref_func(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
+        let off = self.offsets.func_ref(func);
+        b.ins().iadd_imm_s(self.vmctx, i64::from(off))
+    }
+}

@@ -1,0 +1,83 @@
+//! Calls: `call`, `call_indirect`, `call_ref` and their tail-call forms.
+//!
+//! The parameters are the top of the operand stack; the call sequences
+//! themselves (how a callee, its vmctx and its code pointer are found) are
+//! the environment's ([`crate::translate::env`]).
+
+use super::super::env::CallKind;
+use super::super::{BodyTranslator, Handled};
+use cranelift_codegen::ir;
+use wasmparser::Operator;
+
+impl BodyTranslator<'_, '_> {
+    /// Translates `op` if it is a call.
+    pub(in crate::translate) fn translate_call(&mut self, op: &Operator<'_>) -> Handled {
+        use CallKind::{Call, TailCall};
+        use Operator as O;
+        match *op {
+            O::Call { function_index } => self.call(function_index, Call),
+            O::ReturnCall { function_index } => self.call(function_index, TailCall),
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, Call)?,
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, TailCall)?,
+            O::CallRef { type_index } => self.call_ref(type_index, Call),
+            O::ReturnCallRef { type_index } => self.call_ref(type_index, TailCall),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn num_params(&self, type_index: u32) -> usize {
+        self.env.info().types[type_index as usize].params.len()
+    }
+
+    fn call(&mut self, func: u32, kind: CallKind) {
+        let n = self.env.info().func_type(func).params.len();
+        let call = self
+            .env
+            .call_function(&mut self.b, func, self.stack.top_n(n), kind);
+        self.finish_call(call, n);
+    }
+
+    fn call_indirect(
+        &mut self,
+        type_index: u32,
+        table: u32,
+        kind: CallKind,
+    ) -> Result<(), crate::CompileError> {
+        let index = self.stack.pop();
+        let n = self.num_params(type_index);
+        let params = self.stack.top_n(n);
+        let call = self
+            .env
+            .call_indirect(&mut self.b, type_index, table, index, params, kind)?;
+        self.finish_call(call, n);
+        Ok(())
+    }
+
+    fn call_ref(&mut self, type_index: u32, kind: CallKind) {
+        let func_ref = self.stack.pop();
+        let n = self.num_params(type_index);
+        let params = self.stack.top_n(n);
+        let call = self
+            .env
+            .call_ref(&mut self.b, type_index, func_ref, params, kind);
+        self.finish_call(call, n);
+    }
+
+    /// Replaces the `num_params` arguments on the stack with the results
+    /// of `call`, or, after a tail call (`None`), drops them: the rest of
+    /// the block is unreachable.
+    fn finish_call(&mut self, call: Option<ir::Inst>, num_params: usize) {
+        self.stack.drop_n(num_params);
+        match call {
+            Some(inst) => self.stack.extend(self.b.inst_results(inst)),
+            None => self.reachable = false,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Memory instructions: loads, stores, `memory.size`, `memory.grow` and the
+//! bulk operations (`memory.fill`, `memory.copy`, `memory.init`,
+//! `data.drop`).
+//!
+//! Where an access goes is the environment's
+//! ([`crate::translate::env::FuncEnvironment::heap_address`]); this file
+//! picks the Cranelift load or store. The bulk operations are libcalls.
+
+use super::super::BodyTranslator;
+use super::super::env::FuncEnvironment;
+use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
+use cranelift_frontend::FunctionBuilder;
+use trestle_vmctx::LibcallIndex;
+use wasmparser::{MemArg, Operator};
+
+/// How a load extends a narrow value to its result type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extension {
+    Signed,
+    Unsigned,
+}
+
+/// Widens an i32 memory index or length to the i64 a libcall takes.
+fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    b.ins().uextend(types::I64, v)
+}
+
+impl BodyTranslator<'_, '_> {
+    /// Translates `op` if it is a memory instruction.
+    pub(in crate::translate) fn translate_memory(&mut self, op: &Operator<'_>) -> bool {
+        use Extension::{Signed, Unsigned};
+        use Operator as O;
+        use types::{F32, F64, I8, I16, I32, I64};
+        match *op {
+            O::I32Load { memarg } => self.load(I32, I32, Unsigned, &memarg),
+            O::I64Load { memarg } => self.load(I64, I64, Unsigned, &memarg),
+            O::F32Load { memarg } => self.load(F32, F32, Unsigned, &memarg),
+            O::F64Load { memarg } => self.load(F64, F64, Unsigned, &memarg),
+            O::I32Load8S { memarg } => self.load(I32, I8, Signed, &memarg),
+            O::I32Load8U { memarg } => self.load(I32, I8, Unsigned, &memarg),
+            O::I32Load16S { memarg } => self.load(I32, I16, Signed, &memarg),
+            O::I32Load16U { memarg } => self.load(I32, I16, Unsigned, &memarg),
+            O::I64Load8S { memarg } => self.load(I64, I8, Signed, &memarg),
+            O::I64Load8U { memarg } => self.load(I64, I8, Unsigned, &memarg),
+            O::I64Load16S { memarg } => self.load(I64, I16, Signed, &memarg),
+            O::I64Load16U { memarg } => self.load(I64, I16, Unsigned, &memarg),
+            O::I64Load32S { memarg } => self.load(I64, I32, Signed, &memarg),
+            O::I64Load32U { memarg } => self.load(I64, I32, Unsigned, &memarg),
+            O::I32Store { memarg }
+            | O::I64Store { memarg }
+            | O::F32Store { memarg }
+            | O::F64Store { memarg } => self.store(None, &memarg),
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(Some(I8), &memarg),
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Some(I16), &memarg),
+            O::I64Store32 { memarg } => self.store(Some(I32), &memarg),
+            O::MemorySize { mem } => {
+                let v = self.env.memory_size(&mut self.b, mem);
+                self.stack.push(v);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.stack.pop();
+                let b = &mut self.b;
+                let delta = widen(b, delta);
+                let m = FuncEnvironment::index_arg(b, mem);
+                let r = self
+                    .env
+                    .libcall_value(b, LibcallIndex::memory_grow, &[m, delta]);
+                let r = b.ins().ireduce(I32, r);
+                self.stack.push(r);
+            }
+            O::MemoryFill { mem } => {
+                let (dst, val, len) = self.stack.pop3();
+                let b = &mut self.b;
+                let m = FuncEnvironment::index_arg(b, mem);
+                let dst = widen(b, dst);
+                let len = widen(b, len);
+                self.env
+                    .libcall(b, LibcallIndex::memory_fill, &[m, dst, val, len]);
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src, len) = self.stack.pop3();
+                let b = &mut self.b;
+                let dm = FuncEnvironment::index_arg(b, dst_mem);
+                let sm = FuncEnvironment::index_arg(b, src_mem);
+                let dst = widen(b, dst);
+                let src = widen(b, src);
+                let len = widen(b, len);
+                self.env
+                    .libcall(b, LibcallIndex::memory_copy, &[dm, dst, sm, src, len]);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let (dst, src, len) = self.stack.pop3();
+                let b = &mut self.b;
+                let m = FuncEnvironment::index_arg(b, mem);
+                let d = FuncEnvironment::index_arg(b, data_index);
+                let dst = widen(b, dst);
+                self.env
+                    .libcall(b, LibcallIndex::memory_init, &[m, d, dst, src, len]);
+            }
+            O::DataDrop { data_index } => {
+                let d = FuncEnvironment::index_arg(&mut self.b, data_index);
+                self.env.libcall(&mut self.b, LibcallIndex::data_drop, &[d]);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// A load of a `mem_ty` value, extended to `ty` when narrower.
+    fn load(&mut self, ty: Type, mem_ty: Type, extend: Extension, memarg: &MemArg) {
+        let index = self.stack.pop();
+        let at = self.env.heap_address(&mut self.b, memarg, index);
+        let (flags, addr, off) = (at.flags, at.base, at.offset);
+        let ins = self.b.ins();
+        let v = match (mem_ty, extend) {
+            _ if mem_ty == ty => ins.load(ty, flags, addr, off),
+            (types::I8, Extension::Signed) => ins.sload8(ty, flags, addr, off),
+            (types::I8, Extension::Unsigned) => ins.uload8(ty, flags, addr, off),
+            (types::I16, Extension::Signed) => ins.sload16(ty, flags, addr, off),
+            (types::I16, Extension::Unsigned) => ins.uload16(ty, flags, addr, off),
+            (types::I32, Extension::Signed) => ins.sload32(flags, addr, off),
+            (types::I32, Extension::Unsigned) => ins.uload32(flags, addr, off),
+            _ => unreachable!("no such load"),
+        };
+        self.stack.push(v);
+    }
+
+    /// A store of the value, truncated to `narrow` if given.
+    fn store(&mut self, narrow: Option<Type>, memarg: &MemArg) {
+        let (index, value) = self.stack.pop2();
+        let at = self.env.heap_address(&mut self.b, memarg, index);
+        let (flags, addr, off) = (at.flags, at.base, at.offset);
+        let ins = self.b.ins();
+        match narrow {
+            None => ins.store(flags, value, addr, off),
+            Some(types::I8) => ins.istore8(flags, value, addr, off),
+            Some(types::I16) => ins.istore16(flags, value, addr, off),
+            Some(_) => ins.istore32(flags, value, addr, off),
+        };
+    }
+}
