@@ -1,24 +1,22 @@
 //! The optimized Cranelift IR of a module's functions, as text.
 //!
-//! [`Compiler::optimized_clif`] translates every defined function like
-//! [`Compiler::compile_module`] does, runs Cranelift's mid-end (the e-graph
-//! optimizer) on it and prints the result. No machine code is generated, so
-//! the text depends only on the module and the compiler options, not on the
-//! host CPU's features: the golden codegen tests under `tests/disas/`
-//! compare it with checked-in files.
+//! [`Compiler::optimized_clif`] compiles every defined function through the
+//! same driver as [`Compiler::compile_module`] ([`crate::driver`]) and
+//! prints the IR the machine code was generated from: the function after
+//! Cranelift's mid-end (the e-graph optimizer), before instruction
+//! selection. The mid-end does not consult the host CPU's features, so the
+//! text depends only on the module and the compiler options: the golden
+//! codegen tests under `tests/disas/` compare it with checked-in files.
 //!
 //! Each function also gets a summary of its `call_indirect` fast paths
 //! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
 //! and the hot blocks that lead to it, with their instruction counts.
 
+use crate::driver::FunctionCompiler;
 use crate::module::{Parsed, parse};
-use crate::translate::FuncTranslator;
 use crate::{CompileError, CompileErrorKind, Compiler};
-use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{Block, Function, Opcode};
-use cranelift_frontend::FunctionBuilderContext;
-use wasmparser::FuncValidatorAllocations;
 
 /// One defined function's optimized Cranelift IR.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +52,14 @@ impl IndirectCallPath {
 }
 
 impl Compiler {
-    /// Validates `wasm` and returns the optimized Cranelift IR of each
-    /// defined function, in index order. `intern` assigns type ids as for
-    /// [`Compiler::compile_module`].
+    /// Validates and compiles `wasm` and returns the optimized Cranelift IR
+    /// of each defined function, in index order. `intern` assigns type ids
+    /// as for [`Compiler::compile_module`].
     ///
-    /// The IR is the input of instruction selection after the same passes
-    /// [`Compiler::compile_module`] runs (at this compiler's optimization
-    /// level); it is computed with the baseline instruction set of the host
-    /// architecture, so CPU features do not change it.
+    /// The IR is the input of instruction selection, taken from the same
+    /// compilation [`Compiler::compile_module`] performs (at this
+    /// compiler's optimization level). Cranelift's mid-end does not depend
+    /// on the host CPU's features, so neither does the IR.
     ///
     /// # Errors
     ///
@@ -76,32 +74,17 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let isa = cranelift_native::builder_with_options(false)
-            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?
-            .finish(self.isa.flags().clone())
-            .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?;
         let first_defined = info.num_imported_funcs;
-        let mut ctx = cranelift_codegen::Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut allocs = FuncValidatorAllocations::default();
+        let mut compiler = FunctionCompiler::new(self, &info, &offsets);
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {
             let func_index = first_defined + i as u32;
-            let mut validator = func.into_validator(allocs);
-            ctx.clear();
-            FuncTranslator::new(self, &info, &offsets, func_index).translate(
-                &mut ctx,
-                &mut fctx,
-                &mut validator,
-                &body,
-            )?;
-            allocs = validator.into_allocations();
-            ctx.optimize(&*isa, &mut ControlPlane::default())
-                .map_err(|e| CompileError::codegen(format!("cranelift: {e:?}")))?;
+            compiler.compile_body(func_index, func, &body)?;
+            let ir = compiler.optimized_ir();
             out.push(OptimizedFunction {
                 func_index,
-                clif: ctx.func.display().to_string(),
-                indirect_calls: indirect_calls(&ctx.func),
+                clif: ir.display().to_string(),
+                indirect_calls: indirect_calls(ir),
             });
         }
         Ok(out)

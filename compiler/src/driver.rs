@@ -4,7 +4,9 @@
 //! thread (the codegen context, the function builder's context and the
 //! validator's allocations) and takes each defined function through
 //! validation and translation ([`crate::translate`]), Cranelift's mid-end
-//! and code emission.
+//! and code emission. Module compilation and the golden codegen tests
+//! ([`Compiler::optimized_clif`]) both go through it: the IR the tests
+//! print is the IR the machine code was generated from.
 //!
 //! [`compile_function`] emits one built Cranelift function and collects its
 //! relocations and trap sites; the trampolines use it too.
@@ -56,7 +58,8 @@ impl<'a> FunctionCompiler<'a> {
     }
 
     /// Validates, translates and compiles the body of defined function
-    /// `func_index`.
+    /// `func_index`. Until the next call, [`Self::optimized_ir`] is the IR
+    /// the code was generated from.
     pub(crate) fn compile_body(
         &mut self,
         func_index: u32,
@@ -70,6 +73,12 @@ impl<'a> FunctionCompiler<'a> {
         self.validator_allocs = validator.into_allocations();
         translated?;
         compile_function(self.compiler, &mut self.ctx)
+    }
+
+    /// The function [`Self::compile_body`] compiled last, after Cranelift's
+    /// mid-end: the input of instruction selection.
+    pub(crate) fn optimized_ir(&self) -> &Function {
+        &self.ctx.func
     }
 
     /// Builds and compiles the array-to-wasm trampoline of defined function
