@@ -1,13 +1,27 @@
 //! Golden codegen tests: every `tests/disas/NAME.wat` is compiled and its
 //! optimized Cranelift IR compared with `tests/disas/NAME.clif`.
 //!
-//! The IR is printed after Cranelift's mid-end, before instruction
-//! selection, so it does not depend on the host CPU's features. Each file
-//! starts with a header giving the instruction count of every
-//! `call_indirect` fast path, so a change in the dispatch sequence shows up
-//! in the diff as a changed number.
+//! The IR is the one the machine code is generated from, printed after
+//! Cranelift's mid-end and before instruction selection, so it does not
+//! depend on the host CPU's features. Each golden file starts with a header
+//! giving the instruction count of every `call_indirect` fast path, so a
+//! change in the dispatch sequence shows up in the diff as a changed
+//! number.
 //!
-//! After an intended change, regenerate the files with
+//! A `.wat` file configures its own compilation with directives, lines at
+//! its top of the form `;;! key = value`:
+//!
+//! | Directive | Meaning | Default |
+//! |---|---|---|
+//! | `lazy_tables = true\|false` | funcref tables may hold entries not yet initialized (`Config::table_lazy_init`) | `true` |
+//! | `consume_fuel = true\|false` | fuel metering | `false` |
+//! | `epoch_interruption = true\|false` | epoch checks | `false` |
+//! | `optimize = true\|false` | Cranelift's optimizer | `true` |
+//! | `features = NAME ...` | proposals to turn on (`memory64`, `tail_call`, `gc`, ...), or off with a leading `-` | `Features::default()` |
+//!
+//! On a mismatch the test prints a unified diff of the golden file against
+//! the compiler's output. After an intended change, regenerate the files
+//! with
 //!
 //! ```sh
 //! BLESS=1 cargo test --test all -- disas
@@ -33,14 +47,99 @@ fn sources() -> Vec<PathBuf> {
     files
 }
 
-/// The golden text for one module: a header, then each function's IR.
-fn render(name: &str, funcs: &[OptimizedFunction]) -> String {
+fn file_stem(path: &Path) -> &str {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .expect("UTF-8 file name")
+}
+
+/// The `;;! key = value` directives at the top of a `.wat` source, before
+/// any other line.
+fn directives(source: &str) -> Vec<(&str, &str)> {
+    source
+        .lines()
+        .map_while(|line| line.strip_prefix(";;!"))
+        .map(|d| {
+            let (key, value) = d
+                .split_once('=')
+                .unwrap_or_else(|| panic!("directive `;;!{d}` is not `key = value`"));
+            (key.trim(), value.trim())
+        })
+        .collect()
+}
+
+fn parse_bool(key: &str, value: &str) -> bool {
+    match value {
+        "true" => true,
+        "false" => false,
+        _ => panic!("directive `{key}` takes true or false, not `{value}`"),
+    }
+}
+
+/// Turns the proposal `name` on or off.
+fn set_feature(features: &mut Features, name: &str, on: bool) {
+    let flag = match name {
+        "multi_value" => &mut features.multi_value,
+        "sign_extension" => &mut features.sign_extension,
+        "saturating_float_to_int" => &mut features.saturating_float_to_int,
+        "mutable_global" => &mut features.mutable_global,
+        "reference_types" => &mut features.reference_types,
+        "bulk_memory" => &mut features.bulk_memory,
+        "memory64" => &mut features.memory64,
+        "function_references" => &mut features.function_references,
+        "gc" => &mut features.gc,
+        "tail_call" => &mut features.tail_call,
+        _ => panic!("unknown feature `{name}` in a `features` directive"),
+    };
+    *flag = on;
+}
+
+/// The compiler options a `.wat` source asks for with its directives.
+fn options(source: &str) -> CompilerOptions {
+    let mut options = CompilerOptions {
+        verify: true,
+        optimize: true,
+        features: Features::default(),
+        consume_fuel: false,
+        epoch_interruption: false,
+        lazy_tables: true,
+    };
+    for (key, value) in directives(source) {
+        match key {
+            "lazy_tables" => options.lazy_tables = parse_bool(key, value),
+            "consume_fuel" => options.consume_fuel = parse_bool(key, value),
+            "epoch_interruption" => options.epoch_interruption = parse_bool(key, value),
+            "optimize" => options.optimize = parse_bool(key, value),
+            "features" => {
+                for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
+                    match name.strip_prefix('-') {
+                        Some(name) => set_feature(&mut options.features, name, false),
+                        None => set_feature(&mut options.features, name, true),
+                    }
+                }
+            }
+            _ => panic!("unknown directive `{key}`"),
+        }
+    }
+    options
+}
+
+/// The golden text for one module: a header (the source's directives and
+/// the fast-path counts), then each function's IR.
+fn render(name: &str, source: &str, funcs: &[OptimizedFunction]) -> String {
     let mut out = format!(
         ";; Optimized Cranelift IR of tests/disas/{name}.wat (after the mid-end,\n\
          ;; before instruction selection). Regenerate with\n\
          ;;   BLESS=1 cargo test --test all -- disas\n\
          ;;\n"
     );
+    let directives = directives(source);
+    for (key, value) in &directives {
+        out.push_str(&format!(";;! {key} = {value}\n"));
+    }
+    if !directives.is_empty() {
+        out.push_str(";;\n");
+    }
     for f in funcs {
         for (k, path) in f.indirect_calls.iter().enumerate() {
             out.push_str(&format!(
@@ -66,25 +165,9 @@ fn render(name: &str, funcs: &[OptimizedFunction]) -> String {
     out
 }
 
-fn compile(wat_path: &Path) -> Vec<OptimizedFunction> {
-    let wasm = wat::parse_file(wat_path).expect("the .wat parses");
-    let compiler = Compiler::new(CompilerOptions {
-        verify: true,
-        optimize: true,
-        features: Features {
-            memory64: true,
-            ..Features::default()
-        },
-        consume_fuel: false,
-        epoch_interruption: false,
-        // Modules named `*_eager` are compiled for eagerly initialized
-        // tables (`Config::table_lazy_init(false)`).
-        lazy_tables: !wat_path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .is_some_and(|s| s.ends_with("_eager")),
-    })
-    .expect("host supported");
+fn compile(source: &str) -> Vec<OptimizedFunction> {
+    let wasm = wat::parse_str(source).expect("the .wat parses");
+    let compiler = Compiler::new(options(source)).expect("host supported");
     // Type ids as an engine would assign them: structurally equal types
     // share one, counting from the first id the runtime hands out.
     let mut groups: Vec<(Vec<WasmSubType>, u32)> = Vec::new();
@@ -103,21 +186,23 @@ fn compile(wat_path: &Path) -> Vec<OptimizedFunction> {
         .expect("the module compiles")
 }
 
+fn read_source(wat_path: &Path) -> String {
+    std::fs::read_to_string(wat_path).expect("the .wat is readable")
+}
+
 #[test]
 fn golden_clif() {
     let bless = std::env::var_os("BLESS").is_some_and(|v| v != "0" && !v.is_empty());
     let sources = sources();
     assert!(
-        sources.len() >= 3,
+        sources.len() >= 6,
         "expected the call_indirect modules in tests/disas"
     );
     let mut failures = Vec::new();
     for wat_path in &sources {
-        let name = wat_path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("UTF-8 file name");
-        let actual = render(name, &compile(wat_path));
+        let name = file_stem(wat_path);
+        let source = read_source(wat_path);
+        let actual = render(name, &source, &compile(&source));
         let golden_path = wat_path.with_extension("clif");
         if bless {
             std::fs::write(&golden_path, &actual).expect("write the golden file");
@@ -126,9 +211,10 @@ fn golden_clif() {
         }
         let expected = std::fs::read_to_string(&golden_path).unwrap_or_default();
         if expected != actual {
-            failures.push(format!(
-                "tests/disas/{name}.clif differs from the compiler's output:\n{}",
-                first_difference(&expected, &actual)
+            failures.push(unified_diff(
+                &format!("tests/disas/{name}.clif"),
+                &expected,
+                &actual,
             ));
         }
     }
@@ -139,33 +225,57 @@ fn golden_clif() {
     );
 }
 
-/// A short description of where two texts first differ.
-fn first_difference(expected: &str, actual: &str) -> String {
+/// A unified diff from the golden text `expected` to the compiler's
+/// output `actual`.
+fn unified_diff(golden: &str, expected: &str, actual: &str) -> String {
     if expected.is_empty() {
-        return "  (the golden file is missing or empty)".to_string();
+        return format!("{golden} is missing or empty\n");
     }
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let line = e
-        .iter()
-        .zip(&a)
-        .position(|(x, y)| x != y)
-        .unwrap_or(e.len().min(a.len()));
-    format!(
-        "  line {}:\n  - {}\n  + {}",
-        line + 1,
-        e.get(line).copied().unwrap_or("(end of file)"),
-        a.get(line).copied().unwrap_or("(end of file)")
-    )
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(golden, "compiler output")
+        .to_string()
+}
+
+#[test]
+fn diff_shows_changed_lines() {
+    let diff = unified_diff("golden.clif", "a\nb\nc\n", "a\nB\nc\n");
+    assert!(diff.contains("--- golden.clif"), "{diff}");
+    assert!(diff.contains("+++ compiler output"), "{diff}");
+    assert!(diff.contains("\n-b\n+B\n"), "{diff}");
+    assert!(unified_diff("g", "", "x").contains("missing"));
+}
+
+#[test]
+fn directives_configure_the_compiler() {
+    let o = options(
+        ";;! lazy_tables = false\n;;! features = memory64, -bulk_memory tail_call\n(module)",
+    );
+    assert!(!o.lazy_tables);
+    assert!(o.features.memory64 && o.features.tail_call && !o.features.bulk_memory);
+    // Directives stop at the first other line.
+    let o = options(";; a comment\n;;! lazy_tables = false\n(module)");
+    assert!(o.lazy_tables);
+    assert_eq!(
+        options("(module)"),
+        options(";;! optimize = true\n(module)")
+    );
 }
 
 #[test]
 fn fast_paths_are_found() {
-    // Every module under tests/disas has exactly one call_indirect, and its
-    // fast path has a call block with at least one hot predecessor.
+    // Every `call_indirect_*` module has exactly one call_indirect, and its
+    // fast path has a call block with at least one hot predecessor. The
+    // other modules call only libcalls, and only on cold paths.
     for wat_path in sources() {
-        let funcs = compile(&wat_path);
+        let funcs = compile(&read_source(&wat_path));
         let paths: Vec<_> = funcs.iter().flat_map(|f| &f.indirect_calls).collect();
-        assert_eq!(paths.len(), 1, "{}", wat_path.display());
-        assert!(!paths[0].predecessors.is_empty(), "{}", wat_path.display());
+        if file_stem(&wat_path).starts_with("call_indirect") {
+            assert_eq!(paths.len(), 1, "{}", wat_path.display());
+            assert!(!paths[0].predecessors.is_empty(), "{}", wat_path.display());
+        } else {
+            assert!(paths.is_empty(), "{}", wat_path.display());
+        }
     }
 }

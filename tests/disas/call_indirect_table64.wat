@@ -1,3 +1,4 @@
+;;! features = memory64
 ;; call_indirect through a 64-bit table (memory64 proposal): the index is an
 ;; i64 and is not extended.
 (module
