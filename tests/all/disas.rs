@@ -195,8 +195,8 @@ fn golden_clif() {
     let bless = std::env::var_os("BLESS").is_some_and(|v| v != "0" && !v.is_empty());
     let sources = sources();
     assert!(
-        sources.len() >= 6,
-        "expected the call_indirect modules in tests/disas"
+        sources.len() >= 10,
+        "expected the call_indirect and table modules in tests/disas"
     );
     let mut failures = Vec::new();
     for wat_path in &sources {
