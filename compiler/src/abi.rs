@@ -3,11 +3,16 @@
 //! mapping between Cranelift trap codes and [`Trap`].
 //!
 //! The translator, the trampolines and the code-emission driver all build
-//! on these, so each is defined once.
+//! on these, so each is defined once; so are the two steps every built
+//! function shares (entering it, declaring a direct callee).
 
 use crate::types::{WasmFuncType, WasmValType};
-use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, TrapCode, Type, types};
+use cranelift_codegen::ir::{
+    AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, SigRef, Signature, TrapCode,
+    Type, UserExternalName, Value, types,
+};
 use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::{LibcallIndex, Trap};
 
 /// The pointer type of the host.
@@ -67,6 +72,35 @@ pub(crate) fn wasm_signature(ty: &WasmFuncType) -> Signature {
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
     sig
+}
+
+/// Creates the entry block of the function `b` builds, with the
+/// function's parameters, and moves there; returns the parameters.
+pub(crate) fn enter_function(b: &mut FunctionBuilder<'_>) -> Vec<Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    b.block_params(entry).to_vec()
+}
+
+/// Declares defined function `func_index`, of signature `sig`, as a
+/// direct callee of the function `b` builds (a relocation the module's
+/// linker resolves).
+pub(crate) fn import_defined_function(
+    b: &mut FunctionBuilder<'_>,
+    func_index: u32,
+    sig: SigRef,
+) -> FuncRef {
+    let name = b
+        .func
+        .declare_imported_user_function(UserExternalName::new(0, func_index));
+    b.import_function(ExtFuncData {
+        name: ExternalName::user(name),
+        signature: sig,
+        colocated: true,
+        patchable: false,
+    })
 }
 
 /// The Cranelift signature of a libcall, from the one list in

@@ -10,13 +10,13 @@
 //!   a stack array and calls the host's `array_call` read from the callee's
 //!   [`trestle_vmctx::VMHostFuncContext`].
 
-use crate::abi::{POINTER, ir_type, wasm_signature};
+use crate::abi::{POINTER, enter_function, import_defined_function, ir_type, wasm_signature};
 use crate::driver::compile_function;
 use crate::types::{ModuleInfo, WasmFuncType};
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::{
-    AbiParam, ExtFuncData, ExternalName, Function, InstBuilder, MemFlagsData, Signature,
-    StackSlotData, StackSlotKind, UserExternalName, UserFuncName,
+    AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -49,11 +49,7 @@ pub(crate) fn build_array_to_wasm(
         array_signature(compiler.call_conv()),
     );
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let p = b.block_params(block).to_vec();
+    let p = enter_function(&mut b);
     let (callee_vmctx, caller_vmctx, values) = (p[0], p[1], p[2]);
 
     let mut args = vec![callee_vmctx, caller_vmctx];
@@ -62,15 +58,7 @@ pub(crate) fn build_array_to_wasm(
         args.push(b.ins().load(ir_type(*t), values_flags(), values, off));
     }
     let sig = b.import_signature(wasm_signature(&ty));
-    let name = b
-        .func
-        .declare_imported_user_function(UserExternalName::new(0, func_index));
-    let callee = b.import_function(ExtFuncData {
-        name: ExternalName::user(name),
-        signature: sig,
-        colocated: true,
-        patchable: false,
-    });
+    let callee = import_defined_function(&mut b, func_index, sig);
     let call = b.ins().call(callee, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.iter().enumerate() {
@@ -103,11 +91,7 @@ impl Compiler {
         let mut fctx = FunctionBuilderContext::new();
         ctx.func = Function::with_name_signature(UserFuncName::user(2, 0), wasm_signature(ty));
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let block = b.create_block();
-        b.append_block_params_for_function_params(block);
-        b.switch_to_block(block);
-        b.seal_block(block);
-        let p = b.block_params(block).to_vec();
+        let p = enter_function(&mut b);
         let (callee_vmctx, caller_vmctx) = (p[0], p[1]);
         let len = ty.params.len().max(ty.results.len()).max(1) as u32;
         let slot = b.create_sized_stack_slot(StackSlotData::new(

@@ -38,7 +38,7 @@ mod env;
 mod ops;
 mod stack;
 
-use crate::abi::{ir_type, wasm_signature};
+use crate::abi::{enter_function, ir_type, wasm_signature};
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -46,7 +46,7 @@ use cranelift_codegen::ir::{BlockArg, Function, InstBuilder, Type, UserFuncName,
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnvironment;
 use stack::{ControlFrame, ControlKind, ControlStack, ValueStack};
-use trestle_vmctx::VMOffsets;
+use trestle_vmctx::{LibcallIndex, VMOffsets};
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 /// The result of an operator family's translation: `Ok(true)` when the
@@ -112,11 +112,7 @@ impl<'a> FuncTranslator<'a> {
         env::declare_stack_limit(&mut ctx.func);
 
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        b.seal_block(entry);
-        let params = b.block_params(entry).to_vec();
+        let params = enter_function(&mut b);
         let vmctx = params[0];
 
         let mut locals = Vec::new();
@@ -289,6 +285,23 @@ impl BodyTranslator<'_, '_> {
         let (a, b) = self.stack.pop2();
         let r = f(&mut self.b, a, b);
         self.stack.push(r);
+    }
+
+    /// An i32 constant naming an entity (a memory, table, data or element
+    /// segment) in a libcall's arguments.
+    fn index_arg(&mut self, index: u32) -> Value {
+        FuncEnvironment::index_arg(&mut self.b, index)
+    }
+
+    /// Calls runtime function `which` with `args` after the vmctx.
+    fn libcall(&mut self, which: LibcallIndex, args: &[Value]) -> cranelift_codegen::ir::Inst {
+        self.env.libcall(&mut self.b, which, args)
+    }
+
+    /// Calls runtime function `which`, which returns a value, and returns
+    /// it.
+    fn libcall_value(&mut self, which: LibcallIndex, args: &[Value]) -> Value {
+        self.env.libcall_value(&mut self.b, which, args)
     }
 
     /// Pushes the result of `f`.

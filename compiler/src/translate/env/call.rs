@@ -1,6 +1,8 @@
 //! Calls: direct calls to defined functions, calls through an import's
 //! pointers, `call_indirect` through a table and `call_ref` through a
-//! funcref, each as a regular call or a tail call.
+//! funcref ([`FuncEnvironment::func_ref_callee`] then
+//! [`FuncEnvironment::call_func_ref`]), each as a regular call or a tail
+//! call.
 //!
 //! Every callee has the wasm signature
 //! (`(callee_vmctx, caller_vmctx, params...)`, see
@@ -11,11 +13,10 @@
 use super::table::{load_code_word, load_func_ref};
 use super::{FuncEnvironment, func_ref_flags, readonly_flags};
 use crate::CompileError;
-use crate::abi::{POINTER, trap_code, wasm_signature};
+use crate::abi::{POINTER, import_defined_function, trap_code, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
-    UserExternalName, Value, types,
+    self, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Value, types,
 };
 use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::{LibcallIndex, Trap, VMOffsets};
@@ -29,10 +30,19 @@ pub(crate) enum CallKind {
     TailCall,
 }
 
+/// What a call instruction calls.
+#[derive(Clone, Copy)]
+enum CallTarget {
+    /// A defined function, by a relocated direct call.
+    Direct(FuncRef),
+    /// Code at an address, with a signature.
+    Indirect(SigRef, Value),
+}
+
 /// A function reached through a non-null funcref: its code pointer (from
 /// a table entry's code word or the funcref) and the funcref.
 #[derive(Clone, Copy)]
-struct Callee {
+pub(crate) struct Callee {
     code: Value,
     func_ref: Value,
 }
@@ -93,31 +103,31 @@ impl FuncEnvironment<'_> {
             return *f;
         }
         let sig = self.signature(b, self.info.functions[func as usize]);
-        let name = b
-            .func
-            .declare_imported_user_function(UserExternalName::new(0, func));
-        let f = b.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature: sig,
-            colocated: true,
-            patchable: false,
-        });
+        let f = import_defined_function(b, func, sig);
         self.direct_callees.insert(func, f);
         f
     }
 
-    /// Calls `code` with signature `sig`, or jumps to it for a tail call.
-    fn emit_indirect_call(
+    /// Calls `target` with `args`, or jumps to it for a tail call
+    /// (`None`: the block ends).
+    fn emit_call(
         b: &mut FunctionBuilder<'_>,
-        sig: SigRef,
-        code: Value,
+        target: CallTarget,
         args: &[Value],
         kind: CallKind,
     ) -> Option<ir::Inst> {
-        match kind {
-            CallKind::Call => Some(b.ins().call_indirect(sig, code, args)),
-            CallKind::TailCall => {
-                b.ins().return_call_indirect(sig, code, args);
+        let ins = b.ins();
+        match (target, kind) {
+            (CallTarget::Direct(f), CallKind::Call) => Some(ins.call(f, args)),
+            (CallTarget::Indirect(sig, code), CallKind::Call) => {
+                Some(ins.call_indirect(sig, code, args))
+            }
+            (CallTarget::Direct(f), CallKind::TailCall) => {
+                ins.return_call(f, args);
+                None
+            }
+            (CallTarget::Indirect(sig, code), CallKind::TailCall) => {
+                ins.return_call_indirect(sig, code, args);
                 None
             }
         }
@@ -149,17 +159,11 @@ impl FuncEnvironment<'_> {
             );
             let args = call_args(callee_vmctx, self.vmctx, params);
             let sig = self.signature(b, self.info.functions[func as usize]);
-            return Self::emit_indirect_call(b, sig, code, &args, kind);
+            return Self::emit_call(b, CallTarget::Indirect(sig, code), &args, kind);
         }
         let callee = self.direct_callee(b, func);
         let args = call_args(self.vmctx, self.vmctx, params);
-        match kind {
-            CallKind::Call => Some(b.ins().call(callee, &args)),
-            CallKind::TailCall => {
-                b.ins().return_call(callee, &args);
-                None
-            }
-        }
+        Self::emit_call(b, CallTarget::Direct(callee), &args, kind)
     }
 
     /// `call_indirect` / `return_call_indirect` of type `type_index`
@@ -277,17 +281,9 @@ impl FuncEnvironment<'_> {
         self.call_func_ref(b, type_index, callee, params, kind)
     }
 
-    /// `call_ref` / `return_call_ref` of type `type_index` through
-    /// `func_ref`, whose type validation already proved; only null is
-    /// checked.
-    pub(crate) fn call_ref(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        type_index: u32,
-        func_ref: Value,
-        params: &[Value],
-        kind: CallKind,
-    ) -> Option<ir::Inst> {
+    /// The callee of `call_ref` / `return_call_ref` through `func_ref`,
+    /// whose type validation already proved; only null is checked.
+    pub(crate) fn func_ref_callee(b: &mut FunctionBuilder<'_>, func_ref: Value) -> Callee {
         b.ins()
             .trapz(func_ref, trap_code(Trap::NullFunctionReference));
         let code = b.ins().load(
@@ -296,11 +292,11 @@ impl FuncEnvironment<'_> {
             func_ref,
             VMOffsets::FUNC_REF_WASM_CALL as i32,
         );
-        self.call_func_ref(b, type_index, Callee { code, func_ref }, params, kind)
+        Callee { code, func_ref }
     }
 
-    /// Calls `callee`, of type `type_index`.
-    fn call_func_ref(
+    /// Calls `callee`, of type `type_index`, with `params`.
+    pub(crate) fn call_func_ref(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         type_index: u32,
@@ -316,6 +312,6 @@ impl FuncEnvironment<'_> {
         );
         let args = call_args(callee_vmctx, self.vmctx, params);
         let sig = self.signature(b, type_index);
-        Self::emit_indirect_call(b, sig, callee.code, &args, kind)
+        Self::emit_call(b, CallTarget::Indirect(sig, callee.code), &args, kind)
     }
 }

@@ -66,21 +66,28 @@ fn func_ref_flags() -> MemFlagsData {
 /// it in the prologue. It is reached as vmctx -> store context ->
 /// stack limit.
 pub(crate) fn declare_stack_limit(func: &mut Function) {
+    let load = |func: &mut Function, base, offset: u32, flags: MemFlagsData| {
+        let flags = func.dfg.mem_flags.insert_unchecked(flags);
+        func.create_global_value(GlobalValueData::Load {
+            base,
+            offset: Offset32::new(offset as i32),
+            global_type: POINTER,
+            flags,
+        })
+    };
     let vmctx = func.create_global_value(GlobalValueData::VMContext);
-    let ro = func.dfg.mem_flags.insert_unchecked(readonly_flags());
-    let store_ctx = func.create_global_value(GlobalValueData::Load {
-        base: vmctx,
-        offset: Offset32::new(VMOffsets::VMCTX_STORE_CONTEXT as i32),
-        global_type: POINTER,
-        flags: ro,
-    });
-    let trusted = func.dfg.mem_flags.insert_unchecked(vm_flags());
-    let limit = func.create_global_value(GlobalValueData::Load {
-        base: store_ctx,
-        offset: Offset32::new(VMOffsets::STORE_CONTEXT_STACK_LIMIT as i32),
-        global_type: POINTER,
-        flags: trusted,
-    });
+    let store_ctx = load(
+        func,
+        vmctx,
+        VMOffsets::VMCTX_STORE_CONTEXT,
+        readonly_flags(),
+    );
+    let limit = load(
+        func,
+        store_ctx,
+        VMOffsets::STORE_CONTEXT_STACK_LIMIT,
+        vm_flags(),
+    );
     func.stack_limit = Some(limit);
 }
 
@@ -91,6 +98,23 @@ pub(crate) struct HeapAddress {
     pub base: Value,
     pub offset: i32,
     pub flags: MemFlagsData,
+}
+
+/// A global, memory or table, by its index in the module.
+#[derive(Clone, Copy)]
+enum Entity {
+    Global(u32),
+    Memory(u32),
+    Table(u32),
+}
+
+/// Jumps to `block` with `value`, its one parameter, and continues there;
+/// returns the parameter.
+fn jump_and_continue(b: &mut FunctionBuilder<'_>, block: ir::Block, value: Value) -> Value {
+    b.ins().jump(block, &[ir::BlockArg::Value(value)]);
+    b.seal_block(block);
+    b.switch_to_block(block);
+    b.block_params(block)[0]
 }
 
 /// What the translator knows about the instance a function runs in.
@@ -224,23 +248,39 @@ impl<'a> FuncEnvironment<'a> {
         self.fuel_pending = 0;
     }
 
+    /// The address of an entity's definition: in the vmctx for a defined
+    /// one, behind the import's pointer for an imported one.
+    fn definition_address(&self, b: &mut FunctionBuilder<'_>, entity: Entity) -> Value {
+        let (info, offsets) = (self.info, self.offsets);
+        let defined = match entity {
+            Entity::Global(i) => info
+                .defined_global_index(i)
+                .map(|d| offsets.defined_global(d)),
+            Entity::Memory(i) => info
+                .defined_memory_index(i)
+                .map(|d| offsets.defined_memory(d)),
+            Entity::Table(i) => info
+                .defined_table_index(i)
+                .map(|d| offsets.defined_table(d)),
+        };
+        if let Some(off) = defined {
+            return b.ins().iadd_imm_s(self.vmctx, i64::from(off));
+        }
+        let import = match entity {
+            Entity::Global(i) => offsets.imported_global(i) + VMOffsets::GLOBAL_IMPORT_FROM,
+            Entity::Memory(i) => offsets.imported_memory(i) + VMOffsets::MEMORY_IMPORT_FROM,
+            Entity::Table(i) => offsets.imported_table(i) + VMOffsets::TABLE_IMPORT_FROM,
+        };
+        b.ins()
+            .load(POINTER, readonly_flags(), self.vmctx, import as i32)
+    }
+
     // ---- Globals ---------------------------------------------------------
 
     /// Address and type of a global's storage.
     fn global_addr(&mut self, b: &mut FunctionBuilder<'_>, global: u32) -> (Value, Type) {
         let ty = ir_type(self.info.globals[global as usize].ty);
-        let addr = match self.info.defined_global_index(global) {
-            Some(def) => {
-                let off = self.offsets.defined_global(def);
-                b.ins().iadd_imm_s(self.vmctx, i64::from(off))
-            }
-            None => {
-                let off = self.offsets.imported_global(global) + VMOffsets::GLOBAL_IMPORT_FROM;
-                b.ins()
-                    .load(POINTER, readonly_flags(), self.vmctx, off as i32)
-            }
-        };
-        (addr, ty)
+        (self.definition_address(b, Entity::Global(global)), ty)
     }
 
     /// `global.get`.
@@ -257,21 +297,6 @@ impl<'a> FuncEnvironment<'a> {
 
     // ---- Memories --------------------------------------------------------
 
-    /// Address of the memory's [`trestle_vmctx::VMMemoryDefinition`].
-    fn memory_definition(&mut self, b: &mut FunctionBuilder<'_>, mem: u32) -> Value {
-        match self.info.defined_memory_index(mem) {
-            Some(def) => {
-                let off = self.offsets.defined_memory(def);
-                b.ins().iadd_imm_s(self.vmctx, i64::from(off))
-            }
-            None => {
-                let off = self.offsets.imported_memory(mem) + VMOffsets::MEMORY_IMPORT_FROM;
-                b.ins()
-                    .load(POINTER, readonly_flags(), self.vmctx, off as i32)
-            }
-        }
-    }
-
     /// Where the access with `memarg` at `index` (an i32) goes.
     ///
     /// Memories reserve 8 GiB plus a guard region, and a 32-bit index plus a
@@ -286,7 +311,7 @@ impl<'a> FuncEnvironment<'a> {
         let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
             unreachable!("validated: GC arrays are not enabled")
         };
-        let def = self.memory_definition(b, mem);
+        let def = self.definition_address(b, Entity::Memory(mem));
         let base = b.ins().load(
             POINTER,
             readonly_flags(),
@@ -308,7 +333,7 @@ impl<'a> FuncEnvironment<'a> {
 
     /// `memory.size`, in pages, as an i32.
     pub(crate) fn memory_size(&mut self, b: &mut FunctionBuilder<'_>, mem: u32) -> Value {
-        let def = self.memory_definition(b, mem);
+        let def = self.definition_address(b, Entity::Memory(mem));
         let len = b.ins().load(
             types::I64,
             vm_flags(),

@@ -10,7 +10,7 @@
 //! in the table's index type (i32, or i64 for a 64-bit table) and are
 //! widened here.
 
-use super::{FuncEnvironment, func_ref_flags, readonly_flags, vm_flags};
+use super::{Entity, FuncEnvironment, func_ref_flags, jump_and_continue, readonly_flags, vm_flags};
 use crate::abi::{POINTER, trap_code};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, Type, Value, types};
@@ -39,6 +39,17 @@ pub(super) fn load_code_word(b: &mut FunctionBuilder<'_>, word: Value) -> Value 
 /// Loads the funcref word of a funcref element at `(address, offset)`.
 pub(super) fn load_func_ref(b: &mut FunctionBuilder<'_>, (at, offset): (Value, i32)) -> Value {
     b.ins().load(POINTER, vm_flags(), at, offset)
+}
+
+/// Jumps to `done` with `value` when `cond` is non-zero, and otherwise
+/// continues in a new cold block.
+fn continue_cold_unless(b: &mut FunctionBuilder<'_>, cond: Value, done: ir::Block, value: Value) {
+    let cold = b.create_block();
+    b.set_cold_block(cold);
+    b.ins()
+        .brif(cond, done, &[BlockArg::Value(value)], cold, &[]);
+    b.seal_block(cold);
+    b.switch_to_block(cold);
 }
 
 /// Loads field `field` (an offset from [`VMOffsets`]) of type `ty` of the
@@ -100,18 +111,8 @@ impl FuncEnvironment<'_> {
     }
 
     /// Address of the table's [`trestle_vmctx::VMTableDefinition`].
-    fn table_definition(&mut self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
-        match self.info.defined_table_index(table) {
-            Some(def) => {
-                let off = self.offsets.defined_table(def);
-                b.ins().iadd_imm_s(self.vmctx, i64::from(off))
-            }
-            None => {
-                let off = self.offsets.imported_table(table) + VMOffsets::TABLE_IMPORT_FROM;
-                b.ins()
-                    .load(POINTER, readonly_flags(), self.vmctx, off as i32)
-            }
-        }
+    fn table_definition(&self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
+        self.definition_address(b, Entity::Table(table))
     }
 
     /// Bounds-checks `index` (an i64) and returns where its table element
@@ -252,26 +253,15 @@ impl FuncEnvironment<'_> {
         // code word tells which.
         let done = b.create_block();
         b.append_block_param(done, POINTER);
-        let empty = b.create_block();
-        b.set_cold_block(empty);
-        b.ins()
-            .brif(func_ref, done, &[BlockArg::Value(func_ref)], empty, &[]);
-        b.seal_block(empty);
-        b.switch_to_block(empty);
+        // Cold: null.
+        continue_cold_unless(b, func_ref, done, func_ref);
         let code = load_code_word(b, elem.word);
-        let lazy = b.create_block();
-        b.set_cold_block(lazy);
-        b.ins()
-            .brif(code, done, &[BlockArg::Value(func_ref)], lazy, &[]);
-        b.seal_block(lazy);
-        b.switch_to_block(lazy);
+        // Colder: not yet initialized.
+        continue_cold_unless(b, code, done, func_ref);
         let word = self.lazy_init(b, table, elem.index);
         let at = self.func_ref_at(b, table, word);
         let func_ref = load_func_ref(b, at);
-        b.ins().jump(done, &[BlockArg::Value(func_ref)]);
-        b.seal_block(done);
-        b.switch_to_block(done);
-        b.block_params(done)[0]
+        jump_and_continue(b, done, func_ref)
     }
 
     /// `table.set` of `index` (in the table's index type) to the raw
@@ -289,50 +279,6 @@ impl FuncEnvironment<'_> {
             .is_funcref_table(table)
             .then(|| Self::entry_code(b, val));
         Self::store_element(b, elem.word, elem.func_ref, code, val);
-    }
-
-    /// Stores an element's words: `val` alone at `word` (an externref), or
-    /// `code` at `word` and `val` at `func_ref` (a funcref and its code
-    /// word, from [`Self::entry_code`]).
-    fn store_element(
-        b: &mut FunctionBuilder<'_>,
-        word: Value,
-        func_ref: (Value, i32),
-        code: Option<Value>,
-        val: Value,
-    ) {
-        match code {
-            None => {
-                b.ins().store(vm_flags(), val, word, 0);
-            }
-            Some(code) => {
-                b.ins().store(vm_flags(), code, word, 0);
-                b.ins().store(vm_flags(), val, func_ref.0, func_ref.1);
-            }
-        }
-    }
-
-    /// The code word of the table entry for funcref `val`: its `wasm_call`,
-    /// or the null entry's marker.
-    fn entry_code(b: &mut FunctionBuilder<'_>, val: Value) -> Value {
-        let nonnull = b.create_block();
-        let merge = b.create_block();
-        b.append_block_param(merge, POINTER);
-        let marker = b.ins().iconst(POINTER, NULL_ENTRY_CODE as i64);
-        b.ins()
-            .brif(val, nonnull, &[], merge, &[BlockArg::Value(marker)]);
-        b.seal_block(nonnull);
-        b.switch_to_block(nonnull);
-        let code = b.ins().load(
-            POINTER,
-            func_ref_flags(),
-            val,
-            VMOffsets::FUNC_REF_WASM_CALL as i32,
-        );
-        b.ins().jump(merge, &[BlockArg::Value(code)]);
-        b.seal_block(merge);
-        b.switch_to_block(merge);
-        b.block_params(merge)[0]
     }
 
     /// `table.grow` by `delta` (in the table's index type) with `init`: in
@@ -417,12 +363,49 @@ impl FuncEnvironment<'_> {
             def,
             VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as i32,
         );
-        b.ins().jump(done, &[BlockArg::Value(len)]);
-
-        b.seal_block(done);
-        b.switch_to_block(done);
-        let old_len = b.block_params(done)[0];
+        let old_len = jump_and_continue(b, done, len);
         self.i64_to_table_index(b, table, old_len)
+    }
+
+    /// Stores an element's words: `val` alone at `word` (an externref), or
+    /// `code` at `word` and `val` at `func_ref` (a funcref and its code
+    /// word, from [`Self::entry_code`]).
+    fn store_element(
+        b: &mut FunctionBuilder<'_>,
+        word: Value,
+        func_ref: (Value, i32),
+        code: Option<Value>,
+        val: Value,
+    ) {
+        match code {
+            None => {
+                b.ins().store(vm_flags(), val, word, 0);
+            }
+            Some(code) => {
+                b.ins().store(vm_flags(), code, word, 0);
+                b.ins().store(vm_flags(), val, func_ref.0, func_ref.1);
+            }
+        }
+    }
+
+    /// The code word of the table entry for funcref `val`: its `wasm_call`,
+    /// or the null entry's marker.
+    fn entry_code(b: &mut FunctionBuilder<'_>, val: Value) -> Value {
+        let nonnull = b.create_block();
+        let merge = b.create_block();
+        b.append_block_param(merge, POINTER);
+        let marker = b.ins().iconst(POINTER, NULL_ENTRY_CODE as i64);
+        b.ins()
+            .brif(val, nonnull, &[], merge, &[BlockArg::Value(marker)]);
+        b.seal_block(nonnull);
+        b.switch_to_block(nonnull);
+        let code = b.ins().load(
+            POINTER,
+            func_ref_flags(),
+            val,
+            VMOffsets::FUNC_REF_WASM_CALL as i32,
+        );
+        jump_and_continue(b, merge, code)
     }
 }
 

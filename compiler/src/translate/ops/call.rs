@@ -4,7 +4,7 @@
 //! themselves (how a callee, its vmctx and its code pointer are found) are
 //! the environment's ([`crate::translate::env`]).
 
-use super::super::env::CallKind;
+use super::super::env::{CallKind, FuncEnvironment};
 use super::super::{BodyTranslator, Handled};
 use cranelift_codegen::ir;
 use wasmparser::Operator;
@@ -62,11 +62,12 @@ impl BodyTranslator<'_, '_> {
 
     fn call_ref(&mut self, type_index: u32, kind: CallKind) {
         let func_ref = self.stack.pop();
+        let callee = FuncEnvironment::func_ref_callee(&mut self.b, func_ref);
         let n = self.num_params(type_index);
         let params = self.stack.top_n(n);
         let call = self
             .env
-            .call_ref(&mut self.b, type_index, func_ref, params, kind);
+            .call_func_ref(&mut self.b, type_index, callee, params, kind);
         self.finish_call(call, n);
     }
 

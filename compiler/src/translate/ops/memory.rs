@@ -7,9 +7,7 @@
 //! picks the Cranelift load or store. The bulk operations are libcalls.
 
 use super::super::BodyTranslator;
-use super::super::env::FuncEnvironment;
 use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
-use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::LibcallIndex;
 use wasmparser::{MemArg, Operator};
 
@@ -18,11 +16,6 @@ use wasmparser::{MemArg, Operator};
 enum Extension {
     Signed,
     Unsigned,
-}
-
-/// Widens an i32 memory index or length to the i64 a libcall takes.
-fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
-    b.ins().uextend(types::I64, v)
 }
 
 impl BodyTranslator<'_, '_> {
@@ -59,51 +52,42 @@ impl BodyTranslator<'_, '_> {
             }
             O::MemoryGrow { mem } => {
                 let delta = self.stack.pop();
-                let b = &mut self.b;
-                let delta = widen(b, delta);
-                let m = FuncEnvironment::index_arg(b, mem);
-                let r = self
-                    .env
-                    .libcall_value(b, LibcallIndex::memory_grow, &[m, delta]);
-                let r = b.ins().ireduce(I32, r);
+                let delta = self.widen(delta);
+                let m = self.index_arg(mem);
+                let r = self.libcall_value(LibcallIndex::memory_grow, &[m, delta]);
+                let r = self.b.ins().ireduce(I32, r);
                 self.stack.push(r);
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.stack.pop3();
-                let b = &mut self.b;
-                let m = FuncEnvironment::index_arg(b, mem);
-                let dst = widen(b, dst);
-                let len = widen(b, len);
-                self.env
-                    .libcall(b, LibcallIndex::memory_fill, &[m, dst, val, len]);
+                let m = self.index_arg(mem);
+                let (dst, len) = (self.widen(dst), self.widen(len));
+                self.libcall(LibcallIndex::memory_fill, &[m, dst, val, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.stack.pop3();
-                let b = &mut self.b;
-                let dm = FuncEnvironment::index_arg(b, dst_mem);
-                let sm = FuncEnvironment::index_arg(b, src_mem);
-                let dst = widen(b, dst);
-                let src = widen(b, src);
-                let len = widen(b, len);
-                self.env
-                    .libcall(b, LibcallIndex::memory_copy, &[dm, dst, sm, src, len]);
+                let (dm, sm) = (self.index_arg(dst_mem), self.index_arg(src_mem));
+                let (dst, src, len) = (self.widen(dst), self.widen(src), self.widen(len));
+                self.libcall(LibcallIndex::memory_copy, &[dm, dst, sm, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.stack.pop3();
-                let b = &mut self.b;
-                let m = FuncEnvironment::index_arg(b, mem);
-                let d = FuncEnvironment::index_arg(b, data_index);
-                let dst = widen(b, dst);
-                self.env
-                    .libcall(b, LibcallIndex::memory_init, &[m, d, dst, src, len]);
+                let (m, d) = (self.index_arg(mem), self.index_arg(data_index));
+                let dst = self.widen(dst);
+                self.libcall(LibcallIndex::memory_init, &[m, d, dst, src, len]);
             }
             O::DataDrop { data_index } => {
-                let d = FuncEnvironment::index_arg(&mut self.b, data_index);
-                self.env.libcall(&mut self.b, LibcallIndex::data_drop, &[d]);
+                let d = self.index_arg(data_index);
+                self.libcall(LibcallIndex::data_drop, &[d]);
             }
             _ => return false,
         }
         true
+    }
+
+    /// Widens an i32 memory index or length to the i64 a libcall takes.
+    fn widen(&mut self, v: Value) -> Value {
+        self.b.ins().uextend(types::I64, v)
     }
 
     /// A load of a `mem_ty` value, extended to `ty` when narrower.

@@ -10,16 +10,40 @@ use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::Trap;
 use wasmparser::Operator;
 
+/// A conversion between an integer and a float type, or between float
+/// types.
+#[derive(Clone, Copy)]
+enum Conversion {
+    /// Float to signed integer, trapping when out of range.
+    ToSint,
+    /// Float to unsigned integer, trapping when out of range.
+    ToUint,
+    /// Float to signed integer, saturating.
+    ToSintSat,
+    /// Float to unsigned integer, saturating.
+    ToUintSat,
+    /// Signed integer to float.
+    FromSint,
+    /// Unsigned integer to float.
+    FromUint,
+    /// f64 to f32.
+    Demote,
+    /// f32 to f64.
+    Promote,
+}
+
 impl BodyTranslator<'_, '_> {
     /// Translates `op` if it is a numeric instruction.
     pub(in crate::translate) fn translate_numeric(&mut self, op: &Operator<'_>) -> bool {
+        use Conversion::*;
         use Operator as O;
+        use types::{F32, F64, I8, I16, I32, I64};
         match *op {
             // Constants.
             O::I32Const { value } => {
                 self.push_with(|b| b.ins().iconst(types::I32, i64::from(value)))
             }
-            O::I64Const { value } => self.push_with(|b| b.ins().iconst(types::I64, value)),
+            O::I64Const { value } => self.push_with(|b| b.ins().iconst(I64, value)),
             O::F32Const { value } => {
                 self.push_with(|b| b.ins().f32const(Ieee32::with_bits(value.bits())))
             }
@@ -48,7 +72,7 @@ impl BodyTranslator<'_, '_> {
             O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual),
             O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual),
 
-            // Integer arithmetic.
+            // Integer arithmetic, then binary float arithmetic.
             O::I32Clz | O::I64Clz => self.unop(|b, x| b.ins().clz(x)),
             O::I32Ctz | O::I64Ctz => self.unop(|b, x| b.ins().ctz(x)),
             O::I32Popcnt | O::I64Popcnt => self.unop(|b, x| b.ins().popcnt(x)),
@@ -80,15 +104,6 @@ impl BodyTranslator<'_, '_> {
             O::I32ShrU | O::I64ShrU => self.binop(|b, x, y| b.ins().ushr(x, y)),
             O::I32Rotl | O::I64Rotl => self.binop(|b, x, y| b.ins().rotl(x, y)),
             O::I32Rotr | O::I64Rotr => self.binop(|b, x, y| b.ins().rotr(x, y)),
-
-            // Float arithmetic.
-            O::F32Abs | O::F64Abs => self.unop(|b, x| b.ins().fabs(x)),
-            O::F32Neg | O::F64Neg => self.unop(|b, x| b.ins().fneg(x)),
-            O::F32Ceil | O::F64Ceil => self.unop(|b, x| b.ins().ceil(x)),
-            O::F32Floor | O::F64Floor => self.unop(|b, x| b.ins().floor(x)),
-            O::F32Trunc | O::F64Trunc => self.unop(|b, x| b.ins().trunc(x)),
-            O::F32Nearest | O::F64Nearest => self.unop(|b, x| b.ins().nearest(x)),
-            O::F32Sqrt | O::F64Sqrt => self.unop(|b, x| b.ins().sqrt(x)),
             O::F32Add | O::F64Add => self.binop(|b, x, y| b.ins().fadd(x, y)),
             O::F32Sub | O::F64Sub => self.binop(|b, x, y| b.ins().fsub(x, y)),
             O::F32Mul | O::F64Mul => self.binop(|b, x, y| b.ins().fmul(x, y)),
@@ -97,57 +112,42 @@ impl BodyTranslator<'_, '_> {
             O::F32Max | O::F64Max => self.binop(|b, x, y| b.ins().fmax(x, y)),
             O::F32Copysign | O::F64Copysign => self.binop(|b, x, y| b.ins().fcopysign(x, y)),
 
+            // Float arithmetic (the binary operators are above).
+            O::F32Abs | O::F64Abs => self.unop(|b, x| b.ins().fabs(x)),
+            O::F32Neg | O::F64Neg => self.unop(|b, x| b.ins().fneg(x)),
+            O::F32Ceil | O::F64Ceil => self.unop(|b, x| b.ins().ceil(x)),
+            O::F32Floor | O::F64Floor => self.unop(|b, x| b.ins().floor(x)),
+            O::F32Trunc | O::F64Trunc => self.unop(|b, x| b.ins().trunc(x)),
+            O::F32Nearest | O::F64Nearest => self.unop(|b, x| b.ins().nearest(x)),
+            O::F32Sqrt | O::F64Sqrt => self.unop(|b, x| b.ins().sqrt(x)),
+
             // Conversions.
-            O::I32WrapI64 => self.unop(|b, x| b.ins().ireduce(types::I32, x)),
-            O::I64ExtendI32S => self.unop(|b, x| b.ins().sextend(types::I64, x)),
-            O::I64ExtendI32U => self.unop(|b, x| b.ins().uextend(types::I64, x)),
-            O::I32TruncF32S | O::I32TruncF64S => {
-                self.unop(|b, x| b.ins().fcvt_to_sint(types::I32, x))
-            }
-            O::I32TruncF32U | O::I32TruncF64U => {
-                self.unop(|b, x| b.ins().fcvt_to_uint(types::I32, x))
-            }
-            O::I64TruncF32S | O::I64TruncF64S => {
-                self.unop(|b, x| b.ins().fcvt_to_sint(types::I64, x))
-            }
-            O::I64TruncF32U | O::I64TruncF64U => {
-                self.unop(|b, x| b.ins().fcvt_to_uint(types::I64, x))
-            }
-            O::I32TruncSatF32S | O::I32TruncSatF64S => {
-                self.unop(|b, x| b.ins().fcvt_to_sint_sat(types::I32, x))
-            }
-            O::I32TruncSatF32U | O::I32TruncSatF64U => {
-                self.unop(|b, x| b.ins().fcvt_to_uint_sat(types::I32, x))
-            }
-            O::I64TruncSatF32S | O::I64TruncSatF64S => {
-                self.unop(|b, x| b.ins().fcvt_to_sint_sat(types::I64, x))
-            }
-            O::I64TruncSatF32U | O::I64TruncSatF64U => {
-                self.unop(|b, x| b.ins().fcvt_to_uint_sat(types::I64, x))
-            }
-            O::F32ConvertI32S | O::F32ConvertI64S => {
-                self.unop(|b, x| b.ins().fcvt_from_sint(types::F32, x))
-            }
-            O::F32ConvertI32U | O::F32ConvertI64U => {
-                self.unop(|b, x| b.ins().fcvt_from_uint(types::F32, x))
-            }
-            O::F64ConvertI32S | O::F64ConvertI64S => {
-                self.unop(|b, x| b.ins().fcvt_from_sint(types::F64, x))
-            }
-            O::F64ConvertI32U | O::F64ConvertI64U => {
-                self.unop(|b, x| b.ins().fcvt_from_uint(types::F64, x))
-            }
-            O::F32DemoteF64 => self.unop(|b, x| b.ins().fdemote(types::F32, x)),
-            O::F64PromoteF32 => self.unop(|b, x| b.ins().fpromote(types::F64, x)),
-            O::I32ReinterpretF32 => self.reinterpret(types::I32),
-            O::I64ReinterpretF64 => self.reinterpret(types::I64),
-            O::F32ReinterpretI32 => self.reinterpret(types::F32),
-            O::F64ReinterpretI64 => self.reinterpret(types::F64),
-            O::I32Extend8S => self.sign_extend_from(types::I8, types::I32),
-            O::I32Extend16S => self.sign_extend_from(types::I16, types::I32),
-            O::I64Extend8S => self.sign_extend_from(types::I8, types::I64),
-            O::I64Extend16S => self.sign_extend_from(types::I16, types::I64),
-            O::I64Extend32S => self.sign_extend_from(types::I32, types::I64),
+            O::I32WrapI64 => self.unop(|b, x| b.ins().ireduce(I32, x)),
+            O::I64ExtendI32S => self.unop(|b, x| b.ins().sextend(I64, x)),
+            O::I64ExtendI32U => self.unop(|b, x| b.ins().uextend(I64, x)),
+            O::I32TruncF32S | O::I32TruncF64S => self.convert(ToSint, I32),
+            O::I32TruncF32U | O::I32TruncF64U => self.convert(ToUint, I32),
+            O::I64TruncF32S | O::I64TruncF64S => self.convert(ToSint, I64),
+            O::I64TruncF32U | O::I64TruncF64U => self.convert(ToUint, I64),
+            O::I32TruncSatF32S | O::I32TruncSatF64S => self.convert(ToSintSat, I32),
+            O::I32TruncSatF32U | O::I32TruncSatF64U => self.convert(ToUintSat, I32),
+            O::I64TruncSatF32S | O::I64TruncSatF64S => self.convert(ToSintSat, I64),
+            O::I64TruncSatF32U | O::I64TruncSatF64U => self.convert(ToUintSat, I64),
+            O::F32ConvertI32S | O::F32ConvertI64S => self.convert(FromSint, F32),
+            O::F32ConvertI32U | O::F32ConvertI64U => self.convert(FromUint, F32),
+            O::F64ConvertI32S | O::F64ConvertI64S => self.convert(FromSint, F64),
+            O::F64ConvertI32U | O::F64ConvertI64U => self.convert(FromUint, F64),
+            O::F32DemoteF64 => self.convert(Demote, F32),
+            O::F64PromoteF32 => self.convert(Promote, F64),
+            O::I32ReinterpretF32 => self.reinterpret(I32),
+            O::I64ReinterpretF64 => self.reinterpret(I64),
+            O::F32ReinterpretI32 => self.reinterpret(F32),
+            O::F64ReinterpretI64 => self.reinterpret(F64),
+            O::I32Extend8S => self.sign_extend_from(I8, I32),
+            O::I32Extend16S => self.sign_extend_from(I16, I32),
+            O::I64Extend8S => self.sign_extend_from(I8, I64),
+            O::I64Extend16S => self.sign_extend_from(I16, I64),
+            O::I64Extend32S => self.sign_extend_from(I32, I64),
             _ => return false,
         }
         true
@@ -174,6 +174,23 @@ impl BodyTranslator<'_, '_> {
         self.unop(|b, x| {
             let c = b.ins().icmp_imm_s(IntCC::Equal, x, 0);
             b.ins().uextend(types::I32, c)
+        });
+    }
+
+    /// Converts the operand to `to` with `conversion`.
+    fn convert(&mut self, conversion: Conversion, to: Type) {
+        self.unop(|b, x| {
+            let ins = b.ins();
+            match conversion {
+                Conversion::ToSint => ins.fcvt_to_sint(to, x),
+                Conversion::ToUint => ins.fcvt_to_uint(to, x),
+                Conversion::ToSintSat => ins.fcvt_to_sint_sat(to, x),
+                Conversion::ToUintSat => ins.fcvt_to_uint_sat(to, x),
+                Conversion::FromSint => ins.fcvt_from_sint(to, x),
+                Conversion::FromUint => ins.fcvt_from_uint(to, x),
+                Conversion::Demote => ins.fdemote(to, x),
+                Conversion::Promote => ins.fpromote(to, x),
+            }
         });
     }
 
