@@ -12,4 +12,5 @@ mod run;
 mod table;
 mod traps;
 mod typed_refs;
+mod wasi_testsuite;
 mod wast;
