@@ -12,5 +12,6 @@ mod run;
 mod table;
 mod traps;
 mod typed_refs;
+mod wasi_programs;
 mod wasi_testsuite;
 mod wast;
