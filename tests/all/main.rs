@@ -12,6 +12,7 @@ mod run;
 mod table;
 mod traps;
 mod typed_refs;
+mod wasi;
 mod wasi_programs;
 mod wasi_testsuite;
 mod wast;

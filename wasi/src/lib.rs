@@ -72,6 +72,10 @@ pub use pipe::{
 };
 pub use types::Errno;
 
+/// The random-number traits a custom [`WasiCtxBuilder::secure_random`]
+/// source implements (`cap_rand::RngCore`).
+pub use cap_rand;
+
 use memory::GuestMemory;
 use trestle::{Caller, Extern, Linker};
 
