@@ -180,13 +180,12 @@ pub fn run_command(
         Some(name) => {
             // A WASI reactor initializes itself before any other export is
             // called.
-            if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                if let Err(e) = init.call(&mut store, &[], &mut []) {
-                    return match exit(&e) {
-                        Some(code) => Ok(exit_outcome(code)),
-                        None => Err(explain(e, limits)).context("failed to run `_initialize`"),
-                    };
-                }
+            let init = instance.get_func(&mut store, "_initialize");
+            if let Some(Err(e)) = init.map(|f| f.call(&mut store, &[], &mut [])) {
+                return match exit(&e) {
+                    Some(code) => Ok(exit_outcome(code)),
+                    None => Err(explain(e, limits)).context("failed to run `_initialize`"),
+                };
             }
             name
         }

@@ -624,7 +624,7 @@ fn wild_arguments_never_crash_the_host() {
             let mut page = vec![0u8; 0x1_0000];
             if *name != "poll_oneoff" {
                 for chunk in page.chunks_mut(8) {
-                    let v = if rng.next() % 2 == 0 {
+                    let v = if rng.next().is_multiple_of(2) {
                         rng.next() % 64
                     } else {
                         rng.next()

@@ -96,6 +96,7 @@ impl std::fmt::Display for I32Exit {
 impl std::error::Error for I32Exit {}
 
 /// How one WASI call ends when it does not succeed.
+#[derive(Debug)]
 pub(crate) enum Error {
     /// An error number for the guest.
     Errno(Errno),

@@ -33,7 +33,7 @@ impl<'a> GuestMemory<'a> {
         let start = u64::from(ptr);
         let end = start.checked_add(len);
         match end {
-            Some(end) if end <= self.bytes.len() as u64 && ptr % align == 0 => {
+            Some(end) if end <= self.bytes.len() as u64 && ptr.is_multiple_of(align) => {
                 Ok(start as usize..end as usize)
             }
             _ => Err(bad_pointer("a buffer", ptr, len)),

@@ -9,6 +9,11 @@
 //! pointers are written last, so a bad result pointer traps after the
 //! operation took place, as in Wasmtime.
 
+#![expect(
+    clippy::too_many_arguments,
+    reason = "each function takes the parameters of the WASI function it implements"
+)]
+
 use crate::Error;
 use crate::ctx::{Desc, DirDesc, DirPerms, FileDesc, FilePerms, WasiP1Ctx};
 use crate::memory::{GuestMemory, le_u16, le_u32, le_u64};
@@ -899,7 +904,6 @@ pub(crate) fn path_filestat_get(
     write_filestat(mem, out, &m)
 }
 
-#[expect(clippy::too_many_arguments, reason = "the WASI function's parameters")]
 pub(crate) fn path_filestat_set_times(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
@@ -925,7 +929,6 @@ pub(crate) fn path_filestat_set_times(
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the WASI function's parameters")]
 pub(crate) fn path_link(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
@@ -953,7 +956,6 @@ pub(crate) fn path_link(
     src.dir.hard_link(old_path, &dst.dir, new_path).map_err(io)
 }
 
-#[expect(clippy::too_many_arguments, reason = "the WASI function's parameters")]
 pub(crate) fn path_open(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,

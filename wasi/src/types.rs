@@ -100,10 +100,8 @@ impl Errno {
     /// (an attempt to leave a preopened directory is `PermissionDenied`
     /// without a code, so it becomes [`Errno::Perm`]).
     pub fn from_io(err: &std::io::Error) -> Errno {
-        if let Some(code) = err.raw_os_error() {
-            if let Some(errno) = Errno::from_os(code) {
-                return errno;
-            }
+        if let Some(errno) = err.raw_os_error().and_then(Errno::from_os) {
+            return errno;
         }
         match err.kind() {
             std::io::ErrorKind::NotFound => Errno::Noent,
