@@ -803,3 +803,87 @@ fn pipes_clocks_and_random_are_injectable() {
     assert_eq!(g.read_u32(OUT), 0, "end of input");
     assert_eq!(out.contents(), b"abc");
 }
+
+#[test]
+fn flag_and_enum_arguments_are_checked_first() {
+    // As in Wasmtime's bindings: an argument that does not fit its type is
+    // EOVERFLOW, an undefined flag or enum value EINVAL, both before the
+    // descriptor is looked at.
+    let mut g = Guest::new(&mut WasiCtxBuilder::new());
+    let overflow = Errno::Overflow as i32;
+    let inval = Errno::Inval as i32;
+    let seek = |g: &mut Guest, fd, whence| {
+        g.errno(
+            "fd_seek",
+            &[
+                Val::I32(fd),
+                Val::I64(0),
+                Val::I32(whence),
+                Val::I32(OUT as i32),
+            ],
+        )
+    };
+    assert_eq!(seek(&mut g, 99, 3), inval);
+    assert_eq!(seek(&mut g, 99, -1), overflow);
+    assert_eq!(seek(&mut g, 99, 256), overflow);
+    assert_eq!(seek(&mut g, 99, 0), EBADF);
+    assert_eq!(seek(&mut g, 1, 0), Errno::Spipe as i32);
+    let time = |g: &mut Guest, id| {
+        g.errno(
+            "clock_time_get",
+            &[Val::I32(id), Val::I64(0), Val::I32(OUT as i32)],
+        )
+    };
+    assert_eq!(time(&mut g, -1), overflow);
+    assert_eq!(time(&mut g, 4), inval);
+    assert_eq!(
+        g.errno("fd_fdstat_set_flags", &[Val::I32(99), Val::I32(0x100)]),
+        inval
+    );
+    assert_eq!(
+        g.errno("fd_fdstat_set_flags", &[Val::I32(99), Val::I32(0x1_0000)]),
+        overflow
+    );
+    assert_eq!(
+        g.errno("fd_fdstat_set_flags", &[Val::I32(99), Val::I32(1)]),
+        EBADF
+    );
+    assert_eq!(
+        g.errno("sock_shutdown", &[Val::I32(99), Val::I32(4)]),
+        inval
+    );
+    assert_eq!(
+        g.errno("sock_shutdown", &[Val::I32(99), Val::I32(1)]),
+        EBADF
+    );
+    assert_eq!(
+        g.errno("sock_shutdown", &[Val::I32(0), Val::I32(1)]),
+        Errno::Notsock as i32
+    );
+    assert_eq!(g.errno("proc_raise", &[Val::I32(31)]), inval);
+    assert_eq!(g.errno("proc_raise", &[Val::I32(6)]), Errno::Notsup as i32);
+    // path_open: lookup flags, open flags, rights, fd flags, in that order.
+    let open = |g: &mut Guest, dirflags, oflags, rights: i64, fdflags| {
+        g.errno(
+            "path_open",
+            &[
+                Val::I32(99),
+                Val::I32(dirflags),
+                Val::I32(PATH as i32),
+                Val::I32(1),
+                Val::I32(oflags),
+                Val::I64(rights),
+                Val::I64(0),
+                Val::I32(fdflags),
+                Val::I32(OUT as i32),
+            ],
+        )
+    };
+    assert_eq!(open(&mut g, 2, 0, 0, 0), inval);
+    assert_eq!(open(&mut g, -1, 0, 0, 0), overflow);
+    assert_eq!(open(&mut g, 0, 16, 0, 0), inval);
+    assert_eq!(open(&mut g, 0, 0, 1 << 30, 0), inval);
+    assert_eq!(open(&mut g, 0, 0, -1, 0), overflow);
+    assert_eq!(open(&mut g, 0, 0, 0, 32), inval);
+    assert_eq!(open(&mut g, 0, 0, 0, 0), EBADF);
+}

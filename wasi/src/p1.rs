@@ -36,11 +36,39 @@ fn check_bits<T: Into<u64>>(value: T, all: T) -> R {
     Ok(())
 }
 
-/// A 16-bit flags argument passed in an `i32`.
+/// A flag or enum argument as Wasmtime's bindings read it from the wasm
+/// `i32`: first a checked conversion to the type's width (`EOVERFLOW` when
+/// the value does not fit, negative values included), then the value
+/// itself is checked by the caller (`EINVAL`).
+fn narrow(value: u32, max: u32) -> R<u32> {
+    if (value as i32) < 0 || value > max {
+        return Err(Errno::Overflow.into());
+    }
+    Ok(value)
+}
+
+/// A 16-bit flags argument.
 fn flags16(value: u32, all: u16) -> R<u16> {
-    let v = u16::try_from(value).map_err(|_| Error::from(Errno::Inval))?;
+    let v = narrow(value, u32::from(u16::MAX))? as u16;
     check_bits(v, all)?;
     Ok(v)
+}
+
+/// An 8-bit enum argument with values `0..=max`.
+fn enum8(value: u32, max: u8) -> R<u8> {
+    let v = narrow(value, u32::from(u8::MAX))? as u8;
+    if v > max {
+        return Err(Errno::Inval.into());
+    }
+    Ok(v)
+}
+
+/// A `rights` argument, passed as an `i64`.
+fn check_rights(value: u64) -> R {
+    if (value as i64) < 0 {
+        return Err(Errno::Overflow.into());
+    }
+    check_bits(value, rights::ALL)
 }
 
 // ---------------------------------------------------------------------
@@ -140,6 +168,7 @@ fn nanos(d: Duration) -> R<u64> {
     u64::try_from(d.as_nanos()).map_err(|_| Error::from(Errno::Overflow))
 }
 
+/// A `clockid` read from guest memory.
 fn check_clock(id: u32) -> R {
     if id > clockid::THREAD_CPUTIME {
         return Err(Errno::Inval.into());
@@ -147,8 +176,14 @@ fn check_clock(id: u32) -> R {
     Ok(())
 }
 
+/// A `clockid` argument.
+fn clock_arg(id: u32) -> R {
+    narrow(id, u32::MAX)?;
+    check_clock(id)
+}
+
 pub(crate) fn clock_res_get(cx: &mut WasiP1Ctx, mem: &mut GuestMemory<'_>, id: u32, out: u32) -> R {
-    check_clock(id)?;
+    clock_arg(id)?;
     let res = match id {
         clockid::REALTIME => nanos(cx.wall_clock.resolution())?,
         clockid::MONOTONIC => cx.monotonic_clock.resolution(),
@@ -164,7 +199,7 @@ pub(crate) fn clock_time_get(
     _precision: u64,
     out: u32,
 ) -> R {
-    check_clock(id)?;
+    clock_arg(id)?;
     let now = match id {
         clockid::REALTIME => nanos(cx.wall_clock.now())?,
         clockid::MONOTONIC => cx.monotonic_clock.now(),
@@ -187,9 +222,7 @@ pub(crate) fn sched_yield(_cx: &mut WasiP1Ctx, _mem: &mut GuestMemory<'_>) -> R 
 
 pub(crate) fn proc_raise(_cx: &mut WasiP1Ctx, _mem: &mut GuestMemory<'_>, sig: u32) -> R {
     // `signal` is an enum of 31 values.
-    if sig > 30 {
-        return Err(Errno::Inval.into());
-    }
+    enum8(sig, 30)?;
     Err(Errno::Notsup.into())
 }
 
@@ -208,7 +241,7 @@ pub(crate) fn fd_advise(
     len: u64,
     advice: u32,
 ) -> R {
-    let advice = match advice {
+    let advice = match enum8(advice, crate::types::advice::MAX)? {
         0 => Advice::Normal,
         1 => Advice::Sequential,
         2 => Advice::Random,
@@ -363,8 +396,8 @@ pub(crate) fn fd_fdstat_set_rights(
     base: u64,
     inheriting: u64,
 ) -> R {
-    check_bits(base, rights::ALL)?;
-    check_bits(inheriting, rights::ALL)?;
+    check_rights(base)?;
+    check_rights(inheriting)?;
     match cx.desc(fd)? {
         Desc::File(_) | Desc::Dir(_) => Err(Errno::Notsup.into()),
         _ => Err(Errno::Badf.into()),
@@ -732,16 +765,14 @@ pub(crate) fn fd_seek(
     how: u32,
     out: u32,
 ) -> R {
-    if how > u32::from(whence::END) {
-        return Err(Errno::Inval.into());
-    }
+    let how = enum8(how, whence::END)?;
     let f = seekable(cx, fd)?;
-    let base = match how as u8 {
+    let base = match how {
         whence::SET => 0,
         whence::CUR => f.position,
         _ => f.file.metadata().map_err(io)?.len(),
     };
-    let pos = if how as u8 == whence::SET {
+    let pos = if how == whence::SET {
         u64::try_from(offset).map_err(|_| Error::from(Errno::Inval))?
     } else {
         base.checked_add_signed(offset)
@@ -852,6 +883,7 @@ pub(crate) fn fd_readdir(
 // Paths
 
 fn check_lookup(flags: u32) -> R<bool> {
+    narrow(flags, u32::MAX)?;
     check_bits(flags, lookupflags::SYMLINK_FOLLOW)?;
     Ok(flags & lookupflags::SYMLINK_FOLLOW != 0)
 }
@@ -971,8 +1003,8 @@ pub(crate) fn path_open(
 ) -> R {
     let follow = check_lookup(dirflags)?;
     let oflags = flags16(oflags, oflags::ALL)?;
-    check_bits(base, rights::ALL)?;
-    check_bits(inheriting, rights::ALL)?;
+    check_rights(base)?;
+    check_rights(inheriting)?;
     let fdflags = flags16(fdflags, fdflags::ALL)?;
     let path = mem.string(path, len)?;
     let d = match cx.desc(fd)? {
@@ -1325,7 +1357,7 @@ pub(crate) fn sock_send(
     _out: u32,
 ) -> R {
     // siflags has no flags defined, but is a plain 16-bit value.
-    u16::try_from(flags).map_err(|_| Error::from(Errno::Inval))?;
+    narrow(flags, u32::from(u16::MAX))?;
     cx.desc(fd)?;
     Err(Errno::Notsock.into())
 }
@@ -1336,7 +1368,8 @@ pub(crate) fn sock_shutdown(
     fd: u32,
     how: u32,
 ) -> R {
-    // sdflags: RD and WR.
+    // sdflags: RD and WR, an 8-bit flags type.
+    let how = narrow(how, u32::from(u8::MAX))?;
     check_bits(how, 0b11)?;
     cx.desc(fd)?;
     Err(Errno::Notsock.into())
