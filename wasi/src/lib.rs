@@ -116,6 +116,62 @@ impl From<Errno> for Error {
     }
 }
 
+/// Calls `$m!` with every preview 1 function but `proc_exit` (which
+/// returns no errno): its name and its parameters with their Rust types,
+/// which give the wasm types (`u32` is `i32`, `u64` and `i64` are `i64`).
+/// The implementation of each is the function of the same name in `p1`.
+macro_rules! for_each_function {
+    ($m:ident) => {
+        $m! {
+            args_get(argv: u32, buf: u32);
+            args_sizes_get(argc: u32, size: u32);
+            environ_get(environ: u32, buf: u32);
+            environ_sizes_get(count: u32, size: u32);
+            clock_res_get(id: u32, out: u32);
+            clock_time_get(id: u32, precision: u64, out: u32);
+            fd_advise(fd: u32, offset: u64, len: u64, advice: u32);
+            fd_allocate(fd: u32, offset: u64, len: u64);
+            fd_close(fd: u32);
+            fd_datasync(fd: u32);
+            fd_fdstat_get(fd: u32, out: u32);
+            fd_fdstat_set_flags(fd: u32, flags: u32);
+            fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64);
+            fd_filestat_get(fd: u32, out: u32);
+            fd_filestat_set_size(fd: u32, size: u64);
+            fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, flags: u32);
+            fd_pread(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
+            fd_prestat_get(fd: u32, out: u32);
+            fd_prestat_dir_name(fd: u32, path: u32, len: u32);
+            fd_pwrite(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
+            fd_read(fd: u32, iovs: u32, count: u32, out: u32);
+            fd_readdir(fd: u32, buf: u32, len: u32, cookie: u64, out: u32);
+            fd_renumber(from: u32, to: u32);
+            fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
+            fd_sync(fd: u32);
+            fd_tell(fd: u32, out: u32);
+            fd_write(fd: u32, iovs: u32, count: u32, out: u32);
+            path_create_directory(fd: u32, path: u32, len: u32);
+            path_filestat_get(fd: u32, flags: u32, path: u32, len: u32, out: u32);
+            path_filestat_set_times(fd: u32, flags: u32, path: u32, len: u32, atim: u64, mtim: u64, fst: u32);
+            path_link(old_fd: u32, old_flags: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
+            path_open(fd: u32, dirflags: u32, path: u32, len: u32, oflags: u32, base: u64, inheriting: u64, fdflags: u32, out: u32);
+            path_readlink(fd: u32, path: u32, len: u32, buf: u32, buf_len: u32, out: u32);
+            path_remove_directory(fd: u32, path: u32, len: u32);
+            path_rename(old_fd: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
+            path_symlink(old_path: u32, old_len: u32, fd: u32, new_path: u32, new_len: u32);
+            path_unlink_file(fd: u32, path: u32, len: u32);
+            poll_oneoff(subs: u32, events: u32, count: u32, out: u32);
+            proc_raise(sig: u32);
+            sched_yield();
+            random_get(buf: u32, len: u32);
+            sock_accept(fd: u32, flags: u32, out: u32);
+            sock_recv(fd: u32, iovs: u32, count: u32, flags: u32, out_len: u32, out_flags: u32);
+            sock_send(fd: u32, iovs: u32, count: u32, flags: u32, out: u32);
+            sock_shutdown(fd: u32, how: u32);
+        }
+    };
+}
+
 /// Runs one WASI function on the caller's memory and the context.
 fn dispatch<T>(
     caller: &mut Caller<'_, T>,
@@ -161,53 +217,7 @@ pub fn add_to_linker<T: 'static>(
             )*
         };
     }
-    define! {
-        args_get(argv: u32, buf: u32);
-        args_sizes_get(argc: u32, size: u32);
-        environ_get(environ: u32, buf: u32);
-        environ_sizes_get(count: u32, size: u32);
-        clock_res_get(id: u32, out: u32);
-        clock_time_get(id: u32, precision: u64, out: u32);
-        fd_advise(fd: u32, offset: u64, len: u64, advice: u32);
-        fd_allocate(fd: u32, offset: u64, len: u64);
-        fd_close(fd: u32);
-        fd_datasync(fd: u32);
-        fd_fdstat_get(fd: u32, out: u32);
-        fd_fdstat_set_flags(fd: u32, flags: u32);
-        fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64);
-        fd_filestat_get(fd: u32, out: u32);
-        fd_filestat_set_size(fd: u32, size: u64);
-        fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, flags: u32);
-        fd_pread(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
-        fd_prestat_get(fd: u32, out: u32);
-        fd_prestat_dir_name(fd: u32, path: u32, len: u32);
-        fd_pwrite(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
-        fd_read(fd: u32, iovs: u32, count: u32, out: u32);
-        fd_readdir(fd: u32, buf: u32, len: u32, cookie: u64, out: u32);
-        fd_renumber(from: u32, to: u32);
-        fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
-        fd_sync(fd: u32);
-        fd_tell(fd: u32, out: u32);
-        fd_write(fd: u32, iovs: u32, count: u32, out: u32);
-        path_create_directory(fd: u32, path: u32, len: u32);
-        path_filestat_get(fd: u32, flags: u32, path: u32, len: u32, out: u32);
-        path_filestat_set_times(fd: u32, flags: u32, path: u32, len: u32, atim: u64, mtim: u64, fst: u32);
-        path_link(old_fd: u32, old_flags: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
-        path_open(fd: u32, dirflags: u32, path: u32, len: u32, oflags: u32, base: u64, inheriting: u64, fdflags: u32, out: u32);
-        path_readlink(fd: u32, path: u32, len: u32, buf: u32, buf_len: u32, out: u32);
-        path_remove_directory(fd: u32, path: u32, len: u32);
-        path_rename(old_fd: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32);
-        path_symlink(old_path: u32, old_len: u32, fd: u32, new_path: u32, new_len: u32);
-        path_unlink_file(fd: u32, path: u32, len: u32);
-        poll_oneoff(subs: u32, events: u32, count: u32, out: u32);
-        proc_raise(sig: u32);
-        sched_yield();
-        random_get(buf: u32, len: u32);
-        sock_accept(fd: u32, flags: u32, out: u32);
-        sock_recv(fd: u32, iovs: u32, count: u32, flags: u32, out_len: u32, out_flags: u32);
-        sock_send(fd: u32, iovs: u32, count: u32, flags: u32, out: u32);
-        sock_shutdown(fd: u32, how: u32);
-    }
+    for_each_function!(define);
     linker.func_wrap(
         MODULE,
         "proc_exit",
@@ -226,52 +236,10 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
-/// The names of every function [`add_to_linker`] defines.
-pub const FUNCTIONS: &[&str] = &[
-    "args_get",
-    "args_sizes_get",
-    "environ_get",
-    "environ_sizes_get",
-    "clock_res_get",
-    "clock_time_get",
-    "fd_advise",
-    "fd_allocate",
-    "fd_close",
-    "fd_datasync",
-    "fd_fdstat_get",
-    "fd_fdstat_set_flags",
-    "fd_fdstat_set_rights",
-    "fd_filestat_get",
-    "fd_filestat_set_size",
-    "fd_filestat_set_times",
-    "fd_pread",
-    "fd_prestat_get",
-    "fd_prestat_dir_name",
-    "fd_pwrite",
-    "fd_read",
-    "fd_readdir",
-    "fd_renumber",
-    "fd_seek",
-    "fd_sync",
-    "fd_tell",
-    "fd_write",
-    "path_create_directory",
-    "path_filestat_get",
-    "path_filestat_set_times",
-    "path_link",
-    "path_open",
-    "path_readlink",
-    "path_remove_directory",
-    "path_rename",
-    "path_symlink",
-    "path_unlink_file",
-    "poll_oneoff",
-    "proc_exit",
-    "proc_raise",
-    "sched_yield",
-    "random_get",
-    "sock_accept",
-    "sock_recv",
-    "sock_send",
-    "sock_shutdown",
-];
+macro_rules! names {
+    ($( $name:ident ( $( $arg:ident : $ty:ty ),* ); )*) => {
+        /// The names of every function [`add_to_linker`] defines.
+        pub const FUNCTIONS: &[&str] = &[$( stringify!($name), )* "proc_exit"];
+    };
+}
+for_each_function!(names);

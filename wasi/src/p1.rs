@@ -578,6 +578,91 @@ fn to_u32(n: usize) -> R<u32> {
     u32::try_from(n).map_err(|_| Errno::Overflow.into())
 }
 
+/// Where a read or write goes: the descriptor's own offset, which then
+/// advances (`fd_read`, `fd_write`), or a given offset, which leaves it
+/// alone (`fd_pread`, `fd_pwrite`; streams cannot seek: `ESPIPE`).
+#[derive(Clone, Copy)]
+enum At {
+    Cursor,
+    Offset(u64),
+}
+
+fn advance(position: u64, n: usize) -> R<u64> {
+    position
+        .checked_add(n as u64)
+        .ok_or(Error::from(Errno::Overflow))
+}
+
+fn read(
+    cx: &mut WasiP1Ctx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    (iovs, count): (u32, u32),
+    at: At,
+    out: u32,
+) -> R {
+    let (ptr, len) = first_buffer(mem, iovs, count)?;
+    let n = match (cx.desc(fd)?, at) {
+        (Desc::File(f), At::Cursor) => {
+            let n = f
+                .file
+                .read_at(mem.slice_mut(ptr, len)?, f.position)
+                .map_err(io)?;
+            f.position = advance(f.position, n)?;
+            n
+        }
+        (Desc::File(f), At::Offset(offset)) => f
+            .file
+            .read_at(mem.slice_mut(ptr, len)?, offset)
+            .map_err(io)?,
+        (Desc::Input(s), At::Cursor) => s.read(mem.slice_mut(ptr, len)?).map_err(io)?,
+        (Desc::Input(_), At::Offset(_)) => return Err(Errno::Spipe.into()),
+        _ => return Err(Errno::Badf.into()),
+    };
+    mem.write_u32(out, to_u32(n)?)
+}
+
+/// Writes to a file at the end in append mode (whatever the offset, as
+/// Linux `pwrite` does), else at `offset`.
+fn file_write(f: &FileDesc, buf: &[u8], offset: u64) -> R<usize> {
+    if f.append {
+        f.file.append(buf).map_err(io)
+    } else {
+        f.file.write_at(buf, offset).map_err(io)
+    }
+}
+
+fn write(
+    cx: &mut WasiP1Ctx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    (iovs, count): (u32, u32),
+    at: At,
+    out: u32,
+) -> R {
+    let (ptr, len) = first_buffer(mem, iovs, count)?;
+    let n = match (cx.desc(fd)?, at) {
+        (Desc::File(f), At::Cursor) => {
+            let n = file_write(f, mem.slice(ptr, len)?, f.position)?;
+            f.position = if f.append {
+                f.file.metadata().map_err(io)?.len()
+            } else {
+                advance(f.position, n)?
+            };
+            n
+        }
+        (Desc::File(f), At::Offset(offset)) => file_write(f, mem.slice(ptr, len)?, offset)?,
+        (Desc::Output(s), At::Cursor) => {
+            let buf = mem.slice(ptr, len)?;
+            s.write(buf).map_err(io)?;
+            buf.len()
+        }
+        (Desc::Output(_), At::Offset(_)) => return Err(Errno::Spipe.into()),
+        _ => return Err(Errno::Badf.into()),
+    };
+    mem.write_u32(out, to_u32(n)?)
+}
+
 pub(crate) fn fd_read(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
@@ -586,24 +671,7 @@ pub(crate) fn fd_read(
     count: u32,
     out: u32,
 ) -> R {
-    let (ptr, len) = first_buffer(mem, iovs, count)?;
-    let n = match cx.desc(fd)? {
-        Desc::File(f) => {
-            let buf = mem.slice_mut(ptr, len)?;
-            let n = f.file.read_at(buf, f.position).map_err(io)?;
-            f.position = f
-                .position
-                .checked_add(n as u64)
-                .ok_or(Error::from(Errno::Overflow))?;
-            n
-        }
-        Desc::Input(s) => {
-            let buf = mem.slice_mut(ptr, len)?;
-            s.read(buf).map_err(io)?
-        }
-        _ => return Err(Errno::Badf.into()),
-    };
-    mem.write_u32(out, to_u32(n)?)
+    read(cx, mem, fd, (iovs, count), At::Cursor, out)
 }
 
 pub(crate) fn fd_pread(
@@ -615,27 +683,7 @@ pub(crate) fn fd_pread(
     offset: u64,
     out: u32,
 ) -> R {
-    let (ptr, len) = first_buffer(mem, iovs, count)?;
-    let n = match cx.desc(fd)? {
-        Desc::File(f) => {
-            let buf = mem.slice_mut(ptr, len)?;
-            f.file.read_at(buf, offset).map_err(io)?
-        }
-        Desc::Input(_) => return Err(Errno::Spipe.into()),
-        _ => return Err(Errno::Badf.into()),
-    };
-    mem.write_u32(out, to_u32(n)?)
-}
-
-/// Writes `buf` to a file the way `fd_write`/`fd_pwrite` do: at the end in
-/// append mode (whatever `offset` says, as Linux `pwrite` does), else at
-/// `offset`.
-fn file_write(f: &FileDesc, buf: &[u8], offset: u64) -> R<usize> {
-    if f.append {
-        f.file.append(buf).map_err(io)
-    } else {
-        f.file.write_at(buf, offset).map_err(io)
-    }
+    read(cx, mem, fd, (iovs, count), At::Offset(offset), out)
 }
 
 pub(crate) fn fd_write(
@@ -646,28 +694,7 @@ pub(crate) fn fd_write(
     count: u32,
     out: u32,
 ) -> R {
-    let (ptr, len) = first_buffer(mem, iovs, count)?;
-    let n = match cx.desc(fd)? {
-        Desc::File(f) => {
-            let buf = mem.slice(ptr, len)?;
-            let n = file_write(f, buf, f.position)?;
-            f.position = if f.append {
-                f.file.metadata().map_err(io)?.len()
-            } else {
-                f.position
-                    .checked_add(n as u64)
-                    .ok_or(Error::from(Errno::Overflow))?
-            };
-            n
-        }
-        Desc::Output(s) => {
-            let buf = mem.slice(ptr, len)?;
-            s.write(buf).map_err(io)?;
-            buf.len()
-        }
-        _ => return Err(Errno::Badf.into()),
-    };
-    mem.write_u32(out, to_u32(n)?)
+    write(cx, mem, fd, (iovs, count), At::Cursor, out)
 }
 
 pub(crate) fn fd_pwrite(
@@ -679,16 +706,7 @@ pub(crate) fn fd_pwrite(
     offset: u64,
     out: u32,
 ) -> R {
-    let (ptr, len) = first_buffer(mem, iovs, count)?;
-    let n = match cx.desc(fd)? {
-        Desc::File(f) => {
-            let buf = mem.slice(ptr, len)?;
-            file_write(f, buf, offset)?
-        }
-        Desc::Output(_) => return Err(Errno::Spipe.into()),
-        _ => return Err(Errno::Badf.into()),
-    };
-    mem.write_u32(out, to_u32(n)?)
+    write(cx, mem, fd, (iovs, count), At::Offset(offset), out)
 }
 
 pub(crate) fn fd_prestat_get(
