@@ -29,10 +29,18 @@ enum Command {
 ///
 /// Calls the function named by --invoke with ARGS and prints its results, one
 /// per line. Without --invoke, runs the module's `_start` function if it
-/// exports one, and otherwise lists the module's exports. The module must not
-/// have imports: `trestle run` provides no host functions.
+/// exports one, and otherwise lists the module's exports.
 ///
-/// Example: trestle run examples/fib.wat --invoke fib 30
+/// A module that imports WASI preview 1 (`wasi_snapshot_preview1`) runs as a
+/// WASI program: ARGS are its command-line arguments (after FILE, its
+/// argv[0]), --env and --dir give it environment variables and directories,
+/// standard input and output are the terminal's, and its exit status is
+/// trestle's. With --invoke, a WASI reactor's `_initialize` runs first.
+/// Other imports are not provided: such a module is refused before it is
+/// compiled.
+///
+/// Examples: trestle run examples/fib.wat --invoke fib 30
+///           trestle run --dir data::/ examples/hello-wasi.wasm world
 #[derive(Args)]
 struct RunArgs {
     /// The module: a binary .wasm file or a .wat text file.
@@ -42,6 +50,16 @@ struct RunArgs {
     /// Call the exported function NAME instead of `_start`.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+
+    /// Give a WASI program the host directory HOST, under the name GUEST
+    /// (HOST itself when `::GUEST` is left out). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+
+    /// Set an environment variable of a WASI program; NAME alone passes
+    /// the host's value. The program sees no other variables. Repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
 
     /// Arguments for the function, read by its parameter types: i32/i64 in
     /// decimal or 0x hexadecimal (e.g. -7, 0xff), f32/f64 in decimal or inf,
@@ -253,14 +271,36 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         fuel: args.fuel,
         timeout: args.timeout,
     };
-    let lines =
-        trestle_cli::run::run_file_limited(&args.file, args.invoke.as_deref(), &args.args, limits)?;
+    use trestle_cli::run::WasiOptions;
+    let wasi = WasiOptions {
+        dirs: args
+            .dirs
+            .iter()
+            .map(|d| WasiOptions::parse_dir(d))
+            .collect(),
+        env: args
+            .envs
+            .iter()
+            .filter_map(|e| WasiOptions::parse_env(e))
+            .collect(),
+    };
+    let outcome = trestle_cli::run::run_command(
+        &args.file,
+        args.invoke.as_deref(),
+        &args.args,
+        limits,
+        &wasi,
+    )?;
     let mut out = std::io::stdout().lock();
-    for line in lines {
+    for line in outcome.lines {
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    // WASI exit statuses are 0..126; anything else cannot come back from
+    // `proc_exit`.
+    Ok(ExitCode::from(
+        u8::try_from(outcome.exit_code).unwrap_or(u8::MAX),
+    ))
 }
 
 fn wast(args: WastArgs) -> Result<ExitCode> {

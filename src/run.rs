@@ -1,20 +1,29 @@
 //! Running a module from the command line: `trestle run`.
 //!
-//! [`run_file`] compiles a `.wasm` or `.wat` file, instantiates it without
-//! imports and calls either the export named by `--invoke` (with arguments
-//! parsed from text by the function's parameter types, see [`parse_arg`]) or
-//! `_start`. Results come back as text, one value per line
-//! ([`format_val`]). A module without `_start` and no `--invoke` gets its
-//! exports listed instead.
+//! [`run_file`] compiles a `.wasm` or `.wat` file, instantiates it and calls
+//! either the export named by `--invoke` (with arguments parsed from text by
+//! the function's parameter types, see [`parse_arg`]) or `_start`. Results
+//! come back as text, one value per line ([`format_val`]). A module without
+//! `_start` and no `--invoke` gets its exports listed instead.
+//!
+//! The only imports `trestle run` provides are the functions of WASI
+//! preview 1 (`wasi_snapshot_preview1`, from `trestle-wasi`). The import
+//! section is checked before compilation ([`check_imports`]), so a module
+//! that imports anything else fails at once with the module and field
+//! named. A module that imports WASI runs as a WASI command ([`run_command`]
+//! with [`WasiOptions`]): its arguments become the guest's `argv`, `--env`
+//! and `--dir` give it environment variables and preopened directories,
+//! standard streams are the host's, and `proc_exit` becomes the exit code.
 
 use anyhow::{Context as _, anyhow, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 use trestle::{
-    Config, Engine, ExternType, FuncType, HeapType, Instance, Module, Result, Store, Trap, Val,
-    ValType,
+    Config, Engine, ExternType, FuncType, HeapType, Instance, Linker, Module, Result, Store, Trap,
+    Val, ValType,
 };
+use trestle_wasi::{DirPerms, FilePerms, I32Exit, WasiCtxBuilder, WasiP1Ctx};
 
 /// Bounds on a run: `--fuel` and `--timeout`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,19 +63,193 @@ pub fn run_file(path: &Path, invoke: Option<&str>, args: &[String]) -> Result<Ve
 ///
 /// # Errors
 ///
-/// As [`run_file`]; running out of fuel or time is an error that says so.
+/// As [`run_file`]; running out of fuel or time is an error that says so,
+/// and so is a WASI program's nonzero exit.
 pub fn run_file_limited(
     path: &Path,
     invoke: Option<&str>,
     args: &[String],
     limits: RunLimits,
 ) -> Result<Vec<String>> {
+    let outcome = run_command(path, invoke, args, limits, &WasiOptions::default())?;
+    if outcome.exit_code != 0 {
+        bail!("the program exited with status {}", outcome.exit_code);
+    }
+    Ok(outcome.lines)
+}
+
+/// How `trestle run` sets up WASI for a module that imports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WasiOptions {
+    /// Preopened directories, `--dir HOST[::GUEST]`: the host directory and
+    /// the name the guest sees.
+    pub dirs: Vec<(PathBuf, String)>,
+    /// Environment variables, `--env NAME[=VALUE]`, resolved.
+    pub env: Vec<(String, String)>,
+}
+
+impl WasiOptions {
+    /// Reads `--dir` values: `HOST::GUEST`, or `HOST` alone for the same
+    /// name inside and out.
+    pub fn parse_dir(text: &str) -> (PathBuf, String) {
+        match text.split_once("::") {
+            Some((host, guest)) => (PathBuf::from(host), guest.to_string()),
+            None => (PathBuf::from(text), text.to_string()),
+        }
+    }
+
+    /// Reads `--env` values: `NAME=VALUE`, or `NAME` alone to pass the
+    /// host's value (nothing when the host has none).
+    pub fn parse_env(text: &str) -> Option<(String, String)> {
+        match text.split_once('=') {
+            Some((name, value)) => Some((name.to_string(), value.to_string())),
+            None => std::env::var(text).ok().map(|v| (text.to_string(), v)),
+        }
+    }
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Lines to print: the results of `--invoke`, or the export listing.
+    pub lines: Vec<String>,
+    /// The process exit code: the guest's `proc_exit` status, 0 otherwise.
+    pub exit_code: i32,
+}
+
+/// Runs the module at `path` as `trestle run` does: checks its imports,
+/// compiles it, and runs it with WASI when it imports
+/// `wasi_snapshot_preview1` (standard streams inherited), otherwise
+/// without imports as [`run_module_limited`].
+///
+/// # Errors
+///
+/// When the file cannot be read, imports something other than WASI
+/// preview 1, fails to compile, or the run fails or traps. A WASI
+/// program's `proc_exit` is not an error: its status is the outcome's
+/// exit code.
+pub fn run_command(
+    path: &Path,
+    invoke: Option<&str>,
+    args: &[String],
+    limits: RunLimits,
+    wasi: &WasiOptions,
+) -> Result<RunOutcome> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let binary = wat::parse_bytes(&bytes)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("failed to parse {}", path.display()))?;
+    let uses_wasi = check_imports(&binary)?;
     let engine = limits.engine()?;
-    let module = Module::new(&engine, &bytes)
+    let module = Module::from_binary(&engine, &binary)
         .with_context(|| format!("failed to compile {}", path.display()))?;
-    run_module_limited(&engine, &module, invoke, args, limits)
+    if !uses_wasi {
+        let lines = run_module_limited(&engine, &module, invoke, args, limits)?;
+        return Ok(RunOutcome {
+            lines,
+            exit_code: 0,
+        });
+    }
+
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .inherit_stdio()
+        .arg(path.to_string_lossy())
+        .args(args);
+    for (name, value) in &wasi.env {
+        builder.env(name, value);
+    }
+    for (host, guest) in &wasi.dirs {
+        builder.preopened_dir(host, guest, DirPerms::ALL, FilePerms::ALL)?;
+    }
+    let mut linker = Linker::<WasiP1Ctx>::new(&engine);
+    trestle_wasi::add_to_linker(&mut linker, |cx| cx)?;
+    let (mut store, _watchdog) = new_store(&engine, builder.build_p1(), limits)?;
+    let exit = |e: &trestle::Error| e.downcast_ref::<I32Exit>().map(|code| code.0);
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => match exit(&e) {
+            Some(code) => return Ok(exit_outcome(code)),
+            None => {
+                return Err(explain(e, limits)).context("failed to instantiate the module");
+            }
+        },
+    };
+    let name = match invoke {
+        Some(name) => {
+            // A WASI reactor initializes itself before any other export is
+            // called.
+            let init = instance.get_func(&mut store, "_initialize");
+            if let Some(Err(e)) = init.map(|f| f.call(&mut store, &[], &mut [])) {
+                return match exit(&e) {
+                    Some(code) => Ok(exit_outcome(code)),
+                    None => Err(explain(e, limits)).context("failed to run `_initialize`"),
+                };
+            }
+            name
+        }
+        None if module.exports().any(|e| e.name() == "_start") => "_start",
+        None => {
+            return Ok(RunOutcome {
+                lines: list_exports(&module),
+                exit_code: 0,
+            });
+        }
+    };
+    let call_args: &[String] = if invoke.is_some() { args } else { &[] };
+    match call_export(&mut store, instance, &module, name, call_args, limits) {
+        Ok(lines) => Ok(RunOutcome {
+            lines,
+            exit_code: 0,
+        }),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(code) => Ok(exit_outcome(code.0)),
+            None => Err(e),
+        },
+    }
+}
+
+fn exit_outcome(code: i32) -> RunOutcome {
+    RunOutcome {
+        lines: Vec::new(),
+        exit_code: code,
+    }
+}
+
+/// Checks the import section of `binary` before anything is compiled:
+/// every import must be a function of WASI preview 1, the only imports
+/// `trestle run` provides. Returns whether the module imports WASI.
+///
+/// # Errors
+///
+/// When the module imports anything else (the error names the first such
+/// import's module and field), or its import section is malformed.
+pub fn check_imports(binary: &[u8]) -> Result<bool> {
+    let mut uses_wasi = false;
+    for payload in wasmparser::Parser::new(0).parse_all(binary) {
+        let wasmparser::Payload::ImportSection(reader) = payload? else {
+            continue;
+        };
+        for import in reader.into_imports() {
+            let import = import?;
+            let is_func = matches!(import.ty, wasmparser::TypeRef::Func(_));
+            if import.module == trestle_wasi::MODULE
+                && is_func
+                && trestle_wasi::FUNCTIONS.contains(&import.name)
+            {
+                uses_wasi = true;
+                continue;
+            }
+            bail!(
+                "unknown import `{}::{}`: trestle run provides only `{}` (WASI preview 1 functions)",
+                import.module,
+                import.name,
+                trestle_wasi::MODULE
+            );
+        }
+    }
+    Ok(uses_wasi)
 }
 
 /// Instantiates `module` in a fresh store and runs it, like [`run_file`].
@@ -105,29 +288,45 @@ pub fn run_module_limited(
             if !args.is_empty() {
                 bail!("arguments were given but no function to pass them to; use --invoke NAME");
             }
-            let mut lines = vec![
-                "the module has no `_start` function; call an export with --invoke NAME:"
-                    .to_string(),
-            ];
-            if module.exports().next().is_none() {
-                lines[0] = "the module has no `_start` function and no exports".to_string();
-            }
-            lines.extend(
-                module
-                    .exports()
-                    .map(|e| format!("  {}", describe_extern(e.name(), &e.ty()))),
-            );
-            return Ok(lines);
+            return Ok(list_exports(module));
         }
     };
 
-    let mut store = Store::new(engine, ());
+    let (mut store, _watchdog) = new_store(engine, (), limits)?;
+    let instance = Instance::new(&mut store, module, &[])
+        .map_err(|e| explain(e, limits))
+        .context("failed to instantiate the module")?;
+    call_export(&mut store, instance, module, name, args, limits)
+}
+
+/// The listing printed for a module without `_start` and no `--invoke`.
+fn list_exports(module: &Module) -> Vec<String> {
+    let mut lines =
+        vec!["the module has no `_start` function; call an export with --invoke NAME:".to_string()];
+    if module.exports().next().is_none() {
+        lines[0] = "the module has no `_start` function and no exports".to_string();
+    }
+    lines.extend(
+        module
+            .exports()
+            .map(|e| format!("  {}", describe_extern(e.name(), &e.ty()))),
+    );
+    lines
+}
+
+/// A store for one run, with its fuel and its watchdog: a thread that
+/// bumps the epoch once the timeout passes, and stops early when the run
+/// ends and the returned sender is dropped.
+fn new_store<T: 'static>(
+    engine: &Engine,
+    data: T,
+    limits: RunLimits,
+) -> Result<(Store<T>, mpsc::Sender<()>)> {
+    let mut store = Store::new(engine, data);
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel)?;
     }
-    // A watchdog bumps the epoch once the timeout passes; it stops early
-    // when the run ends and `_done` is dropped.
-    let (_done, watchdog) = mpsc::channel::<()>();
+    let (done, watchdog) = mpsc::channel::<()>();
     if let Some(timeout) = limits.timeout {
         store.set_epoch_deadline(1);
         let engine = engine.clone();
@@ -137,7 +336,12 @@ pub fn run_module_limited(
             }
         });
     }
-    let explain = |e: trestle::Error| match e.downcast_ref::<Trap>() {
+    Ok((store, done))
+}
+
+/// Says so when an error is running out of fuel or time.
+fn explain(e: trestle::Error, limits: RunLimits) -> trestle::Error {
+    match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => e.context(format!(
             "ran out of fuel ({} units)",
             limits.fuel.unwrap_or(0)
@@ -147,11 +351,21 @@ pub fn run_module_limited(
             limits.timeout.unwrap_or_default()
         )),
         _ => e,
-    };
-    let instance = Instance::new(&mut store, module, &[])
-        .map_err(explain)
-        .context("failed to instantiate the module")?;
-    let func = instance.get_func(&mut store, name).ok_or_else(|| {
+    }
+}
+
+/// Calls export `name` of `instance` with `args` read by its parameter
+/// types and formats the results. An error of the call itself is returned
+/// unchanged apart from an added context, so `I32Exit` can be downcast.
+fn call_export<T: 'static>(
+    store: &mut Store<T>,
+    instance: Instance,
+    module: &Module,
+    name: &str,
+    args: &[String],
+    limits: RunLimits,
+) -> Result<Vec<String>> {
+    let func = instance.get_func(&mut *store, name).ok_or_else(|| {
         let funcs: Vec<String> = module
             .exports()
             .filter(|e| matches!(e.ty(), ExternType::Func(_)))
@@ -167,7 +381,7 @@ pub fn run_module_limited(
         }
     })?;
 
-    let ty = func.ty(&store);
+    let ty = func.ty(&*store);
     let param_types: Vec<ValType> = ty.params().collect();
     if param_types.len() != args.len() {
         bail!(
@@ -186,14 +400,14 @@ pub fn run_module_limited(
         params.push(value);
     }
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
-    func.call(&mut store, &params, &mut results)
-        .map_err(explain)
+    func.call(&mut *store, &params, &mut results)
+        .map_err(|e| explain(e, limits))
         .with_context(|| format!("failed to run `{name}`"))?;
     Ok(results.iter().map(format_val).collect())
 }
 
-/// Fails, naming every import, when `module` has imports: `trestle run`
-/// defines no host functions.
+/// Fails, naming every import, when `module` has imports: without WASI,
+/// `trestle run` defines no host functions.
 fn check_no_imports(module: &Module) -> Result<()> {
     let imports: Vec<String> = module
         .imports()

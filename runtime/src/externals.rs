@@ -158,6 +158,41 @@ impl Memory {
         unsafe { std::slice::from_raw_parts_mut(m.base(), m.byte_size()) }
     }
 
+    /// The accessible bytes and the store's data, both mutably: what a host
+    /// function needs to work on the caller's memory and its own state at
+    /// once.
+    ///
+    /// ```
+    /// use trestle::{Engine, Memory, MemoryType, Store};
+    /// let mut store = Store::new(&Engine::default(), 0usize);
+    /// let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+    /// let (bytes, count) = memory.data_and_store_mut(&mut store);
+    /// bytes[0] = 7;
+    /// *count += usize::from(bytes[0]);
+    /// assert_eq!(*store.data(), 7);
+    /// # Ok::<(), trestle::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the memory belongs to another store.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let cx: crate::store::StoreContextMut<'a, T> = store.into();
+        let inner = cx.0;
+        let (base, len) = {
+            let m = &self.data_ref(&*inner).memory;
+            (m.base(), m.byte_size())
+        };
+        // SAFETY: the accessible part of a live memory; its bytes live
+        // outside the store's data, so the two borrows do not overlap, and
+        // both last as long as the exclusive borrow of the store.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(base, len) };
+        (bytes, &mut inner.data)
+    }
+
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
     ///
     /// # Errors

@@ -713,7 +713,7 @@ fn func_type(params: Vec<ValType>, results: Vec<ValType>) -> Arc<WasmFuncType> {
 }
 
 /// A Rust closure usable as a host function: `Fn(A1, .., An) -> R` or
-/// `Fn(Caller<'_, T>, A1, .., An) -> R` with `Ai: WasmTy` (up to eight
+/// `Fn(Caller<'_, T>, A1, .., An) -> R` with `Ai: WasmTy` (up to twelve
 /// parameters) and `R` one of `()`, a [`WasmTy`], a tuple of them, or a
 /// `Result` of those.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
@@ -730,3 +730,7 @@ tuples!(A1 A2 A3 A4 A5);
 tuples!(A1 A2 A3 A4 A5 A6);
 tuples!(A1 A2 A3 A4 A5 A6 A7);
 tuples!(A1 A2 A3 A4 A5 A6 A7 A8);
+tuples!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
+tuples!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
+tuples!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
+tuples!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);

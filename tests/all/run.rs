@@ -153,3 +153,104 @@ fn cli_wast() {
 
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes `text` to a fresh file named `name` and returns its path.
+fn temp_module(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trestle-run-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn cli_unknown_import_is_reported_before_compilation() {
+    // The body does not validate: compiling would fail with another error.
+    let path = temp_module(
+        "unknown-import.wat",
+        r#"(module (import "env" "foo" (func))
+                   (func (export "_start") (i32.add (i32.const 1))))"#,
+    );
+    let out = trestle(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "unknown import `env::foo`: trestle run provides only `wasi_snapshot_preview1`"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("compile"), "{stderr}");
+
+    let path = temp_module(
+        "unknown-wasi-function.wat",
+        r#"(module (import "wasi_snapshot_preview1" "no_such_call" (func)))"#,
+    );
+    let out = trestle(&["run", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown import `wasi_snapshot_preview1::no_such_call`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_wrong_wasi_signature_is_a_link_error() {
+    let path = temp_module(
+        "wrong-signature.wat",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i64)))
+                   (memory (export "memory") 1)
+                   (func (export "_start")))"#,
+    );
+    let out = trestle(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("incompatible import type for `wasi_snapshot_preview1::proc_exit`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_wasi_reactor_is_initialized_before_invoke() {
+    let path = temp_module(
+        "reactor.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "args_sizes_get"
+               (func $sizes (param i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (global $argc (mut i32) (i32.const -1))
+             (func (export "_initialize")
+               (drop (call $sizes (i32.const 0) (i32.const 4)))
+               (global.set $argc (i32.load (i32.const 0))))
+             (func (export "argc_plus") (param i32) (result i32)
+               (i32.add (global.get $argc) (local.get 0))))"#,
+    );
+    let out = trestle(&["run", path.to_str().unwrap(), "--invoke", "argc_plus", "10"]);
+    assert!(out.status.success(), "{out:?}");
+    // argv is the module path and the one argument.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "12\n");
+}
+
+#[test]
+fn cli_wasi_exit_code_and_stdio() {
+    let path = temp_module(
+        "exit.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write"
+               (func $write (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "to stderr\n")
+             (func (export "_start")
+               (i32.store (i32.const 0) (i32.const 16))
+               (i32.store (i32.const 4) (i32.const 10))
+               (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+               (call $exit (i32.const 17))
+               unreachable))"#,
+    );
+    let out = trestle(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(17), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "to stderr\n");
+    assert!(out.stdout.is_empty());
+}
