@@ -16,17 +16,30 @@ use trestle::{
     ValType,
 };
 
-/// Bounds on a run: `--fuel` and `--timeout`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunLimits {
+/// How to run: `--fuel`, `--timeout` and `--table-lazy-init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
     /// Fuel for the whole run (one unit per operator), if metered.
     pub fuel: Option<u64>,
     /// Wall-clock time after which wasm is interrupted, if limited.
     pub timeout: Option<Duration>,
+    /// Initialize funcref tables lazily ([`Config::table_lazy_init`]).
+    pub table_lazy_init: bool,
 }
 
-impl RunLimits {
-    /// An engine configured for these limits.
+impl Default for RunOptions {
+    /// No fuel, no timeout, lazy tables: the runtime's defaults.
+    fn default() -> Self {
+        RunOptions {
+            fuel: None,
+            timeout: None,
+            table_lazy_init: true,
+        }
+    }
+}
+
+impl RunOptions {
+    /// An engine configured for these options.
     ///
     /// # Errors
     ///
@@ -35,7 +48,8 @@ impl RunLimits {
         let mut config = Config::new();
         config
             .consume_fuel(self.fuel.is_some())
-            .epoch_interruption(self.timeout.is_some());
+            .epoch_interruption(self.timeout.is_some())
+            .table_lazy_init(self.table_lazy_init);
         Engine::new(&config)
     }
 }
@@ -47,26 +61,27 @@ impl RunLimits {
 ///
 /// When the file cannot be read or compiled, or the run fails or traps.
 pub fn run_file(path: &Path, invoke: Option<&str>, args: &[String]) -> Result<Vec<String>> {
-    run_file_limited(path, invoke, args, RunLimits::default())
+    run_file_with(path, invoke, args, RunOptions::default())
 }
 
-/// [`run_file`] with fuel and time limits.
+/// [`run_file`] with fuel and time limits and a table initialization
+/// mode.
 ///
 /// # Errors
 ///
 /// As [`run_file`]; running out of fuel or time is an error that says so.
-pub fn run_file_limited(
+pub fn run_file_with(
     path: &Path,
     invoke: Option<&str>,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<Vec<String>> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let engine = limits.engine()?;
+    let engine = options.engine()?;
     let module = Module::new(&engine, &bytes)
         .with_context(|| format!("failed to compile {}", path.display()))?;
-    run_module_limited(&engine, &module, invoke, args, limits)
+    run_module_with(&engine, &module, invoke, args, options)
 }
 
 /// Instantiates `module` in a fresh store and runs it, like [`run_file`].
@@ -80,21 +95,21 @@ pub fn run_module(
     invoke: Option<&str>,
     args: &[String],
 ) -> Result<Vec<String>> {
-    run_module_limited(engine, module, invoke, args, RunLimits::default())
+    run_module_with(engine, module, invoke, args, RunOptions::default())
 }
 
 /// [`run_module`] with fuel and time limits; `engine` must come from
-/// [`RunLimits::engine`] for the limits to apply.
+/// [`RunOptions::engine`] for the options to apply.
 ///
 /// # Errors
 ///
-/// As [`run_file_limited`].
-pub fn run_module_limited(
+/// As [`run_file_with`].
+pub fn run_module_with(
     engine: &Engine,
     module: &Module,
     invoke: Option<&str>,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<Vec<String>> {
     check_no_imports(module)?;
 
@@ -122,13 +137,13 @@ pub fn run_module_limited(
     };
 
     let mut store = Store::new(engine, ());
-    if let Some(fuel) = limits.fuel {
+    if let Some(fuel) = options.fuel {
         store.set_fuel(fuel)?;
     }
     // A watchdog bumps the epoch once the timeout passes; it stops early
     // when the run ends and `_done` is dropped.
     let (_done, watchdog) = mpsc::channel::<()>();
-    if let Some(timeout) = limits.timeout {
+    if let Some(timeout) = options.timeout {
         store.set_epoch_deadline(1);
         let engine = engine.clone();
         std::thread::spawn(move || {
@@ -140,11 +155,11 @@ pub fn run_module_limited(
     let explain = |e: trestle::Error| match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => e.context(format!(
             "ran out of fuel ({} units)",
-            limits.fuel.unwrap_or(0)
+            options.fuel.unwrap_or(0)
         )),
         Some(Trap::Interrupt) => e.context(format!(
             "timed out after {:?}",
-            limits.timeout.unwrap_or_default()
+            options.timeout.unwrap_or_default()
         )),
         _ => e,
     };

@@ -1,12 +1,16 @@
 //! Trestle's integration tests, one binary: the spec test suites (`wast`),
 //! the command line on the example modules (`run`), trap handling
 //! (`traps`), the adversarial cases of `shared/ADVERSARIAL.md`
-//! (`adversarial`, `table`) and seeded differential testing against wasmi
-//! (`differential`).
+//! (`adversarial`, `table`), seeded differential testing against wasmi
+//! (`differential`) and the embedding API as an embedder reads it (`api`).
+//! Every test builds its engines from `harness`, which applies
+//! `TRESTLE_TABLE_LAZY_INIT`.
 
 mod adversarial;
+mod api;
 mod differential;
 mod disas;
+mod harness;
 mod interrupt;
 mod run;
 mod table;
