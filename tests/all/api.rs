@@ -1,7 +1,7 @@
 //! The embedding API as an embedder reads it: every `Config` setting has a
-//! getter.
+//! getter, and the `Val`/`Ref` conveniences Wasmtime users reach for exist.
 
-use trestle::{Config, Engine};
+use trestle::{Config, Engine, ExternRef, Func, HeapType, Ref, Store, Val, ValType};
 
 #[test]
 fn every_config_setting_reads_back() {
@@ -67,4 +67,46 @@ fn every_config_setting_reads_back() {
     let mut config = Config::new();
     config.wasm_gc(true);
     assert!(config.get_wasm_function_references());
+}
+
+#[test]
+fn val_and_ref_conveniences() {
+    let mut store = Store::new(&crate::harness::engine(), ());
+    assert_eq!(Val::null_func_ref(), Val::FuncRef(None));
+    assert_eq!(Val::null_extern_ref(), Val::ExternRef(None));
+    assert_eq!(Val::null_any_ref(), Val::AnyRef(None));
+    assert_eq!(Val::null_ref(&HeapType::NoExtern), Val::ExternRef(None));
+    assert_eq!(Val::null_ref(&HeapType::Eq), Val::AnyRef(None));
+    assert_eq!(Val::null_func_ref(), Val::default_for_ty(&ValType::FUNCREF));
+    assert_eq!(Ref::null(&HeapType::Func), Ref::Func(None));
+
+    let f = Func::wrap(&mut store, || {});
+    let e = ExternRef::new(&mut store, 5u8).unwrap();
+    let fv = Val::from(f);
+    let ev = Val::from(e);
+    assert_eq!(fv.unwrap_funcref(), Some(&f));
+    assert_eq!(ev.unwrap_externref(), Some(&e));
+    assert_eq!(Val::null_extern_ref().unwrap_externref(), None);
+    assert_eq!(Val::from(Some(f)), fv);
+    assert_eq!(Val::from(None::<ExternRef>), Val::null_extern_ref());
+    assert_eq!(Val::V128(7).unwrap_v128(), 7);
+    assert_eq!(Val::I32(1).v128(), None);
+    assert_eq!(Val::I32(1).anyref(), None);
+
+    let fr = Ref::from(f);
+    let er = Ref::from(Some(e));
+    assert!(fr.is_func() && fr.is_non_null() && !fr.is_extern() && !fr.is_any());
+    assert!(er.is_extern() && er.is_non_null());
+    assert!(Ref::from(None::<Func>).is_null());
+    assert_eq!(fr.unwrap_func(), Some(&f));
+    assert_eq!(er.unwrap_extern(), Some(&e));
+    assert_eq!(Ref::Any(None).unwrap_any(), None);
+    let wrong = std::panic::catch_unwind(|| {
+        let _ = Ref::Func(None).unwrap_extern();
+    });
+    assert!(wrong.is_err(), "unwrapping the wrong kind panics");
+    let wrong = std::panic::catch_unwind(|| {
+        let _ = Val::I32(0).unwrap_funcref();
+    });
+    assert!(wrong.is_err());
 }
