@@ -23,7 +23,7 @@
 //! rooted nor exposed, which no wasm frame can hold.
 
 use crate::store::{StoreContext, StoreContextMut, StoreOpaque};
-use crate::{AsContext, AsContextMut, HeapType, ValType};
+use crate::{AsContext, AsContextMut, HeapType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use std::cell::Cell;
@@ -390,15 +390,13 @@ impl StoreOpaque {
         let full = self.wasm_activations == 0;
         if full {
             for table in &self.tables {
-                if let Some(words) = table.externs() {
+                if let Some(words) = table.heap_words() {
                     words.iter().copied().for_each(&mut mark);
                 }
             }
             for global in &self.globals {
-                if matches!(global.ty.content(), ValType::Ref(r) if !r.heap_type().is_func()) {
-                    // SAFETY: the definition of a live global of this store.
-                    let storage = unsafe { (*global.def).storage };
-                    mark(u128::from_le_bytes(storage) as usize);
+                if let Some(word) = global.heap_word() {
+                    mark(word);
                 }
             }
             for instance in &self.instances {

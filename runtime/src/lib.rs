@@ -33,13 +33,14 @@ mod externals;
 mod func;
 mod gc;
 mod instance;
+mod libcalls;
 mod limits;
 mod linker;
 mod module;
 mod store;
 mod types;
 mod values;
-pub mod vm;
+mod vm;
 
 pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine};

@@ -1,5 +1,6 @@
 //! [`ResourceLimiter`]: the embedder's say over memory and table growth.
 
+use crate::vm::GrowthLimiter;
 use anyhow::Result;
 
 /// Decides whether memories and tables of a store may be created or grow.
@@ -54,5 +55,64 @@ pub trait ResourceLimiter {
     fn table_grow_failed(&mut self, error: anyhow::Error) -> Result<()> {
         let _ = error;
         Ok(())
+    }
+}
+
+/// The store's view of the embedder's limiter: whether one is installed,
+/// and a pointer to it refreshed before each entry from the host.
+#[derive(Default)]
+pub(crate) struct StoreLimiter {
+    installed: bool,
+    current: Option<*mut dyn ResourceLimiter>,
+}
+
+impl StoreLimiter {
+    /// Records that a limiter is installed (its pointer comes with
+    /// [`StoreLimiter::set`]).
+    pub(crate) fn install(&mut self) {
+        self.installed = true;
+    }
+
+    /// Whether a limiter is installed.
+    pub(crate) fn is_installed(&self) -> bool {
+        self.installed
+    }
+
+    /// Points at the limiter for the entry about to run.
+    pub(crate) fn set(&mut self, limiter: *mut dyn ResourceLimiter) {
+        self.current = Some(limiter);
+    }
+
+    /// The limiter, if any.
+    fn get(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        // SAFETY: the pointer targets the limiter found in the generic
+        // shell's data by `Store::limiter`'s closure; it is refreshed before
+        // each entry from the host and only used while that entry borrows
+        // the store, during which nothing else borrows the data.
+        self.current.map(|l| unsafe { &mut *l })
+    }
+}
+
+impl GrowthLimiter for StoreLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.get()
+            .is_none_or(|l| l.memory_growing(current, desired, maximum).unwrap_or(false))
+    }
+
+    fn memory_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.get() {
+            let _ = l.memory_grow_failed(error);
+        }
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.get()
+            .is_none_or(|l| l.table_growing(current, desired, maximum).unwrap_or(false))
+    }
+
+    fn table_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.get() {
+            let _ = l.table_grow_failed(error);
+        }
     }
 }

@@ -411,6 +411,12 @@ impl GlobalType {
             },
         )
     }
+    pub(crate) fn to_wasm(self) -> WasmGlobalType {
+        WasmGlobalType {
+            ty: self.content.to_wasm(),
+            mutable: self.is_mutable(),
+        }
+    }
 }
 
 /// The type of a table.
