@@ -26,7 +26,8 @@
 //! ```
 //!
 //! Errors are [`anyhow::Error`]s; a trap can be recovered with
-//! `error.downcast_ref::<Trap>()`.
+//! `error.downcast_ref::<Trap>()`. A panic in host code called from
+//! WebAssembly propagates to the caller of [`Func::call`] (see [`Store`]).
 
 mod engine;
 mod externals;

@@ -8,9 +8,12 @@
 //! is the same code: find the store and the instance from the caller's
 //! vmctx, run the body (the function of the same name below, which returns
 //! `Result<_, Trap>`) under [`traphandlers::leave_wasm_with`], which turns
-//! an `Err(trap)` into a trap. Adding a libcall is one line in the list
-//! plus its body here; a body whose signature drifts from the list does not
-//! compile.
+//! an `Err(trap)` into a trap and carries a panic of the body (the
+//! embedder's limiter panicking inside `table.grow`, say) across the wasm
+//! frames to the caller of [`crate::Func::call`], where it is resumed. A
+//! panic never unwinds into compiled code. Adding a libcall is one line in
+//! the list plus its body here; a body whose signature drifts from the list
+//! does not compile.
 
 use crate::store::StoreOpaque;
 use crate::vm::{self, traphandlers};

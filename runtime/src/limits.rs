@@ -8,7 +8,9 @@ use anyhow::Result;
 /// Installed with [`crate::Store::limiter`]; asked at instantiation (with a
 /// current size of 0) and before every growth, from the host API and from
 /// `memory.grow`/`table.grow` alike. A refusal makes instantiation fail,
-/// the host API return an error, and the instruction return -1.
+/// the host API return an error, and the instruction return -1. A panic in
+/// a limiter propagates to the caller of the host API, of the function
+/// call or of the instantiation that asked it (see [`crate::Store`]).
 pub trait ResourceLimiter {
     /// Whether a memory may grow from `current` to `desired` bytes.
     ///

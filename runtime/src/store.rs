@@ -299,6 +299,19 @@ impl StoreOpaque {
 /// Everything is freed when the store is dropped, except externref values,
 /// which [`Store::gc`] may free earlier (see [`crate::RootScope`]).
 ///
+/// # Panics in host code
+///
+/// A panic in host code that WebAssembly reached (a host function, or the
+/// store's [`ResourceLimiter`] asked by `memory.grow` or `table.grow`) is
+/// caught before it reaches compiled code, carried across the wasm frames
+/// and resumed in the caller of [`crate::Func::call`],
+/// [`crate::TypedFunc::call`] or [`crate::Instance::new`], with its
+/// original payload. The store is not poisoned and stays usable: the
+/// growth that asked the limiter did not happen, an instantiation that
+/// panicked before its instance was complete is rolled back (its tables
+/// and memories are dropped), and no value is leaked; what the panicking
+/// call had already done stays done, as after a trap.
+///
 /// ```
 /// use trestle::{Engine, Store};
 /// let engine = Engine::default();

@@ -2,7 +2,8 @@
 //! the command line on the example modules (`run`), trap handling
 //! (`traps`), the adversarial cases of `shared/ADVERSARIAL.md`
 //! (`adversarial`, `table`), seeded differential testing against wasmi
-//! (`differential`) and the embedding API as an embedder reads it (`api`).
+//! (`differential`), host panics reached from wasm (`panics`) and the
+//! embedding API as an embedder reads it (`api`).
 //! Every test builds its engines from `harness`, which applies
 //! `TRESTLE_TABLE_LAZY_INIT`.
 
@@ -12,6 +13,7 @@ mod differential;
 mod disas;
 mod harness;
 mod interrupt;
+mod panics;
 mod run;
 mod table;
 mod traps;

@@ -9,8 +9,8 @@
 //! ([`const_expr`]), the passive segments are evaluated and the active ones
 //! applied, and the start function runs.
 //!
-//! A failure before the instance is registered drops the tables and
-//! memories it made; after that, the instance stays registered (its
+//! A failure or a panic before the instance is registered drops the tables
+//! and memories it made; after that, the instance stays registered (its
 //! segments may have written to imported tables and memories, which the
 //! specification keeps).
 
@@ -25,6 +25,7 @@ use crate::vm::table::TableInit;
 use crate::vm::vmctx::VmctxAlloc;
 use crate::{AsContextMut, Extern, Func, Global, Memory, Module, Table};
 use anyhow::{Result, anyhow};
+use std::panic::{self, AssertUnwindSafe};
 use trestle_compiler::{EntityIndex, ModuleInfo};
 use trestle_vmctx::{VMFuncRef, ValRaw};
 
@@ -124,7 +125,10 @@ impl Instance {
     ///
     /// # Panics
     ///
-    /// When the module was compiled for another engine.
+    /// When the module was compiled for another engine, and when host code
+    /// run by the instantiation panics (the store's limiter, a host
+    /// function the start function calls): the panic is resumed here, with
+    /// the store left usable (see [`crate::Store`]).
     pub fn new(
         mut store: impl AsContextMut,
         module: &Module,
@@ -296,14 +300,22 @@ fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> 
         store.tables.len(),
         store.memories.len(),
     );
-    let result = instantiate_rooted(store, module, imports);
+    // A panic (in the embedder's limiter, a host function called by the
+    // start function, a host value's destructor run by a collection) is
+    // resumed once the store is consistent again.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        instantiate_rooted(store, module, imports)
+    }));
     store.externrefs.exit_scope(mark);
     let registered = store.instances.len() > before.0;
-    if !registered && result.is_err() {
+    if !registered && !matches!(result, Ok(Ok(_))) {
         // Nothing refers to the tables and memories made so far.
         store.truncate_entities(before.1, before.2);
     }
-    result
+    match result {
+        Ok(result) => result,
+        Err(payload) => panic::resume_unwind(payload),
+    }
 }
 
 fn instantiate_rooted(

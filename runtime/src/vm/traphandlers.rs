@@ -22,7 +22,11 @@
 //! frames skipped are those of compiled WebAssembly code (which has none) and
 //! of the `!`-returning `raise_*` calls; callers of `raise_*` must have no
 //! live values with destructors, which is why the `raise_*` functions are
-//! `unsafe` (see [`raise_trap`]).
+//! `unsafe` (see [`raise_trap`]). A panic must not unwind through compiled
+//! code either (the `extern "C"` frames in between would abort the
+//! process): host code called from WebAssembly runs under `catch_unwind`,
+//! and the payload is carried across the wasm frames by [`raise_panic`]
+//! and resumed once out of them.
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
@@ -428,20 +432,26 @@ pub(crate) unsafe fn raise_panic(payload: Box<dyn Any + Send>) -> ! {
 }
 
 /// Runs the body of a libcall and returns its value to compiled code, or
-/// leaves WebAssembly with [`raise_trap`] when the body returns a trap.
+/// leaves WebAssembly: with [`raise_trap`] when the body returns a trap,
+/// with [`raise_panic`] when it panics (the panic is caught here, so it
+/// never unwinds into compiled code, and resumed by the caller of
+/// [`catch_traps`]).
 ///
 /// # Safety
 ///
 /// Must be called by a function that compiled code called, inside a
 /// [`catch_traps`], as the last thing that function does, with nothing
-/// owning resources in its frame: on a trap, that frame and the wasm
-/// frames above it are skipped.
+/// owning resources in its frame: on a trap or a panic, that frame and the
+/// wasm frames above it are skipped.
 pub(crate) unsafe fn leave_wasm_with<R>(body: impl FnOnce() -> Result<R, Trap>) -> R {
-    match body() {
-        Ok(value) => value,
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => value,
         // SAFETY: per this function's contract; the closure was consumed
-        // and the trap is `Copy`, so this frame owns nothing.
-        Err(trap) => unsafe { raise_trap(trap) },
+        // by `catch_unwind` and the trap is `Copy`, so this frame owns
+        // nothing.
+        Ok(Err(trap)) => unsafe { raise_trap(trap) },
+        // SAFETY: as above; the payload moves into the activation.
+        Err(payload) => unsafe { raise_panic(payload) },
     }
 }
 
@@ -556,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn leave_wasm_with_returns_values_and_traps() {
+    fn leave_wasm_with_returns_traps_and_carries_panics() {
         let mut s = store();
         let mut value = 0;
         // SAFETY: `s` is valid; the closures own nothing when they leave.
@@ -570,6 +580,16 @@ mod tests {
             })
         };
         assert_eq!(trap_of(r), Trap::TableOutOfBounds);
+        // SAFETY: as above.
+        let r = unsafe {
+            catch_traps(&mut s, 1 << 20, || {
+                leave_wasm_with::<()>(|| panic!("limiter"))
+            })
+        };
+        match r {
+            Err(UnwindReason::Panic(p)) => assert_eq!(p.downcast_ref::<&str>(), Some(&"limiter")),
+            other => panic!("expected a panic, got {other:?}"),
+        }
         assert_eq!(s.stack_limit, usize::MAX);
     }
 
