@@ -153,6 +153,16 @@ impl Config {
     /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps
     /// with [`crate::Trap::OutOfFuel`] once the store's fuel
     /// ([`crate::Store::set_fuel`], zero at first) is spent.
+    ///
+    /// Bulk operators also pay for the work they do: `memory.fill`,
+    /// `memory.copy` and `memory.init` one more unit per 64 bytes (rounded
+    /// down), `table.fill`, `table.copy`, `table.init` and `table.grow` one
+    /// more unit per element. That part is charged after the bounds checks
+    /// and before any work, so an operation that traps out of bounds or a
+    /// growth that fails costs nothing extra, and one the fuel left cannot
+    /// pay traps having changed nothing. With fuel on, compiled code never
+    /// grows a table in place: every `table.grow` reaches the runtime,
+    /// which charges it.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.consume_fuel = enable;
         self
@@ -163,6 +173,11 @@ impl Config {
     /// every function entry and loop header, and trap with
     /// [`crate::Trap::Interrupt`] once it is reached. A new store's deadline
     /// is the current epoch, so set one before calling into wasm.
+    ///
+    /// Bulk operators (`memory.fill`, `memory.copy`, `memory.init` and the
+    /// table operations) check the deadline too, between chunks of their
+    /// work (1 MiB of memory, 65,536 table elements), so a multi-gigabyte
+    /// `memory.fill` is interrupted promptly; the chunks done stay done.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
         self

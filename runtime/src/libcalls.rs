@@ -14,6 +14,9 @@
 //! panic never unwinds into compiled code. Adding a libcall is one line in
 //! the list plus its body here; a body whose signature drifts from the list
 //! does not compile.
+//!
+//! Bulk operations charge fuel for their work and check the epoch deadline
+//! between chunks of it, through the store's [`vm::Meter`].
 
 use crate::store::StoreOpaque;
 use crate::vm::{self, traphandlers};

@@ -152,10 +152,10 @@ impl StoreOpaque {
     }
 
     /// Whether compiled code may grow tables in place. Not while a limiter
-    /// is installed: then every growth reaches the runtime, which asks the
-    /// limiter.
+    /// is installed, nor with fuel metering: then every growth reaches the
+    /// runtime, which asks the limiter and charges the fuel.
     fn inline_table_growth(&self) -> bool {
-        !self.limiter.is_installed()
+        !self.limiter.is_installed() && !self.engine.config().consume_fuel
     }
 
     /// Creates a memory of type `ty`, its definition at `def` (inside a
@@ -235,15 +235,15 @@ impl StoreOpaque {
         self.table_budget.recount(&self.tables);
     }
 
-    /// The fuel and epoch meter for a libcall's work. Bulk operators do
-    /// their work in chunks through it; it neither charges fuel nor checks
-    /// the epoch yet: compiled code charges one unit per operator, and
-    /// checks the epoch at function entries and loop headers only.
+    /// The fuel and epoch meter for a libcall's work: charges and checks
+    /// as the engine's settings say.
     pub(crate) fn meter(&mut self) -> Meter {
+        let config = self.engine.config();
+        let (fuel, epoch) = (config.consume_fuel, config.epoch_interruption);
         // SAFETY: the context is boxed, lives as long as the store, and is
         // only touched through this meter while a libcall works (compiled
         // code of the store is suspended in it).
-        unsafe { Meter::new(&mut *self.vm_store_context, false, false) }
+        unsafe { Meter::new(&mut *self.vm_store_context, fuel, epoch) }
     }
 
     /// The tables, with what lazy initialization needs to evaluate segment

@@ -2,10 +2,10 @@
 //! the command line on the example modules (`run`), trap handling
 //! (`traps`), the adversarial cases of `shared/ADVERSARIAL.md`
 //! (`adversarial`, `table`), seeded differential testing against wasmi
-//! (`differential`), host panics reached from wasm (`panics`) and the
-//! embedding API as an embedder reads it (`api`).
-//! Every test builds its engines from `harness`, which applies
-//! `TRESTLE_TABLE_LAZY_INIT`.
+//! (`differential`), host panics reached from wasm (`panics`), fuel and
+//! epochs on bulk operators (`interrupt`, `metering`) and the embedding API
+//! as an embedder reads it (`api`). Every test builds its engines from
+//! `harness`, which applies `TRESTLE_TABLE_LAZY_INIT`.
 
 mod adversarial;
 mod api;
@@ -13,6 +13,7 @@ mod differential;
 mod disas;
 mod harness;
 mod interrupt;
+mod metering;
 mod panics;
 mod run;
 mod table;
