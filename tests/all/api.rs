@@ -1,7 +1,13 @@
 //! The embedding API as an embedder reads it: every `Config` setting has a
-//! getter, and the `Val`/`Ref` conveniences Wasmtime users reach for exist.
+//! getter, table and memory types report their current size the same way
+//! (and import matching goes by it), import mismatches show types as they
+//! are written in the text format, and the `Val`/`Ref` conveniences
+//! Wasmtime users reach for exist.
 
-use trestle::{Config, Engine, ExternRef, Func, HeapType, Ref, Store, Val, ValType};
+use trestle::{
+    Config, Engine, Extern, ExternRef, Func, FuncType, Global, GlobalType, HeapType, Instance,
+    Memory, MemoryType, Module, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType,
+};
 
 #[test]
 fn every_config_setting_reads_back() {
@@ -67,6 +73,107 @@ fn every_config_setting_reads_back() {
     let mut config = Config::new();
     config.wasm_gc(true);
     assert!(config.get_wasm_function_references());
+}
+
+#[test]
+fn table_and_memory_types_report_the_current_size() {
+    let mut store = Store::new(&crate::harness::engine(), ());
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, 1, Some(10)),
+        Ref::Func(None),
+    )
+    .unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(1, Some(10))).unwrap();
+    table.grow(&mut store, 4, Ref::Func(None)).unwrap();
+    memory.grow(&mut store, 4).unwrap();
+    let tty = table.ty(&store);
+    let mty = memory.ty(&store);
+    assert_eq!((tty.minimum(), tty.maximum()), (5, Some(10)));
+    assert_eq!((mty.minimum(), mty.maximum()), (5, Some(10)));
+    assert_eq!(table.size(&store), tty.minimum());
+    assert_eq!(memory.size(&store), mty.minimum());
+    assert_eq!(Extern::Table(table).ty(&store).table(), Some(&tty));
+    assert_eq!(Extern::Memory(memory).ty(&store).memory(), Some(&mty));
+
+    // Import matching goes by the same types: both now satisfy a minimum
+    // of 5, and neither one of 6.
+    let engine = store.engine().clone();
+    let fits = |min: u32| {
+        format!(
+            r#"(module (import "m" "t" (table {min} 10 funcref)) (import "m" "m" (memory {min} 10)))"#
+        )
+    };
+    let ok = Module::new(&engine, fits(5)).unwrap();
+    Instance::new(&mut store, &ok, &[table.into(), memory.into()]).unwrap();
+    let too_big = Module::new(&engine, fits(6)).unwrap();
+    let err = Instance::new(&mut store, &too_big, &[table.into(), memory.into()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "incompatible import type for `m::t`: expected (table 6 10 funcref), found (table 5 10 funcref)"
+    );
+}
+
+fn host_table(store: &mut Store<()>) -> Extern {
+    let ty = TableType::new(RefType::FUNCREF, 0, None);
+    Table::new(store, ty, Ref::Func(None)).unwrap().into()
+}
+
+fn host_memory(store: &mut Store<()>) -> Extern {
+    Memory::new(store, MemoryType::new(1, None)).unwrap().into()
+}
+
+fn host_global(store: &mut Store<()>) -> Extern {
+    let ty = GlobalType::new(ValType::I32, Mutability::Const);
+    Global::new(store, ty, Val::I32(1)).unwrap().into()
+}
+
+fn host_func(store: &mut Store<()>) -> Extern {
+    Func::wrap(store, |x: i32| x).into()
+}
+
+#[test]
+fn import_mismatches_show_types_as_the_text_format_writes_them() {
+    type Make = fn(&mut Store<()>) -> Extern;
+    let cases: [(&str, Make, &str); 6] = [
+        ("(table 1 10 funcref)", host_table, "(table 0 funcref)"),
+        ("(memory 1 2)", host_memory, "(memory 1)"),
+        ("(global (mut i32))", host_global, "(global i32)"),
+        (
+            "(func (param i32) (result i64))",
+            host_func,
+            "(func (param i32) (result i32))",
+        ),
+        ("(func)", host_table, "(table 0 funcref)"),
+        ("(table i64 2 externref)", host_memory, "(memory 1)"),
+    ];
+    let mut config = crate::harness::config();
+    config.wasm_memory64(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    for (import, make, found) in cases {
+        let wat = format!(r#"(module (import "m" "x" {import}))"#);
+        let module = Module::new(&engine, &wat).unwrap();
+        let ext = make(&mut store);
+        let err = Instance::new(&mut store, &module, &[ext]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("incompatible import type for `m::x`: expected {import}, found {found}"),
+        );
+        assert_eq!(ext.ty(&store).to_string(), found);
+    }
+    // The types display the same way on their own.
+    assert_eq!(
+        TableType::new64(RefType::EXTERNREF, 1, Some(2)).to_string(),
+        "(table i64 1 2 externref)"
+    );
+    assert_eq!(MemoryType::new(0, None).to_string(), "(memory 0)");
+    assert_eq!(
+        GlobalType::new(ValType::F64, Mutability::Var).to_string(),
+        "(global (mut f64))"
+    );
+    let ty = FuncType::new(&engine, [ValType::EXTERNREF], []);
+    assert_eq!(ty.to_string(), "(func (param externref))");
 }
 
 #[test]

@@ -10,8 +10,8 @@ pub use global::Global;
 pub use memory::Memory;
 pub use table::{CTable, Table};
 
-use crate::store::StoreId;
-use crate::{AsContext, ExternType, Func};
+use crate::store::{StoreId, StoreOpaque};
+use crate::{AsContext, ExternType, Func, FuncType, GlobalType, MemoryType, TableType};
 
 /// Something an instance can import or export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,12 +65,9 @@ impl Extern {
     ///
     /// When the item belongs to another store.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
-        match self {
-            Extern::Func(f) => ExternType::Func(f.ty(store)),
-            Extern::Global(g) => ExternType::Global(g.ty(store)),
-            Extern::Table(t) => ExternType::Table(t.ty(store)),
-            Extern::Memory(m) => ExternType::Memory(m.ty(store)),
-        }
+        let store = &store.as_context().0.opaque;
+        store.assert_owns(self.store_id());
+        extern_type(store, self)
     }
 
     /// The id of the store the item belongs to.
@@ -82,14 +79,24 @@ impl Extern {
             Extern::Global(g) => g.store,
         }
     }
+}
 
-    /// The kind of item, for messages.
-    pub(crate) fn kind_name(&self) -> &'static str {
-        match self {
-            Extern::Func(_) => "function",
-            Extern::Memory(_) => "memory",
-            Extern::Table(_) => "table",
-            Extern::Global(_) => "global",
+/// The type of an item of `store`, tables and memories with their current
+/// size as the minimum.
+pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
+    match ext {
+        Extern::Func(f) => ExternType::Func(FuncType::from_wasm(
+            store.funcs[f.index as usize].ty.clone(),
+        )),
+        Extern::Global(g) => {
+            ExternType::Global(GlobalType::from_wasm(store.globals[g.index as usize].ty()))
         }
+        Extern::Table(t) => {
+            let table = &store.tables[t.index(store) as usize];
+            ExternType::Table(TableType::from_wasm(table.current_ty()))
+        }
+        Extern::Memory(m) => ExternType::Memory(MemoryType {
+            inner: store.memories[m.index as usize].current_ty(),
+        }),
     }
 }

@@ -127,7 +127,9 @@ impl Table {
         Ok(Table::from_store_index(store, index))
     }
 
-    /// The table's type as declared (its current size is [`Table::size`]).
+    /// The table's type, with its current size ([`Table::size`]) as the
+    /// minimum, as [`crate::Memory::ty`] reports a memory's; this is the
+    /// type import matching checks.
     ///
     /// # Panics
     ///
@@ -135,7 +137,7 @@ impl Table {
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
         let index = self.index(store);
-        TableType::from_wasm(store.tables[index as usize].ty())
+        TableType::from_wasm(store.tables[index as usize].current_ty())
     }
 
     /// The element at `index`, or `None` when out of bounds.

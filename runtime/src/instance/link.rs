@@ -2,18 +2,22 @@
 //! definition given for it (kind, type, store) and written into the new
 //! instance's vmctx.
 //!
-//! Tables and memories match by their current size: the import's minimum
+//! Tables and memories match by their current size, as their types report
+//! it ([`crate::Table::ty`], [`crate::Memory::ty`]): the import's minimum
 //! must not exceed it, and an import with a maximum needs a definition
 //! whose maximum is no larger. Functions match when their type is the
 //! import's or declares it as a supertype; immutable globals when their
 //! value type is a subtype of the import's, mutable ones only with the very
-//! type.
+//! type. A mismatch is an error that shows both types as they are written
+//! in the text format, such as `expected (table 1 10 funcref), found (table
+//! 0 funcref)`.
 
+use crate::externals::extern_type;
 use crate::store::StoreOpaque;
 use crate::vm::vmctx::VmctxAlloc;
-use crate::{Extern, FuncType, GlobalType, Module, RefType};
+use crate::{Extern, Module};
 use anyhow::{Result, anyhow, bail};
-use trestle_compiler::{EntityIndex, ModuleInfo, WasmRefType};
+use trestle_compiler::{EntityIndex, ModuleInfo};
 
 /// The store indices of an instance's memories, tables and globals, imports
 /// first.
@@ -78,10 +82,12 @@ fn link_import(
     if ext.store_id() != store.id {
         bail!("import `{}` belongs to another store", import_name(info, i));
     }
-    let incompatible = |what: String| {
+    let incompatible = || {
         anyhow!(
-            "incompatible import type for `{}`: {what}",
-            import_name(info, i)
+            "incompatible import type for `{}`: expected {}, found {}",
+            import_name(info, i),
+            module.entity_type(info.imports[i].index),
+            extern_type(store, ext)
         )
     };
     match (info.imports[i].index, ext) {
@@ -90,11 +96,7 @@ fn link_import(
             // SAFETY: funcrefs of a store stay valid while it lives.
             let r = unsafe { *fd.func_ref };
             if !store.engine.is_subtype_id(r.type_id, info.func_type_id(f)) {
-                return Err(incompatible(format!(
-                    "expected {}, found {}",
-                    FuncType::from_wasm(info.func_type(f).clone()),
-                    FuncType::from_wasm(fd.ty.clone())
-                )));
+                return Err(incompatible());
             }
             // SAFETY: a live function of the store, of a subtype of the
             // import's type.
@@ -112,15 +114,7 @@ fn link_import(
                     (expected.minimum, expected.maximum),
                 );
             if !ok {
-                return Err(incompatible(format!(
-                    "expected table of {} {}..{:?}, found {} {}..{:?}",
-                    elem_name(expected.element),
-                    expected.minimum,
-                    expected.maximum,
-                    elem_name(actual.element),
-                    actual.minimum,
-                    actual.maximum
-                )));
+                return Err(incompatible());
             }
             // Code compiled for a table that cannot grow finds its funcref
             // words `maximum` words after its code words: its capacity must
@@ -147,10 +141,7 @@ fn link_import(
                 (expected.minimum, expected.maximum),
             );
             if !ok {
-                return Err(incompatible(format!(
-                    "expected memory {}..{:?} pages, found {}..{:?}",
-                    expected.minimum, expected.maximum, actual.minimum, actual.maximum
-                )));
+                return Err(incompatible());
             }
             // SAFETY: the definition of a live memory of the store, of a
             // matching type.
@@ -170,33 +161,14 @@ fn link_import(
                     store.engine.val_subtype(actual.ty, expected.ty)
                 };
             if !matches {
-                return Err(incompatible(format!(
-                    "expected global {:?}, found {:?}",
-                    GlobalType::from_wasm(expected),
-                    GlobalType::from_wasm(actual)
-                )));
+                return Err(incompatible());
             }
             // SAFETY: the storage of a live global of the store, of a
             // matching type.
             unsafe { vmctx.set_global_import(g, gd.definition()) };
             entities.globals.push(global.index);
         }
-        (index, ext) => {
-            let expected = match index {
-                EntityIndex::Function(_) => "function",
-                EntityIndex::Table(_) => "table",
-                EntityIndex::Memory(_) => "memory",
-                EntityIndex::Global(_) => "global",
-            };
-            return Err(incompatible(format!(
-                "expected {expected}, found {}",
-                ext.kind_name()
-            )));
-        }
+        _ => return Err(incompatible()),
     }
     Ok(())
-}
-
-fn elem_name(e: WasmRefType) -> String {
-    RefType::from_wasm(e).to_string()
 }
