@@ -57,10 +57,12 @@ const MIN_THRESHOLD: usize = 1024;
 /// so `index + 1` is never 0 and fits the handle.
 const MAX_SLOTS: usize = u32::MAX as usize - 1;
 
-/// The most array elements all the live arrays of one store may hold
-/// together: 2^26 cells of 16 bytes, 1 GiB. Untrusted modules allocate
-/// arrays in constant expressions, so the heap they can claim is bounded.
-pub(crate) const MAX_ARRAY_CELLS: usize = 1 << 26;
+/// The most elements all the live GC arrays of one store may hold
+/// together: 2^26 elements of 16 bytes each, 1 GiB. Untrusted modules
+/// allocate arrays in constant expressions, so the heap they can claim is
+/// bounded: an allocation past it (after a collection) fails instantiation
+/// with "allocation size too large".
+pub const MAX_ARRAY_CELLS: usize = 1 << 26;
 
 /// One slot of the heap: a host value, or free.
 struct Slot {

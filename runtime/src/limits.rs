@@ -1,7 +1,24 @@
-//! [`ResourceLimiter`]: the embedder's say over memory and table growth.
+//! [`ResourceLimiter`]: the embedder's say over memory and table growth,
+//! and the limits Trestle enforces whatever the embedder says.
+//!
+//! Untrusted modules choose the sizes of their tables, memories and GC
+//! arrays, so the runtime bounds them on its own:
+//!
+//! | Limit | Value | What happens past it |
+//! |---|---|---|
+//! | [`MAX_TABLE_ELEMENTS`] | 10,000,000 elements per table | instantiation and [`crate::Table::new`] fail; `table.grow` returns -1 |
+//! | [`MAX_STORE_TABLE_ELEMENTS`] | 100,000,000 elements in all the tables of a store | the same |
+//! | [`MAX_MEMORY_PAGES`] | 65,536 pages (4 GiB) per memory | instantiation and [`crate::Memory::new`] fail; `memory.grow` returns -1 |
+//! | [`MAX_GC_ARRAY_ELEMENTS`] | 2^26 elements in all the live GC arrays of a store | the allocating constant expression fails instantiation |
+//!
+//! A [`ResourceLimiter`] can only lower these.
 
 use crate::vm::GrowthLimiter;
 use anyhow::Result;
+
+pub use crate::gc::MAX_ARRAY_CELLS as MAX_GC_ARRAY_ELEMENTS;
+pub use crate::vm::memory::MAX_MEMORY_PAGES;
+pub use crate::vm::table::{MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 
 /// Decides whether memories and tables of a store may be created or grow.
 ///

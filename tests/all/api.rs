@@ -1,12 +1,13 @@
 //! The embedding API as an embedder reads it: every `Config` setting has a
 //! getter, table and memory types report their current size the same way
 //! (and import matching goes by it), import mismatches show types as they
-//! are written in the text format, and the `Val`/`Ref` conveniences
-//! Wasmtime users reach for exist.
+//! are written in the text format, the built-in limits are public, and the
+//! `Val`/`Ref` conveniences Wasmtime users reach for exist.
 
 use trestle::{
     Config, Engine, Extern, ExternRef, Func, FuncType, Global, GlobalType, HeapType, Instance,
-    Memory, MemoryType, Module, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType,
+    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS, Memory,
+    MemoryType, Module, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType,
 };
 
 #[test]
@@ -174,6 +175,36 @@ fn import_mismatches_show_types_as_the_text_format_writes_them() {
     );
     let ty = FuncType::new(&engine, [ValType::EXTERNREF], []);
     assert_eq!(ty.to_string(), "(func (param externref))");
+}
+
+#[test]
+fn the_built_in_limits_are_public_and_enforced() {
+    assert_eq!(MAX_TABLE_ELEMENTS, 10_000_000);
+    assert_eq!(MAX_STORE_TABLE_ELEMENTS, 100_000_000);
+    assert_eq!(MAX_MEMORY_PAGES, 65_536);
+    assert_eq!(MAX_GC_ARRAY_ELEMENTS, 1 << 26);
+    let mut store = Store::new(&crate::harness::engine(), ());
+    let over = u32::try_from(MAX_TABLE_ELEMENTS + 1).unwrap();
+    let err = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, over, None),
+        Ref::Func(None),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&MAX_TABLE_ELEMENTS.to_string()),
+        "{err}"
+    );
+    let at_limit = u32::try_from(MAX_TABLE_ELEMENTS).unwrap();
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::EXTERNREF, at_limit, None),
+        Ref::Extern(None),
+    )
+    .unwrap();
+    assert!(table.grow(&mut store, 1, Ref::Extern(None)).is_err());
+    let over = u32::try_from(MAX_MEMORY_PAGES + 1).unwrap();
+    assert!(Memory::new(&mut store, MemoryType::new(over, None)).is_err());
 }
 
 #[test]

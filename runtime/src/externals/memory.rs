@@ -29,8 +29,9 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// When the minimum exceeds the maximum or 4 GiB, when the store's
-    /// limiter refuses it, or when the address space cannot be reserved.
+    /// When the minimum exceeds the maximum or [`crate::MAX_MEMORY_PAGES`]
+    /// (4 GiB), when the store's limiter refuses it, or when the address
+    /// space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let cx = store.as_context_mut();
         cx.0.prepare_limiter();

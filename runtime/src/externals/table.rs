@@ -103,7 +103,8 @@ impl Table {
     /// # Errors
     ///
     /// When `init` is not of the element type or belongs to another store,
-    /// the minimum is over the implementation's limit or the maximum, or
+    /// the minimum is over the maximum or the implementation's limits
+    /// ([`crate::MAX_TABLE_ELEMENTS`], [`crate::MAX_STORE_TABLE_ELEMENTS`]), or
     /// the store's limiter refuses.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let cx = store.as_context_mut();
