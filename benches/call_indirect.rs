@@ -111,7 +111,7 @@ fn compile_and_instantiate(c: &mut Criterion) {
         group.sample_size(10);
         for kind in kinds() {
             for lazy in [true, false] {
-                if lazy && !kind.has_lazy_tables() {
+                if lazy && !kind.has_table_lazy_init() {
                     continue;
                 }
                 let engine = engine(kind, lazy);

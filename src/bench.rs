@@ -780,7 +780,7 @@ struct Engines {
 
 impl Engines {
     fn get(&mut self, kind: EngineKind, lazy: bool) -> Result<&dyn BenchEngine> {
-        let lazy = lazy && kind.has_lazy_tables();
+        let lazy = lazy && kind.has_table_lazy_init();
         let engine = match self.made.entry((kind, lazy)) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(engines::engine(kind, lazy)?),
@@ -831,7 +831,7 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         for size in TABLE_SIZES {
             for lazy in [true, false] {
                 for &e in &options.engines {
-                    if lazy && !e.has_lazy_tables() {
+                    if lazy && !e.has_table_lazy_init() {
                         continue;
                     }
                     jobs.push(Job::TableInit(e, size, lazy));

@@ -80,6 +80,11 @@ struct RunArgs {
     /// (e.g. 500ms, 2s, 1m).
     #[arg(long, value_name = "DURATION", value_parser = trestle_cli::run::parse_duration)]
     timeout: Option<std::time::Duration>,
+
+    /// Initialize funcref tables lazily, on first use of each element
+    /// (true, the default), or at instantiation (false).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    table_lazy_init: bool,
 }
 
 /// Run .wast scripts, the format of the WebAssembly spec tests.
@@ -106,9 +111,10 @@ struct WastArgs {
     #[arg(long)]
     all_proposals: bool,
 
-    /// Initialize funcref tables at instantiation instead of on first use.
-    #[arg(long)]
-    eager_tables: bool,
+    /// Initialize funcref tables lazily, on first use of each element
+    /// (true, the default), or at instantiation (false).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    table_lazy_init: bool,
 }
 
 /// Measure call_indirect throughput, table operations, compilation and
@@ -267,9 +273,10 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let limits = trestle_cli::run::RunLimits {
+    let options = trestle_cli::run::RunOptions {
         fuel: args.fuel,
         timeout: args.timeout,
+        table_lazy_init: args.table_lazy_init,
     };
     use trestle_cli::run::WasiOptions;
     let wasi = WasiOptions {
@@ -288,7 +295,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         &args.file,
         args.invoke.as_deref(),
         &args.args,
-        limits,
+        options,
         &wasi,
     )?;
     let mut out = std::io::stdout().lock();
@@ -305,7 +312,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 fn wast(args: WastArgs) -> Result<ExitCode> {
     let config = WastConfig {
-        lazy_tables: !args.eager_tables,
+        table_lazy_init: args.table_lazy_init,
         features: if args.mvp {
             Features::MVP
         } else if args.all_proposals {

@@ -25,17 +25,30 @@ use trestle::{
 };
 use trestle_wasi::{DirPerms, FilePerms, I32Exit, WasiCtxBuilder, WasiP1Ctx};
 
-/// Bounds on a run: `--fuel` and `--timeout`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunLimits {
+/// How to run: `--fuel`, `--timeout` and `--table-lazy-init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
     /// Fuel for the whole run (one unit per operator), if metered.
     pub fuel: Option<u64>,
     /// Wall-clock time after which wasm is interrupted, if limited.
     pub timeout: Option<Duration>,
+    /// Initialize funcref tables lazily ([`Config::table_lazy_init`]).
+    pub table_lazy_init: bool,
 }
 
-impl RunLimits {
-    /// An engine configured for these limits.
+impl Default for RunOptions {
+    /// No fuel, no timeout, lazy tables: the runtime's defaults.
+    fn default() -> Self {
+        RunOptions {
+            fuel: None,
+            timeout: None,
+            table_lazy_init: true,
+        }
+    }
+}
+
+impl RunOptions {
+    /// An engine configured for these options.
     ///
     /// # Errors
     ///
@@ -44,7 +57,8 @@ impl RunLimits {
         let mut config = Config::new();
         config
             .consume_fuel(self.fuel.is_some())
-            .epoch_interruption(self.timeout.is_some());
+            .epoch_interruption(self.timeout.is_some())
+            .table_lazy_init(self.table_lazy_init);
         Engine::new(&config)
     }
 }
@@ -56,22 +70,23 @@ impl RunLimits {
 ///
 /// When the file cannot be read or compiled, or the run fails or traps.
 pub fn run_file(path: &Path, invoke: Option<&str>, args: &[String]) -> Result<Vec<String>> {
-    run_file_limited(path, invoke, args, RunLimits::default())
+    run_file_with(path, invoke, args, RunOptions::default())
 }
 
-/// [`run_file`] with fuel and time limits.
+/// [`run_file`] with fuel and time options and a table initialization
+/// mode.
 ///
 /// # Errors
 ///
 /// As [`run_file`]; running out of fuel or time is an error that says so,
 /// and so is a WASI program's nonzero exit.
-pub fn run_file_limited(
+pub fn run_file_with(
     path: &Path,
     invoke: Option<&str>,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<Vec<String>> {
-    let outcome = run_command(path, invoke, args, limits, &WasiOptions::default())?;
+    let outcome = run_command(path, invoke, args, options, &WasiOptions::default())?;
     if outcome.exit_code != 0 {
         bail!("the program exited with status {}", outcome.exit_code);
     }
@@ -120,7 +135,7 @@ pub struct RunOutcome {
 /// Runs the module at `path` as `trestle run` does: checks its imports,
 /// compiles it, and runs it with WASI when it imports
 /// `wasi_snapshot_preview1` (standard streams inherited), otherwise
-/// without imports as [`run_module_limited`].
+/// without imports as [`run_module_with`].
 ///
 /// # Errors
 ///
@@ -132,7 +147,7 @@ pub fn run_command(
     path: &Path,
     invoke: Option<&str>,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
     wasi: &WasiOptions,
 ) -> Result<RunOutcome> {
     let bytes =
@@ -141,11 +156,11 @@ pub fn run_command(
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("failed to parse {}", path.display()))?;
     let uses_wasi = check_imports(&binary)?;
-    let engine = limits.engine()?;
+    let engine = options.engine()?;
     let module = Module::from_binary(&engine, &binary)
         .with_context(|| format!("failed to compile {}", path.display()))?;
     if !uses_wasi {
-        let lines = run_module_limited(&engine, &module, invoke, args, limits)?;
+        let lines = run_module_with(&engine, &module, invoke, args, options)?;
         return Ok(RunOutcome {
             lines,
             exit_code: 0,
@@ -165,14 +180,14 @@ pub fn run_command(
     }
     let mut linker = Linker::<WasiP1Ctx>::new(&engine);
     trestle_wasi::add_to_linker(&mut linker, |cx| cx)?;
-    let (mut store, _watchdog) = new_store(&engine, builder.build_p1(), limits)?;
+    let (mut store, _watchdog) = new_store(&engine, builder.build_p1(), options)?;
     let exit = |e: &trestle::Error| e.downcast_ref::<I32Exit>().map(|code| code.0);
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(e) => match exit(&e) {
             Some(code) => return Ok(exit_outcome(code)),
             None => {
-                return Err(explain(e, limits)).context("failed to instantiate the module");
+                return Err(explain(e, options)).context("failed to instantiate the module");
             }
         },
     };
@@ -184,7 +199,7 @@ pub fn run_command(
             if let Some(Err(e)) = init.map(|f| f.call(&mut store, &[], &mut [])) {
                 return match exit(&e) {
                     Some(code) => Ok(exit_outcome(code)),
-                    None => Err(explain(e, limits)).context("failed to run `_initialize`"),
+                    None => Err(explain(e, options)).context("failed to run `_initialize`"),
                 };
             }
             name
@@ -198,7 +213,7 @@ pub fn run_command(
         }
     };
     let call_args: &[String] = if invoke.is_some() { args } else { &[] };
-    match call_export(&mut store, instance, &module, name, call_args, limits) {
+    match call_export(&mut store, instance, &module, name, call_args, options) {
         Ok(lines) => Ok(RunOutcome {
             lines,
             exit_code: 0,
@@ -263,21 +278,21 @@ pub fn run_module(
     invoke: Option<&str>,
     args: &[String],
 ) -> Result<Vec<String>> {
-    run_module_limited(engine, module, invoke, args, RunLimits::default())
+    run_module_with(engine, module, invoke, args, RunOptions::default())
 }
 
-/// [`run_module`] with fuel and time limits; `engine` must come from
-/// [`RunLimits::engine`] for the limits to apply.
+/// [`run_module`] with fuel and time options; `engine` must come from
+/// [`RunOptions::engine`] for the options to apply.
 ///
 /// # Errors
 ///
-/// As [`run_file_limited`].
-pub fn run_module_limited(
+/// As [`run_file_with`].
+pub fn run_module_with(
     engine: &Engine,
     module: &Module,
     invoke: Option<&str>,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<Vec<String>> {
     check_no_imports(module)?;
 
@@ -292,11 +307,11 @@ pub fn run_module_limited(
         }
     };
 
-    let (mut store, _watchdog) = new_store(engine, (), limits)?;
+    let (mut store, _watchdog) = new_store(engine, (), options)?;
     let instance = Instance::new(&mut store, module, &[])
-        .map_err(|e| explain(e, limits))
+        .map_err(|e| explain(e, options))
         .context("failed to instantiate the module")?;
-    call_export(&mut store, instance, module, name, args, limits)
+    call_export(&mut store, instance, module, name, args, options)
 }
 
 /// The listing printed for a module without `_start` and no `--invoke`.
@@ -320,14 +335,14 @@ fn list_exports(module: &Module) -> Vec<String> {
 fn new_store<T: 'static>(
     engine: &Engine,
     data: T,
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<(Store<T>, mpsc::Sender<()>)> {
     let mut store = Store::new(engine, data);
-    if let Some(fuel) = limits.fuel {
+    if let Some(fuel) = options.fuel {
         store.set_fuel(fuel)?;
     }
     let (done, watchdog) = mpsc::channel::<()>();
-    if let Some(timeout) = limits.timeout {
+    if let Some(timeout) = options.timeout {
         store.set_epoch_deadline(1);
         let engine = engine.clone();
         std::thread::spawn(move || {
@@ -340,15 +355,15 @@ fn new_store<T: 'static>(
 }
 
 /// Says so when an error is running out of fuel or time.
-fn explain(e: trestle::Error, limits: RunLimits) -> trestle::Error {
+fn explain(e: trestle::Error, options: RunOptions) -> trestle::Error {
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => e.context(format!(
             "ran out of fuel ({} units)",
-            limits.fuel.unwrap_or(0)
+            options.fuel.unwrap_or(0)
         )),
         Some(Trap::Interrupt) => e.context(format!(
             "timed out after {:?}",
-            limits.timeout.unwrap_or_default()
+            options.timeout.unwrap_or_default()
         )),
         _ => e,
     }
@@ -363,7 +378,7 @@ fn call_export<T: 'static>(
     module: &Module,
     name: &str,
     args: &[String],
-    limits: RunLimits,
+    options: RunOptions,
 ) -> Result<Vec<String>> {
     let func = instance.get_func(&mut *store, name).ok_or_else(|| {
         let funcs: Vec<String> = module
@@ -401,7 +416,7 @@ fn call_export<T: 'static>(
     }
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
     func.call(&mut *store, &params, &mut results)
-        .map_err(|e| explain(e, limits))
+        .map_err(|e| explain(e, options))
         .with_context(|| format!("failed to run `{name}`"))?;
     Ok(results.iter().map(format_val).collect())
 }

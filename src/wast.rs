@@ -131,7 +131,7 @@ impl Features {
 pub struct WastConfig {
     /// Initialize funcref tables lazily, on first use of each element
     /// ([`Config::table_lazy_init`]), instead of at instantiation.
-    pub lazy_tables: bool,
+    pub table_lazy_init: bool,
     /// The proposals the script may use.
     pub features: Features,
     /// Force Cranelift's IR verifier on for every function (slow). When
@@ -143,7 +143,7 @@ impl Default for WastConfig {
     /// Lazy tables, [`Features::WASM2`], the runtime's verifier default.
     fn default() -> Self {
         WastConfig {
-            lazy_tables: true,
+            table_lazy_init: true,
             features: Features::WASM2,
             debug_verifier: false,
         }
@@ -155,7 +155,7 @@ impl WastConfig {
     pub fn to_config(&self) -> Config {
         let mut config = Config::new();
         self.features.configure(&mut config);
-        config.table_lazy_init(self.lazy_tables);
+        config.table_lazy_init(self.table_lazy_init);
         if self.debug_verifier {
             config.cranelift_debug_verifier(true);
         }

@@ -14,10 +14,17 @@ use trestle_vmctx::TYPE_ID_FIRST;
 
 /// Settings for an [`Engine`].
 ///
+/// Each setting has a builder-style setter (`table_lazy_init(false)`) and a
+/// getter (`get_table_lazy_init()`); an engine's settings are
+/// [`Engine::config`]. Nothing but these calls changes a `Config`: it does
+/// not read the environment.
+///
 /// ```
 /// let mut config = trestle::Config::new();
 /// config.max_wasm_stack(256 * 1024).table_lazy_init(false);
 /// let engine = trestle::Engine::new(&config)?;
+/// assert!(!engine.config().get_table_lazy_init());
+/// assert_eq!(engine.config().get_max_wasm_stack(), 256 * 1024);
 /// # Ok::<(), trestle::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -39,16 +46,13 @@ impl Default for Config {
 
 impl Config {
     /// The default settings: WebAssembly 2.0 features, a 512 KiB wasm stack,
-    /// lazy funcref table initialization.
-    ///
-    /// The environment variable `TRESTLE_TABLE_LAZY_INIT=0` makes eager
-    /// table initialization the default instead, so a whole test suite can
-    /// run in both modes without changing its code.
+    /// lazy funcref table initialization, no fuel metering or epoch
+    /// interruption, optimized code, Cranelift's verifier in debug builds.
     pub fn new() -> Self {
         Self {
             features: Features::default(),
             max_wasm_stack: 512 * 1024,
-            table_lazy_init: std::env::var_os("TRESTLE_TABLE_LAZY_INIT").is_none_or(|v| v != "0"),
+            table_lazy_init: true,
             verify: cfg!(debug_assertions),
             optimize: true,
             consume_fuel: false,
@@ -149,6 +153,16 @@ impl Config {
     /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps
     /// with [`crate::Trap::OutOfFuel`] once the store's fuel
     /// ([`crate::Store::set_fuel`], zero at first) is spent.
+    ///
+    /// Bulk operators also pay for the work they do: `memory.fill`,
+    /// `memory.copy` and `memory.init` one more unit per 64 bytes (rounded
+    /// down), `table.fill`, `table.copy`, `table.init` and `table.grow` one
+    /// more unit per element. That part is charged after the bounds checks
+    /// and before any work, so an operation that traps out of bounds or a
+    /// growth that fails costs nothing extra, and one the fuel left cannot
+    /// pay traps having changed nothing. With fuel on, compiled code never
+    /// grows a table in place: every `table.grow` reaches the runtime,
+    /// which charges it.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.consume_fuel = enable;
         self
@@ -159,6 +173,11 @@ impl Config {
     /// every function entry and loop header, and trap with
     /// [`crate::Trap::Interrupt`] once it is reached. A new store's deadline
     /// is the current epoch, so set one before calling into wasm.
+    ///
+    /// Bulk operators (`memory.fill`, `memory.copy`, `memory.init` and the
+    /// table operations) check the deadline too, between chunks of their
+    /// work (1 MiB of memory, 65,536 table elements), so a multi-gigabyte
+    /// `memory.fill` is interrupted promptly; the chunks done stay done.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
         self
@@ -174,6 +193,88 @@ impl Config {
     pub fn cranelift_optimize(&mut self, enable: bool) -> &mut Self {
         self.optimize = enable;
         self
+    }
+
+    /// Whether multi-value blocks and functions are enabled.
+    pub fn get_wasm_multi_value(&self) -> bool {
+        self.features.multi_value
+    }
+
+    /// Whether the sign-extension operators are enabled.
+    pub fn get_wasm_sign_extension(&self) -> bool {
+        self.features.sign_extension
+    }
+
+    /// Whether the non-trapping float-to-int conversions are enabled.
+    pub fn get_wasm_saturating_float_to_int(&self) -> bool {
+        self.features.saturating_float_to_int
+    }
+
+    /// Whether import and export of mutable globals are enabled.
+    pub fn get_wasm_mutable_global(&self) -> bool {
+        self.features.mutable_global
+    }
+
+    /// Whether bulk memory and table operations are enabled.
+    pub fn get_wasm_bulk_memory(&self) -> bool {
+        self.features.bulk_memory
+    }
+
+    /// Whether reference types are enabled.
+    pub fn get_wasm_reference_types(&self) -> bool {
+        self.features.reference_types
+    }
+
+    /// Whether 64-bit tables are enabled.
+    pub fn get_wasm_memory64(&self) -> bool {
+        self.features.memory64
+    }
+
+    /// Whether typed function references are enabled (also by
+    /// [`Config::wasm_gc`]).
+    pub fn get_wasm_function_references(&self) -> bool {
+        self.features.function_references
+    }
+
+    /// Whether the GC subset is enabled.
+    pub fn get_wasm_gc(&self) -> bool {
+        self.features.gc
+    }
+
+    /// Whether tail calls are enabled.
+    pub fn get_wasm_tail_call(&self) -> bool {
+        self.features.tail_call
+    }
+
+    /// The most stack, in bytes, wasm code may use.
+    pub fn get_max_wasm_stack(&self) -> usize {
+        self.max_wasm_stack
+    }
+
+    /// Whether funcref tables filled by element segments are initialized
+    /// lazily (`true`, the default) or at instantiation.
+    pub fn get_table_lazy_init(&self) -> bool {
+        self.table_lazy_init
+    }
+
+    /// Whether execution is metered with fuel.
+    pub fn get_consume_fuel(&self) -> bool {
+        self.consume_fuel
+    }
+
+    /// Whether wasm checks the epoch deadline.
+    pub fn get_epoch_interruption(&self) -> bool {
+        self.epoch_interruption
+    }
+
+    /// Whether Cranelift's IR verifier runs on every function.
+    pub fn get_cranelift_debug_verifier(&self) -> bool {
+        self.verify
+    }
+
+    /// Whether Cranelift optimizes the generated code.
+    pub fn get_cranelift_optimize(&self) -> bool {
+        self.optimize
     }
 }
 

@@ -17,9 +17,7 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use trestle_compiler::WasmFuncType;
-use trestle_vmctx::{
-    ArrayCallFn, VMCTX_MAGIC, VMContext, VMFuncRef, VMHostFuncContext, VMOffsets, ValRaw,
-};
+use trestle_vmctx::{ArrayCallFn, VMContext, VMFuncRef, VMHostFuncContext, ValRaw};
 
 /// A WebAssembly or host function of a store.
 ///
@@ -114,7 +112,7 @@ unsafe extern "C" fn host_shim<T: 'static>(
     // wasm does not use its borrow of the store while wasm runs.
     let store = unsafe { &mut *host.store };
     // SAFETY: per the contract.
-    let caller_instance = unsafe { instance_of(caller) };
+    let caller_instance = unsafe { crate::vm::vmctx::instance_of(caller) };
     // SAFETY: per the contract.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     // The call is a root scope: the externrefs it obtains are unrooted once
@@ -133,27 +131,12 @@ unsafe extern "C" fn host_shim<T: 'static>(
     drop(call);
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => traphandlers::raise_error(e),
-        Err(p) => traphandlers::raise_panic(p),
-    }
-}
-
-/// The instance index of a wasm vmctx, or `None` for null or a host context.
-///
-/// # Safety
-///
-/// `vmctx` must be null or point at a vmctx or host function context.
-unsafe fn instance_of(vmctx: *mut VMContext) -> Option<u32> {
-    if vmctx.is_null() {
-        return None;
-    }
-    // SAFETY: both kinds of context start with a magic number.
-    unsafe {
-        let base = vmctx.cast::<u8>();
-        if *base.cast::<u32>() != VMCTX_MAGIC {
-            return None;
-        }
-        Some(*base.add(VMOffsets::VMCTX_INSTANCE as usize).cast::<usize>() as u32)
+        // SAFETY: compiled code called this shim inside `catch_traps`; the
+        // shim's values are dropped (`call`) or moved into the raise (the
+        // error, the payload), so the skipped frames own nothing.
+        Ok(Err(e)) => unsafe { traphandlers::raise_error(e) },
+        // SAFETY: as above.
+        Err(p) => unsafe { traphandlers::raise_panic(p) },
     }
 }
 

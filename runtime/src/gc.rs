@@ -23,7 +23,7 @@
 //! rooted nor exposed, which no wasm frame can hold.
 
 use crate::store::{StoreContext, StoreContextMut, StoreOpaque};
-use crate::{AsContext, AsContextMut, HeapType, ValType};
+use crate::{AsContext, AsContextMut, HeapType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use std::cell::Cell;
@@ -57,10 +57,12 @@ const MIN_THRESHOLD: usize = 1024;
 /// so `index + 1` is never 0 and fits the handle.
 const MAX_SLOTS: usize = u32::MAX as usize - 1;
 
-/// The most array elements all the live arrays of one store may hold
-/// together: 2^26 cells of 16 bytes, 1 GiB. Untrusted modules allocate
-/// arrays in constant expressions, so the heap they can claim is bounded.
-pub(crate) const MAX_ARRAY_CELLS: usize = 1 << 26;
+/// The most elements all the live GC arrays of one store may hold
+/// together: 2^26 elements of 16 bytes each, 1 GiB. Untrusted modules
+/// allocate arrays in constant expressions, so the heap they can claim is
+/// bounded: an allocation past it (after a collection) fails instantiation
+/// with "allocation size too large".
+pub const MAX_ARRAY_CELLS: usize = 1 << 26;
 
 /// One slot of the heap: a host value, or free.
 struct Slot {
@@ -390,15 +392,13 @@ impl StoreOpaque {
         let full = self.wasm_activations == 0;
         if full {
             for table in &self.tables {
-                if let Some(words) = table.externs() {
+                if let Some(words) = table.heap_words() {
                     words.iter().copied().for_each(&mut mark);
                 }
             }
             for global in &self.globals {
-                if matches!(global.ty.content(), ValType::Ref(r) if !r.heap_type().is_func()) {
-                    // SAFETY: the definition of a live global of this store.
-                    let storage = unsafe { (*global.def).storage };
-                    mark(u128::from_le_bytes(storage) as usize);
+                if let Some(word) = global.heap_word() {
+                    mark(word);
                 }
             }
             for instance in &self.instances {

@@ -26,20 +26,25 @@
 //! ```
 //!
 //! Errors are [`anyhow::Error`]s; a trap can be recovered with
-//! `error.downcast_ref::<Trap>()`.
+//! `error.downcast_ref::<Trap>()`. A panic in host code called from
+//! WebAssembly propagates to the caller of [`Func::call`] (see [`Store`]).
+//! The limits Trestle enforces on untrusted modules are public constants
+//! ([`MAX_TABLE_ELEMENTS`], [`MAX_STORE_TABLE_ELEMENTS`],
+//! [`MAX_MEMORY_PAGES`], [`MAX_GC_ARRAY_ELEMENTS`]).
 
 mod engine;
 mod externals;
 mod func;
 mod gc;
 mod instance;
+mod libcalls;
 mod limits;
 mod linker;
 mod module;
 mod store;
 mod types;
 mod values;
-pub mod vm;
+mod vm;
 
 pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine};
@@ -47,7 +52,10 @@ pub use externals::{CTable, Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use gc::RootScope;
 pub use instance::{Export, Instance};
-pub use limits::ResourceLimiter;
+pub use limits::{
+    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS,
+    ResourceLimiter,
+};
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};

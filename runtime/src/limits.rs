@@ -1,13 +1,33 @@
-//! [`ResourceLimiter`]: the embedder's say over memory and table growth.
+//! [`ResourceLimiter`]: the embedder's say over memory and table growth,
+//! and the limits Trestle enforces whatever the embedder says.
+//!
+//! Untrusted modules choose the sizes of their tables, memories and GC
+//! arrays, so the runtime bounds them on its own:
+//!
+//! | Limit | Value | What happens past it |
+//! |---|---|---|
+//! | [`MAX_TABLE_ELEMENTS`] | 10,000,000 elements per table | instantiation and [`crate::Table::new`] fail; `table.grow` returns -1 |
+//! | [`MAX_STORE_TABLE_ELEMENTS`] | 100,000,000 elements in all the tables of a store | the same |
+//! | [`MAX_MEMORY_PAGES`] | 65,536 pages (4 GiB) per memory | instantiation and [`crate::Memory::new`] fail; `memory.grow` returns -1 |
+//! | [`MAX_GC_ARRAY_ELEMENTS`] | 2^26 elements in all the live GC arrays of a store | the allocating constant expression fails instantiation |
+//!
+//! A [`ResourceLimiter`] can only lower these.
 
+use crate::vm::GrowthLimiter;
 use anyhow::Result;
+
+pub use crate::gc::MAX_ARRAY_CELLS as MAX_GC_ARRAY_ELEMENTS;
+pub use crate::vm::memory::MAX_MEMORY_PAGES;
+pub use crate::vm::table::{MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 
 /// Decides whether memories and tables of a store may be created or grow.
 ///
 /// Installed with [`crate::Store::limiter`]; asked at instantiation (with a
 /// current size of 0) and before every growth, from the host API and from
 /// `memory.grow`/`table.grow` alike. A refusal makes instantiation fail,
-/// the host API return an error, and the instruction return -1.
+/// the host API return an error, and the instruction return -1. A panic in
+/// a limiter propagates to the caller of the host API, of the function
+/// call or of the instantiation that asked it (see [`crate::Store`]).
 pub trait ResourceLimiter {
     /// Whether a memory may grow from `current` to `desired` bytes.
     ///
@@ -54,5 +74,64 @@ pub trait ResourceLimiter {
     fn table_grow_failed(&mut self, error: anyhow::Error) -> Result<()> {
         let _ = error;
         Ok(())
+    }
+}
+
+/// The store's view of the embedder's limiter: whether one is installed,
+/// and a pointer to it refreshed before each entry from the host.
+#[derive(Default)]
+pub(crate) struct StoreLimiter {
+    installed: bool,
+    current: Option<*mut dyn ResourceLimiter>,
+}
+
+impl StoreLimiter {
+    /// Records that a limiter is installed (its pointer comes with
+    /// [`StoreLimiter::set`]).
+    pub(crate) fn install(&mut self) {
+        self.installed = true;
+    }
+
+    /// Whether a limiter is installed.
+    pub(crate) fn is_installed(&self) -> bool {
+        self.installed
+    }
+
+    /// Points at the limiter for the entry about to run.
+    pub(crate) fn set(&mut self, limiter: *mut dyn ResourceLimiter) {
+        self.current = Some(limiter);
+    }
+
+    /// The limiter, if any.
+    fn get(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        // SAFETY: the pointer targets the limiter found in the generic
+        // shell's data by `Store::limiter`'s closure; it is refreshed before
+        // each entry from the host and only used while that entry borrows
+        // the store, during which nothing else borrows the data.
+        self.current.map(|l| unsafe { &mut *l })
+    }
+}
+
+impl GrowthLimiter for StoreLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.get()
+            .is_none_or(|l| l.memory_growing(current, desired, maximum).unwrap_or(false))
+    }
+
+    fn memory_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.get() {
+            let _ = l.memory_grow_failed(error);
+        }
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        self.get()
+            .is_none_or(|l| l.table_growing(current, desired, maximum).unwrap_or(false))
+    }
+
+    fn table_grow_failed(&mut self, error: anyhow::Error) {
+        if let Some(l) = self.get() {
+            let _ = l.table_grow_failed(error);
+        }
     }
 }

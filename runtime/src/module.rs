@@ -120,7 +120,7 @@ impl Module {
         self.inner.code.base()
     }
 
-    fn entity_type(&self, index: EntityIndex) -> ExternType {
+    pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         let info = &self.inner.info;
         match index {
             EntityIndex::Function(f) => {

@@ -7,19 +7,20 @@
 //! Handles ([`crate::Func`], [`crate::Memory`], ...) are small `Copy` values
 //! holding the store's id and an index into one of its lists.
 
-use crate::instance::InstanceData;
-use crate::vm::memory::LinearMemory;
-use crate::vm::table_buf::{TableBuf, fill_raw};
-use crate::{Engine, Func, GlobalType, MemoryType, ResourceLimiter};
+use crate::instance::{ConstEnv, InstanceData};
+use crate::limits::StoreLimiter;
+use crate::vm::table::{Growth, TableBudget, TableInit};
+use crate::vm::{self, Meter};
+use crate::{Engine, Func, ResourceLimiter};
+use anyhow::Result;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use trestle_compiler::{WasmFuncType, WasmRefType, WasmTableType};
+use trestle_compiler::{WasmFuncType, WasmGlobalType, WasmMemoryType, WasmTableType};
 use trestle_vmctx::{
     VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
-    VMTableEntry,
 };
 
 /// The unique id of a store, carried by every handle.
@@ -70,94 +71,6 @@ pub(crate) struct FuncData {
     pub(crate) ty: Arc<WasmFuncType>,
 }
 
-/// A linear memory owned by the store.
-pub(crate) struct MemoryData {
-    pub(crate) memory: LinearMemory,
-    /// Where compiled code reads the memory's base and length: inside the
-    /// defining instance's vmctx, or `owned_def` for host memories.
-    pub(crate) def: *mut VMMemoryDefinition,
-    _owned_def: Option<Box<VMMemoryDefinition>>,
-    pub(crate) ty: MemoryType,
-}
-
-/// The storage of a table's elements; their number is in the table's
-/// definition.
-pub(crate) enum TableElements {
-    /// The two arrays of a funcref table (see [`VMTableEntry`]): for a
-    /// capacity of `n`, `2 * n` words, the code words then the funcref
-    /// words.
-    Func(TableBuf<usize>),
-    /// Externref words: 0 for null, else a slot index of the store's
-    /// externref heap plus one.
-    Extern(TableBuf<usize>),
-}
-
-/// The elements of a funcref table, as its two arrays.
-pub(crate) struct FuncElements<'a> {
-    /// The code words.
-    pub(crate) codes: &'a mut [usize],
-    /// The funcref words.
-    pub(crate) refs: &'a mut [usize],
-}
-
-impl FuncElements<'_> {
-    /// Sets element `i`.
-    pub(crate) fn set(&mut self, i: usize, e: VMTableEntry) {
-        self.codes[i] = e.wasm_call.expose_provenance();
-        self.refs[i] = e.func_ref.expose_provenance();
-    }
-
-    /// Sets the elements in `range` to `e`.
-    pub(crate) fn fill(&mut self, range: std::ops::Range<usize>, e: VMTableEntry) {
-        let (codes, refs) = (&mut self.codes[range.clone()], &mut self.refs[range]);
-        // SAFETY: both slices are valid for writes of their lengths.
-        unsafe {
-            fill_raw(
-                codes.as_mut_ptr(),
-                codes.len(),
-                e.wasm_call.expose_provenance(),
-            );
-            fill_raw(
-                refs.as_mut_ptr(),
-                refs.len(),
-                e.func_ref.expose_provenance(),
-            );
-        }
-    }
-
-    /// Copies the elements in `src` to `dst` onwards; the ranges may
-    /// overlap.
-    pub(crate) fn copy_within(&mut self, src: std::ops::Range<usize>, dst: usize) {
-        self.codes.copy_within(src.clone(), dst);
-        self.refs.copy_within(src, dst);
-    }
-}
-
-/// A table owned by the store.
-pub(crate) struct TableData {
-    pub(crate) elements: TableElements,
-    /// The base, length and inline capacity compiled code reads: inside the
-    /// defining instance's vmctx, or `_owned_def` for host tables. The
-    /// length here is the table's length: compiled code grows tables by
-    /// writing it.
-    pub(crate) def: *mut VMTableDefinition,
-    _owned_def: Option<Box<VMTableDefinition>>,
-    pub(crate) ty: WasmTableType,
-    /// For lazily initialized funcref tables: where the entries not yet
-    /// written come from.
-    pub(crate) lazy: Option<crate::instance::LazyInit>,
-    /// The defining instance and defined index, as a [`crate::Table`]
-    /// handle names the table.
-    pub(crate) owner: (u32, u32),
-}
-
-/// A global owned by the store.
-pub(crate) struct GlobalData {
-    pub(crate) def: *mut VMGlobalDefinition,
-    _owned_def: Option<Box<VMGlobalDefinition>>,
-    pub(crate) ty: GlobalType,
-}
-
 /// The part of a store that does not depend on the embedder's data type.
 pub struct StoreOpaque {
     pub(crate) id: StoreId,
@@ -169,16 +82,13 @@ pub struct StoreOpaque {
     /// Host functions: kept alive for the store's life; each box starts
     /// with its `VMHostFuncContext`.
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
-    pub(crate) memories: Vec<MemoryData>,
-    pub(crate) tables: Vec<TableData>,
-    /// The capacity, in elements, of all tables together.
-    pub(crate) table_elements: u64,
-    /// Whether a resource limiter is installed: then compiled code may not
-    /// grow tables in place, every growth asks the limiter.
-    pub(crate) limited: bool,
+    pub(crate) memories: Vec<vm::Memory>,
+    pub(crate) tables: Vec<vm::Table>,
+    /// The storage, in elements, of all tables together.
+    pub(crate) table_budget: TableBudget,
     /// Store indices of the tables made by [`crate::Table::new`].
     pub(crate) host_tables: Vec<u32>,
-    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) globals: Vec<vm::Global>,
     /// The host values of externrefs, with their roots.
     pub(crate) externrefs: crate::gc::ExternHeap,
     /// How many calls into wasm (or host functions through
@@ -186,7 +96,7 @@ pub struct StoreOpaque {
     /// a collection frees only what no wasm frame can hold.
     pub(crate) wasm_activations: u32,
     /// The embedder's limiter, reached through the generic shell.
-    pub(crate) limiter: Option<*mut dyn ResourceLimiter>,
+    pub(crate) limiter: StoreLimiter,
 }
 
 impl fmt::Debug for StoreOpaque {
@@ -241,251 +151,142 @@ impl StoreOpaque {
         }
     }
 
-    pub(crate) fn push_memory_owned(&mut self, memory: LinearMemory, ty: MemoryType) -> u32 {
-        let mut def = Box::new(memory.vmmemory());
-        let ptr: *mut VMMemoryDefinition = &mut *def;
-        self.memories.push(MemoryData {
-            memory,
-            def: ptr,
-            _owned_def: Some(def),
-            ty,
-        });
-        self.memories.len() as u32 - 1
+    /// Whether compiled code may grow tables in place. Not while a limiter
+    /// is installed, nor with fuel metering: then every growth reaches the
+    /// runtime, which asks the limiter and charges the fuel.
+    fn inline_table_growth(&self) -> bool {
+        !self.limiter.is_installed() && !self.engine.config().consume_fuel
     }
 
-    /// Registers an instance memory whose definition lives in its vmctx.
-    pub(crate) fn push_memory_in(
+    /// Creates a memory of type `ty`, its definition at `def` (inside a
+    /// vmctx) or owned; its store index.
+    ///
+    /// # Errors
+    ///
+    /// As [`vm::Memory::new`].
+    ///
+    /// # Safety
+    ///
+    /// As [`vm::Memory::new`].
+    pub(crate) unsafe fn new_memory(
         &mut self,
-        memory: LinearMemory,
-        def: *mut VMMemoryDefinition,
-        ty: MemoryType,
-    ) -> u32 {
-        // SAFETY: `def` points into a live vmctx being initialized.
-        unsafe { def.write(memory.vmmemory()) };
-        self.memories.push(MemoryData {
-            memory,
-            def,
-            _owned_def: None,
-            ty,
-        });
-        self.memories.len() as u32 - 1
+        ty: WasmMemoryType,
+        def: Option<*mut VMMemoryDefinition>,
+    ) -> Result<u32> {
+        // SAFETY: per this function's contract.
+        let memory = unsafe { vm::Memory::new(ty, def, &mut self.limiter)? };
+        self.memories.push(memory);
+        Ok(self.memories.len() as u32 - 1)
     }
 
-    /// Registers a table of `len` elements stored in `elements`; its
-    /// definition is `def` (inside a vmctx) or a new box.
-    pub(crate) fn push_table(
+    /// Creates a table of type `ty`, its definition at `def` (inside a
+    /// vmctx) or owned, named by `owner`; its store index.
+    ///
+    /// # Errors
+    ///
+    /// As [`vm::Table::new`].
+    ///
+    /// # Safety
+    ///
+    /// As [`vm::Table::new`].
+    pub(crate) unsafe fn new_table(
         &mut self,
-        elements: TableElements,
-        len: u64,
         ty: WasmTableType,
+        init: TableInit,
         def: Option<*mut VMTableDefinition>,
         owner: (u32, u32),
-    ) -> u32 {
-        let (def, owned) = match def {
-            Some(d) => (d, None),
-            None => {
-                let mut b = Box::new(VMTableDefinition {
-                    base: std::ptr::null_mut(),
-                    current_elements: 0,
-                    inline_capacity: 0,
-                    func_refs: std::ptr::null_mut(),
-                });
-                let p: *mut VMTableDefinition = &mut *b;
-                (p, Some(b))
-            }
+    ) -> Result<u32> {
+        let inline = self.inline_table_growth();
+        let growth = Growth {
+            limiter: &mut self.limiter,
+            budget: &mut self.table_budget,
         };
-        let mut table = TableData {
-            elements,
-            def,
-            _owned_def: owned,
-            ty,
-            lazy: None,
-            owner,
-        };
-        debug_assert!(len <= table.capacity());
-        // SAFETY: `def` is this table's live definition.
-        unsafe { (*def).current_elements = len };
-        table.sync_def(self.limited);
-        self.table_elements += table.capacity();
+        let pool = &self.engine.inner.table_pool;
+        // SAFETY: per this function's contract.
+        let table = unsafe { vm::Table::new(ty, init, def, owner, inline, growth, pool)? };
         self.tables.push(table);
-        self.tables.len() as u32 - 1
+        Ok(self.tables.len() as u32 - 1)
     }
 
-    pub(crate) fn push_global(
+    /// Creates a global of type `ty` holding `value`, its storage at `def`
+    /// (inside a vmctx) or owned; its store index.
+    ///
+    /// # Safety
+    ///
+    /// As [`vm::Global::new`].
+    pub(crate) unsafe fn new_global(
         &mut self,
-        ty: GlobalType,
+        ty: WasmGlobalType,
         def: Option<*mut VMGlobalDefinition>,
+        value: [u8; 16],
     ) -> u32 {
-        let (def, owned) = match def {
-            Some(d) => (d, None),
-            None => {
-                let mut b = Box::new(VMGlobalDefinition::default());
-                let p: *mut VMGlobalDefinition = &mut *b;
-                (p, Some(b))
-            }
-        };
-        self.globals.push(GlobalData {
-            def,
-            _owned_def: owned,
-            ty,
-        });
+        // SAFETY: per this function's contract.
+        self.globals
+            .push(unsafe { vm::Global::new(ty, def, value) });
         self.globals.len() as u32 - 1
     }
 
-    /// Asks the limiter whether a memory may grow.
-    pub(crate) fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        max: Option<usize>,
-    ) -> bool {
-        match self.limiter {
-            // SAFETY: the pointer targets the limiter owned by the generic
-            // shell, which outlives the opaque part and is not otherwise
-            // borrowed while wasm or a libcall runs.
-            Some(l) => unsafe { (*l).memory_growing(current, desired, max).unwrap_or(false) },
-            None => true,
-        }
+    /// Drops the tables and memories made after the first `tables` and
+    /// `memories`: what an instantiation that failed before registering
+    /// its instance had created.
+    pub(crate) fn truncate_entities(&mut self, tables: usize, memories: usize) {
+        self.tables.truncate(tables);
+        self.memories.truncate(memories);
+        self.table_budget.recount(&self.tables);
     }
 
-    /// Tells the limiter that an allowed memory growth failed.
-    pub(crate) fn memory_grow_failed(&mut self, error: anyhow::Error) {
-        if let Some(l) = self.limiter {
-            // SAFETY: as in `memory_growing`.
-            let _ = unsafe { (*l).memory_grow_failed(error) };
-        }
+    /// The fuel and epoch meter for a libcall's work: charges and checks
+    /// as the engine's settings say.
+    pub(crate) fn meter(&mut self) -> Meter {
+        let config = self.engine.config();
+        let (fuel, epoch) = (config.consume_fuel, config.epoch_interruption);
+        // SAFETY: the context is boxed, lives as long as the store, and is
+        // only touched through this meter while a libcall works (compiled
+        // code of the store is suspended in it).
+        unsafe { Meter::new(&mut *self.vm_store_context, fuel, epoch) }
     }
 
-    /// Tells the limiter that an allowed table growth failed.
-    pub(crate) fn table_grow_failed(&mut self, error: anyhow::Error) {
-        if let Some(l) = self.limiter {
-            // SAFETY: as in `memory_growing`.
-            let _ = unsafe { (*l).table_grow_failed(error) };
-        }
-    }
-
-    /// Asks the limiter whether a table may grow.
-    pub(crate) fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        max: Option<usize>,
-    ) -> bool {
-        match self.limiter {
-            // SAFETY: as in `memory_growing`.
-            Some(l) => unsafe { (*l).table_growing(current, desired, max).unwrap_or(false) },
-            None => true,
-        }
-    }
-}
-
-impl TableData {
-    /// Points the definition at the current storage and sets how far
-    /// compiled code may grow the table in place: to the capacity, or not
-    /// at all when a limiter must be asked (`limited`).
-    pub(crate) fn sync_def(&mut self, limited: bool) {
-        let capacity = self.capacity();
-        let (base, func_refs) = match &self.elements {
-            TableElements::Func(b) => {
-                let base = b.as_mut_ptr();
-                // SAFETY: the funcref words start `capacity` words in, inside
-                // (or one past the end of) the `2 * capacity` words.
-                (base, unsafe { base.add(capacity as usize) })
-            }
-            TableElements::Extern(b) => (b.as_mut_ptr(), std::ptr::null_mut()),
+    /// The tables, with what lazy initialization needs to evaluate segment
+    /// items.
+    pub(crate) fn tables_and_items(&mut self) -> (&mut [vm::Table], ConstEnv<'_>) {
+        let items = ConstEnv {
+            instances: &self.instances,
+            globals: &self.globals,
         };
-        let inline = if limited { self.len() } else { capacity };
-        // SAFETY: `def` points at this table's live definition.
-        unsafe {
-            (*self.def).base = base.cast();
-            (*self.def).func_refs = func_refs.cast();
-            (*self.def).inline_capacity = inline;
-        }
+        (&mut self.tables, items)
     }
 
-    /// The number of elements.
-    pub(crate) fn len(&self) -> u64 {
-        // SAFETY: `def` points at this table's live definition.
-        unsafe { (*self.def).current_elements }
+    /// The raw word at `index` of table `t` (a store index), written first
+    /// by lazy initialization if needed; `None` when out of bounds.
+    pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Option<usize> {
+        let (tables, items) = self.tables_and_items();
+        tables[t as usize].get(index, &items)
     }
 
-    /// Sets the number of elements (at most the capacity).
-    pub(crate) fn set_len(&mut self, len: u64) {
-        assert!(len <= self.capacity(), "table length beyond its capacity");
-        // SAFETY: `def` points at this table's live definition.
-        unsafe { (*self.def).current_elements = len };
-    }
-
-    /// How many elements the storage holds without moving.
-    pub(crate) fn capacity(&self) -> u64 {
-        match &self.elements {
-            TableElements::Func(b) => b.capacity() as u64 / 2,
-            TableElements::Extern(b) => b.capacity() as u64,
-        }
-    }
-
-    /// The elements of a funcref table.
-    pub(crate) fn funcs(&mut self) -> Option<FuncElements<'_>> {
-        let len = self.len() as usize;
-        let capacity = self.capacity() as usize;
-        match &mut self.elements {
-            TableElements::Func(b) => {
-                let (codes, refs) = b.slice_mut(2 * capacity).split_at_mut(capacity);
-                Some(FuncElements {
-                    codes: &mut codes[..len],
-                    refs: &mut refs[..len],
-                })
-            }
-            TableElements::Extern(_) => None,
-        }
-    }
-
-    /// The words of an externref table.
-    pub(crate) fn externs(&self) -> Option<&[usize]> {
-        let len = self.len() as usize;
-        match &self.elements {
-            TableElements::Extern(b) => Some(b.slice(len)),
-            TableElements::Func(_) => None,
-        }
-    }
-
-    /// The words of an externref table, mutably.
-    pub(crate) fn externs_mut(&mut self) -> Option<&mut [usize]> {
-        let len = self.len() as usize;
-        match &mut self.elements {
-            TableElements::Extern(b) => Some(b.slice_mut(len)),
-            TableElements::Func(_) => None,
-        }
-    }
-
-    /// Grows the storage to hold `capacity` elements, keeping them; `false`
-    /// when the memory cannot be had. The new elements are zero.
-    pub(crate) fn grow_capacity(&mut self, capacity: u64) -> bool {
-        let old = self.capacity() as usize;
-        let Ok(new) = usize::try_from(capacity) else {
-            return false;
+    /// Grows table `t` (a store index) by `delta` elements set to `raw`;
+    /// the old size, or `None` when refused.
+    ///
+    /// # Errors
+    ///
+    /// What `meter` raises.
+    pub(crate) fn table_grow(
+        &mut self,
+        t: u32,
+        delta: u64,
+        raw: usize,
+        meter: &Meter,
+    ) -> Result<Option<u64>, trestle_vmctx::Trap> {
+        let growth = Growth {
+            limiter: &mut self.limiter,
+            budget: &mut self.table_budget,
         };
-        match &mut self.elements {
-            TableElements::Extern(b) => b.grow(new),
-            TableElements::Func(b) => {
-                let Some(words) = new.checked_mul(2) else {
-                    return false;
-                };
-                let Some(mut grown) = TableBuf::<usize>::heap_zeroed(words) else {
-                    return false;
-                };
-                let from = b.slice(2 * old);
-                let to = grown.slice_mut(words);
-                to[..old].copy_from_slice(&from[..old]);
-                to[new..new + old].copy_from_slice(&from[old..]);
-                *b = grown;
-                true
-            }
-        }
+        self.tables[t as usize].grow(delta, raw, growth, meter)
     }
 
-    pub(crate) fn element(&self) -> WasmRefType {
-        self.ty.element
+    /// Grows memory `m` (a store index) by `delta` pages; the old size in
+    /// pages, or `None` when refused.
+    pub(crate) fn memory_grow(&mut self, m: u32, delta: u64) -> Option<u64> {
+        self.memories[m as usize].grow(delta, &mut self.limiter)
     }
 }
 
@@ -497,6 +298,19 @@ impl TableData {
 /// the store that made them; using one with another store panics.
 /// Everything is freed when the store is dropped, except externref values,
 /// which [`Store::gc`] may free earlier (see [`crate::RootScope`]).
+///
+/// # Panics in host code
+///
+/// A panic in host code that WebAssembly reached (a host function, or the
+/// store's [`ResourceLimiter`] asked by `memory.grow` or `table.grow`) is
+/// caught before it reaches compiled code, carried across the wasm frames
+/// and resumed in the caller of [`crate::Func::call`],
+/// [`crate::TypedFunc::call`] or [`crate::Instance::new`], with its
+/// original payload. The store is not poisoned and stays usable: the
+/// growth that asked the limiter did not happen, an instantiation that
+/// panicked before its instance was complete is rolled back (its tables
+/// and memories are dropped), and no value is leaked; what the panicking
+/// call had already done stays done, as after a trap.
 ///
 /// ```
 /// use trestle::{Engine, Store};
@@ -555,13 +369,12 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     memories: Vec::new(),
                     tables: Vec::new(),
-                    table_elements: 0,
-                    limited: false,
+                    table_budget: TableBudget::default(),
                     host_tables: Vec::new(),
                     globals: Vec::new(),
                     externrefs: crate::gc::ExternHeap::default(),
                     wasm_activations: 0,
-                    limiter: None,
+                    limiter: StoreLimiter::default(),
                 },
                 limiter_fn: None,
                 data,
@@ -697,9 +510,9 @@ impl<T> Store<T> {
         // From now on every table growth asks the limiter: compiled code no
         // longer grows tables in place.
         let opaque = &mut self.inner.opaque;
-        opaque.limited = true;
+        opaque.limiter.install();
         for t in &mut opaque.tables {
-            t.sync_def(true);
+            t.set_inline_growth(false);
         }
     }
 }
@@ -708,15 +521,12 @@ impl<T> StoreInner<T> {
     /// Refreshes the opaque part's pointer to the limiter before running
     /// anything that may grow a memory or table.
     pub(crate) fn prepare_limiter(&mut self) {
-        self.opaque.limiter = match &mut self.limiter_fn {
-            Some(f) => {
-                // The pointer is refreshed before each entry and only used
-                // while `self` is borrowed by that entry.
-                let l: *mut (dyn ResourceLimiter + 'static) = f(&mut self.data);
-                Some(l)
-            }
-            None => None,
-        };
+        if let Some(f) = &mut self.limiter_fn {
+            // The pointer is refreshed before each entry and only used
+            // while `self` is borrowed by that entry.
+            let l: *mut (dyn ResourceLimiter + 'static) = f(&mut self.data);
+            self.opaque.limiter.set(l);
+        }
     }
 }
 

@@ -411,6 +411,32 @@ impl GlobalType {
             },
         )
     }
+
+    pub(crate) fn to_wasm(self) -> WasmGlobalType {
+        WasmGlobalType {
+            ty: self.content.to_wasm(),
+            mutable: self.is_mutable(),
+        }
+    }
+}
+
+/// As in the text format: `(global i32)`, `(global (mut externref))`.
+impl fmt::Display for GlobalType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.mutability {
+            Mutability::Const => write!(f, "(global {})", self.content),
+            Mutability::Var => write!(f, "(global (mut {}))", self.content),
+        }
+    }
+}
+
+/// Writes limits as the text format does: ` min` or ` min max`.
+fn write_limits(f: &mut fmt::Formatter<'_>, minimum: u64, maximum: Option<u64>) -> fmt::Result {
+    write!(f, " {minimum}")?;
+    match maximum {
+        Some(max) => write!(f, " {max}"),
+        None => Ok(()),
+    }
 }
 
 /// The type of a table.
@@ -469,6 +495,18 @@ impl TableType {
     }
 }
 
+/// As in the text format: `(table 1 10 funcref)`, `(table i64 0 externref)`.
+impl fmt::Display for TableType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(table")?;
+        if self.is_64() {
+            f.write_str(" i64")?;
+        }
+        write_limits(f, self.minimum(), self.maximum())?;
+        write!(f, " {})", self.element)
+    }
+}
+
 /// The type of a linear memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemoryType {
@@ -501,6 +539,26 @@ impl MemoryType {
     /// Whether the memory is indexed by `i64`.
     pub fn is_64(&self) -> bool {
         self.inner.memory64
+    }
+
+    /// Whether the memory is shared between threads (never, today).
+    pub fn is_shared(&self) -> bool {
+        self.inner.shared
+    }
+}
+
+/// As in the text format: `(memory 1)`, `(memory 1 2)`.
+impl fmt::Display for MemoryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(memory")?;
+        if self.is_64() {
+            f.write_str(" i64")?;
+        }
+        write_limits(f, self.minimum(), self.maximum())?;
+        if self.is_shared() {
+            f.write_str(" shared")?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -547,6 +605,19 @@ impl ExternType {
         match self {
             ExternType::Memory(m) => Some(m),
             _ => None,
+        }
+    }
+}
+
+/// As in the text format: `(func (param i32) (result i64))`,
+/// `(global (mut i32))`, `(table 1 10 funcref)`, `(memory 1 2)`.
+impl fmt::Display for ExternType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExternType::Func(t) => t.fmt(f),
+            ExternType::Global(t) => t.fmt(f),
+            ExternType::Table(t) => t.fmt(f),
+            ExternType::Memory(t) => t.fmt(f),
         }
     }
 }

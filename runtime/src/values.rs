@@ -319,6 +319,66 @@ impl Ref {
         store.ref_matches(self, ty)
     }
 
+    /// The null reference of heap type `heap`'s hierarchy (Wasmtime's
+    /// name; [`Ref::null_of`] is the same).
+    ///
+    /// ```
+    /// use trestle::{HeapType, Ref};
+    /// assert_eq!(Ref::null(&HeapType::Extern), Ref::Extern(None));
+    /// assert_eq!(Ref::null(&HeapType::NoFunc), Ref::Func(None));
+    /// ```
+    pub fn null(heap: &HeapType) -> Ref {
+        Ref::null_of(heap)
+    }
+
+    /// Whether this is not a null reference.
+    pub fn is_non_null(&self) -> bool {
+        !self.is_null()
+    }
+
+    /// Whether this is in the function hierarchy.
+    pub fn is_func(&self) -> bool {
+        matches!(self, Ref::Func(_))
+    }
+
+    /// Whether this is an externref.
+    pub fn is_extern(&self) -> bool {
+        matches!(self, Ref::Extern(_))
+    }
+
+    /// Whether this is in the GC hierarchy.
+    pub fn is_any(&self) -> bool {
+        matches!(self, Ref::Any(_))
+    }
+
+    /// The function, or `None` for a null function reference.
+    ///
+    /// # Panics
+    ///
+    /// When this is not a function reference.
+    pub fn unwrap_func(&self) -> Option<&Func> {
+        self.as_func().expect("expected a function reference")
+    }
+
+    /// The host value, or `None` for a null externref.
+    ///
+    /// # Panics
+    ///
+    /// When this is not an externref.
+    pub fn unwrap_extern(&self) -> Option<&ExternRef> {
+        self.as_extern().expect("expected an externref")
+    }
+
+    /// The GC value, or `None` for a null reference.
+    ///
+    /// # Panics
+    ///
+    /// When this is not a reference in the GC hierarchy.
+    pub fn unwrap_any(&self) -> Option<&AnyRef> {
+        self.as_any()
+            .expect("expected a reference in the GC hierarchy")
+    }
+
     /// The null reference of heap type `heap`'s hierarchy.
     pub fn null_of(heap: &HeapType) -> Ref {
         if heap.is_extern() {
@@ -384,6 +444,24 @@ impl From<AnyRef> for Ref {
     }
 }
 
+impl From<Option<Func>> for Ref {
+    fn from(f: Option<Func>) -> Ref {
+        Ref::Func(f)
+    }
+}
+
+impl From<Option<ExternRef>> for Ref {
+    fn from(e: Option<ExternRef>) -> Ref {
+        Ref::Extern(e)
+    }
+}
+
+impl From<Option<AnyRef>> for Ref {
+    fn from(a: Option<AnyRef>) -> Ref {
+        Ref::Any(a)
+    }
+}
+
 /// A WebAssembly value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Val {
@@ -406,6 +484,32 @@ pub enum Val {
 }
 
 impl Val {
+    /// A null `funcref`.
+    ///
+    /// ```
+    /// use trestle::{Val, ValType};
+    /// assert_eq!(Val::null_func_ref(), Val::default_for_ty(&ValType::FUNCREF));
+    /// assert!(Val::null_func_ref().ref_().unwrap().is_null());
+    /// ```
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// A null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
+    /// A null `anyref`.
+    pub fn null_any_ref() -> Val {
+        Val::AnyRef(None)
+    }
+
+    /// The null reference of heap type `heap`'s hierarchy.
+    pub fn null_ref(heap: &HeapType) -> Val {
+        Val::from(Ref::null(heap))
+    }
+
     /// The zero (or null) value of `ty`.
     pub fn default_for_ty(ty: &ValType) -> Val {
         match ty {
@@ -551,6 +655,58 @@ impl Val {
         }
     }
 
+    /// The GC reference, if this is an anyref.
+    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
+        match self {
+            Val::AnyRef(a) => Some(a.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The `v128`, if this is one.
+    pub fn v128(&self) -> Option<u128> {
+        match self {
+            Val::V128(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `v128`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not a `v128`.
+    pub fn unwrap_v128(&self) -> u128 {
+        self.v128().expect("expected a v128")
+    }
+
+    /// The function, or `None` for a null funcref.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not a funcref.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref().expect("expected a funcref")
+    }
+
+    /// The host reference, or `None` for a null externref.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an externref.
+    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+        self.externref().expect("expected an externref")
+    }
+
+    /// The GC reference, or `None` for a null anyref.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an anyref.
+    pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
+        self.anyref().expect("expected an anyref")
+    }
+
     /// The raw form of this value for `store`.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
@@ -650,5 +806,35 @@ impl From<Ref> for Val {
 impl From<Func> for Val {
     fn from(f: Func) -> Val {
         Val::FuncRef(Some(f))
+    }
+}
+
+impl From<Option<Func>> for Val {
+    fn from(f: Option<Func>) -> Val {
+        Val::FuncRef(f)
+    }
+}
+
+impl From<ExternRef> for Val {
+    fn from(e: ExternRef) -> Val {
+        Val::ExternRef(Some(e))
+    }
+}
+
+impl From<Option<ExternRef>> for Val {
+    fn from(e: Option<ExternRef>) -> Val {
+        Val::ExternRef(e)
+    }
+}
+
+impl From<AnyRef> for Val {
+    fn from(a: AnyRef) -> Val {
+        Val::AnyRef(Some(a))
+    }
+}
+
+impl From<Option<AnyRef>> for Val {
+    fn from(a: Option<AnyRef>) -> Val {
+        Val::AnyRef(a)
     }
 }

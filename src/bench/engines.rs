@@ -120,7 +120,7 @@ impl EngineKind {
 
     /// Whether the engine has a lazy table initialization setting (wasmi
     /// always initializes tables at instantiation).
-    pub fn has_lazy_tables(self) -> bool {
+    pub fn has_table_lazy_init(self) -> bool {
         self != EngineKind::Wasmi
     }
 }
@@ -144,11 +144,15 @@ pub fn compare_unavailable() -> anyhow::Error {
 ///
 /// When the engine cannot be created, or Wasmtime or wasmi is asked for
 /// in a build without the `compare` feature.
-pub fn engine(kind: EngineKind, lazy_tables: bool) -> Result<Box<dyn BenchEngine>> {
+pub fn engine(kind: EngineKind, table_lazy_init: bool) -> Result<Box<dyn BenchEngine>> {
     match kind {
-        EngineKind::Trestle => Ok(Box::new(trestle_engine::TrestleEngine::new(lazy_tables)?)),
+        EngineKind::Trestle => Ok(Box::new(trestle_engine::TrestleEngine::new(
+            table_lazy_init,
+        )?)),
         #[cfg(feature = "compare")]
-        EngineKind::Wasmtime => Ok(Box::new(wasmtime_engine::WasmtimeEngine::new(lazy_tables)?)),
+        EngineKind::Wasmtime => Ok(Box::new(wasmtime_engine::WasmtimeEngine::new(
+            table_lazy_init,
+        )?)),
         #[cfg(feature = "compare")]
         EngineKind::Wasmi => Ok(Box::new(wasmi_engine::WasmiEngine::new())),
         #[cfg(not(feature = "compare"))]
@@ -208,10 +212,10 @@ mod trestle_engine {
     }
 
     impl TrestleEngine {
-        pub(super) fn new(lazy_tables: bool) -> Result<Self> {
+        pub(super) fn new(table_lazy_init: bool) -> Result<Self> {
             let mut config = Config::new();
             config
-                .table_lazy_init(lazy_tables)
+                .table_lazy_init(table_lazy_init)
                 .consume_fuel(metering() == Metering::Fuel)
                 .epoch_interruption(metering() == Metering::Epoch);
             Ok(Self {
@@ -364,9 +368,9 @@ mod wasmtime_engine {
     }
 
     impl WasmtimeEngine {
-        pub(super) fn new(lazy_tables: bool) -> Result<Self> {
+        pub(super) fn new(table_lazy_init: bool) -> Result<Self> {
             let mut config = Config::default();
-            config.table_lazy_init(lazy_tables);
+            config.table_lazy_init(table_lazy_init);
             Ok(Self {
                 engine: Engine::new(&config)?,
             })

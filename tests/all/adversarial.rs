@@ -807,7 +807,7 @@ const RECURSION: &str = r#"
 
 #[test]
 fn deep_recursion_overflows_cleanly_every_way_and_again_after_a_trap() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let module = Module::new(&engine, RECURSION).unwrap();
     let mut linker = Linker::new(&engine);
     linker
@@ -850,7 +850,7 @@ fn deep_recursion_overflows_cleanly_every_way_and_again_after_a_trap() {
 
 #[test]
 fn deep_recursion_in_a_new_store_after_another_store_overflowed() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     for _ in 0..3 {
         let mut store = Store::new(&engine, ());
         let inst = instantiate(
@@ -894,7 +894,7 @@ fn assert_invalid(engine: &Engine, wasm: &[u8], expected: &[&str]) {
 
 #[test]
 fn truncated_sections_are_errors() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let full = wat::parse_str(SIGNATURES).unwrap();
     Module::new(&engine, &full).unwrap();
     // Where sections end: a prefix cut there may be a valid module (the
@@ -944,7 +944,7 @@ fn truncated_sections_are_errors() {
 
 #[test]
 fn call_indirect_without_a_table_or_through_an_externref_table_is_invalid() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let no_table =
         wat::parse_str("(module (type $t (func)) (func (call_indirect (type $t) (i32.const 0))))")
             .unwrap();
@@ -965,7 +965,7 @@ fn call_indirect_without_a_table_or_through_an_externref_table_is_invalid() {
 
 #[test]
 fn type_indices_out_of_range_are_invalid() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     // call_indirect with type index 5 of 1.
     let call_indirect = wat::parse_str(
         "(module (type (func)) (table 1 funcref) (func (call_indirect (type 5) (i32.const 0))))",
@@ -1000,7 +1000,7 @@ fn type_indices_out_of_range_are_invalid() {
 
 #[test]
 fn over_long_leb_encodings_are_invalid() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     // A type count of 1 in six bytes (u32 LEBs have at most five).
     let count = binary(&[(1, &[0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x60, 0, 0])]);
     assert_invalid(&engine, &count, &["too long", "too large"]);

@@ -44,7 +44,7 @@ fn trap_of(err: trestle::Error) -> Trap {
 
 #[test]
 fn fuel_stops_an_infinite_loop_and_infinite_call_indirect_recursion() {
-    let (mut store, inst) = setup(Config::new().consume_fuel(true));
+    let (mut store, inst) = setup(crate::harness::config().consume_fuel(true));
     let spin = inst.get_typed_func::<(), ()>(&mut store, "spin").unwrap();
     let rec = inst.get_typed_func::<i32, i32>(&mut store, "rec").unwrap();
     let count = inst
@@ -73,14 +73,14 @@ fn fuel_stops_an_infinite_loop_and_infinite_call_indirect_recursion() {
 
 #[test]
 fn fuel_apis_need_the_config() {
-    let (mut store, _) = setup(&Config::new());
+    let (mut store, _) = setup(&crate::harness::config());
     assert!(store.set_fuel(1).is_err());
     assert!(store.get_fuel().is_err());
 }
 
 #[test]
 fn epoch_interruption_stops_an_infinite_loop_from_another_thread() {
-    let (mut store, inst) = setup(Config::new().epoch_interruption(true));
+    let (mut store, inst) = setup(crate::harness::config().epoch_interruption(true));
     let spin = inst.get_typed_func::<(), ()>(&mut store, "spin").unwrap();
     for _ in 0..3 {
         store.set_epoch_deadline(1);
@@ -99,7 +99,7 @@ fn epoch_interruption_stops_an_infinite_loop_from_another_thread() {
 
 #[test]
 fn epoch_interruption_stops_call_indirect_recursion() {
-    let (mut store, inst) = setup(Config::new().epoch_interruption(true));
+    let (mut store, inst) = setup(crate::harness::config().epoch_interruption(true));
     let rec = inst.get_typed_func::<i32, i32>(&mut store, "rec").unwrap();
     let count = inst
         .get_typed_func::<i32, i32>(&mut store, "count")
@@ -124,6 +124,7 @@ fn cli_fuel_and_timeout_stop_an_infinite_loop() {
     for limit in [["--fuel", "100000"], ["--timeout", "200ms"]] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
             .arg("run")
+            .args(crate::harness::cli_args())
             .arg(&file)
             .args(["--invoke", "spin"])
             .args(limit)

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use trestle::{Engine, Module};
-use trestle_cli::run::{run_file, run_module};
+use trestle::Module;
+use trestle_cli::run::{run_file_with, run_module_with};
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,10 +16,15 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+fn run_file(path: &Path, invoke: Option<&str>, list: &[String]) -> anyhow::Result<Vec<String>> {
+    run_file_with(path, invoke, list, crate::harness::run_options())
+}
+
 fn run_wat(wat: &str, invoke: Option<&str>, list: &[&str]) -> anyhow::Result<Vec<String>> {
-    let engine = Engine::default();
+    let options = crate::harness::run_options();
+    let engine = options.engine()?;
     let module = Module::new(&engine, wat)?;
-    run_module(&engine, &module, invoke, &args(list))
+    run_module_with(&engine, &module, invoke, &args(list), options)
 }
 
 #[test]
@@ -93,10 +98,14 @@ fn traps_are_errors() {
     assert!(format!("{err:#}").contains("unreachable"), "{err:#}");
 }
 
+/// Runs `trestle COMMAND ARGS...` in the table mode the environment asks
+/// for.
 fn trestle(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trestle"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
+        .arg(args[0])
+        .args(crate::harness::cli_args())
+        .args(&args[1..])
         .output()
         .expect("failed to run trestle")
 }

@@ -1,7 +1,7 @@
 //! Traps, recursion limits, host panics and malformed modules: every failure
 //! is an error (or the host's own panic) and the store stays usable.
 
-use trestle::{Caller, Config, Engine, Func, Instance, Linker, Module, Store, Trap, Val};
+use trestle::{Caller, Engine, Func, Instance, Linker, Module, Store, Trap, Val};
 
 const TRAPS: &str = r#"
 (module
@@ -28,7 +28,7 @@ const TRAPS: &str = r#"
 "#;
 
 fn setup() -> (Store<()>, Instance) {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let module = Module::new(&engine, TRAPS).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
@@ -117,7 +117,7 @@ fn infinite_recursion_traps_a_hundred_times_in_one_store() {
 
 #[test]
 fn recursion_through_call_indirect_and_host_reentry_is_bounded() {
-    let engine = Engine::new(Config::new().max_wasm_stack(128 * 1024)).unwrap();
+    let engine = Engine::new(crate::harness::config().max_wasm_stack(128 * 1024)).unwrap();
     let module = Module::new(
         &engine,
         r#"(module
@@ -166,7 +166,7 @@ fn recursion_through_call_indirect_and_host_reentry_is_bounded() {
 
 #[test]
 fn host_panic_propagates_as_a_panic() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let module = Module::new(
         &engine,
         r#"(module (import "host" "boom" (func $boom))
@@ -194,7 +194,7 @@ fn host_panic_propagates_as_a_panic() {
 
 #[test]
 fn host_errors_are_returned_to_the_caller() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let module = Module::new(
         &engine,
         r#"(module (import "host" "fail" (func $fail (result i32)))
@@ -216,7 +216,7 @@ fn host_errors_are_returned_to_the_caller() {
 
 #[test]
 fn malformed_and_invalid_modules_are_errors() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let garbage = Module::new(&engine, [0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]).unwrap_err();
     assert!(!garbage.to_string().is_empty());
     let full = wat::parse_str("(module (func (export \"f\") (result i32) i32.const 1))").unwrap();

@@ -342,7 +342,7 @@ fn gc_instructions_outside_constant_expressions_are_unsupported_errors() {
 
 #[test]
 fn typed_references_are_off_unless_enabled() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let err =
         Module::new(&engine, "(module (type $v (func)) (table 1 (ref null $v)))").unwrap_err();
     assert!(err.to_string().contains("function references"), "{err:#}");
@@ -460,10 +460,10 @@ fn tail_calls_are_off_unless_enabled() {
           (then (i32.const 9))
           (else (return_call $f (i32.sub (local.get 0) (i32.const 1))))))
       (func (export "f") (param i32) (result i32) (return_call $f (local.get 0))))"#;
-    let err = Module::new(&Engine::default(), wat).unwrap_err();
+    let err = Module::new(&crate::harness::engine(), wat).unwrap_err();
     assert!(err.to_string().contains("tail calls"), "{err:#}");
 
-    let mut config = Config::new();
+    let mut config = crate::harness::config();
     config.wasm_tail_call(true);
     let engine = Engine::new(&config).unwrap();
     let mut store = Store::new(&engine, ());

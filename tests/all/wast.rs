@@ -2,8 +2,9 @@
 //! `trestle_cli::wast`, and tests of the runner itself.
 //!
 //! Every suite runs twice, with lazily and with eagerly initialized funcref
-//! tables (`spec_v1` and `spec_v1_eager`, ...). Each suite has a list of the
-//! cases expected to fail:
+//! tables (`Config::table_lazy_init(true)` and `(false)`: `spec_v1_table_lazy_init_on`
+//! and `spec_v1_table_lazy_init_off`, ...), whatever `TRESTLE_TABLE_LAZY_INIT`
+//! says. Each suite has a list of the cases expected to fail:
 //!
 //! - `("file.wast", None)`: the file has failures and all of them are
 //!   expected;
@@ -123,37 +124,40 @@ impl Suite {
 }
 
 macro_rules! suites {
-    ($($lazy:ident, $eager:ident: $suite:expr, $features:expr, $expected:expr;)*) => {$(
+    ($($on:ident, $off:ident: $suite:expr, $features:expr, $expected:expr;)*) => {$(
         #[test]
-        fn $lazy() {
-            run_suite(stringify!($lazy), $suite, $features, true, $expected);
+        fn $on() {
+            run_suite(stringify!($on), $suite, $features, true, $expected);
         }
 
         #[test]
-        fn $eager() {
-            run_suite(stringify!($eager), $suite, $features, false, $expected);
+        fn $off() {
+            run_suite(stringify!($off), $suite, $features, false, $expected);
         }
     )*};
 }
 
 suites! {
-    spec_v1, spec_v1_eager:
+    spec_v1_table_lazy_init_on, spec_v1_table_lazy_init_off:
         Suite::Spec(SpecVersion::V1), Features::MVP, SPEC_V1_EXPECTED_FAILURES;
-    spec_v2, spec_v2_eager:
+    spec_v2_table_lazy_init_on, spec_v2_table_lazy_init_off:
         Suite::Spec(SpecVersion::V2), Features::WASM2, SPEC_V2_EXPECTED_FAILURES;
-    spec_proposal_reference_types, spec_proposal_reference_types_eager:
+    spec_proposal_reference_types_table_lazy_init_on,
+    spec_proposal_reference_types_table_lazy_init_off:
         Suite::Proposal(Proposal::ReferenceTypes), Features::WASM2_GC,
         REFERENCE_TYPES_EXPECTED_FAILURES;
-    spec_proposal_bulk_memory, spec_proposal_bulk_memory_eager:
+    spec_proposal_bulk_memory_table_lazy_init_on,
+    spec_proposal_bulk_memory_table_lazy_init_off:
         Suite::Proposal(Proposal::BulkMemoryOperations), Features::WASM2_GC,
         BULK_MEMORY_EXPECTED_FAILURES;
-    spec_proposal_function_references, spec_proposal_function_references_eager:
+    spec_proposal_function_references_table_lazy_init_on,
+    spec_proposal_function_references_table_lazy_init_off:
         Suite::Proposal(Proposal::FunctionReferences), Features::WASM2_GC,
         FUNCTION_REFERENCES_EXPECTED_FAILURES;
-    spec_proposal_tail_call, spec_proposal_tail_call_eager:
+    spec_proposal_tail_call_table_lazy_init_on, spec_proposal_tail_call_table_lazy_init_off:
         Suite::Proposal(Proposal::TailCall), Features::WASM2_GC,
         TAIL_CALL_EXPECTED_FAILURES;
-    misc, misc_eager:
+    misc_table_lazy_init_on, misc_table_lazy_init_off:
         Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
 }
 
@@ -163,11 +167,11 @@ fn run_suite(
     test: &'static str,
     suite: Suite,
     features: Features,
-    lazy_tables: bool,
+    table_lazy_init: bool,
     expected: ExpectedFailures,
 ) {
     let config = WastConfig {
-        lazy_tables,
+        table_lazy_init,
         features,
         ..WastConfig::default()
     };
@@ -227,19 +231,15 @@ fn run_files(
             ));
         }
     }
-    let mode = if config.lazy_tables {
-        "lazy tables"
-    } else {
-        "eager tables"
-    };
+    let mode = format!("table_lazy_init {}", config.table_lazy_init);
     emit(&format!("{test}: {} files, {mode}\n", files.len()));
 
     let (mut passed, mut failed, mut expected_failed) = (0, 0, 0);
     for file in &files {
-        let label = if config.lazy_tables {
+        let label = if config.table_lazy_init {
             format!("{}/{}", file.parent, file.name)
         } else {
-            format!("{}/{} (eager tables)", file.parent, file.name)
+            format!("{}/{} (table_lazy_init false)", file.parent, file.name)
         };
         let outcome = run_wast(&label, &file.text, config);
         let verdict = judge(&file.name, &outcome, expected);
@@ -588,7 +588,7 @@ fn proposal_and_final_spec_disagree_on_br_table_typing() {
         "{valid_case}"
     );
 
-    let engine = trestle::Engine::default();
+    let engine = crate::harness::engine();
     let module = format!(
         "(module (func (export \"f\") {body}\n      )\n      (drop)\n      (f64.const 0)\n    )\n    (drop)))"
     );

@@ -44,7 +44,7 @@ unsafe extern "C" {
 /// Executable machine code, registered with the global code registry for as
 /// long as it lives.
 #[derive(Debug)]
-pub struct CodeMemory {
+pub(crate) struct CodeMemory {
     mmap: Mmap,
     len: usize,
 }
@@ -55,7 +55,7 @@ impl CodeMemory {
     /// `traps` maps code offsets (of the faulting instruction) to the trap
     /// they raise; it need not be sorted. Empty code is allowed (nothing is
     /// registered then, since no program counter can be inside it).
-    pub fn new(code: &[u8], traps: Vec<(u32, Trap)>) -> io::Result<Arc<CodeMemory>> {
+    pub(crate) fn new(code: &[u8], traps: Vec<(u32, Trap)>) -> io::Result<Arc<CodeMemory>> {
         let len = code.len();
         let mut mmap = Mmap::accessible(len)?;
         if len > 0 {
@@ -89,17 +89,17 @@ impl CodeMemory {
     }
 
     /// The start of the code.
-    pub fn base(&self) -> *const u8 {
+    pub(crate) fn base(&self) -> *const u8 {
         self.mmap.as_ptr()
     }
 
     /// The length of the code in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the code is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 }
@@ -118,7 +118,7 @@ impl Drop for CodeMemory {
 /// code and its trap table has an entry for that offset.
 ///
 /// Async-signal-safe: it neither allocates nor blocks.
-pub fn lookup_trap(pc: usize) -> Option<Trap> {
+pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
     with_registry(|entries| {
         let entry = find(entries, pc)?;
         let offset = u32::try_from(pc - entry.start).ok()?;
@@ -133,7 +133,7 @@ pub fn lookup_trap(pc: usize) -> Option<Trap> {
 /// Whether `pc` lies inside registered WebAssembly code.
 ///
 /// Async-signal-safe: it neither allocates nor blocks.
-pub fn is_wasm_pc(pc: usize) -> bool {
+pub(crate) fn is_wasm_pc(pc: usize) -> bool {
     with_registry(|entries| find(entries, pc).is_some())
 }
 

@@ -1,4 +1,7 @@
-//! [`LinearMemory`]: the storage of a 32-bit WebAssembly linear memory.
+//! [`Memory`]: the owner of one WebAssembly linear memory (its storage,
+//! the definition compiled code reads, growth and the bulk operations
+//! `memory.fill`, `memory.copy` and `memory.init`), and [`LinearMemory`],
+//! its storage.
 //!
 //! Compiled code performs no explicit bounds checks: it computes
 //! `base + zext(index) + offset` where both `index` and the static `offset`
@@ -10,27 +13,36 @@
 //! [`Trap::MemoryOutOfBounds`](trestle_vmctx::Trap::MemoryOutOfBounds). Since
 //! the whole range is reserved, growing never moves the base.
 
-use anyhow::{Context as _, bail};
-use trestle_vmctx::VMMemoryDefinition;
+use anyhow::{Context as _, Result, bail};
+use std::ops::Range;
+use trestle_compiler::WasmMemoryType;
+use trestle_vmctx::{Trap, VMMemoryDefinition};
 
+use super::meter::{MEMORY_CHUNK, Meter};
 use super::mmap::Mmap;
+use super::{Definition, GrowthLimiter};
 
 /// The size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 
+/// The most pages a linear memory may have: 65,536, 4 GiB, the whole of
+/// a 32-bit address space. A larger declared minimum fails instantiation
+/// (and [`crate::Memory::new`]), and `memory.grow` past it returns -1.
+pub const MAX_MEMORY_PAGES: u64 = 65536;
+
 /// The largest size, in pages, of a 32-bit linear memory (4 GiB).
-pub const WASM32_MAX_PAGES: u64 = 65536;
+pub(crate) const WASM32_MAX_PAGES: u64 = MAX_MEMORY_PAGES;
 
 /// Bytes of address space reserved for every linear memory: 8 GiB, which
 /// covers every address compiled code can compute (`base + u32 + u32 +
 /// access size`), plus a 64 KiB guard region.
-pub const MEMORY_RESERVATION: usize = (8 << 30) + (64 << 10);
+pub(crate) const MEMORY_RESERVATION: usize = (8 << 30) + (64 << 10);
 
 /// The storage of one linear memory: a fixed reservation of
 /// [`MEMORY_RESERVATION`] bytes whose accessible prefix grows in whole
 /// WebAssembly pages. The base address never changes.
 #[derive(Debug)]
-pub struct LinearMemory {
+pub(crate) struct LinearMemory {
     mmap: Mmap,
     size_pages: u64,
     maximum_pages: Option<u64>,
@@ -42,7 +54,7 @@ impl LinearMemory {
     ///
     /// Fails if the minimum exceeds [`WASM32_MAX_PAGES`] or the maximum, or if
     /// the address space cannot be reserved.
-    pub fn new(minimum_pages: u64, maximum_pages: Option<u64>) -> anyhow::Result<Self> {
+    pub(crate) fn new(minimum_pages: u64, maximum_pages: Option<u64>) -> anyhow::Result<Self> {
         if minimum_pages > WASM32_MAX_PAGES {
             bail!(
                 "memory minimum size of {minimum_pages} pages exceeds the limit of \
@@ -73,7 +85,7 @@ impl LinearMemory {
     /// exceed the maximum (the declared one, and in any case
     /// [`WASM32_MAX_PAGES`]), or if the pages cannot be made accessible.
     /// Growing by zero pages returns the current size.
-    pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
+    pub(crate) fn grow(&mut self, delta_pages: u64) -> Option<u64> {
         let old = self.size_pages;
         if delta_pages == 0 {
             return Some(old);
@@ -95,31 +107,211 @@ impl LinearMemory {
     }
 
     /// The current size in WebAssembly pages.
-    pub fn size_pages(&self) -> u64 {
+    pub(crate) fn size_pages(&self) -> u64 {
         self.size_pages
     }
 
     /// The current size in bytes.
-    pub fn byte_size(&self) -> usize {
+    pub(crate) fn byte_size(&self) -> usize {
         pages_to_bytes(self.size_pages)
     }
 
     /// The declared maximum size in pages, if any.
-    pub fn maximum_pages(&self) -> Option<u64> {
+    pub(crate) fn maximum_pages(&self) -> Option<u64> {
         self.maximum_pages
     }
 
     /// The start of the memory; it never moves.
-    pub fn base(&self) -> *mut u8 {
+    pub(crate) fn base(&self) -> *mut u8 {
         self.mmap.as_mut_ptr()
     }
 
     /// The definition compiled code reads: base and current length in bytes.
-    pub fn vmmemory(&self) -> VMMemoryDefinition {
+    pub(crate) fn vmmemory(&self) -> VMMemoryDefinition {
         VMMemoryDefinition {
             base: self.base(),
             current_length: self.byte_size() as u64,
         }
+    }
+}
+
+/// The bytes of a page count, saturated.
+fn pages_bytes(pages: u64) -> usize {
+    pages.saturating_mul(WASM_PAGE_SIZE).min(usize::MAX as u64) as usize
+}
+
+/// A linear memory: see the [module documentation](self).
+pub(crate) struct Memory {
+    storage: LinearMemory,
+    /// Where compiled code reads the memory's base and length.
+    def: Definition<VMMemoryDefinition>,
+    ty: WasmMemoryType,
+}
+
+impl Memory {
+    /// A memory of type `ty` with its declared minimum of pages, after
+    /// asking the limiter. `def` is where compiled code reads the memory's
+    /// definition (inside a vmctx), or `None` for a memory of the host,
+    /// which then owns its definition.
+    ///
+    /// # Errors
+    ///
+    /// When the limiter refuses, the minimum exceeds the maximum or
+    /// [`MAX_MEMORY_PAGES`], or the address space cannot be reserved.
+    ///
+    /// # Safety
+    ///
+    /// A `def` must be valid for reads and writes, used by nothing but this
+    /// memory and compiled code, for the memory's whole life.
+    pub(crate) unsafe fn new(
+        ty: WasmMemoryType,
+        def: Option<*mut VMMemoryDefinition>,
+        limiter: &mut dyn GrowthLimiter,
+    ) -> Result<Memory> {
+        let max = ty.maximum.map(pages_bytes);
+        if !limiter.memory_growing(0, pages_bytes(ty.minimum), max) {
+            bail!("memory of {} pages refused by the limiter", ty.minimum);
+        }
+        let storage = LinearMemory::new(ty.minimum, ty.maximum)?;
+        // SAFETY: per this function's contract.
+        let def = unsafe { Definition::new(def, storage.vmmemory()) };
+        Ok(Memory { storage, def, ty })
+    }
+
+    /// The memory's type with its current size as the minimum, which is
+    /// what import matching and [`crate::Memory::ty`] go by.
+    pub(crate) fn current_ty(&self) -> WasmMemoryType {
+        WasmMemoryType {
+            minimum: self.storage.size_pages(),
+            ..self.ty
+        }
+    }
+
+    /// The definition compiled code reads, for importers.
+    pub(crate) fn definition(&self) -> *mut VMMemoryDefinition {
+        self.def.as_ptr()
+    }
+
+    /// The size in pages.
+    pub(crate) fn size_pages(&self) -> u64 {
+        self.storage.size_pages()
+    }
+
+    /// The size in bytes.
+    pub(crate) fn byte_size(&self) -> usize {
+        self.storage.byte_size()
+    }
+
+    /// The accessible bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: the accessible part of a live memory, borrowed with it.
+        unsafe { std::slice::from_raw_parts(self.storage.base(), self.storage.byte_size()) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the accessible part of a live memory, borrowed
+        // exclusively with it.
+        unsafe { std::slice::from_raw_parts_mut(self.storage.base(), self.storage.byte_size()) }
+    }
+
+    /// `memory.grow`: grows the memory by `delta` pages after asking the
+    /// limiter; the old size in pages, or `None` when refused or
+    /// impossible (past the maximum, or no address space), which the
+    /// limiter is told.
+    pub(crate) fn grow(&mut self, delta: u64, limiter: &mut dyn GrowthLimiter) -> Option<u64> {
+        let current = self.storage.byte_size();
+        let max = self.storage.maximum_pages().map(pages_bytes);
+        if delta > 0 {
+            let desired = delta
+                .checked_mul(WASM_PAGE_SIZE)
+                .and_then(|d| d.checked_add(current as u64))
+                .unwrap_or(u64::MAX);
+            if !limiter.memory_growing(current, desired.min(usize::MAX as u64) as usize, max) {
+                return None;
+            }
+        }
+        let Some(old) = self.storage.grow(delta) else {
+            limiter.memory_grow_failed(anyhow::anyhow!(
+                "failed to grow memory of {current} bytes by {delta} pages"
+            ));
+            return None;
+        };
+        // SAFETY: the definition of this live memory.
+        unsafe { self.def.as_ptr().write(self.storage.vmmemory()) };
+        Some(old)
+    }
+
+    /// `start..start + len` when it lies within the memory.
+    fn range(&self, start: u64, len: u64) -> Result<Range<usize>, Trap> {
+        super::in_bounds(start, len, self.storage.byte_size() as u64).ok_or(Trap::MemoryOutOfBounds)
+    }
+
+    /// `memory.fill`: sets `len` bytes from `dst` to `val`.
+    ///
+    /// # Errors
+    ///
+    /// [`Trap::MemoryOutOfBounds`] when the range is out of bounds, and
+    /// what `meter` raises.
+    pub(crate) fn fill(&mut self, dst: u64, val: u8, len: u64, meter: &Meter) -> Result<(), Trap> {
+        let d = self.range(dst, len)?;
+        meter.charge_bytes(len)?;
+        let bytes = &mut self.data_mut()[d];
+        meter.in_chunks(bytes.len(), MEMORY_CHUNK, |r| bytes[r].fill(val))
+    }
+
+    /// `memory.init`: copies bytes `src..src + len` of a data segment
+    /// (empty once dropped) to `dst` onwards.
+    ///
+    /// # Errors
+    ///
+    /// [`Trap::MemoryOutOfBounds`] when either range is out of bounds, and
+    /// what `meter` raises.
+    pub(crate) fn init(
+        &mut self,
+        dst: u64,
+        data: &[u8],
+        src: u64,
+        len: u64,
+        meter: &Meter,
+    ) -> Result<(), Trap> {
+        let s = super::in_bounds(src, len, data.len() as u64).ok_or(Trap::MemoryOutOfBounds)?;
+        let d = self.range(dst, len)?;
+        meter.charge_bytes(len)?;
+        let (from, to) = (&data[s], &mut self.data_mut()[d]);
+        meter.in_chunks(from.len(), MEMORY_CHUNK, |r| {
+            to[r.clone()].copy_from_slice(&from[r]);
+        })
+    }
+
+    /// `memory.copy`: copies `len` bytes of `memories[src_m]` from `src` to
+    /// `memories[dst_m]` at `dst`; the memories may be the same and the
+    /// ranges may overlap.
+    ///
+    /// # Errors
+    ///
+    /// [`Trap::MemoryOutOfBounds`] when either range is out of bounds, and
+    /// what `meter` raises.
+    pub(crate) fn copy(
+        memories: &mut [Memory],
+        dst_m: usize,
+        dst: u64,
+        src_m: usize,
+        src: u64,
+        len: u64,
+        meter: &Meter,
+    ) -> Result<(), Trap> {
+        let s = memories[src_m].range(src, len)?;
+        let d = memories[dst_m].range(dst, len)?;
+        meter.charge_bytes(len)?;
+        let sbase = memories[src_m].storage.base();
+        let dbase = memories[dst_m].storage.base();
+        meter.copy_in_chunks(s.len(), s.start, d.start, MEMORY_CHUNK, |r, to| {
+            // SAFETY: both ranges were checked against their memories,
+            // which nothing else accesses while `memories` is borrowed;
+            // `copy` allows overlap.
+            unsafe { std::ptr::copy(sbase.add(r.start), dbase.add(to), r.len()) };
+        })
     }
 }
 

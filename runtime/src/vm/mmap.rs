@@ -10,7 +10,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The host's page size in bytes (cached after the first call).
-pub fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
     match PAGE_SIZE.load(Ordering::Relaxed) {
         0 => {
@@ -38,7 +38,7 @@ fn round_up_to_page(len: usize) -> Option<usize> {
 /// The length is always a multiple of the page size. A zero-length `Mmap`
 /// maps nothing; its pointer is dangling (but page-aligned and non-null).
 #[derive(Debug)]
-pub struct Mmap {
+pub(crate) struct Mmap {
     ptr: *mut u8,
     len: usize,
 }
@@ -87,13 +87,13 @@ impl Mmap {
     /// Reserves `len` bytes (rounded up to the page size) of address space,
     /// inaccessible (`PROT_NONE`) and not backed by swap until made
     /// accessible. `len == 0` is allowed and maps nothing.
-    pub fn reserve(len: usize) -> io::Result<Self> {
+    pub(crate) fn reserve(len: usize) -> io::Result<Self> {
         Self::map(len, libc::PROT_NONE, libc::MAP_NORESERVE)
     }
 
     /// Maps `len` bytes (rounded up to the page size) of zeroed, read-write
     /// memory. `len == 0` is allowed and maps nothing.
-    pub fn accessible(len: usize) -> io::Result<Self> {
+    pub(crate) fn accessible(len: usize) -> io::Result<Self> {
         Self::map(len, libc::PROT_READ | libc::PROT_WRITE, 0)
     }
 
@@ -132,7 +132,7 @@ impl Mmap {
     ///
     /// Panics if `start` is not page-aligned or the range is not inside the
     /// mapping.
-    pub fn make_accessible(&mut self, start: usize, len: usize) -> io::Result<()> {
+    pub(crate) fn make_accessible(&mut self, start: usize, len: usize) -> io::Result<()> {
         self.protect(start, len, libc::PROT_READ | libc::PROT_WRITE)
     }
 
@@ -143,27 +143,28 @@ impl Mmap {
     ///
     /// Panics if `start` is not page-aligned or the range is not inside the
     /// mapping.
-    pub fn make_executable(&mut self, start: usize, len: usize) -> io::Result<()> {
+    pub(crate) fn make_executable(&mut self, start: usize, len: usize) -> io::Result<()> {
         self.protect(start, len, libc::PROT_READ | libc::PROT_EXEC)
     }
 
     /// The start of the mapping.
-    pub fn as_ptr(&self) -> *const u8 {
+    pub(crate) fn as_ptr(&self) -> *const u8 {
         self.ptr
     }
 
     /// The start of the mapping, as a mutable pointer.
-    pub fn as_mut_ptr(&self) -> *mut u8 {
+    pub(crate) fn as_mut_ptr(&self) -> *mut u8 {
         self.ptr
     }
 
     /// The length of the mapping in bytes (a multiple of the page size).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the mapping is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 }

@@ -11,7 +11,7 @@
 //!   by [`init_traps`] looks up the trap in the code's trap table
 //!   ([`lookup_trap`]) and jumps;
 //! * a call to [`raise_trap`], [`raise_error`] or [`raise_panic`], made by
-//!   libcalls and host-call shims.
+//!   libcalls (through [`leave_wasm_with`]) and host-call shims.
 //!
 //! Faults that are not WebAssembly traps are forwarded to whichever handler
 //! was installed before ours (for Rust programs, the standard library's stack
@@ -21,7 +21,12 @@
 //! Long-jumping skips Rust frames without running their destructors. The
 //! frames skipped are those of compiled WebAssembly code (which has none) and
 //! of the `!`-returning `raise_*` calls; callers of `raise_*` must have no
-//! live values with destructors (see [`raise_trap`]).
+//! live values with destructors, which is why the `raise_*` functions are
+//! `unsafe` (see [`raise_trap`]). A panic must not unwind through compiled
+//! code either (the `extern "C"` frames in between would abort the
+//! process): host code called from WebAssembly runs under `catch_unwind`,
+//! and the payload is carried across the wasm frames by [`raise_panic`]
+//! and resumed once out of them.
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
@@ -50,7 +55,7 @@ unsafe extern "C" {
 
 /// Why a call into WebAssembly did not return normally.
 #[derive(Debug)]
-pub enum UnwindReason {
+pub(crate) enum UnwindReason {
     /// A WebAssembly trap.
     Trap(Trap),
     /// An error raised by the host (for example by a host function).
@@ -102,7 +107,7 @@ static PREVIOUS: PreviousActions = PreviousActions(UnsafeCell::new([
 /// # Panics
 ///
 /// Panics if a handler cannot be installed.
-pub fn init_traps() {
+pub(crate) fn init_traps() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         for (i, &signal) in SIGNALS.iter().enumerate() {
@@ -301,7 +306,7 @@ extern "C" fn trampoline<F: FnOnce()>(data: *mut libc::c_void) {
 /// fine). Everything `f` runs must follow the long-jump discipline: frames
 /// between a trap or `raise_*` call and this function may be skipped without
 /// running destructors.
-pub unsafe fn catch_traps<F: FnOnce()>(
+pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     store_ctx: *mut VMStoreContext,
     max_wasm_stack: usize,
     f: F,
@@ -382,27 +387,32 @@ fn raise(reason: UnwindReason, what: &str) -> ! {
 /// Unwinds to the innermost [`catch_traps`], which returns
 /// `Err(UnwindReason::Trap(trap))`.
 ///
+/// # Safety
+///
 /// Frames between here and that `catch_traps` are skipped without running
-/// destructors: callers (libcalls and host-call shims) must make this call
-/// as their last action, with no live values that own resources (`String`s,
-/// `Box`es, guards, ...) in their frames or in any skipped host frame.
+/// destructors: the caller (a libcall or a host-call shim, called by
+/// compiled code) must make this call as its last action, with no live
+/// values that own resources (`String`s, `Box`es, guards, ...) in its
+/// frame or in any skipped host frame, and no panic may be unwinding.
 ///
 /// # Panics
 ///
 /// Panics if this thread is not inside a `catch_traps`.
-pub fn raise_trap(trap: Trap) -> ! {
+pub(crate) unsafe fn raise_trap(trap: Trap) -> ! {
     raise(UnwindReason::Trap(trap), "raise_trap")
 }
 
 /// Unwinds to the innermost [`catch_traps`], which returns
 /// `Err(UnwindReason::Error(err))`.
 ///
-/// The same rules as for [`raise_trap`] apply to the skipped frames.
+/// # Safety
+///
+/// As for [`raise_trap`]: the skipped frames own nothing.
 ///
 /// # Panics
 ///
 /// Panics if this thread is not inside a `catch_traps`.
-pub fn raise_error(err: anyhow::Error) -> ! {
+pub(crate) unsafe fn raise_error(err: anyhow::Error) -> ! {
     raise(UnwindReason::Error(err), "raise_error")
 }
 
@@ -410,13 +420,39 @@ pub fn raise_error(err: anyhow::Error) -> ! {
 /// `Err(UnwindReason::Panic(payload))`, typically to be resumed with
 /// [`std::panic::resume_unwind`] once out of WebAssembly frames.
 ///
-/// The same rules as for [`raise_trap`] apply to the skipped frames.
+/// # Safety
+///
+/// As for [`raise_trap`]: the skipped frames own nothing.
 ///
 /// # Panics
 ///
 /// Panics if this thread is not inside a `catch_traps`.
-pub fn raise_panic(payload: Box<dyn Any + Send>) -> ! {
+pub(crate) unsafe fn raise_panic(payload: Box<dyn Any + Send>) -> ! {
     raise(UnwindReason::Panic(payload), "raise_panic")
+}
+
+/// Runs the body of a libcall and returns its value to compiled code, or
+/// leaves WebAssembly: with [`raise_trap`] when the body returns a trap,
+/// with [`raise_panic`] when it panics (the panic is caught here, so it
+/// never unwinds into compiled code, and resumed by the caller of
+/// [`catch_traps`]).
+///
+/// # Safety
+///
+/// Must be called by a function that compiled code called, inside a
+/// [`catch_traps`], as the last thing that function does, with nothing
+/// owning resources in its frame: on a trap or a panic, that frame and the
+/// wasm frames above it are skipped.
+pub(crate) unsafe fn leave_wasm_with<R>(body: impl FnOnce() -> Result<R, Trap>) -> R {
+    match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => value,
+        // SAFETY: per this function's contract; the closure was consumed
+        // by `catch_unwind` and the trap is `Copy`, so this frame owns
+        // nothing.
+        Ok(Err(trap)) => unsafe { raise_trap(trap) },
+        // SAFETY: as above; the payload moves into the activation.
+        Err(payload) => unsafe { raise_panic(payload) },
+    }
 }
 
 #[cfg(test)]
@@ -525,7 +561,36 @@ mod tests {
     #[test]
     #[should_panic(expected = "outside of `catch_traps`")]
     fn raise_outside_catch_traps_panics() {
-        raise_trap(Trap::Interrupt);
+        // SAFETY: outside `catch_traps` it panics before jumping anywhere.
+        unsafe { raise_trap(Trap::Interrupt) };
+    }
+
+    #[test]
+    fn leave_wasm_with_returns_traps_and_carries_panics() {
+        let mut s = store();
+        let mut value = 0;
+        // SAFETY: `s` is valid; the closures own nothing when they leave.
+        let r = unsafe { catch_traps(&mut s, 1 << 20, || value = leave_wasm_with(|| Ok(7))) };
+        assert!(r.is_ok());
+        assert_eq!(value, 7);
+        // SAFETY: as above.
+        let r = unsafe {
+            catch_traps(&mut s, 1 << 20, || {
+                leave_wasm_with::<()>(|| Err(Trap::TableOutOfBounds))
+            })
+        };
+        assert_eq!(trap_of(r), Trap::TableOutOfBounds);
+        // SAFETY: as above.
+        let r = unsafe {
+            catch_traps(&mut s, 1 << 20, || {
+                leave_wasm_with::<()>(|| panic!("limiter"))
+            })
+        };
+        match r {
+            Err(UnwindReason::Panic(p)) => assert_eq!(p.downcast_ref::<&str>(), Some(&"limiter")),
+            other => panic!("expected a panic, got {other:?}"),
+        }
+        assert_eq!(s.stack_limit, usize::MAX);
     }
 
     #[test]

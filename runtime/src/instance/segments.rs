@@ -1,0 +1,158 @@
+//! Segments at instantiation: table initializer expressions, passive
+//! element segments evaluated once for `table.init`, and the active element
+//! and data segments applied (or, for the instance's own lazily
+//! initialized tables, recorded for first access).
+
+use super::const_expr::{ConstEnv, allocates, eval_const, eval_const_in};
+use crate::store::StoreOpaque;
+use crate::vm::Meter;
+use crate::vm::table::{LazyItems, LazyPlacement};
+use anyhow::Result;
+use trestle_compiler::{ConstExpr, ElementItems, SegmentMode};
+use trestle_vmctx::Trap;
+
+/// The raw word of item `k` of element segment `seg` of instance `inst`;
+/// arrays its expression creates are allocated in the store.
+///
+/// # Errors
+///
+/// When an array is too large or the heap cannot hold it.
+fn segment_item_in(store: &mut StoreOpaque, inst: u32, seg: u32, k: u32) -> Result<usize> {
+    let module = store.instances[inst as usize].module.clone();
+    match &module.info().elements[seg as usize].items {
+        ElementItems::Expressions(e) if allocates(&e[k as usize]) => {
+            let globals = store.instances[inst as usize].globals.clone();
+            Ok(eval_const_in(store, inst, &globals, &e[k as usize])? as usize)
+        }
+        _ => {
+            let env = ConstEnv {
+                instances: &store.instances,
+                globals: &store.globals,
+            };
+            Ok(env.segment_item(inst, seg, k))
+        }
+    }
+}
+
+/// Fills the instance's defined tables that have an initializer
+/// expression, which may read imported globals (the store indices of the
+/// instance's globals so far are `globals`) and name the instance's
+/// functions.
+///
+/// # Errors
+///
+/// When an expression's array cannot be allocated.
+pub(super) fn fill_initialized_tables(
+    store: &mut StoreOpaque,
+    inst: u32,
+    globals: &[u32],
+) -> Result<()> {
+    let module = store.instances[inst as usize].module.clone();
+    let info = module.info();
+    for (i, init) in info.table_inits.iter().enumerate() {
+        let Some(init) = init else { continue };
+        let value = eval_const_in(store, inst, globals, init)? as usize;
+        if value != 0 {
+            let t = store.instances[inst as usize].tables[info.num_imported_tables as usize + i];
+            let table = &mut store.tables[t as usize];
+            let len = table.len();
+            table
+                .fill(0, value, len, &Meter::OFF)
+                .expect("the whole table is in bounds");
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates the items of the passive element segments once, for
+/// `table.init`; active ones are applied by [`apply_active`] and declared
+/// ones are dropped.
+///
+/// # Errors
+///
+/// When an item's array cannot be allocated.
+pub(super) fn evaluate_passive(store: &mut StoreOpaque, inst: u32) -> Result<()> {
+    let module = store.instances[inst as usize].module.clone();
+    let info = module.info();
+    store.instances[inst as usize].elements = vec![None; info.elements.len()];
+    for (i, seg) in info.elements.iter().enumerate() {
+        if matches!(seg.mode, SegmentMode::Passive) {
+            let words: Box<[usize]> = (0..seg.items.len() as u32)
+                .map(|k| segment_item_in(store, inst, i as u32, k))
+                .collect::<Result<_>>()?;
+            store.instances[inst as usize].elements[i] = Some(words);
+        }
+    }
+    Ok(())
+}
+
+/// The value of an offset expression: 32-bit offsets are zero-extended,
+/// 64-bit ones used whole.
+fn offset(store: &StoreOpaque, inst: u32, expr: &ConstExpr, is_64: bool) -> u64 {
+    let data = &store.instances[inst as usize];
+    let v = eval_const(&store.globals, data, &data.globals, expr) as u64;
+    if is_64 { v } else { u64::from(v as u32) }
+}
+
+/// Applies the active element and data segments, in order.
+///
+/// # Errors
+///
+/// A [`Trap`] when a segment does not fit (the earlier ones stay applied,
+/// as the specification says), or when an item's array cannot be
+/// allocated.
+pub(super) fn apply_active(store: &mut StoreOpaque, inst: u32) -> Result<()> {
+    let module = store.instances[inst as usize].module.clone();
+    let info = module.info();
+    for (i, seg) in info.elements.iter().enumerate() {
+        let SegmentMode::Active { index, offset: at } = &seg.mode else {
+            continue;
+        };
+        let start = offset(store, inst, at, info.tables[*index as usize].table64);
+        let n = seg.items.len() as u64;
+        let t = store.instances[inst as usize].tables[*index as usize];
+        let table = &mut store.tables[t as usize];
+        if start.checked_add(n).is_none_or(|end| end > table.len()) {
+            return Err(Trap::TableOutOfBounds.into());
+        }
+        let own_table = info.defined_table_index(*index).is_some();
+        if let (true, Some(lazy)) = (own_table, table.lazy_mut()) {
+            // The instance's own table is untouched so far: its entries are
+            // written on first access instead, O(1) here. Imported tables
+            // may hold entries already and are written now.
+            let data = &store.instances[inst as usize];
+            let items = match &seg.items {
+                ElementItems::Functions(f) if !f.is_empty() => LazyItems::Functions {
+                    func_refs: data.func_ref(0),
+                    indices: f.as_ptr(),
+                },
+                _ => LazyItems::Expressions {
+                    instance: inst,
+                    segment: i as u32,
+                },
+            };
+            lazy.push(LazyPlacement {
+                start,
+                len: n,
+                items,
+            });
+            continue;
+        }
+        for k in 0..n {
+            let raw = segment_item_in(store, inst, i as u32, k as u32)?;
+            store.tables[t as usize]
+                .set(start + k, raw)
+                .expect("segment bounds checked above");
+        }
+    }
+    for (i, seg) in info.data.iter().enumerate() {
+        if let SegmentMode::Active { index, offset: at } = &seg.mode {
+            let start = offset(store, inst, at, false);
+            let m = store.instances[inst as usize].memories[*index as usize];
+            let len = seg.data.len() as u64;
+            store.memories[m as usize].init(start, &seg.data, 0, len, &Meter::OFF)?;
+            store.instances[inst as usize].dropped_data[i] = true;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Libcalls: the runtime functions compiled code calls through the builtins
+//! array of the vmctx, each a thin wrapper over the entity it works on
+//! ([`vm::Table`], [`vm::Memory`]).
+//!
+//! The list is written once, in [`trestle_vmctx::foreach_libcall!`]: the
+//! compiler builds its signatures from it, and the macro below builds from
+//! it both the `extern "C"` entry points and the array. Every entry point
+//! is the same code: find the store and the instance from the caller's
+//! vmctx, run the body (the function of the same name below, which returns
+//! `Result<_, Trap>`) under [`traphandlers::leave_wasm_with`], which turns
+//! an `Err(trap)` into a trap and carries a panic of the body (the
+//! embedder's limiter panicking inside `table.grow`, say) across the wasm
+//! frames to the caller of [`crate::Func::call`], where it is resumed. A
+//! panic never unwinds into compiled code. Adding a libcall is one line in
+//! the list plus its body here; a body whose signature drifts from the list
+//! does not compile.
+//!
+//! Bulk operations charge fuel for their work and check the epoch deadline
+//! between chunks of it, through the store's [`vm::Meter`].
+
+use crate::store::StoreOpaque;
+use crate::vm::{self, traphandlers};
+use trestle_vmctx::{Trap, VMContext};
+
+/// The array of libcall entry points, in [`trestle_vmctx::LibcallIndex`]
+/// order.
+#[repr(transparent)]
+struct Builtins([*const (); trestle_vmctx::NUM_LIBCALLS as usize]);
+
+// SAFETY: the array holds only function pointers, never written.
+unsafe impl Sync for Builtins {}
+
+macro_rules! kind_type {
+    (vmctx) => { *mut VMContext };
+    (ptr) => { usize };
+    (i32) => { u32 };
+    (i64) => { u64 };
+}
+
+macro_rules! libcalls {
+    ($( $(#[$attr:meta])* $name:ident( vmctx: vmctx $(, $pname:ident: $pkind:ident)* ) $(-> $result:ident)?; )*) => {
+        /// The `extern "C"` entry points, one per libcall.
+        mod entry {
+            use super::*;
+            $(
+                $(#[$attr])*
+                pub(super) unsafe extern "C" fn $name(
+                    vmctx: *mut VMContext $(, $pname: kind_type!($pkind))*
+                ) $(-> kind_type!($result))? {
+                    // SAFETY: compiled code calls its libcalls with its own
+                    // vmctx, inside `catch_traps`, and this call is all the
+                    // entry point does.
+                    unsafe { enter(vmctx, |store, instance| super::$name(store, instance $(, $pname)*)) }
+                }
+            )*
+        }
+
+        static BUILTINS: Builtins = Builtins([$({
+            let f: unsafe extern "C" fn(*mut VMContext $(, kind_type!($pkind))*) $(-> kind_type!($result))? =
+                entry::$name;
+            f as *const ()
+        },)*]);
+    };
+}
+trestle_vmctx::foreach_libcall!(libcalls);
+
+/// The address of the builtins array, for the vmctx header.
+pub(crate) fn builtins() -> *const () {
+    BUILTINS.0.as_ptr().cast()
+}
+
+/// Runs the body of a libcall called with `vmctx`, with the store and the
+/// instance index, and returns its value or leaves WebAssembly (see the
+/// [module documentation](self)).
+///
+/// # Safety
+///
+/// `vmctx` must be the vmctx of a live instance whose compiled code made
+/// this call, inside `catch_traps`, and the caller must return right after
+/// (it is skipped on a trap or a panic).
+unsafe fn enter<R>(
+    vmctx: *mut VMContext,
+    body: impl FnOnce(&mut StoreOpaque, u32) -> Result<R, Trap>,
+) -> R {
+    // SAFETY: per the contract, the header holds the instance's store and
+    // index; the store is not otherwise used while compiled code waits
+    // for this call.
+    let (store, instance) = unsafe {
+        let (store, instance) = vm::vmctx::store_and_instance(vmctx);
+        (&mut *store.cast::<StoreOpaque>(), instance)
+    };
+    // SAFETY: per the contract.
+    unsafe { traphandlers::leave_wasm_with(|| body(store, instance)) }
+}
+
+// ---- Memory --------------------------------------------------------------
+
+fn memory_grow(store: &mut StoreOpaque, inst: u32, memory: u32, delta: u64) -> Result<u64, Trap> {
+    let m = store.instances[inst as usize].memories[memory as usize];
+    Ok(store.memory_grow(m, delta).unwrap_or(u64::MAX))
+}
+
+fn memory_fill(
+    store: &mut StoreOpaque,
+    inst: u32,
+    memory: u32,
+    dst: u64,
+    val: u32,
+    len: u64,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let m = store.instances[inst as usize].memories[memory as usize];
+    store.memories[m as usize].fill(dst, val as u8, len, &meter)
+}
+
+fn memory_copy(
+    store: &mut StoreOpaque,
+    inst: u32,
+    dst_mem: u32,
+    dst: u64,
+    src_mem: u32,
+    src: u64,
+    len: u64,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let data = &store.instances[inst as usize];
+    let (dm, sm) = (
+        data.memories[dst_mem as usize] as usize,
+        data.memories[src_mem as usize] as usize,
+    );
+    vm::Memory::copy(&mut store.memories, dm, dst, sm, src, len, &meter)
+}
+
+fn memory_init(
+    store: &mut StoreOpaque,
+    inst: u32,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let instance = &store.instances[inst as usize];
+    let m = instance.memories[memory as usize];
+    let bytes = instance.data_segment(data);
+    let (src, len) = (u64::from(src), u64::from(len));
+    store.memories[m as usize].init(dst, bytes, src, len, &meter)
+}
+
+fn data_drop(store: &mut StoreOpaque, inst: u32, data: u32) -> Result<(), Trap> {
+    store.instances[inst as usize].dropped_data[data as usize] = true;
+    Ok(())
+}
+
+// ---- Tables --------------------------------------------------------------
+
+fn table_grow(
+    store: &mut StoreOpaque,
+    inst: u32,
+    table: u32,
+    delta: u64,
+    init: usize,
+) -> Result<u64, Trap> {
+    let meter = store.meter();
+    let t = store.instances[inst as usize].tables[table as usize];
+    Ok(store
+        .table_grow(t, delta, init, &meter)?
+        .unwrap_or(u64::MAX))
+}
+
+fn table_fill(
+    store: &mut StoreOpaque,
+    inst: u32,
+    table: u32,
+    dst: u64,
+    val: usize,
+    len: u64,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let t = store.instances[inst as usize].tables[table as usize];
+    store.tables[t as usize].fill(dst, val, len, &meter)
+}
+
+fn table_copy(
+    store: &mut StoreOpaque,
+    inst: u32,
+    dst_table: u32,
+    dst: u64,
+    src_table: u32,
+    src: u64,
+    len: u64,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let data = &store.instances[inst as usize];
+    let (dt, st) = (
+        data.tables[dst_table as usize] as usize,
+        data.tables[src_table as usize] as usize,
+    );
+    let (tables, items) = store.tables_and_items();
+    vm::Table::copy(tables, dt, dst, st, src, len, &items, &meter)
+}
+
+fn table_init(
+    store: &mut StoreOpaque,
+    inst: u32,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let meter = store.meter();
+    let instance = &store.instances[inst as usize];
+    let t = instance.tables[table as usize];
+    let words = instance.element_segment(elem);
+    let (src, len) = (u64::from(src), u64::from(len));
+    store.tables[t as usize].init(dst, words, src, len, &meter)
+}
+
+fn elem_drop(store: &mut StoreOpaque, inst: u32, elem: u32) -> Result<(), Trap> {
+    store.instances[inst as usize].elements[elem as usize] = None;
+    Ok(())
+}
+
+fn table_lazy_init(
+    store: &mut StoreOpaque,
+    inst: u32,
+    table: u32,
+    index: u64,
+) -> Result<usize, Trap> {
+    let t = store.instances[inst as usize].tables[table as usize];
+    let (tables, items) = store.tables_and_items();
+    tables[t as usize]
+        .lazy_entry(index, &items)
+        .ok_or(Trap::UndefinedElement)
+}
+
+/// Whether the type with canonical id `actual` is `expected` or declares it
+/// as a (transitive) supertype: the slow path of `call_indirect` against a
+/// type that is not final.
+fn is_subtype(
+    store: &mut StoreOpaque,
+    _inst: u32,
+    actual: u32,
+    expected: u32,
+) -> Result<u32, Trap> {
+    Ok(u32::from(store.engine.is_subtype_id(actual, expected)))
+}

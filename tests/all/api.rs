@@ -1,0 +1,250 @@
+//! The embedding API as an embedder reads it: every `Config` setting has a
+//! getter, table and memory types report their current size the same way
+//! (and import matching goes by it), import mismatches show types as they
+//! are written in the text format, the built-in limits are public, and the
+//! `Val`/`Ref` conveniences Wasmtime users reach for exist.
+
+use trestle::{
+    Config, Engine, Extern, ExternRef, Func, FuncType, Global, GlobalType, HeapType, Instance,
+    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS, Memory,
+    MemoryType, Module, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType,
+};
+
+#[test]
+fn every_config_setting_reads_back() {
+    let defaults = Config::new();
+    assert!(defaults.get_wasm_multi_value());
+    assert!(defaults.get_wasm_bulk_memory());
+    assert!(defaults.get_wasm_reference_types());
+    assert!(!defaults.get_wasm_memory64());
+    assert!(!defaults.get_wasm_function_references());
+    assert!(!defaults.get_wasm_gc());
+    assert!(!defaults.get_wasm_tail_call());
+    assert_eq!(defaults.get_max_wasm_stack(), 512 * 1024);
+    assert!(defaults.get_table_lazy_init());
+    assert!(!defaults.get_consume_fuel());
+    assert!(!defaults.get_epoch_interruption());
+    assert!(defaults.get_cranelift_optimize());
+
+    for on in [false, true] {
+        let mut config = Config::new();
+        config
+            .wasm_multi_value(on)
+            .wasm_sign_extension(on)
+            .wasm_saturating_float_to_int(on)
+            .wasm_mutable_global(on)
+            .wasm_bulk_memory(on)
+            .wasm_reference_types(on)
+            .wasm_memory64(on)
+            .wasm_function_references(on)
+            .wasm_gc(on)
+            .wasm_tail_call(on)
+            .max_wasm_stack(if on { 1 << 20 } else { 1 << 16 })
+            .table_lazy_init(on)
+            .consume_fuel(on)
+            .epoch_interruption(on)
+            .cranelift_debug_verifier(on)
+            .cranelift_optimize(on);
+        // An engine's settings are the config it was made with.
+        let engine = Engine::new(&config).unwrap();
+        let c = engine.config();
+        assert_eq!(
+            [
+                c.get_wasm_multi_value(),
+                c.get_wasm_sign_extension(),
+                c.get_wasm_saturating_float_to_int(),
+                c.get_wasm_mutable_global(),
+                c.get_wasm_bulk_memory(),
+                c.get_wasm_reference_types(),
+                c.get_wasm_memory64(),
+                c.get_wasm_function_references(),
+                c.get_wasm_gc(),
+                c.get_wasm_tail_call(),
+                c.get_table_lazy_init(),
+                c.get_consume_fuel(),
+                c.get_epoch_interruption(),
+                c.get_cranelift_debug_verifier(),
+                c.get_cranelift_optimize(),
+            ],
+            [on; 15],
+        );
+        assert_eq!(c.get_max_wasm_stack(), if on { 1 << 20 } else { 1 << 16 });
+    }
+    // GC implies typed function references.
+    let mut config = Config::new();
+    config.wasm_gc(true);
+    assert!(config.get_wasm_function_references());
+}
+
+#[test]
+fn table_and_memory_types_report_the_current_size() {
+    let mut store = Store::new(&crate::harness::engine(), ());
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, 1, Some(10)),
+        Ref::Func(None),
+    )
+    .unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(1, Some(10))).unwrap();
+    table.grow(&mut store, 4, Ref::Func(None)).unwrap();
+    memory.grow(&mut store, 4).unwrap();
+    let tty = table.ty(&store);
+    let mty = memory.ty(&store);
+    assert_eq!((tty.minimum(), tty.maximum()), (5, Some(10)));
+    assert_eq!((mty.minimum(), mty.maximum()), (5, Some(10)));
+    assert_eq!(table.size(&store), tty.minimum());
+    assert_eq!(memory.size(&store), mty.minimum());
+    assert_eq!(Extern::Table(table).ty(&store).table(), Some(&tty));
+    assert_eq!(Extern::Memory(memory).ty(&store).memory(), Some(&mty));
+
+    // Import matching goes by the same types: both now satisfy a minimum
+    // of 5, and neither one of 6.
+    let engine = store.engine().clone();
+    let fits = |min: u32| {
+        format!(
+            r#"(module (import "m" "t" (table {min} 10 funcref)) (import "m" "m" (memory {min} 10)))"#
+        )
+    };
+    let ok = Module::new(&engine, fits(5)).unwrap();
+    Instance::new(&mut store, &ok, &[table.into(), memory.into()]).unwrap();
+    let too_big = Module::new(&engine, fits(6)).unwrap();
+    let err = Instance::new(&mut store, &too_big, &[table.into(), memory.into()]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "incompatible import type for `m::t`: expected (table 6 10 funcref), found (table 5 10 funcref)"
+    );
+}
+
+fn host_table(store: &mut Store<()>) -> Extern {
+    let ty = TableType::new(RefType::FUNCREF, 0, None);
+    Table::new(store, ty, Ref::Func(None)).unwrap().into()
+}
+
+fn host_memory(store: &mut Store<()>) -> Extern {
+    Memory::new(store, MemoryType::new(1, None)).unwrap().into()
+}
+
+fn host_global(store: &mut Store<()>) -> Extern {
+    let ty = GlobalType::new(ValType::I32, Mutability::Const);
+    Global::new(store, ty, Val::I32(1)).unwrap().into()
+}
+
+fn host_func(store: &mut Store<()>) -> Extern {
+    Func::wrap(store, |x: i32| x).into()
+}
+
+#[test]
+fn import_mismatches_show_types_as_the_text_format_writes_them() {
+    type Make = fn(&mut Store<()>) -> Extern;
+    let cases: [(&str, Make, &str); 6] = [
+        ("(table 1 10 funcref)", host_table, "(table 0 funcref)"),
+        ("(memory 1 2)", host_memory, "(memory 1)"),
+        ("(global (mut i32))", host_global, "(global i32)"),
+        (
+            "(func (param i32) (result i64))",
+            host_func,
+            "(func (param i32) (result i32))",
+        ),
+        ("(func)", host_table, "(table 0 funcref)"),
+        ("(table i64 2 externref)", host_memory, "(memory 1)"),
+    ];
+    let mut config = crate::harness::config();
+    config.wasm_memory64(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    for (import, make, found) in cases {
+        let wat = format!(r#"(module (import "m" "x" {import}))"#);
+        let module = Module::new(&engine, &wat).unwrap();
+        let ext = make(&mut store);
+        let err = Instance::new(&mut store, &module, &[ext]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("incompatible import type for `m::x`: expected {import}, found {found}"),
+        );
+        assert_eq!(ext.ty(&store).to_string(), found);
+    }
+    // The types display the same way on their own.
+    assert_eq!(
+        TableType::new64(RefType::EXTERNREF, 1, Some(2)).to_string(),
+        "(table i64 1 2 externref)"
+    );
+    assert_eq!(MemoryType::new(0, None).to_string(), "(memory 0)");
+    assert_eq!(
+        GlobalType::new(ValType::F64, Mutability::Var).to_string(),
+        "(global (mut f64))"
+    );
+    let ty = FuncType::new(&engine, [ValType::EXTERNREF], []);
+    assert_eq!(ty.to_string(), "(func (param externref))");
+}
+
+#[test]
+fn the_built_in_limits_are_public_and_enforced() {
+    assert_eq!(MAX_TABLE_ELEMENTS, 10_000_000);
+    assert_eq!(MAX_STORE_TABLE_ELEMENTS, 100_000_000);
+    assert_eq!(MAX_MEMORY_PAGES, 65_536);
+    assert_eq!(MAX_GC_ARRAY_ELEMENTS, 1 << 26);
+    let mut store = Store::new(&crate::harness::engine(), ());
+    let over = u32::try_from(MAX_TABLE_ELEMENTS + 1).unwrap();
+    let err = Table::new(
+        &mut store,
+        TableType::new(RefType::FUNCREF, over, None),
+        Ref::Func(None),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&MAX_TABLE_ELEMENTS.to_string()),
+        "{err}"
+    );
+    let at_limit = u32::try_from(MAX_TABLE_ELEMENTS).unwrap();
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::EXTERNREF, at_limit, None),
+        Ref::Extern(None),
+    )
+    .unwrap();
+    assert!(table.grow(&mut store, 1, Ref::Extern(None)).is_err());
+    let over = u32::try_from(MAX_MEMORY_PAGES + 1).unwrap();
+    assert!(Memory::new(&mut store, MemoryType::new(over, None)).is_err());
+}
+
+#[test]
+fn val_and_ref_conveniences() {
+    let mut store = Store::new(&crate::harness::engine(), ());
+    assert_eq!(Val::null_func_ref(), Val::FuncRef(None));
+    assert_eq!(Val::null_extern_ref(), Val::ExternRef(None));
+    assert_eq!(Val::null_any_ref(), Val::AnyRef(None));
+    assert_eq!(Val::null_ref(&HeapType::NoExtern), Val::ExternRef(None));
+    assert_eq!(Val::null_ref(&HeapType::Eq), Val::AnyRef(None));
+    assert_eq!(Val::null_func_ref(), Val::default_for_ty(&ValType::FUNCREF));
+    assert_eq!(Ref::null(&HeapType::Func), Ref::Func(None));
+
+    let f = Func::wrap(&mut store, || {});
+    let e = ExternRef::new(&mut store, 5u8).unwrap();
+    let fv = Val::from(f);
+    let ev = Val::from(e);
+    assert_eq!(fv.unwrap_funcref(), Some(&f));
+    assert_eq!(ev.unwrap_externref(), Some(&e));
+    assert_eq!(Val::null_extern_ref().unwrap_externref(), None);
+    assert_eq!(Val::from(Some(f)), fv);
+    assert_eq!(Val::from(None::<ExternRef>), Val::null_extern_ref());
+    assert_eq!(Val::V128(7).unwrap_v128(), 7);
+    assert_eq!(Val::I32(1).v128(), None);
+    assert_eq!(Val::I32(1).anyref(), None);
+
+    let fr = Ref::from(f);
+    let er = Ref::from(Some(e));
+    assert!(fr.is_func() && fr.is_non_null() && !fr.is_extern() && !fr.is_any());
+    assert!(er.is_extern() && er.is_non_null());
+    assert!(Ref::from(None::<Func>).is_null());
+    assert_eq!(fr.unwrap_func(), Some(&f));
+    assert_eq!(er.unwrap_extern(), Some(&e));
+    assert_eq!(Ref::Any(None).unwrap_any(), None);
+    let wrong = std::panic::catch_unwind(|| {
+        let _ = Ref::Func(None).unwrap_extern();
+    });
+    assert!(wrong.is_err(), "unwrapping the wrong kind panics");
+    let wrong = std::panic::catch_unwind(|| {
+        let _ = Val::I32(0).unwrap_funcref();
+    });
+    assert!(wrong.is_err());
+}
