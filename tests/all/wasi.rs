@@ -11,7 +11,7 @@
 use crate::wasi_programs::scratch_dir;
 use std::path::Path;
 use std::time::Duration;
-use trestle::{Engine, Instance, Linker, Memory, Module, Store, Val};
+use trestle::{Instance, Linker, Memory, Module, Store, Val};
 use trestle_wasi::{
     DirPerms, Errno, FilePerms, HostMonotonicClock, HostWallClock, I32Exit, MemoryInputPipe,
     MemoryOutputPipe, WasiCtxBuilder, WasiP1Ctx,
@@ -112,7 +112,7 @@ struct Guest {
 
 impl Guest {
     fn new(builder: &mut WasiCtxBuilder) -> Guest {
-        let engine = Engine::default();
+        let engine = crate::harness::engine();
         let module = Module::new(&engine, wrapper_module()).unwrap();
         let mut linker = Linker::new(&engine);
         trestle_wasi::add_to_linker(&mut linker, |cx| cx).unwrap();
@@ -532,7 +532,7 @@ fn read_only_preopen() {
 
 #[test]
 fn wrong_import_signature_is_a_link_error() {
-    let engine = Engine::default();
+    let engine = crate::harness::engine();
     let module = Module::new(
         &engine,
         r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))

@@ -29,7 +29,11 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 fn run(name: &str, flags: &[String], args: &[&str], stdin: Option<&Path>) -> Output {
     let wasm = programs_dir().join("wasm").join(format!("{name}.wasm"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trestle"));
-    cmd.arg("run").args(flags).arg(&wasm).args(args);
+    cmd.arg("run")
+        .args(crate::harness::cli_args())
+        .args(flags)
+        .arg(&wasm)
+        .args(args);
     cmd.stdin(match stdin {
         Some(path) => Stdio::from(std::fs::File::open(path).unwrap()),
         None => Stdio::null(),
@@ -155,7 +159,9 @@ fn readme_example() {
     std::fs::write(dir.join("b"), "").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_trestle"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--dir"])
+        .arg("run")
+        .args(crate::harness::cli_args())
+        .arg("--dir")
         .arg(format!("{}::/", dir.display()))
         .args(["examples/hello-wasi.wasm", "Trestle"])
         .output()

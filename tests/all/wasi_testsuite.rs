@@ -119,7 +119,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 fn run_one(wasm: &Path, scratch: &Path) -> Result<(), String> {
     let spec = read_spec(wasm);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trestle"));
-    cmd.arg("run");
+    cmd.arg("run").args(crate::harness::cli_args());
     for (k, v) in &spec.env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
