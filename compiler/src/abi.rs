@@ -6,6 +6,7 @@
 //! on these, so each is defined once; so are the two steps every built
 //! function shares (entering it, declaring a direct callee).
 
+use crate::index::FuncIndex;
 use crate::types::{WasmFuncType, WasmValType};
 use cranelift_codegen::ir::{
     AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, SigRef, Signature, TrapCode,
@@ -89,12 +90,12 @@ pub(crate) fn enter_function(b: &mut FunctionBuilder<'_>) -> Vec<Value> {
 /// linker resolves).
 pub(crate) fn import_defined_function(
     b: &mut FunctionBuilder<'_>,
-    func_index: u32,
+    func_index: FuncIndex,
     sig: SigRef,
 ) -> FuncRef {
     let name = b
         .func
-        .declare_imported_user_function(UserExternalName::new(0, func_index));
+        .declare_imported_user_function(UserExternalName::new(0, func_index.as_u32()));
     b.import_function(ExtFuncData {
         name: ExternalName::user(name),
         signature: sig,

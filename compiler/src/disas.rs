@@ -13,16 +13,18 @@
 //! and the hot blocks that lead to it, with their instruction counts.
 
 use crate::driver::FunctionCompiler;
+use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::{Parsed, parse};
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{Block, Function, Opcode};
+use cranelift_entity::EntityRef;
 
 /// One defined function's optimized Cranelift IR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptimizedFunction {
     /// The function's index in the module's function index space.
-    pub func_index: u32,
+    pub func_index: FuncIndex,
     /// The optimized IR in Cranelift's text format.
     pub clif: String,
     /// Every indirect call in a hot block, in layout order.
@@ -74,11 +76,10 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let first_defined = info.num_imported_funcs;
         let mut compiler = FunctionCompiler::new(self, &info, &offsets);
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {
-            let func_index = first_defined + i as u32;
+            let func_index = info.func_index(DefinedFuncIndex::new(i));
             compiler.compile_body(func_index, func, &body)?;
             let ir = compiler.optimized_ir();
             out.push(OptimizedFunction {

@@ -12,6 +12,7 @@
 //! relocations and trap sites; the trampolines use it too.
 
 use crate::abi::trap_from_code;
+use crate::index::FuncIndex;
 use crate::translate::FuncTranslator;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler, trampoline};
@@ -26,7 +27,7 @@ pub(crate) struct CompiledFunction {
     pub code: Vec<u8>,
     /// `(offset in code, callee function index, reloc kind, addend)` of
     /// direct calls.
-    pub relocs: Vec<(u32, u32, Reloc, i64)>,
+    pub relocs: Vec<(u32, FuncIndex, Reloc, i64)>,
     pub traps: Vec<(u32, Trap)>,
 }
 
@@ -62,7 +63,7 @@ impl<'a> FunctionCompiler<'a> {
     /// the code was generated from.
     pub(crate) fn compile_body(
         &mut self,
-        func_index: u32,
+        func_index: FuncIndex,
         func: FuncToValidate<ValidatorResources>,
         body: &FunctionBody<'_>,
     ) -> Result<CompiledFunction, CompileError> {
@@ -85,7 +86,7 @@ impl<'a> FunctionCompiler<'a> {
     /// `func_index`.
     pub(crate) fn compile_array_to_wasm(
         &mut self,
-        func_index: u32,
+        func_index: FuncIndex,
     ) -> Result<CompiledFunction, CompileError> {
         self.ctx.clear();
         trampoline::build_array_to_wasm(
@@ -134,7 +135,7 @@ pub(crate) fn compile_function(
     for r in buffer.relocs() {
         match &r.target {
             cranelift_codegen::FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
-                let callee = ctx.func.params.user_named_funcs()[*name].index;
+                let callee = FuncIndex::from_u32(ctx.func.params.user_named_funcs()[*name].index);
                 relocs.push((r.offset, callee, r.kind, r.addend));
             }
             other => {

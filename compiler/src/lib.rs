@@ -13,12 +13,14 @@
 mod abi;
 mod disas;
 mod driver;
+mod index;
 mod module;
 mod trampoline;
 mod translate;
 mod types;
 
 pub use disas::{IndirectCallPath, OptimizedFunction};
+pub use index::*;
 pub use module::{CompiledModule, FuncLoc, InternGroup};
 pub use trampoline::HostTrampoline;
 pub use types::*;

@@ -2,9 +2,11 @@
 //! the layout of all functions in one position-independent blob.
 
 use crate::driver::{CompiledFunction, FunctionCompiler};
+use crate::index::*;
 use crate::types::*;
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::binemit::Reloc;
+use cranelift_entity::{EntityRef, PrimaryMap};
 use std::sync::Arc;
 use trestle_vmctx::{Trap, VMOffsets};
 use wasmparser::{
@@ -32,7 +34,7 @@ pub struct CompiledModule {
     /// (position independent).
     pub code: Vec<u8>,
     /// Entry points of each defined function, by defined index.
-    pub funcs: Vec<FuncLoc>,
+    pub funcs: PrimaryMap<DefinedFuncIndex, FuncLoc>,
     /// Trap sites: code offset and trap, sorted by offset.
     pub traps: Vec<(u32, Trap)>,
 }
@@ -42,7 +44,7 @@ pub struct CompiledModule {
 /// known yet.
 #[derive(Clone, Copy)]
 pub(crate) struct Group<'a> {
-    start: u32,
+    start: TypeIndex,
     members: &'a [wasmparser::SubType],
 }
 
@@ -106,9 +108,9 @@ pub(crate) fn heap_type(
     })
 }
 
-/// The module type index `index` names: a group-relative index counts from
-/// the start of `group` (outside any group it names nothing, and
-/// [`concrete_type`] reports an unknown type).
+/// The module type index `index` names, as a raw number: a group-relative
+/// index counts from the start of `group` (outside any group it names
+/// nothing, and [`concrete_type`] reports an unknown type).
 fn type_index(
     group: Option<Group<'_>>,
     index: wasmparser::UnpackedIndex,
@@ -116,13 +118,13 @@ fn type_index(
     match index {
         wasmparser::UnpackedIndex::Module(i) => Ok(i),
         wasmparser::UnpackedIndex::RecGroup(i) => {
-            Ok(group.map_or(u32::MAX, |g| g.start.saturating_add(i)))
+            Ok(group.map_or(u32::MAX, |g| g.start.as_u32().saturating_add(i)))
         }
         other => Err(CompileError::unsupported(format!("type index {other:?}"))),
     }
 }
 
-/// The heap type of references to type `index`.
+/// The heap type of references to type `index` (a raw type index).
 fn concrete_type(
     info: &ModuleInfo,
     group: Option<Group<'_>>,
@@ -131,10 +133,10 @@ fn concrete_type(
     use wasmparser::CompositeInnerType as C;
     if let Some(g) = group
         && let Some(member) = index
-            .checked_sub(g.start)
+            .checked_sub(g.start.as_u32())
             .and_then(|i| g.members.get(i as usize))
     {
-        let local = REC_GROUP_LOCAL | (index - g.start);
+        let local = CanonicalTypeId::rec_group_local(index - g.start.as_u32());
         return Ok(match member.composite_type.inner {
             C::Func(_) => WasmHeapType::ConcreteFunc(local),
             C::Array(_) => WasmHeapType::ConcreteArray(local),
@@ -142,9 +144,11 @@ fn concrete_type(
             _ => return Err(CompileError::unsupported("continuation types")),
         });
     }
+    // Only an index in range is a `TypeIndex` (`u32::MAX` is not one).
+    let ty = ((index as usize) < info.sub_types.len()).then(|| TypeIndex::from_u32(index));
     match (
-        info.sub_types.get(index as usize),
-        info.type_ids.get(index as usize),
+        ty.and_then(|t| info.sub_types.get(t)),
+        ty.and_then(|t| info.type_ids.get(t)),
     ) {
         (Some(sub), Some(&id)) => Ok(sub.heap_type(id)),
         _ => Err(CompileError::new(
@@ -212,7 +216,8 @@ fn sub_type(
 
 /// Canonicalizes a recursion group: its members in order, with references
 /// to each other marked [`REC_GROUP_LOCAL`], to the engine-wide id of its
-/// first member (the others follow it).
+/// first member (the others follow it), the raw value of a
+/// [`CanonicalTypeId`].
 pub type InternGroup<'a> = dyn FnMut(&[WasmSubType]) -> u32 + 'a;
 
 fn table_type(info: &ModuleInfo, t: &wasmparser::TableType) -> Result<WasmTableType, CompileError> {
@@ -270,21 +275,27 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
             O::F32Const { value } => ConstOp::F32(value.bits()),
             O::F64Const { value } => ConstOp::F64(value.bits()),
             O::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
-            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::GlobalGet { global_index } => {
+                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+            }
             O::RefNull { hty } => ConstOp::RefNull(heap_type(info, None, hty)?),
-            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             O::I32Add => ConstOp::I32Add,
             O::I32Sub => ConstOp::I32Sub,
             O::I32Mul => ConstOp::I32Mul,
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
-            O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
-            O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            O::ArrayNew { array_type_index } => {
+                ConstOp::ArrayNew(TypeIndex::from_u32(array_type_index))
+            }
+            O::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(TypeIndex::from_u32(array_type_index))
+            }
             O::ArrayNewFixed {
                 array_type_index,
                 array_size,
-            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            } => ConstOp::ArrayNewFixed(TypeIndex::from_u32(array_type_index), array_size),
             other => {
                 return Err(CompileError::unsupported(format!(
                     "constant expression operator {other:?}"
@@ -298,7 +309,7 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
 
 /// A compiled body: its index among the defined functions, its code and
 /// its array-to-wasm trampoline.
-type Compiled = (usize, CompiledFunction, CompiledFunction);
+type Compiled = (DefinedFuncIndex, CompiledFunction, CompiledFunction);
 
 /// The parsed module and the bodies still to translate.
 pub(crate) struct Parsed<'a> {
@@ -333,17 +344,17 @@ pub(crate) fn parse<'a>(
                     let group = group?;
                     let members: Vec<wasmparser::SubType> = group.into_types().collect();
                     let g = Group {
-                        start: info.sub_types.len() as u32,
+                        start: info.sub_types.next_key(),
                         members: &members,
                     };
                     let subs = members
                         .iter()
                         .map(|sub| sub_type(&info, g, sub))
                         .collect::<Result<Vec<_>, _>>()?;
-                    let base = intern(&subs);
+                    let base = CanonicalTypeId::from_u32(intern(&subs));
                     for (i, sub) in subs.iter().enumerate() {
                         let sub = sub.in_group(base);
-                        info.type_ids.push(base + i as u32);
+                        info.type_ids.push(base.offset(i as u32));
                         info.types.push(Arc::new(sub.func_or_empty()));
                         info.sub_types.push(Arc::new(sub));
                     }
@@ -354,24 +365,24 @@ pub(crate) fn parse<'a>(
                     let import = import?;
                     let index = match import.ty {
                         TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
-                            info.functions.push(ty);
+                            let f = info.functions.push(TypeIndex::from_u32(ty));
                             info.num_imported_funcs += 1;
-                            EntityIndex::Function(info.functions.len() as u32 - 1)
+                            EntityIndex::Function(f)
                         }
                         TypeRef::Table(t) => {
-                            info.tables.push(table_type(&info, &t)?);
+                            let t = info.tables.push(table_type(&info, &t)?);
                             info.num_imported_tables += 1;
-                            EntityIndex::Table(info.tables.len() as u32 - 1)
+                            EntityIndex::Table(t)
                         }
                         TypeRef::Memory(m) => {
-                            info.memories.push(memory_type(&m)?);
+                            let m = info.memories.push(memory_type(&m)?);
                             info.num_imported_memories += 1;
-                            EntityIndex::Memory(info.memories.len() as u32 - 1)
+                            EntityIndex::Memory(m)
                         }
                         TypeRef::Global(g) => {
-                            info.globals.push(global_type(&info, &g)?);
+                            let g = info.globals.push(global_type(&info, &g)?);
                             info.num_imported_globals += 1;
-                            EntityIndex::Global(info.globals.len() as u32 - 1)
+                            EntityIndex::Global(g)
                         }
                         TypeRef::Tag(_) => return Err(CompileError::unsupported("tags")),
                     };
@@ -384,7 +395,7 @@ pub(crate) fn parse<'a>(
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
-                    info.functions.push(ty?);
+                    info.functions.push(TypeIndex::from_u32(ty?));
                 }
             }
             Payload::TableSection(reader) => {
@@ -415,11 +426,11 @@ pub(crate) fn parse<'a>(
                     let e = e?;
                     let index = match e.kind {
                         ExternalKind::Func | ExternalKind::FuncExact => {
-                            EntityIndex::Function(e.index)
+                            EntityIndex::Function(FuncIndex::from_u32(e.index))
                         }
-                        ExternalKind::Table => EntityIndex::Table(e.index),
-                        ExternalKind::Memory => EntityIndex::Memory(e.index),
-                        ExternalKind::Global => EntityIndex::Global(e.index),
+                        ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(e.index)),
+                        ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(e.index)),
+                        ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(e.index)),
                         ExternalKind::Tag => return Err(CompileError::unsupported("tags")),
                     };
                     info.exports.push(Export {
@@ -428,7 +439,7 @@ pub(crate) fn parse<'a>(
                     });
                 }
             }
-            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::StartSection { func, .. } => info.start = Some(FuncIndex::from_u32(func)),
             Payload::ElementSection(reader) => {
                 for e in reader {
                     let e = e?;
@@ -439,14 +450,18 @@ pub(crate) fn parse<'a>(
                             table_index,
                             offset_expr,
                         } => SegmentMode::Active {
-                            index: table_index.unwrap_or(0),
+                            index: TableIndex::from_u32(table_index.unwrap_or(0)),
                             offset: const_expr(&info, &offset_expr)?,
                         },
                     };
                     let (element, items) = match e.items {
                         wasmparser::ElementItems::Functions(r) => (
                             WasmRefType::FUNCREF,
-                            ElementItems::Functions(r.into_iter().collect::<Result<_, _>>()?),
+                            ElementItems::Functions(
+                                r.into_iter()
+                                    .map(|f| f.map(FuncIndex::from_u32))
+                                    .collect::<Result<_, _>>()?,
+                            ),
                         ),
                         wasmparser::ElementItems::Expressions(ty, r) => {
                             let mut exprs = Vec::new();
@@ -475,7 +490,7 @@ pub(crate) fn parse<'a>(
                             memory_index,
                             offset_expr,
                         } => SegmentMode::Active {
-                            index: memory_index,
+                            index: MemoryIndex::from_u32(memory_index),
                             offset: const_expr(&info, &offset_expr)?,
                         },
                     };
@@ -535,7 +550,6 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let first_defined = info.num_imported_funcs;
         let n = bodies.len();
 
         // Compile bodies on all cores: each worker takes every k-th body.
@@ -546,12 +560,12 @@ impl Compiler {
         let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
         let mut chunks: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
         for (i, b) in bodies {
-            chunks[i % workers].push((i, b));
+            chunks[i % workers].push((DefinedFuncIndex::new(i), b));
         }
         let results: Vec<Result<Vec<Compiled>, CompileError>> = if workers <= 1 {
             chunks
                 .into_iter()
-                .map(|c| self.compile_chunk(&info, &offsets, first_defined, c))
+                .map(|c| self.compile_chunk(&info, &offsets, c))
                 .collect()
         } else {
             std::thread::scope(|s| {
@@ -560,7 +574,7 @@ impl Compiler {
                     .map(|c| {
                         let info = &info;
                         let offsets = &offsets;
-                        s.spawn(move || self.compile_chunk(info, offsets, first_defined, c))
+                        s.spawn(move || self.compile_chunk(info, offsets, c))
                     })
                     .collect();
                 handles
@@ -569,8 +583,10 @@ impl Compiler {
                     .collect()
             })
         };
-        let mut compiled: Vec<Option<(CompiledFunction, CompiledFunction)>> =
-            (0..n).map(|_| None).collect();
+        let mut compiled: PrimaryMap<
+            DefinedFuncIndex,
+            Option<(CompiledFunction, CompiledFunction)>,
+        > = (0..n).map(|_| None).collect();
         let mut first_err: Option<(usize, CompileError)> = None;
         for r in results {
             match r {
@@ -592,27 +608,26 @@ impl Compiler {
         if let Some((_, e)) = first_err {
             return Err(e);
         }
-        let compiled: Vec<_> = compiled
+        let compiled: PrimaryMap<DefinedFuncIndex, _> = compiled
             .into_iter()
-            .map(|c| c.expect("every body compiled"))
+            .map(|(_, c)| c.expect("every body compiled"))
             .collect();
-        link(info, offsets, first_defined, compiled)
+        link(info, offsets, compiled)
     }
 
     fn compile_chunk(
         &self,
         info: &ModuleInfo,
         offsets: &VMOffsets,
-        first_defined: u32,
         chunk: Vec<(
-            usize,
+            DefinedFuncIndex,
             (FuncToValidate<ValidatorResources>, FunctionBody<'_>),
         )>,
     ) -> Result<Vec<Compiled>, CompileError> {
         let mut compiler = FunctionCompiler::new(self, info, offsets);
         let mut out = Vec::with_capacity(chunk.len());
         for (i, (func, body)) in chunk {
-            let func_index = first_defined + i as u32;
+            let func_index = info.func_index(i);
             let code = compiler.compile_body(func_index, func, &body)?;
             let tramp = compiler.compile_array_to_wasm(func_index)?;
             out.push((i, code, tramp));
@@ -626,12 +641,11 @@ impl Compiler {
 fn link(
     info: ModuleInfo,
     offsets: VMOffsets,
-    first_defined: u32,
-    compiled: Vec<(CompiledFunction, CompiledFunction)>,
+    compiled: PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
 ) -> Result<CompiledModule, CompileError> {
     let mut code = Vec::new();
     let mut traps = Vec::new();
-    let mut funcs = Vec::with_capacity(compiled.len());
+    let mut funcs = PrimaryMap::with_capacity(compiled.len());
     let mut pending = Vec::new();
     let mut place = |f: &CompiledFunction, code: &mut Vec<u8>| -> u32 {
         while !code.len().is_multiple_of(16) {
@@ -648,8 +662,11 @@ fn link(
     // Function bodies first, back to back, then the trampolines the host
     // enters through: the code that calls runs is dense, so many small
     // targets of a `call_indirect` share instruction-cache lines.
-    let bodies: Vec<u32> = compiled.iter().map(|(f, _)| place(f, &mut code)).collect();
-    for ((_, t), wasm_call) in compiled.iter().zip(bodies) {
+    let bodies: Vec<u32> = compiled
+        .values()
+        .map(|(f, _)| place(f, &mut code))
+        .collect();
+    for ((_, t), wasm_call) in compiled.values().zip(bodies) {
         let array_call = place(t, &mut code);
         funcs.push(FuncLoc {
             wasm_call,
@@ -660,10 +677,10 @@ fn link(
         return Err(CompileError::codegen("module code larger than 4 GiB"));
     }
     for (start, (offset, callee, kind, addend)) in pending {
-        let defined = callee
-            .checked_sub(first_defined)
+        let defined = info
+            .defined_func_index(callee)
             .ok_or_else(|| CompileError::codegen("direct call to an imported function"))?;
-        let target = i64::from(funcs[defined as usize].wasm_call);
+        let target = i64::from(funcs[defined].wasm_call);
         let at = (start + offset) as usize;
         patch(&mut code, at, kind, target + addend - at as i64)?;
     }

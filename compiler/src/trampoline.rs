@@ -12,6 +12,7 @@
 
 use crate::abi::{POINTER, enter_function, import_defined_function, ir_type, wasm_signature};
 use crate::driver::compile_function;
+use crate::index::FuncIndex;
 use crate::types::{ModuleInfo, WasmFuncType};
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::{
@@ -39,13 +40,13 @@ fn values_flags() -> MemFlagsData {
 pub(crate) fn build_array_to_wasm(
     compiler: &Compiler,
     info: &ModuleInfo,
-    func_index: u32,
+    func_index: FuncIndex,
     ctx: &mut cranelift_codegen::Context,
     fctx: &mut FunctionBuilderContext,
 ) {
     let ty = info.func_type(func_index).clone();
     ctx.func = Function::with_name_signature(
-        UserFuncName::user(1, func_index),
+        UserFuncName::user(1, func_index.as_u32()),
         array_signature(compiler.call_conv()),
     );
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);

@@ -1,5 +1,7 @@
 //! The description of a module that the runtime instantiates from.
 
+use crate::index::*;
+use cranelift_entity::{EntityRef, PrimaryMap};
 use std::sync::Arc;
 
 /// A value type.
@@ -24,7 +26,8 @@ pub enum WasmValType {
 /// Concrete types are named by their engine-wide canonical id (see
 /// [`ModuleInfo::type_ids`]); while a recursion group is being
 /// canonicalized, a reference to a member of the same group carries
-/// [`REC_GROUP_LOCAL`] plus the member's position in the group instead.
+/// [`CanonicalTypeId::rec_group_local`] of the member's position in the
+/// group instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WasmHeapType {
     /// `func`: any function.
@@ -48,16 +51,12 @@ pub enum WasmHeapType {
     /// `none`: the bottom of the GC hierarchy (only null).
     None,
     /// Functions of one concrete type.
-    ConcreteFunc(u32),
+    ConcreteFunc(CanonicalTypeId),
     /// Arrays of one concrete type.
-    ConcreteArray(u32),
+    ConcreteArray(CanonicalTypeId),
     /// Structures of one concrete type.
-    ConcreteStruct(u32),
+    ConcreteStruct(CanonicalTypeId),
 }
-
-/// The bit that marks a concrete type id as a position inside the
-/// recursion group being canonicalized.
-pub const REC_GROUP_LOCAL: u32 = 1 << 31;
 
 /// Which of the three hierarchies of reference types a heap type is in,
 /// which also decides how compiled code represents the reference.
@@ -90,7 +89,7 @@ impl WasmHeapType {
     }
 
     /// The concrete type id, for a concrete heap type.
-    pub fn concrete(self) -> Option<u32> {
+    pub fn concrete(self) -> Option<CanonicalTypeId> {
         match self {
             WasmHeapType::ConcreteFunc(id)
             | WasmHeapType::ConcreteArray(id)
@@ -100,7 +99,7 @@ impl WasmHeapType {
     }
 
     /// The same heap type with its concrete id passed through `f`.
-    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> Self {
+    pub fn map_concrete(self, f: impl FnOnce(CanonicalTypeId) -> CanonicalTypeId) -> Self {
         match self {
             WasmHeapType::ConcreteFunc(id) => WasmHeapType::ConcreteFunc(f(id)),
             WasmHeapType::ConcreteArray(id) => WasmHeapType::ConcreteArray(f(id)),
@@ -114,7 +113,7 @@ impl WasmHeapType {
     pub fn is_subtype_of(
         self,
         other: WasmHeapType,
-        supertype: &dyn Fn(u32) -> Option<u32>,
+        supertype: &dyn Fn(CanonicalTypeId) -> Option<CanonicalTypeId>,
     ) -> bool {
         use WasmHeapType as H;
         if self == other {
@@ -180,7 +179,11 @@ impl WasmRefType {
     }
 
     /// Whether every value of `self` is a value of `other`.
-    pub fn is_subtype_of(self, other: WasmRefType, supertype: &dyn Fn(u32) -> Option<u32>) -> bool {
+    pub fn is_subtype_of(
+        self,
+        other: WasmRefType,
+        supertype: &dyn Fn(CanonicalTypeId) -> Option<CanonicalTypeId>,
+    ) -> bool {
         (!self.nullable || other.nullable) && self.heap.is_subtype_of(other.heap, supertype)
     }
 }
@@ -232,14 +235,14 @@ pub struct WasmSubType {
     /// Whether the type may have subtypes (`final` forbids them).
     pub is_final: bool,
     /// The declared supertype's canonical id.
-    pub supertype: Option<u32>,
+    pub supertype: Option<CanonicalTypeId>,
     /// The shape.
     pub composite: WasmCompositeType,
 }
 
 impl WasmValType {
     /// The same type with every concrete type id passed through `f`.
-    pub fn map_ids(self, f: &dyn Fn(u32) -> u32) -> Self {
+    pub fn map_ids(self, f: &dyn Fn(CanonicalTypeId) -> CanonicalTypeId) -> Self {
         match self {
             WasmValType::Ref(r) => WasmValType::Ref(WasmRefType {
                 nullable: r.nullable,
@@ -251,7 +254,7 @@ impl WasmValType {
 }
 
 impl WasmFieldType {
-    fn map_ids(self, f: &dyn Fn(u32) -> u32) -> Self {
+    fn map_ids(self, f: &dyn Fn(CanonicalTypeId) -> CanonicalTypeId) -> Self {
         WasmFieldType {
             storage: match self.storage {
                 WasmStorageType::Val(v) => WasmStorageType::Val(v.map_ids(f)),
@@ -265,7 +268,7 @@ impl WasmFieldType {
 impl WasmSubType {
     /// The same type with every concrete type id it names (its supertype
     /// and the types inside it) passed through `f`.
-    pub fn map_ids(&self, f: &dyn Fn(u32) -> u32) -> Self {
+    pub fn map_ids(&self, f: &dyn Fn(CanonicalTypeId) -> CanonicalTypeId) -> Self {
         WasmSubType {
             is_final: self.is_final,
             supertype: self.supertype.map(f),
@@ -284,14 +287,12 @@ impl WasmSubType {
 
     /// This member of a recursion group whose first member has canonical
     /// id `base`, with its references to the group's members
-    /// ([`REC_GROUP_LOCAL`] positions) resolved to their ids.
-    pub fn in_group(&self, base: u32) -> Self {
-        self.map_ids(&|id| {
-            if id & REC_GROUP_LOCAL != 0 {
-                base + (id & !REC_GROUP_LOCAL)
-            } else {
-                id
-            }
+    /// ([`CanonicalTypeId::rec_group_local`] positions) resolved to their
+    /// ids.
+    pub fn in_group(&self, base: CanonicalTypeId) -> Self {
+        self.map_ids(&|id| match id.rec_group_position() {
+            Some(position) => base.offset(position),
+            None => id,
         })
     }
 
@@ -323,7 +324,7 @@ impl WasmSubType {
     }
 
     /// The concrete heap type of references to this type, with id `id`.
-    pub fn heap_type(&self, id: u32) -> WasmHeapType {
+    pub fn heap_type(&self, id: CanonicalTypeId) -> WasmHeapType {
         match self.composite {
             WasmCompositeType::Func(_) => WasmHeapType::ConcreteFunc(id),
             WasmCompositeType::Array(_) => WasmHeapType::ConcreteArray(id),
@@ -390,11 +391,11 @@ pub enum ConstOp {
     /// `v128.const`.
     V128(u128),
     /// `global.get`.
-    GlobalGet(u32),
+    GlobalGet(GlobalIndex),
     /// `ref.null` of a heap type.
     RefNull(WasmHeapType),
     /// `ref.func`.
-    RefFunc(u32),
+    RefFunc(FuncIndex),
     /// `i32.add` (extended constant expressions).
     I32Add,
     /// `i32.sub`.
@@ -408,11 +409,11 @@ pub enum ConstOp {
     /// `i64.mul`.
     I64Mul,
     /// `array.new $t` (a type index): the length and the initial value are on the stack.
-    ArrayNew(u32),
+    ArrayNew(TypeIndex),
     /// `array.new_default $t`: the length is on the stack.
-    ArrayNewDefault(u32),
+    ArrayNewDefault(TypeIndex),
     /// `array.new_fixed $t n`: the `n` elements are on the stack.
-    ArrayNewFixed(u32, u32),
+    ArrayNewFixed(TypeIndex, u32),
 }
 
 /// A constant expression: a stack program of [`ConstOp`]s with one result.
@@ -426,13 +427,13 @@ pub struct ConstExpr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityIndex {
     /// A function, in the function index space.
-    Function(u32),
+    Function(FuncIndex),
     /// A table, in the table index space.
-    Table(u32),
+    Table(TableIndex),
     /// A memory, in the memory index space.
-    Memory(u32),
+    Memory(MemoryIndex),
     /// A global, in the global index space.
-    Global(u32),
+    Global(GlobalIndex),
 }
 
 /// An import: the names and the index it occupies.
@@ -455,13 +456,15 @@ pub struct Export {
     pub index: EntityIndex,
 }
 
-/// How an element or data segment is applied.
+/// How an element or data segment is applied; `I` is the index of the
+/// entity an active segment is copied into ([`TableIndex`] or
+/// [`MemoryIndex`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum SegmentMode {
+pub enum SegmentMode<I> {
     /// Copied into table/memory `index` at `offset` during instantiation.
     Active {
         /// Table or memory index.
-        index: u32,
+        index: I,
         /// Offset expression.
         offset: ConstExpr,
     },
@@ -475,7 +478,7 @@ pub enum SegmentMode {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ElementItems {
     /// Function indices.
-    Functions(Box<[u32]>),
+    Functions(Box<[FuncIndex]>),
     /// Constant expressions of the segment's element type.
     Expressions(Box<[ConstExpr]>),
 }
@@ -499,7 +502,7 @@ impl ElementItems {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElementSegment {
     /// How it is applied.
-    pub mode: SegmentMode,
+    pub mode: SegmentMode<TableIndex>,
     /// The element type.
     pub element: WasmRefType,
     /// The items.
@@ -510,7 +513,7 @@ pub struct ElementSegment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSegment {
     /// How it is applied (never [`SegmentMode::Declared`]).
-    pub mode: SegmentMode,
+    pub mode: SegmentMode<MemoryIndex>,
     /// The bytes.
     pub data: Box<[u8]>,
 }
@@ -522,34 +525,34 @@ pub struct ModuleInfo {
     /// an array or a structure type is an empty function type that is
     /// never used: validation lets only function types be named where a
     /// function type is expected.
-    pub types: Vec<Arc<WasmFuncType>>,
+    pub types: PrimaryMap<TypeIndex, Arc<WasmFuncType>>,
     /// Every type of the type section with its supertype, by type index.
-    pub sub_types: Vec<Arc<WasmSubType>>,
+    pub sub_types: PrimaryMap<TypeIndex, Arc<WasmSubType>>,
     /// The engine-wide canonical id of each type, by type index.
-    pub type_ids: Vec<u32>,
+    pub type_ids: PrimaryMap<TypeIndex, CanonicalTypeId>,
     /// Imports, in order.
     pub imports: Vec<Import>,
     /// Exports, in order.
     pub exports: Vec<Export>,
     /// Type index of every function (imported first).
-    pub functions: Vec<u32>,
+    pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     /// Every table (imported first).
-    pub tables: Vec<WasmTableType>,
+    pub tables: PrimaryMap<TableIndex, WasmTableType>,
     /// Every memory (imported first).
-    pub memories: Vec<WasmMemoryType>,
+    pub memories: PrimaryMap<MemoryIndex, WasmMemoryType>,
     /// Every global (imported first).
-    pub globals: Vec<WasmGlobalType>,
+    pub globals: PrimaryMap<GlobalIndex, WasmGlobalType>,
     /// Initializers of the defined globals.
-    pub global_inits: Vec<ConstExpr>,
+    pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
     /// The initial element of each defined table: an initializer
     /// expression, or `None` for null.
-    pub table_inits: Vec<Option<ConstExpr>>,
+    pub table_inits: PrimaryMap<DefinedTableIndex, Option<ConstExpr>>,
     /// Element segments.
-    pub elements: Vec<ElementSegment>,
+    pub elements: PrimaryMap<ElemIndex, ElementSegment>,
     /// Data segments.
-    pub data: Vec<DataSegment>,
+    pub data: PrimaryMap<DataIndex, DataSegment>,
     /// The start function.
-    pub start: Option<u32>,
+    pub start: Option<FuncIndex>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
     /// Number of imported tables.
@@ -560,7 +563,19 @@ pub struct ModuleInfo {
     pub num_imported_globals: u32,
     /// Functions that may be referenced by `ref.func` or escape through
     /// exports, tables and segments.
-    pub escaping_funcs: Vec<u32>,
+    pub escaping_funcs: Vec<FuncIndex>,
+}
+
+/// The defined index of `index` in a space whose first `imported` entries
+/// are imports.
+fn defined<I: EntityRef, D: EntityRef>(index: I, imported: u32) -> Option<D> {
+    index.index().checked_sub(imported as usize).map(D::new)
+}
+
+/// The index, imports included, of `defined` in a space whose first
+/// `imported` entries are imports.
+fn with_imports<D: EntityRef, I: EntityRef>(defined: D, imported: u32) -> I {
+    I::new(imported as usize + defined.index())
 }
 
 impl ModuleInfo {
@@ -592,8 +607,8 @@ impl ModuleInfo {
     /// # Panics
     ///
     /// When `func` is out of range.
-    pub fn func_type(&self, func: u32) -> &Arc<WasmFuncType> {
-        &self.types[self.functions[func as usize] as usize]
+    pub fn func_type(&self, func: FuncIndex) -> &Arc<WasmFuncType> {
+        &self.types[self.functions[func]]
     }
 
     /// The canonical type id of function `func`.
@@ -601,27 +616,52 @@ impl ModuleInfo {
     /// # Panics
     ///
     /// When `func` is out of range.
-    pub fn func_type_id(&self, func: u32) -> u32 {
-        self.type_ids[self.functions[func as usize] as usize]
+    pub fn func_type_id(&self, func: FuncIndex) -> CanonicalTypeId {
+        self.type_ids[self.functions[func]]
     }
 
     /// Whether function `func` is imported.
-    pub fn is_imported_func(&self, func: u32) -> bool {
-        func < self.num_imported_funcs
+    pub fn is_imported_func(&self, func: FuncIndex) -> bool {
+        func.as_u32() < self.num_imported_funcs
+    }
+
+    /// Defined index of function `func`, or `None` when it is imported.
+    pub fn defined_func_index(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
+        defined(func, self.num_imported_funcs)
+    }
+
+    /// The function index of defined function `func`.
+    pub fn func_index(&self, func: DefinedFuncIndex) -> FuncIndex {
+        with_imports(func, self.num_imported_funcs)
     }
 
     /// Defined index of table `table`, or `None` when it is imported.
-    pub fn defined_table_index(&self, table: u32) -> Option<u32> {
-        table.checked_sub(self.num_imported_tables)
+    pub fn defined_table_index(&self, table: TableIndex) -> Option<DefinedTableIndex> {
+        defined(table, self.num_imported_tables)
+    }
+
+    /// The table index of defined table `table`.
+    pub fn table_index(&self, table: DefinedTableIndex) -> TableIndex {
+        with_imports(table, self.num_imported_tables)
     }
 
     /// Defined index of memory `memory`, or `None` when it is imported.
-    pub fn defined_memory_index(&self, memory: u32) -> Option<u32> {
-        memory.checked_sub(self.num_imported_memories)
+    pub fn defined_memory_index(&self, memory: MemoryIndex) -> Option<DefinedMemoryIndex> {
+        defined(memory, self.num_imported_memories)
+    }
+
+    /// The memory index of defined memory `memory`.
+    pub fn memory_index(&self, memory: DefinedMemoryIndex) -> MemoryIndex {
+        with_imports(memory, self.num_imported_memories)
     }
 
     /// Defined index of global `global`, or `None` when it is imported.
-    pub fn defined_global_index(&self, global: u32) -> Option<u32> {
-        global.checked_sub(self.num_imported_globals)
+    pub fn defined_global_index(&self, global: GlobalIndex) -> Option<DefinedGlobalIndex> {
+        defined(global, self.num_imported_globals)
+    }
+
+    /// The global index of defined global `global`.
+    pub fn global_index(&self, global: DefinedGlobalIndex) -> GlobalIndex {
+        with_imports(global, self.num_imported_globals)
     }
 }

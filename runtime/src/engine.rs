@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use trestle_compiler::{
-    Compiler, CompilerOptions, Features, WasmFuncType, WasmHeapType, WasmRefType, WasmSubType,
-    WasmValType,
+    CanonicalTypeId, Compiler, CompilerOptions, Features, WasmFuncType, WasmHeapType, WasmRefType,
+    WasmSubType, WasmValType,
 };
 use trestle_vmctx::TYPE_ID_FIRST;
 
@@ -289,7 +289,7 @@ impl Config {
 /// the same id.
 #[derive(Default)]
 pub(crate) struct TypeRegistry {
-    groups: HashMap<Box<[WasmSubType]>, u32>,
+    groups: HashMap<Box<[WasmSubType]>, CanonicalTypeId>,
     /// Every type by id minus [`TYPE_ID_FIRST`], with ids resolved.
     types: Vec<Arc<WasmSubType>>,
     /// The function type of every id (empty for arrays and structures).
@@ -297,11 +297,11 @@ pub(crate) struct TypeRegistry {
 }
 
 impl TypeRegistry {
-    fn intern_group(&mut self, group: &[WasmSubType]) -> u32 {
+    fn intern_group(&mut self, group: &[WasmSubType]) -> CanonicalTypeId {
         if let Some(base) = self.groups.get(group) {
             return *base;
         }
-        let base = TYPE_ID_FIRST + self.types.len() as u32;
+        let base = CanonicalTypeId::from_u32(TYPE_ID_FIRST + self.types.len() as u32);
         for sub in group {
             let sub = sub.in_group(base);
             self.funcs.push(Arc::new(sub.func_or_empty()));
@@ -311,8 +311,9 @@ impl TypeRegistry {
         base
     }
 
-    fn get(&self, id: u32) -> Option<&Arc<WasmSubType>> {
-        self.types.get(id.checked_sub(TYPE_ID_FIRST)? as usize)
+    fn get(&self, id: CanonicalTypeId) -> Option<&Arc<WasmSubType>> {
+        self.types
+            .get(id.as_u32().checked_sub(TYPE_ID_FIRST)? as usize)
     }
 }
 
@@ -324,7 +325,7 @@ pub(crate) struct EngineInner {
     /// stable.
     pub(crate) epoch: Box<std::sync::atomic::AtomicU64>,
     /// Wasm-to-array trampolines for host functions, by type id.
-    host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
+    host_trampolines: Mutex<HashMap<CanonicalTypeId, Arc<CodeMemory>>>,
     /// Cleared mappings of dropped tables, for the stores' next tables.
     pub(crate) table_pool: Arc<crate::vm::table_buf::TablePool>,
 }
@@ -413,7 +414,7 @@ impl Engine {
     /// The function type with canonical id `index`, or `None` when the id
     /// names an array or structure type or no type of this engine.
     pub fn func_type(&self, index: crate::TypeIndex) -> Option<crate::FuncType> {
-        let sub = self.sub_type(index.0)?;
+        let sub = self.sub_type(index.canonical())?;
         let func = sub.as_func()?.clone();
         Some(crate::FuncType::from_wasm(Arc::new(func)))
     }
@@ -428,12 +429,12 @@ impl Engine {
     }
 
     /// The canonical id of a function type written without `sub` or `rec`.
-    pub(crate) fn intern_type(&self, ty: &WasmFuncType) -> u32 {
+    pub(crate) fn intern_type(&self, ty: &WasmFuncType) -> CanonicalTypeId {
         self.intern_group(&[WasmSubType::final_func(ty.clone())])
     }
 
     /// The canonical id of the first member of a recursion group.
-    pub(crate) fn intern_group(&self, group: &[WasmSubType]) -> u32 {
+    pub(crate) fn intern_group(&self, group: &[WasmSubType]) -> CanonicalTypeId {
         self.registry().intern_group(group)
     }
 
@@ -442,18 +443,18 @@ impl Engine {
     /// # Panics
     ///
     /// When no type has that id.
-    pub(crate) fn type_of_id(&self, id: u32) -> Arc<WasmFuncType> {
-        self.registry().funcs[(id - TYPE_ID_FIRST) as usize].clone()
+    pub(crate) fn type_of_id(&self, id: CanonicalTypeId) -> Arc<WasmFuncType> {
+        self.registry().funcs[(id.as_u32() - TYPE_ID_FIRST) as usize].clone()
     }
 
     /// The type of id `id`, with its supertype.
-    pub(crate) fn sub_type(&self, id: u32) -> Option<Arc<WasmSubType>> {
+    pub(crate) fn sub_type(&self, id: CanonicalTypeId) -> Option<Arc<WasmSubType>> {
         self.registry().get(id).cloned()
     }
 
     /// Whether type `sub` is `sup` or declares it as a (transitive)
     /// supertype.
-    pub(crate) fn is_subtype_id(&self, sub: u32, sup: u32) -> bool {
+    pub(crate) fn is_subtype_id(&self, sub: CanonicalTypeId, sup: CanonicalTypeId) -> bool {
         // The supertype chain is the same walk for every kind of defined
         // type.
         let registry = self.registry();

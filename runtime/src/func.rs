@@ -11,6 +11,7 @@
 use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::traphandlers::{self, UnwindReason, catch_traps};
+use crate::vm::{StoreFuncIndex, StoreInstanceIndex};
 use crate::{AsContext, AsContextMut, Engine, Extern, ExternRef, FuncType, Val, ValType};
 use anyhow::{Result, bail};
 use std::marker::PhantomData;
@@ -33,7 +34,7 @@ use trestle_vmctx::{ArrayCallFn, VMContext, VMFuncRef, VMHostFuncContext, ValRaw
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    pub(crate) index: StoreFuncIndex,
 }
 
 /// The closure of a host function in raw form: arguments are read from and
@@ -212,7 +213,12 @@ impl Func {
         });
         let ctx: *mut HostFunc<T> = &mut *host;
         let shim: unsafe extern "C" fn(_, _, _, _) = host_shim::<T>;
-        host.func_ref = VMFuncRef::new(trampoline.base(), shim as *const u8, ctx.cast(), type_id);
+        host.func_ref = VMFuncRef::new(
+            trampoline.base(),
+            shim as *const u8,
+            ctx.cast(),
+            type_id.as_u32(),
+        );
         let func_ref: *const VMFuncRef = &host.func_ref;
         store.opaque.host_funcs.push(host);
         store.opaque.push_func(func_ref, ty)
@@ -226,7 +232,7 @@ impl Func {
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let cx = store.as_context();
         cx.0.opaque.assert_owns(self.store);
-        FuncType::from_wasm(cx.0.opaque.funcs[self.index as usize].ty.clone())
+        FuncType::from_wasm(cx.0.opaque.funcs[self.index].ty.clone())
     }
 
     /// Calls the function with `params`, writing its results to `results`.
@@ -252,7 +258,7 @@ impl Func {
         cx.0.prepare_limiter();
         let store = &mut cx.0.opaque;
         store.assert_owns(self.store);
-        let data = &store.funcs[self.index as usize];
+        let data = &store.funcs[self.index];
         let ty = FuncType::from_wasm(data.ty.clone());
         let func_ref = data.func_ref;
         if params.len() != ty.params().len() {
@@ -323,7 +329,7 @@ impl Func {
 
     pub(crate) fn func_ref(&self, store: &StoreOpaque) -> *const VMFuncRef {
         store.assert_owns(self.store);
-        store.funcs[self.index as usize].func_ref
+        store.funcs[self.index].func_ref
     }
 }
 
@@ -400,7 +406,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
 /// code called it.
 pub struct Caller<'a, T> {
     pub(crate) store: StoreContextMut<'a, T>,
-    instance: Option<u32>,
+    instance: Option<StoreInstanceIndex>,
 }
 
 impl<T> Caller<'_, T> {
@@ -424,7 +430,7 @@ impl<T> Caller<'_, T> {
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let inst = self.instance?;
         let store = &mut self.store.0.opaque;
-        let index = store.instances[inst as usize]
+        let index = store.instances[inst]
             .info()
             .exports
             .iter()

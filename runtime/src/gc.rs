@@ -27,7 +27,7 @@ use crate::{AsContext, AsContextMut, HeapType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use std::cell::Cell;
-use trestle_compiler::{WasmHeapType, WasmRefType};
+use trestle_compiler::{CanonicalTypeId, WasmHeapType, WasmRefType};
 
 /// A host value owned by the heap.
 pub(crate) type Payload = Box<dyn Any + Send + Sync>;
@@ -37,7 +37,7 @@ pub(crate) type Payload = Box<dyn Any + Send + Sync>;
 /// slot index plus one; the type system keeps the two hierarchies apart.
 pub(crate) struct GcArray {
     /// The array's canonical type id.
-    pub(crate) type_id: u32,
+    pub(crate) type_id: CanonicalTypeId,
     /// Whether the elements are references into this heap, which a
     /// collection must follow.
     pub(crate) traced: bool,
@@ -329,7 +329,7 @@ impl StoreOpaque {
     pub(crate) fn gc_heap_type(&self, index: u32, generation: u32) -> Option<HeapType> {
         let value = self.externrefs.get(index, generation)?;
         Some(match value.downcast_ref::<GcArray>() {
-            Some(a) => HeapType::ConcreteArray(crate::TypeIndex(a.type_id)),
+            Some(a) => HeapType::ConcreteArray(crate::TypeIndex::from_canonical(a.type_id)),
             None => HeapType::Any,
         })
     }
@@ -352,8 +352,8 @@ impl StoreOpaque {
                     bail!("cross-store value: the funcref belongs to another store");
                 }
                 // SAFETY: the funcref of a live function of this store.
-                let id = unsafe { (*self.funcs[f.index as usize].func_ref).type_id };
-                WasmHeapType::ConcreteFunc(id)
+                let id = unsafe { (*self.funcs[f.index].func_ref).type_id };
+                WasmHeapType::ConcreteFunc(CanonicalTypeId::from_u32(id))
             }
             Ref::Extern(Some(e)) => {
                 if e.store != self.id {
@@ -391,20 +391,20 @@ impl StoreOpaque {
         let mut mark = |word: usize| marks.word(word);
         let full = self.wasm_activations == 0;
         if full {
-            for table in &self.tables {
+            for table in self.tables.values() {
                 if let Some(words) = table.heap_words() {
                     words.iter().copied().for_each(&mut mark);
                 }
             }
-            for global in &self.globals {
+            for global in self.globals.values() {
                 if let Some(word) = global.heap_word() {
                     mark(word);
                 }
             }
-            for instance in &self.instances {
+            for instance in self.instances.values() {
                 let segments = &instance.info().elements;
-                for (seg, words) in segments.iter().zip(&instance.elements) {
-                    if let (false, Some(words)) = (seg.element.is_func(), words) {
+                for (seg, words) in instance.elements.iter() {
+                    if let (false, Some(words)) = (segments[seg].element.is_func(), words) {
                         words.iter().copied().for_each(&mut mark);
                     }
                 }

@@ -19,7 +19,8 @@
 //! between chunks of it, through the store's [`vm::Meter`].
 
 use crate::store::StoreOpaque;
-use crate::vm::{self, traphandlers};
+use crate::vm::{self, StoreInstanceIndex, traphandlers};
+use trestle_compiler::{CanonicalTypeId, DataIndex, ElemIndex, MemoryIndex, TableIndex};
 use trestle_vmctx::{Trap, VMContext};
 
 /// The array of libcall entry points, in [`trestle_vmctx::LibcallIndex`]
@@ -80,7 +81,7 @@ pub(crate) fn builtins() -> *const () {
 /// (it is skipped on a trap or a panic).
 unsafe fn enter<R>(
     vmctx: *mut VMContext,
-    body: impl FnOnce(&mut StoreOpaque, u32) -> Result<R, Trap>,
+    body: impl FnOnce(&mut StoreOpaque, StoreInstanceIndex) -> Result<R, Trap>,
 ) -> R {
     // SAFETY: per the contract, the header holds the instance's store and
     // index; the store is not otherwise used while compiled code waits
@@ -95,61 +96,74 @@ unsafe fn enter<R>(
 
 // ---- Memory --------------------------------------------------------------
 
-fn memory_grow(store: &mut StoreOpaque, inst: u32, memory: u32, delta: u64) -> Result<u64, Trap> {
-    let m = store.instances[inst as usize].memories[memory as usize];
+// The bodies take the raw indices of the libcall list and convert them
+// first: a memory, table, element or data segment index of the caller's
+// module, or a canonical type id.
+
+fn memory_grow(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    memory: u32,
+    delta: u64,
+) -> Result<u64, Trap> {
+    let memory = MemoryIndex::from_u32(memory);
+    let m = store.instances[inst].memories[memory];
     Ok(store.memory_grow(m, delta).unwrap_or(u64::MAX))
 }
 
 fn memory_fill(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     memory: u32,
     dst: u64,
     val: u32,
     len: u64,
 ) -> Result<(), Trap> {
+    let memory = MemoryIndex::from_u32(memory);
     let meter = store.meter();
-    let m = store.instances[inst as usize].memories[memory as usize];
-    store.memories[m as usize].fill(dst, val as u8, len, &meter)
+    let m = store.instances[inst].memories[memory];
+    store.memories[m].fill(dst, val as u8, len, &meter)
 }
 
 fn memory_copy(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     dst_mem: u32,
     dst: u64,
     src_mem: u32,
     src: u64,
     len: u64,
 ) -> Result<(), Trap> {
-    let meter = store.meter();
-    let data = &store.instances[inst as usize];
-    let (dm, sm) = (
-        data.memories[dst_mem as usize] as usize,
-        data.memories[src_mem as usize] as usize,
+    let (dst_mem, src_mem) = (
+        MemoryIndex::from_u32(dst_mem),
+        MemoryIndex::from_u32(src_mem),
     );
+    let meter = store.meter();
+    let data = &store.instances[inst];
+    let (dm, sm) = (data.memories[dst_mem], data.memories[src_mem]);
     vm::Memory::copy(&mut store.memories, dm, dst, sm, src, len, &meter)
 }
 
 fn memory_init(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     memory: u32,
     data: u32,
     dst: u64,
     src: u32,
     len: u32,
 ) -> Result<(), Trap> {
+    let (memory, data) = (MemoryIndex::from_u32(memory), DataIndex::from_u32(data));
     let meter = store.meter();
-    let instance = &store.instances[inst as usize];
-    let m = instance.memories[memory as usize];
+    let instance = &store.instances[inst];
+    let m = instance.memories[memory];
     let bytes = instance.data_segment(data);
     let (src, len) = (u64::from(src), u64::from(len));
-    store.memories[m as usize].init(dst, bytes, src, len, &meter)
+    store.memories[m].init(dst, bytes, src, len, &meter)
 }
 
-fn data_drop(store: &mut StoreOpaque, inst: u32, data: u32) -> Result<(), Trap> {
-    store.instances[inst as usize].dropped_data[data as usize] = true;
+fn data_drop(store: &mut StoreOpaque, inst: StoreInstanceIndex, data: u32) -> Result<(), Trap> {
+    store.instances[inst].dropped_data[DataIndex::from_u32(data)] = true;
     Ok(())
 }
 
@@ -157,13 +171,14 @@ fn data_drop(store: &mut StoreOpaque, inst: u32, data: u32) -> Result<(), Trap> 
 
 fn table_grow(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     table: u32,
     delta: u64,
     init: usize,
 ) -> Result<u64, Trap> {
+    let table = TableIndex::from_u32(table);
     let meter = store.meter();
-    let t = store.instances[inst as usize].tables[table as usize];
+    let t = store.instances[inst].tables[table];
     Ok(store
         .table_grow(t, delta, init, &meter)?
         .unwrap_or(u64::MAX))
@@ -171,67 +186,71 @@ fn table_grow(
 
 fn table_fill(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     table: u32,
     dst: u64,
     val: usize,
     len: u64,
 ) -> Result<(), Trap> {
+    let table = TableIndex::from_u32(table);
     let meter = store.meter();
-    let t = store.instances[inst as usize].tables[table as usize];
-    store.tables[t as usize].fill(dst, val, len, &meter)
+    let t = store.instances[inst].tables[table];
+    store.tables[t].fill(dst, val, len, &meter)
 }
 
 fn table_copy(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     dst_table: u32,
     dst: u64,
     src_table: u32,
     src: u64,
     len: u64,
 ) -> Result<(), Trap> {
-    let meter = store.meter();
-    let data = &store.instances[inst as usize];
-    let (dt, st) = (
-        data.tables[dst_table as usize] as usize,
-        data.tables[src_table as usize] as usize,
+    let (dst_table, src_table) = (
+        TableIndex::from_u32(dst_table),
+        TableIndex::from_u32(src_table),
     );
+    let meter = store.meter();
+    let data = &store.instances[inst];
+    let (dt, st) = (data.tables[dst_table], data.tables[src_table]);
     let (tables, items) = store.tables_and_items();
     vm::Table::copy(tables, dt, dst, st, src, len, &items, &meter)
 }
 
 fn table_init(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     table: u32,
     elem: u32,
     dst: u64,
     src: u32,
     len: u32,
 ) -> Result<(), Trap> {
+    let (table, elem) = (TableIndex::from_u32(table), ElemIndex::from_u32(elem));
     let meter = store.meter();
-    let instance = &store.instances[inst as usize];
-    let t = instance.tables[table as usize];
+    let instance = &store.instances[inst];
+    let t = instance.tables[table];
     let words = instance.element_segment(elem);
     let (src, len) = (u64::from(src), u64::from(len));
-    store.tables[t as usize].init(dst, words, src, len, &meter)
+    store.tables[t].init(dst, words, src, len, &meter)
 }
 
-fn elem_drop(store: &mut StoreOpaque, inst: u32, elem: u32) -> Result<(), Trap> {
-    store.instances[inst as usize].elements[elem as usize] = None;
+fn elem_drop(store: &mut StoreOpaque, inst: StoreInstanceIndex, elem: u32) -> Result<(), Trap> {
+    store.instances[inst].elements[ElemIndex::from_u32(elem)] = None;
     Ok(())
 }
 
 fn table_lazy_init(
     store: &mut StoreOpaque,
-    inst: u32,
+    inst: StoreInstanceIndex,
     table: u32,
     index: u64,
 ) -> Result<usize, Trap> {
-    let t = store.instances[inst as usize].tables[table as usize];
+    let table = TableIndex::from_u32(table);
+    let t = store.instances[inst].tables[table];
     let (tables, items) = store.tables_and_items();
-    tables[t as usize]
+    tables[t]
         .lazy_entry(index, &items)
         .ok_or(Trap::UndefinedElement)
 }
@@ -241,9 +260,13 @@ fn table_lazy_init(
 /// type that is not final.
 fn is_subtype(
     store: &mut StoreOpaque,
-    _inst: u32,
+    _inst: StoreInstanceIndex,
     actual: u32,
     expected: u32,
 ) -> Result<u32, Trap> {
+    let (actual, expected) = (
+        CanonicalTypeId::from_u32(actual),
+        CanonicalTypeId::from_u32(expected),
+    );
     Ok(u32::from(store.engine.is_subtype_id(actual, expected)))
 }

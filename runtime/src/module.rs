@@ -6,17 +6,18 @@ use crate::{
     Engine, ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
 };
 use anyhow::{Context as _, Result};
+use cranelift_entity::PrimaryMap;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use trestle_compiler::{EntityIndex, FuncLoc, ModuleInfo};
+use trestle_compiler::{DefinedFuncIndex, EntityIndex, FuncLoc, ModuleInfo};
 use trestle_vmctx::VMOffsets;
 
 struct ModuleInner {
     engine: Engine,
     info: ModuleInfo,
     offsets: VMOffsets,
-    funcs: Vec<FuncLoc>,
+    funcs: PrimaryMap<DefinedFuncIndex, FuncLoc>,
     code: Arc<CodeMemory>,
 }
 
@@ -75,7 +76,7 @@ impl Module {
         let compiled = engine
             .inner
             .compiler
-            .compile_module(binary, &mut |group| engine.intern_group(group))?;
+            .compile_module(binary, &mut |group| engine.intern_group(group).as_u32())?;
         let code = CodeMemory::new(&compiled.code, compiled.traps)
             .context("cannot map executable memory for the module's code")?;
         Ok(Module {
@@ -112,7 +113,7 @@ impl Module {
         &self.inner.offsets
     }
 
-    pub(crate) fn func_locs(&self) -> &[FuncLoc] {
+    pub(crate) fn func_locs(&self) -> &PrimaryMap<DefinedFuncIndex, FuncLoc> {
         &self.inner.funcs
     }
 
@@ -126,15 +127,11 @@ impl Module {
             EntityIndex::Function(f) => {
                 ExternType::Func(FuncType::from_wasm(info.func_type(f).clone()))
             }
-            EntityIndex::Table(t) => {
-                ExternType::Table(TableType::from_wasm(info.tables[t as usize]))
-            }
+            EntityIndex::Table(t) => ExternType::Table(TableType::from_wasm(info.tables[t])),
             EntityIndex::Memory(m) => ExternType::Memory(MemoryType {
-                inner: info.memories[m as usize],
+                inner: info.memories[m],
             }),
-            EntityIndex::Global(g) => {
-                ExternType::Global(GlobalType::from_wasm(info.globals[g as usize]))
-            }
+            EntityIndex::Global(g) => ExternType::Global(GlobalType::from_wasm(info.globals[g])),
         }
     }
 

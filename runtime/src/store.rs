@@ -10,15 +10,21 @@
 use crate::instance::{ConstEnv, InstanceData};
 use crate::limits::StoreLimiter;
 use crate::vm::table::{Growth, TableBudget, TableInit};
-use crate::vm::{self, Meter};
+use crate::vm::{
+    self, Meter, StoreFuncIndex, StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex,
+    StoreTableIndex,
+};
 use crate::{Engine, Func, ResourceLimiter};
 use anyhow::Result;
+use cranelift_entity::PrimaryMap;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use trestle_compiler::{WasmFuncType, WasmGlobalType, WasmMemoryType, WasmTableType};
+use trestle_compiler::{
+    CanonicalTypeId, DefinedTableIndex, WasmFuncType, WasmGlobalType, WasmMemoryType, WasmTableType,
+};
 use trestle_vmctx::{
     VMFuncRef, VMGlobalDefinition, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
 };
@@ -76,19 +82,20 @@ pub struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
     pub(crate) vm_store_context: Box<VMStoreContext>,
-    pub(crate) instances: Vec<InstanceData>,
-    pub(crate) funcs: Vec<FuncData>,
-    pub(crate) func_by_ref: HashMap<usize, u32, BuildAddressHasher>,
+    pub(crate) instances: PrimaryMap<StoreInstanceIndex, InstanceData>,
+    pub(crate) funcs: PrimaryMap<StoreFuncIndex, FuncData>,
+    pub(crate) func_by_ref: HashMap<usize, StoreFuncIndex, BuildAddressHasher>,
     /// Host functions: kept alive for the store's life; each box starts
     /// with its `VMHostFuncContext`.
     pub(crate) host_funcs: Vec<Box<dyn Any>>,
-    pub(crate) memories: Vec<vm::Memory>,
-    pub(crate) tables: Vec<vm::Table>,
+    pub(crate) memories: PrimaryMap<StoreMemoryIndex, vm::Memory>,
+    pub(crate) tables: PrimaryMap<StoreTableIndex, vm::Table>,
     /// The storage, in elements, of all tables together.
     pub(crate) table_budget: TableBudget,
-    /// Store indices of the tables made by [`crate::Table::new`].
-    pub(crate) host_tables: Vec<u32>,
-    pub(crate) globals: Vec<vm::Global>,
+    /// Store indices of the tables made by [`crate::Table::new`]: the
+    /// defined tables of [`StoreInstanceIndex::HOST`].
+    pub(crate) host_tables: PrimaryMap<DefinedTableIndex, StoreTableIndex>,
+    pub(crate) globals: PrimaryMap<StoreGlobalIndex, vm::Global>,
     /// The host values of externrefs, with their roots.
     pub(crate) externrefs: crate::gc::ExternHeap,
     /// How many calls into wasm (or host functions through
@@ -136,14 +143,13 @@ impl StoreOpaque {
             };
         }
         // SAFETY: live per this function's contract.
-        let type_id = unsafe { (*func_ref).type_id };
+        let type_id = CanonicalTypeId::from_u32(unsafe { (*func_ref).type_id });
         let ty = self.engine.type_of_id(type_id);
         self.push_func(func_ref, ty)
     }
 
     pub(crate) fn push_func(&mut self, func_ref: *const VMFuncRef, ty: Arc<WasmFuncType>) -> Func {
-        let index = self.funcs.len() as u32;
-        self.funcs.push(FuncData { func_ref, ty });
+        let index = self.funcs.push(FuncData { func_ref, ty });
         self.func_by_ref.insert(func_ref as usize, index);
         Func {
             store: self.id,
@@ -172,11 +178,10 @@ impl StoreOpaque {
         &mut self,
         ty: WasmMemoryType,
         def: Option<*mut VMMemoryDefinition>,
-    ) -> Result<u32> {
+    ) -> Result<StoreMemoryIndex> {
         // SAFETY: per this function's contract.
         let memory = unsafe { vm::Memory::new(ty, def, &mut self.limiter)? };
-        self.memories.push(memory);
-        Ok(self.memories.len() as u32 - 1)
+        Ok(self.memories.push(memory))
     }
 
     /// Creates a table of type `ty`, its definition at `def` (inside a
@@ -194,8 +199,8 @@ impl StoreOpaque {
         ty: WasmTableType,
         init: TableInit,
         def: Option<*mut VMTableDefinition>,
-        owner: (u32, u32),
-    ) -> Result<u32> {
+        owner: (StoreInstanceIndex, DefinedTableIndex),
+    ) -> Result<StoreTableIndex> {
         let inline = self.inline_table_growth();
         let growth = Growth {
             limiter: &mut self.limiter,
@@ -204,8 +209,7 @@ impl StoreOpaque {
         let pool = &self.engine.inner.table_pool;
         // SAFETY: per this function's contract.
         let table = unsafe { vm::Table::new(ty, init, def, owner, inline, growth, pool)? };
-        self.tables.push(table);
-        Ok(self.tables.len() as u32 - 1)
+        Ok(self.tables.push(table))
     }
 
     /// Creates a global of type `ty` holding `value`, its storage at `def`
@@ -219,19 +223,18 @@ impl StoreOpaque {
         ty: WasmGlobalType,
         def: Option<*mut VMGlobalDefinition>,
         value: [u8; 16],
-    ) -> u32 {
+    ) -> StoreGlobalIndex {
         // SAFETY: per this function's contract.
         self.globals
-            .push(unsafe { vm::Global::new(ty, def, value) });
-        self.globals.len() as u32 - 1
+            .push(unsafe { vm::Global::new(ty, def, value) })
     }
 
     /// Drops the tables and memories made after the first `tables` and
     /// `memories`: what an instantiation that failed before registering
     /// its instance had created.
     pub(crate) fn truncate_entities(&mut self, tables: usize, memories: usize) {
-        self.tables.truncate(tables);
-        self.memories.truncate(memories);
+        vm::index::truncate(&mut self.tables, tables);
+        vm::index::truncate(&mut self.memories, memories);
         self.table_budget.recount(&self.tables);
     }
 
@@ -248,7 +251,9 @@ impl StoreOpaque {
 
     /// The tables, with what lazy initialization needs to evaluate segment
     /// items.
-    pub(crate) fn tables_and_items(&mut self) -> (&mut [vm::Table], ConstEnv<'_>) {
+    pub(crate) fn tables_and_items(
+        &mut self,
+    ) -> (&mut PrimaryMap<StoreTableIndex, vm::Table>, ConstEnv<'_>) {
         let items = ConstEnv {
             instances: &self.instances,
             globals: &self.globals,
@@ -258,9 +263,9 @@ impl StoreOpaque {
 
     /// The raw word at `index` of table `t` (a store index), written first
     /// by lazy initialization if needed; `None` when out of bounds.
-    pub(crate) fn table_get(&mut self, t: u32, index: u64) -> Option<usize> {
+    pub(crate) fn table_get(&mut self, t: StoreTableIndex, index: u64) -> Option<usize> {
         let (tables, items) = self.tables_and_items();
-        tables[t as usize].get(index, &items)
+        tables[t].get(index, &items)
     }
 
     /// Grows table `t` (a store index) by `delta` elements set to `raw`;
@@ -271,7 +276,7 @@ impl StoreOpaque {
     /// What `meter` raises.
     pub(crate) fn table_grow(
         &mut self,
-        t: u32,
+        t: StoreTableIndex,
         delta: u64,
         raw: usize,
         meter: &Meter,
@@ -280,13 +285,13 @@ impl StoreOpaque {
             limiter: &mut self.limiter,
             budget: &mut self.table_budget,
         };
-        self.tables[t as usize].grow(delta, raw, growth, meter)
+        self.tables[t].grow(delta, raw, growth, meter)
     }
 
     /// Grows memory `m` (a store index) by `delta` pages; the old size in
     /// pages, or `None` when refused.
-    pub(crate) fn memory_grow(&mut self, m: u32, delta: u64) -> Option<u64> {
-        self.memories[m as usize].grow(delta, &mut self.limiter)
+    pub(crate) fn memory_grow(&mut self, m: StoreMemoryIndex, delta: u64) -> Option<u64> {
+        self.memories[m].grow(delta, &mut self.limiter)
     }
 }
 
@@ -363,15 +368,15 @@ impl<T> Store<T> {
                     id: StoreId::allocate(),
                     engine: engine.clone(),
                     vm_store_context,
-                    instances: Vec::new(),
-                    funcs: Vec::new(),
+                    instances: PrimaryMap::new(),
+                    funcs: PrimaryMap::new(),
                     func_by_ref: HashMap::default(),
                     host_funcs: Vec::new(),
-                    memories: Vec::new(),
-                    tables: Vec::new(),
+                    memories: PrimaryMap::new(),
+                    tables: PrimaryMap::new(),
                     table_budget: TableBudget::default(),
-                    host_tables: Vec::new(),
-                    globals: Vec::new(),
+                    host_tables: PrimaryMap::new(),
+                    globals: PrimaryMap::new(),
                     externrefs: crate::gc::ExternHeap::default(),
                     wasm_activations: 0,
                     limiter: StoreLimiter::default(),
@@ -511,7 +516,7 @@ impl<T> Store<T> {
         // longer grows tables in place.
         let opaque = &mut self.inner.opaque;
         opaque.limiter.install();
-        for t in &mut opaque.tables {
+        for t in opaque.tables.values_mut() {
             t.set_inline_growth(false);
         }
     }

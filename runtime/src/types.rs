@@ -5,8 +5,8 @@ use crate::Engine;
 use std::fmt;
 use std::sync::Arc;
 use trestle_compiler::{
-    RefFamily, WasmFuncType, WasmGlobalType, WasmHeapType, WasmMemoryType, WasmRefType,
-    WasmTableType, WasmValType,
+    CanonicalTypeId, RefFamily, WasmFuncType, WasmGlobalType, WasmHeapType, WasmMemoryType,
+    WasmRefType, WasmTableType, WasmValType,
 };
 
 /// The engine-wide canonical id of a defined type (a function, array or
@@ -15,6 +15,18 @@ use trestle_compiler::{
 /// [`Engine::func_type`] gives the function type behind one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TypeIndex(pub(crate) u32);
+
+impl TypeIndex {
+    /// The public form of canonical id `id`.
+    pub(crate) fn from_canonical(id: CanonicalTypeId) -> Self {
+        TypeIndex(id.as_u32())
+    }
+
+    /// The canonical id this names.
+    pub(crate) fn canonical(self) -> CanonicalTypeId {
+        CanonicalTypeId::from_u32(self.0)
+    }
+}
 
 /// The heap type a reference points into: one of the abstract types of the
 /// three hierarchies (functions, host values, GC values), or a concrete
@@ -67,9 +79,9 @@ impl HeapType {
             W::Struct => HeapType::Struct,
             W::Array => HeapType::Array,
             W::None => HeapType::None,
-            W::ConcreteFunc(id) => HeapType::ConcreteFunc(TypeIndex(id)),
-            W::ConcreteArray(id) => HeapType::ConcreteArray(TypeIndex(id)),
-            W::ConcreteStruct(id) => HeapType::ConcreteStruct(TypeIndex(id)),
+            W::ConcreteFunc(id) => HeapType::ConcreteFunc(TypeIndex::from_canonical(id)),
+            W::ConcreteArray(id) => HeapType::ConcreteArray(TypeIndex::from_canonical(id)),
+            W::ConcreteStruct(id) => HeapType::ConcreteStruct(TypeIndex::from_canonical(id)),
         }
     }
 
@@ -86,9 +98,9 @@ impl HeapType {
             HeapType::Struct => W::Struct,
             HeapType::Array => W::Array,
             HeapType::None => W::None,
-            HeapType::ConcreteFunc(t) => W::ConcreteFunc(t.0),
-            HeapType::ConcreteArray(t) => W::ConcreteArray(t.0),
-            HeapType::ConcreteStruct(t) => W::ConcreteStruct(t.0),
+            HeapType::ConcreteFunc(t) => W::ConcreteFunc(t.canonical()),
+            HeapType::ConcreteArray(t) => W::ConcreteArray(t.canonical()),
+            HeapType::ConcreteStruct(t) => W::ConcreteStruct(t.canonical()),
         }
     }
 

@@ -398,7 +398,7 @@ impl Ref {
                 if f.store != store.id {
                     bail!("cross-store value: the funcref belongs to another store");
                 }
-                store.funcs[f.index as usize].func_ref as usize
+                store.funcs[f.index].func_ref as usize
             }
             Ref::Extern(Some(e)) => e.to_raw(store)?,
             Ref::Any(Some(a)) => a.to_raw(store)?,

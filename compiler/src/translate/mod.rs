@@ -39,10 +39,12 @@ mod ops;
 mod stack;
 
 use crate::abi::{enter_function, ir_type, wasm_signature};
+use crate::index::FuncIndex;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{BlockArg, Function, InstBuilder, Type, UserFuncName, Value, types};
+use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnvironment;
 use stack::{ControlFrame, ControlKind, ControlStack, ValueStack};
@@ -64,7 +66,7 @@ pub(crate) struct FuncTranslator<'a> {
     compiler: &'a Compiler,
     info: &'a ModuleInfo,
     offsets: &'a VMOffsets,
-    func_index: u32,
+    func_index: FuncIndex,
 }
 
 /// The state of one body's translation.
@@ -86,7 +88,7 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         info: &'a ModuleInfo,
         offsets: &'a VMOffsets,
-        func_index: u32,
+        func_index: FuncIndex,
     ) -> Self {
         Self {
             compiler,
@@ -106,7 +108,7 @@ impl<'a> FuncTranslator<'a> {
     ) -> Result<(), CompileError> {
         let ty = self.info.func_type(self.func_index).clone();
         ctx.func = Function::with_name_signature(
-            UserFuncName::user(0, self.func_index),
+            UserFuncName::user(0, self.func_index.as_u32()),
             wasm_signature(&ty),
         );
         env::declare_stack_limit(&mut ctx.func);
@@ -289,7 +291,7 @@ impl BodyTranslator<'_, '_> {
 
     /// An i32 constant naming an entity (a memory, table, data or element
     /// segment) in a libcall's arguments.
-    fn index_arg(&mut self, index: u32) -> Value {
+    fn index_arg(&mut self, index: impl EntityRef) -> Value {
         FuncEnvironment::index_arg(&mut self.b, index)
     }
 

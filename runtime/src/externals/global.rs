@@ -3,6 +3,7 @@
 
 use super::Extern;
 use crate::store::{StoreId, StoreOpaque};
+use crate::vm::StoreGlobalIndex;
 use crate::{AsContext, AsContextMut, GlobalType, Val};
 use anyhow::{Result, bail};
 
@@ -20,7 +21,7 @@ use anyhow::{Result, bail};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Global {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    pub(crate) index: StoreGlobalIndex,
 }
 
 impl Global {
@@ -48,7 +49,7 @@ impl Global {
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let cx = store.as_context();
         cx.0.opaque.assert_owns(self.store);
-        GlobalType::from_wasm(cx.0.opaque.globals[self.index as usize].ty())
+        GlobalType::from_wasm(cx.0.opaque.globals[self.index].ty())
     }
 
     /// The current value.
@@ -59,7 +60,7 @@ impl Global {
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = &mut store.as_context_mut().0.opaque;
         store.assert_owns(self.store);
-        let global = &store.globals[self.index as usize];
+        let global = &store.globals[self.index];
         let ty = *GlobalType::from_wasm(global.ty()).content();
         let bytes = global.get();
         // SAFETY: the global holds a value of its type.
@@ -79,12 +80,12 @@ impl Global {
     pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.assert_owns(self.store);
-        let ty = GlobalType::from_wasm(store.globals[self.index as usize].ty());
+        let ty = GlobalType::from_wasm(store.globals[self.index].ty());
         if !ty.is_mutable() {
             bail!("immutable global cannot be set");
         }
         let bytes = storage_of(store, &ty, val)?;
-        store.globals[self.index as usize].set(bytes);
+        store.globals[self.index].set(bytes);
         Ok(())
     }
 }

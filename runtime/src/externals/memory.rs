@@ -3,6 +3,7 @@
 
 use super::Extern;
 use crate::store::{StoreContext, StoreContextMut, StoreId, StoreInner};
+use crate::vm::StoreMemoryIndex;
 use crate::{AsContext, AsContextMut, MemoryType, vm};
 use anyhow::{Result, anyhow};
 
@@ -21,7 +22,7 @@ use anyhow::{Result, anyhow};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    pub(crate) index: StoreMemoryIndex,
 }
 
 impl Memory {
@@ -46,7 +47,7 @@ impl Memory {
 
     fn vm<'a, T: 'a>(&self, store: &'a StoreInner<T>) -> &'a vm::Memory {
         store.opaque.assert_owns(self.store);
-        &store.opaque.memories[self.index as usize]
+        &store.opaque.memories[self.index]
     }
 
     /// The memory's type, with its current size as the minimum.
@@ -78,7 +79,7 @@ impl Memory {
     pub fn data_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> &'a mut [u8] {
         let cx: StoreContextMut<'a, T> = store.into();
         cx.0.opaque.assert_owns(self.store);
-        cx.0.opaque.memories[self.index as usize].data_mut()
+        cx.0.opaque.memories[self.index].data_mut()
     }
 
     /// The accessible bytes and the store's data, both mutably: what a host
@@ -108,7 +109,7 @@ impl Memory {
         inner.opaque.assert_owns(self.store);
         // The memory's bytes are borrowed through the store's internals and
         // the data through its own field: two disjoint borrows.
-        let bytes = inner.opaque.memories[self.index as usize].data_mut();
+        let bytes = inner.opaque.memories[self.index].data_mut();
         (bytes, &mut inner.data)
     }
 

@@ -85,18 +85,14 @@ impl Extern {
 /// size as the minimum.
 pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
     match ext {
-        Extern::Func(f) => ExternType::Func(FuncType::from_wasm(
-            store.funcs[f.index as usize].ty.clone(),
-        )),
-        Extern::Global(g) => {
-            ExternType::Global(GlobalType::from_wasm(store.globals[g.index as usize].ty()))
-        }
+        Extern::Func(f) => ExternType::Func(FuncType::from_wasm(store.funcs[f.index].ty.clone())),
+        Extern::Global(g) => ExternType::Global(GlobalType::from_wasm(store.globals[g.index].ty())),
         Extern::Table(t) => {
-            let table = &store.tables[t.index(store) as usize];
+            let table = &store.tables[t.index(store)];
             ExternType::Table(TableType::from_wasm(table.current_ty()))
         }
         Extern::Memory(m) => ExternType::Memory(MemoryType {
-            inner: store.memories[m.index as usize].current_ty(),
+            inner: store.memories[m.index].current_ty(),
         }),
     }
 }

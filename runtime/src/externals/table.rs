@@ -3,10 +3,11 @@
 
 use super::Extern;
 use crate::store::{StoreId, StoreOpaque};
-use crate::vm::Meter;
 use crate::vm::table::TableInit;
+use crate::vm::{Meter, StoreInstanceIndex, StoreTableIndex};
 use crate::{AsContext, AsContextMut, HeapType, Ref, TableType};
 use anyhow::{Result, anyhow, bail};
+use trestle_compiler::DefinedTableIndex;
 
 /// A table of a store.
 ///
@@ -30,8 +31,8 @@ use anyhow::{Result, anyhow, bail};
 #[repr(C)]
 pub struct Table {
     pub(crate) store: StoreId,
-    pub(crate) instance: u32,
-    pub(crate) defined: u32,
+    pub(crate) instance: StoreInstanceIndex,
+    pub(crate) defined: DefinedTableIndex,
 }
 
 /// The C view of a [`Table`] handle, for a C API: what a C header would
@@ -62,8 +63,8 @@ impl From<Table> for CTable {
     fn from(t: Table) -> CTable {
         CTable {
             store_id: t.store.0,
-            instance: t.instance,
-            index: t.defined,
+            instance: t.instance.as_u32(),
+            index: t.defined.as_u32(),
         }
     }
 }
@@ -73,8 +74,8 @@ impl Table {
     pub const HOST_INSTANCE: u32 = u32::MAX;
 
     /// The handle of store table `index`.
-    pub(crate) fn from_store_index(store: &StoreOpaque, index: u32) -> Table {
-        let (instance, defined) = store.tables[index as usize].owner();
+    pub(crate) fn from_store_index(store: &StoreOpaque, index: StoreTableIndex) -> Table {
+        let (instance, defined) = store.tables[index].owner();
         Table {
             store: store.id,
             instance,
@@ -88,13 +89,13 @@ impl Table {
     ///
     /// When the table belongs to another store.
     #[track_caller]
-    pub(crate) fn index(&self, store: &StoreOpaque) -> u32 {
+    pub(crate) fn index(&self, store: &StoreOpaque) -> StoreTableIndex {
         store.assert_owns(self.store);
-        if self.instance == Self::HOST_INSTANCE {
-            store.host_tables[self.defined as usize]
+        if self.instance == StoreInstanceIndex::HOST {
+            store.host_tables[self.defined]
         } else {
-            let data = &store.instances[self.instance as usize];
-            data.tables[(data.info().num_imported_tables + self.defined) as usize]
+            let data = &store.instances[self.instance];
+            data.tables[data.info().table_index(self.defined)]
         }
     }
 
@@ -120,8 +121,7 @@ impl Table {
             bail!("table minimum {} exceeds its maximum", ty.minimum());
         }
         let raw = init.to_raw(store)?;
-        let defined = store.host_tables.len() as u32;
-        let owner = (Self::HOST_INSTANCE, defined);
+        let owner = (StoreInstanceIndex::HOST, store.host_tables.next_key());
         // SAFETY: the table owns its definition.
         let index = unsafe { store.new_table(ty.inner, TableInit::Value(raw), None, owner)? };
         store.host_tables.push(index);
@@ -138,7 +138,7 @@ impl Table {
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
         let index = self.index(store);
-        TableType::from_wasm(store.tables[index as usize].current_ty())
+        TableType::from_wasm(store.tables[index].current_ty())
     }
 
     /// The element at `index`, or `None` when out of bounds.
@@ -150,7 +150,7 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let t = self.index(store);
         let raw = store.table_get(t, index)?;
-        let heap = HeapType::from_wasm(store.tables[t as usize].element().heap);
+        let heap = HeapType::from_wasm(store.tables[t].element().heap);
         // SAFETY: table words are null or live references of this store.
         Some(unsafe { Ref::from_raw(store, heap, raw) })
     }
@@ -169,12 +169,12 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let t = self.index(store);
         let raw = Self::checked_raw(store, t, val)?;
-        store.tables[t as usize].set(index, raw)?;
+        store.tables[t].set(index, raw)?;
         Ok(())
     }
 
-    fn checked_raw(store: &StoreOpaque, t: u32, val: Ref) -> Result<usize> {
-        let ty = TableType::from_wasm(store.tables[t as usize].ty());
+    fn checked_raw(store: &StoreOpaque, t: StoreTableIndex, val: Ref) -> Result<usize> {
+        let ty = TableType::from_wasm(store.tables[t].ty());
         if !store.ref_matches(&val, ty.element())? {
             bail!("value of the wrong type for a table of {}", ty.element());
         }
@@ -189,7 +189,7 @@ impl Table {
     pub fn size(&self, store: impl AsContext) -> u64 {
         let store = &store.as_context().0.opaque;
         let t = self.index(store);
-        store.tables[t as usize].len()
+        store.tables[t].len()
     }
 
     /// Grows the table by `delta` elements set to `init`; returns the old
@@ -229,7 +229,7 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let t = self.index(store);
         let raw = Self::checked_raw(store, t, val)?;
-        store.tables[t as usize].fill(dst, raw, len, &Meter::OFF)?;
+        store.tables[t].fill(dst, raw, len, &Meter::OFF)?;
         Ok(())
     }
 
@@ -254,11 +254,10 @@ impl Table {
     ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         let (dst, src) = (dst_table.index(store), src_table.index(store));
-        if store.tables[dst as usize].element() != store.tables[src as usize].element() {
+        if store.tables[dst].element() != store.tables[src].element() {
             bail!("cannot copy between tables of different element types");
         }
         let (tables, items) = store.tables_and_items();
-        let (dst, src) = (dst as usize, src as usize);
         crate::vm::Table::copy(
             tables,
             dst,
@@ -276,5 +275,15 @@ impl Table {
 impl From<Table> for Extern {
     fn from(t: Table) -> Extern {
         Extern::Table(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_instance_is_the_store_index_of_host_tables() {
+        assert_eq!(StoreInstanceIndex::HOST.as_u32(), Table::HOST_INSTANCE);
     }
 }

@@ -4,26 +4,28 @@
 
 use super::InstanceData;
 use crate::store::StoreOpaque;
-use crate::vm;
+use crate::vm::{self, StoreGlobalIndex, StoreInstanceIndex};
 use anyhow::{Result, anyhow, bail};
+use cranelift_entity::PrimaryMap;
 use trestle_compiler::{
-    ConstExpr, ConstOp, ElementItems, WasmCompositeType, WasmStorageType, WasmValType,
+    ConstExpr, ConstOp, ElemIndex, ElementItems, GlobalIndex, WasmCompositeType, WasmStorageType,
+    WasmValType,
 };
 
 /// What evaluating the constant expressions of any instance of a store
 /// reads: the instances and the store's globals. Lazy table
 /// initialization evaluates segment items through it.
 pub(crate) struct ConstEnv<'a> {
-    pub(crate) instances: &'a [InstanceData],
-    pub(crate) globals: &'a [vm::Global],
+    pub(crate) instances: &'a PrimaryMap<StoreInstanceIndex, InstanceData>,
+    pub(crate) globals: &'a PrimaryMap<StoreGlobalIndex, vm::Global>,
 }
 
 impl ConstEnv<'_> {
     /// The raw word of item `k` of element segment `seg` of instance
     /// `inst`, for a segment whose items allocate nothing.
-    pub(crate) fn segment_item(&self, inst: u32, seg: u32, k: u32) -> usize {
-        let data = &self.instances[inst as usize];
-        match &data.info().elements[seg as usize].items {
+    pub(crate) fn segment_item(&self, inst: StoreInstanceIndex, seg: ElemIndex, k: u32) -> usize {
+        let data = &self.instances[inst];
+        match &data.info().elements[seg].items {
             ElementItems::Functions(f) => data.func_ref(f[k as usize]) as usize,
             ElementItems::Expressions(e) => {
                 eval_const(self.globals, data, &data.globals, &e[k as usize]) as usize
@@ -33,7 +35,7 @@ impl ConstEnv<'_> {
 }
 
 impl vm::table::SegmentItems for ConstEnv<'_> {
-    fn expression_item(&self, instance: u32, segment: u32, k: u32) -> usize {
+    fn expression_item(&self, instance: StoreInstanceIndex, segment: ElemIndex, k: u32) -> usize {
         self.segment_item(instance, segment, k)
     }
 }
@@ -47,9 +49,9 @@ impl vm::table::SegmentItems for ConstEnv<'_> {
 ///
 /// When the expression allocates: use [`eval_const_in`] for those.
 pub(crate) fn eval_const(
-    globals: &[vm::Global],
+    globals: &PrimaryMap<StoreGlobalIndex, vm::Global>,
     inst: &InstanceData,
-    inst_globals: &[u32],
+    inst_globals: &PrimaryMap<GlobalIndex, StoreGlobalIndex>,
     expr: &ConstExpr,
 ) -> u128 {
     let mut stack: Vec<u128> = Vec::with_capacity(2);
@@ -77,15 +79,15 @@ pub(crate) fn allocates(expr: &ConstExpr) -> bool {
 /// When an array is too large or the heap cannot hold it.
 pub(crate) fn eval_const_in(
     store: &mut StoreOpaque,
-    inst: u32,
-    inst_globals: &[u32],
+    inst: StoreInstanceIndex,
+    inst_globals: &PrimaryMap<GlobalIndex, StoreGlobalIndex>,
     expr: &ConstExpr,
 ) -> Result<u128> {
     if !allocates(expr) {
-        let data = &store.instances[inst as usize];
+        let data = &store.instances[inst];
         return Ok(eval_const(&store.globals, data, inst_globals, expr));
     }
-    let module = store.instances[inst as usize].module.clone();
+    let module = store.instances[inst].module.clone();
     let info = module.info();
     let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr.ops.iter() {
@@ -105,12 +107,12 @@ pub(crate) fn eval_const_in(
                 (t, array_elems(store, n, |i| values[i])?)
             }
             op => {
-                let data = &store.instances[inst as usize];
+                let data = &store.instances[inst];
                 eval_pure_op(&store.globals, data, inst_globals, op, &mut stack);
                 continue;
             }
         };
-        let sub = &info.sub_types[ty as usize];
+        let sub = &info.sub_types[ty];
         let WasmCompositeType::Array(field) = sub.composite else {
             unreachable!("validated: array.new names an array type")
         };
@@ -123,7 +125,7 @@ pub(crate) fn eval_const_in(
         };
         let elems = elems.into_iter().map(|e| e & mask).collect();
         let word = store.new_gc_array(crate::gc::GcArray {
-            type_id: info.type_ids[ty as usize],
+            type_id: info.type_ids[ty],
             traced,
             elems,
         })?;
@@ -153,9 +155,9 @@ fn array_elems(
 
 /// Applies one operator that allocates nothing to the stack.
 fn eval_pure_op(
-    globals: &[vm::Global],
+    globals: &PrimaryMap<StoreGlobalIndex, vm::Global>,
     inst: &InstanceData,
-    inst_globals: &[u32],
+    inst_globals: &PrimaryMap<GlobalIndex, StoreGlobalIndex>,
     op: ConstOp,
     stack: &mut Vec<u128>,
 ) {
@@ -165,9 +167,7 @@ fn eval_pure_op(
         ConstOp::F32(v) => u128::from(v),
         ConstOp::F64(v) => u128::from(v),
         ConstOp::V128(v) => v,
-        ConstOp::GlobalGet(g) => {
-            u128::from_le_bytes(globals[inst_globals[g as usize] as usize].get())
-        }
+        ConstOp::GlobalGet(g) => u128::from_le_bytes(globals[inst_globals[g]].get()),
         ConstOp::RefNull(_) => 0,
         ConstOp::RefFunc(f) => inst.func_ref(f) as usize as u128,
         ConstOp::I32Add

@@ -15,17 +15,21 @@
 use crate::externals::extern_type;
 use crate::store::StoreOpaque;
 use crate::vm::vmctx::VmctxAlloc;
+use crate::vm::{StoreGlobalIndex, StoreMemoryIndex, StoreTableIndex};
 use crate::{Extern, Module};
 use anyhow::{Result, anyhow, bail};
-use trestle_compiler::{EntityIndex, ModuleInfo};
+use cranelift_entity::PrimaryMap;
+use trestle_compiler::{
+    CanonicalTypeId, EntityIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex,
+};
 
 /// The store indices of an instance's memories, tables and globals, imports
 /// first.
 #[derive(Default)]
 pub(super) struct Entities {
-    pub(super) memories: Vec<u32>,
-    pub(super) tables: Vec<u32>,
-    pub(super) globals: Vec<u32>,
+    pub(super) memories: PrimaryMap<MemoryIndex, StoreMemoryIndex>,
+    pub(super) tables: PrimaryMap<TableIndex, StoreTableIndex>,
+    pub(super) globals: PrimaryMap<GlobalIndex, StoreGlobalIndex>,
 }
 
 fn import_name(info: &ModuleInfo, i: usize) -> String {
@@ -92,10 +96,11 @@ fn link_import(
     };
     match (info.imports[i].index, ext) {
         (EntityIndex::Function(f), Extern::Func(func)) => {
-            let fd = &store.funcs[func.index as usize];
+            let fd = &store.funcs[func.index];
             // SAFETY: funcrefs of a store stay valid while it lives.
             let r = unsafe { *fd.func_ref };
-            if !store.engine.is_subtype_id(r.type_id, info.func_type_id(f)) {
+            let actual = CanonicalTypeId::from_u32(r.type_id);
+            if !store.engine.is_subtype_id(actual, info.func_type_id(f)) {
                 return Err(incompatible());
             }
             // SAFETY: a live function of the store, of a subtype of the
@@ -103,9 +108,9 @@ fn link_import(
             unsafe { vmctx.set_func(f, r) };
         }
         (EntityIndex::Table(t), Extern::Table(table)) => {
-            let expected = info.tables[t as usize];
+            let expected = info.tables[t];
             let table_index = table.index(store);
-            let table = &store.tables[table_index as usize];
+            let table = &store.tables[table_index];
             let actual = table.current_ty();
             let ok = actual.element == expected.element
                 && actual.table64 == expected.table64
@@ -133,8 +138,8 @@ fn link_import(
             entities.tables.push(table_index);
         }
         (EntityIndex::Memory(m), Extern::Memory(mem)) => {
-            let expected = info.memories[m as usize];
-            let memory = &store.memories[mem.index as usize];
+            let expected = info.memories[m];
+            let memory = &store.memories[mem.index];
             let actual = memory.current_ty();
             let ok = limits_match(
                 (actual.minimum, actual.maximum),
@@ -149,8 +154,8 @@ fn link_import(
             entities.memories.push(mem.index);
         }
         (EntityIndex::Global(g), Extern::Global(global)) => {
-            let expected = info.globals[g as usize];
-            let gd = &store.globals[global.index as usize];
+            let expected = info.globals[g];
+            let gd = &store.globals[global.index];
             let actual = gd.ty();
             // An immutable global may have a subtype of the declared type;
             // a mutable one must have the very type, as it is also written.

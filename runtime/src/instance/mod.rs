@@ -23,10 +23,15 @@ pub(crate) use const_expr::ConstEnv;
 use crate::store::{StoreId, StoreOpaque};
 use crate::vm::table::TableInit;
 use crate::vm::vmctx::VmctxAlloc;
+use crate::vm::{StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex, StoreTableIndex};
 use crate::{AsContextMut, Extern, Func, Global, Memory, Module, Table};
 use anyhow::{Result, anyhow};
+use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 use std::panic::{self, AssertUnwindSafe};
-use trestle_compiler::{EntityIndex, ModuleInfo};
+use trestle_compiler::{
+    DataIndex, DefinedMemoryIndex, ElemIndex, EntityIndex, FuncIndex, GlobalIndex, MemoryIndex,
+    ModuleInfo, TableIndex,
+};
 use trestle_vmctx::{VMFuncRef, ValRaw};
 
 /// The runtime state of an instance, owned by its store.
@@ -34,13 +39,13 @@ pub(crate) struct InstanceData {
     pub(crate) module: Module,
     pub(crate) vmctx: VmctxAlloc,
     /// Store indices of every memory, table and global, imports included.
-    pub(crate) memories: Vec<u32>,
-    pub(crate) tables: Vec<u32>,
-    pub(crate) globals: Vec<u32>,
+    pub(crate) memories: PrimaryMap<MemoryIndex, StoreMemoryIndex>,
+    pub(crate) tables: PrimaryMap<TableIndex, StoreTableIndex>,
+    pub(crate) globals: PrimaryMap<GlobalIndex, StoreGlobalIndex>,
     /// The raw words of each element segment not yet dropped.
-    pub(crate) elements: Vec<Option<Box<[usize]>>>,
+    pub(crate) elements: SecondaryMap<ElemIndex, Option<Box<[usize]>>>,
     /// Whether each data segment was dropped.
-    pub(crate) dropped_data: Vec<bool>,
+    pub(crate) dropped_data: SecondaryMap<DataIndex, bool>,
 }
 
 impl InstanceData {
@@ -49,21 +54,21 @@ impl InstanceData {
     }
 
     /// The funcref of function `index` of this instance.
-    pub(crate) fn func_ref(&self, index: u32) -> *const VMFuncRef {
+    pub(crate) fn func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
         self.vmctx.func_ref(index)
     }
 
     /// The items of element segment `i` as raw words: empty once dropped.
-    pub(crate) fn element_segment(&self, i: u32) -> &[usize] {
-        self.elements[i as usize].as_deref().unwrap_or(&[])
+    pub(crate) fn element_segment(&self, i: ElemIndex) -> &[usize] {
+        self.elements[i].as_deref().unwrap_or(&[])
     }
 
     /// The bytes of data segment `i`: empty once dropped.
-    pub(crate) fn data_segment(&self, i: u32) -> &[u8] {
-        if self.dropped_data[i as usize] {
+    pub(crate) fn data_segment(&self, i: DataIndex) -> &[u8] {
+        if self.dropped_data[i] {
             &[]
         } else {
-            &self.info().data[i as usize].data
+            &self.info().data[i].data
         }
     }
 }
@@ -83,7 +88,7 @@ impl InstanceData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    pub(crate) index: StoreInstanceIndex,
 }
 
 /// A named export of an instance.
@@ -141,7 +146,7 @@ impl Instance {
 
     fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
         store.assert_owns(self.store);
-        &store.instances[self.index as usize]
+        &store.instances[self.index]
     }
 
     /// The export called `name`.
@@ -262,8 +267,12 @@ impl Instance {
 }
 
 /// The [`Extern`] for an entity of instance `inst`.
-pub(crate) fn export_extern(store: &mut StoreOpaque, inst: u32, index: EntityIndex) -> Extern {
-    let data = &store.instances[inst as usize];
+pub(crate) fn export_extern(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    index: EntityIndex,
+) -> Extern {
+    let data = &store.instances[inst];
     let id = store.id;
     match index {
         EntityIndex::Function(f) => {
@@ -273,14 +282,12 @@ pub(crate) fn export_extern(store: &mut StoreOpaque, inst: u32, index: EntityInd
         }
         EntityIndex::Memory(m) => Extern::Memory(Memory {
             store: id,
-            index: data.memories[m as usize],
+            index: data.memories[m],
         }),
-        EntityIndex::Table(t) => {
-            Extern::Table(Table::from_store_index(store, data.tables[t as usize]))
-        }
+        EntityIndex::Table(t) => Extern::Table(Table::from_store_index(store, data.tables[t])),
         EntityIndex::Global(g) => Extern::Global(Global {
             store: id,
-            index: data.globals[g as usize],
+            index: data.globals[g],
         }),
     }
 }
@@ -325,7 +332,7 @@ fn instantiate_rooted(
 ) -> Result<Instance> {
     let info = module.info();
     let vmctx = VmctxAlloc::new(module.offsets());
-    let inst_index = store.instances.len() as u32;
+    let inst_index = store.instances.next_key();
     let store_ptr: *mut StoreOpaque = store;
     // SAFETY: the store and its boxed context outlive its instances; the
     // libcall array is static.
@@ -341,32 +348,31 @@ fn instantiate_rooted(
 
     // Defined tables. A table with an initializer expression is filled once
     // the instance's functions exist (below), so it is never lazy.
-    for (i, ty) in info.tables[info.num_imported_tables as usize..]
-        .iter()
-        .enumerate()
-    {
-        let lazy = ty.element.is_func()
-            && store.engine.config().table_lazy_init
-            && info.table_inits[i].is_none();
+    for (i, table_init) in info.table_inits.iter() {
+        let ty = &info.tables[info.table_index(i)];
+        let lazy =
+            ty.element.is_func() && store.engine.config().table_lazy_init && table_init.is_none();
         let init = if lazy {
             TableInit::Lazy
         } else {
             TableInit::Value(0)
         };
-        let def = vmctx.defined_table(i as u32);
+        let def = vmctx.defined_table(i);
         // SAFETY: a definition inside the vmctx, which lives as long as the
         // store once the instance is registered (the table is dropped
         // otherwise).
-        let t = unsafe { store.new_table(*ty, init, Some(def), (inst_index, i as u32))? };
+        let t = unsafe { store.new_table(*ty, init, Some(def), (inst_index, i))? };
         entities.tables.push(t);
     }
 
     // Defined memories.
-    for (i, ty) in info.memories[info.num_imported_memories as usize..]
-        .iter()
+    for (i, ty) in info
+        .memories
+        .values()
+        .skip(info.num_imported_memories as usize)
         .enumerate()
     {
-        let def = vmctx.defined_memory(i as u32);
+        let def = vmctx.defined_memory(DefinedMemoryIndex::new(i));
         // SAFETY: as for tables.
         let m = unsafe { store.new_memory(*ty, Some(def))? };
         entities.memories.push(m);
@@ -374,8 +380,8 @@ fn instantiate_rooted(
 
     // Defined functions' funcrefs.
     let code = module.code_base();
-    for (i, loc) in module.func_locs().iter().enumerate() {
-        let f = info.num_imported_funcs + i as u32;
+    for (i, loc) in module.func_locs().iter() {
+        let f = info.func_index(i);
         // SAFETY: offsets inside the module's code; the funcref describes
         // the compiled function of its declared type.
         unsafe {
@@ -385,7 +391,7 @@ fn instantiate_rooted(
                     code.add(loc.wasm_call as usize),
                     code.add(loc.array_call as usize),
                     vmctx.vmctx(),
-                    info.func_type_id(f),
+                    info.func_type_id(f).as_u32(),
                 ),
             );
         }
@@ -397,31 +403,29 @@ fn instantiate_rooted(
         vmctx,
         memories: entities.memories,
         tables: entities.tables,
-        globals: Vec::new(),
-        elements: Vec::new(),
-        dropped_data: vec![false; info.data.len()],
+        globals: PrimaryMap::new(),
+        elements: SecondaryMap::new(),
+        dropped_data: SecondaryMap::with_capacity(info.data.len()),
     });
 
     segments::fill_initialized_tables(store, inst_index, &globals)?;
 
     // Defined globals, in order (an initializer may read earlier ones).
-    for (i, init) in info.global_inits.iter().enumerate() {
-        let g = info.num_imported_globals + i as u32;
+    for (i, init) in info.global_inits.iter() {
+        let g = info.global_index(i);
         let value = const_expr::eval_const_in(store, inst_index, &globals, init)?;
-        let def = store.instances[inst_index as usize]
-            .vmctx
-            .defined_global(i as u32);
-        let ty = info.globals[g as usize];
+        let def = store.instances[inst_index].vmctx.defined_global(i);
+        let ty = info.globals[g];
         // SAFETY: storage inside the registered instance's vmctx.
         globals.push(unsafe { store.new_global(ty, Some(def), value.to_le_bytes()) });
     }
-    store.instances[inst_index as usize].globals = globals;
+    store.instances[inst_index].globals = globals;
 
     segments::evaluate_passive(store, inst_index)?;
     segments::apply_active(store, inst_index)?;
 
     if let Some(start) = info.start {
-        let r = store.instances[inst_index as usize].func_ref(start);
+        let r = store.instances[inst_index].func_ref(start);
         let mut values = [ValRaw::default(); 1];
         // SAFETY: a funcref of this instance, of type [] -> [].
         unsafe { crate::func::invoke_raw(store, r, &mut values)? };

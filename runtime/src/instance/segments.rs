@@ -5,10 +5,11 @@
 
 use super::const_expr::{ConstEnv, allocates, eval_const, eval_const_in};
 use crate::store::StoreOpaque;
-use crate::vm::Meter;
 use crate::vm::table::{LazyItems, LazyPlacement};
+use crate::vm::{Meter, StoreGlobalIndex, StoreInstanceIndex};
 use anyhow::Result;
-use trestle_compiler::{ConstExpr, ElementItems, SegmentMode};
+use cranelift_entity::{PrimaryMap, SecondaryMap};
+use trestle_compiler::{ConstExpr, ElemIndex, ElementItems, FuncIndex, GlobalIndex, SegmentMode};
 use trestle_vmctx::Trap;
 
 /// The raw word of item `k` of element segment `seg` of instance `inst`;
@@ -17,11 +18,16 @@ use trestle_vmctx::Trap;
 /// # Errors
 ///
 /// When an array is too large or the heap cannot hold it.
-fn segment_item_in(store: &mut StoreOpaque, inst: u32, seg: u32, k: u32) -> Result<usize> {
-    let module = store.instances[inst as usize].module.clone();
-    match &module.info().elements[seg as usize].items {
+fn segment_item_in(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    seg: ElemIndex,
+    k: u32,
+) -> Result<usize> {
+    let module = store.instances[inst].module.clone();
+    match &module.info().elements[seg].items {
         ElementItems::Expressions(e) if allocates(&e[k as usize]) => {
-            let globals = store.instances[inst as usize].globals.clone();
+            let globals = store.instances[inst].globals.clone();
             Ok(eval_const_in(store, inst, &globals, &e[k as usize])? as usize)
         }
         _ => {
@@ -44,17 +50,17 @@ fn segment_item_in(store: &mut StoreOpaque, inst: u32, seg: u32, k: u32) -> Resu
 /// When an expression's array cannot be allocated.
 pub(super) fn fill_initialized_tables(
     store: &mut StoreOpaque,
-    inst: u32,
-    globals: &[u32],
+    inst: StoreInstanceIndex,
+    globals: &PrimaryMap<GlobalIndex, StoreGlobalIndex>,
 ) -> Result<()> {
-    let module = store.instances[inst as usize].module.clone();
+    let module = store.instances[inst].module.clone();
     let info = module.info();
-    for (i, init) in info.table_inits.iter().enumerate() {
+    for (i, init) in info.table_inits.iter() {
         let Some(init) = init else { continue };
         let value = eval_const_in(store, inst, globals, init)? as usize;
         if value != 0 {
-            let t = store.instances[inst as usize].tables[info.num_imported_tables as usize + i];
-            let table = &mut store.tables[t as usize];
+            let t = store.instances[inst].tables[info.table_index(i)];
+            let table = &mut store.tables[t];
             let len = table.len();
             table
                 .fill(0, value, len, &Meter::OFF)
@@ -71,16 +77,16 @@ pub(super) fn fill_initialized_tables(
 /// # Errors
 ///
 /// When an item's array cannot be allocated.
-pub(super) fn evaluate_passive(store: &mut StoreOpaque, inst: u32) -> Result<()> {
-    let module = store.instances[inst as usize].module.clone();
+pub(super) fn evaluate_passive(store: &mut StoreOpaque, inst: StoreInstanceIndex) -> Result<()> {
+    let module = store.instances[inst].module.clone();
     let info = module.info();
-    store.instances[inst as usize].elements = vec![None; info.elements.len()];
-    for (i, seg) in info.elements.iter().enumerate() {
+    store.instances[inst].elements = SecondaryMap::with_capacity(info.elements.len());
+    for (i, seg) in info.elements.iter() {
         if matches!(seg.mode, SegmentMode::Passive) {
             let words: Box<[usize]> = (0..seg.items.len() as u32)
-                .map(|k| segment_item_in(store, inst, i as u32, k))
+                .map(|k| segment_item_in(store, inst, i, k))
                 .collect::<Result<_>>()?;
-            store.instances[inst as usize].elements[i] = Some(words);
+            store.instances[inst].elements[i] = Some(words);
         }
     }
     Ok(())
@@ -88,8 +94,8 @@ pub(super) fn evaluate_passive(store: &mut StoreOpaque, inst: u32) -> Result<()>
 
 /// The value of an offset expression: 32-bit offsets are zero-extended,
 /// 64-bit ones used whole.
-fn offset(store: &StoreOpaque, inst: u32, expr: &ConstExpr, is_64: bool) -> u64 {
-    let data = &store.instances[inst as usize];
+fn offset(store: &StoreOpaque, inst: StoreInstanceIndex, expr: &ConstExpr, is_64: bool) -> u64 {
+    let data = &store.instances[inst];
     let v = eval_const(&store.globals, data, &data.globals, expr) as u64;
     if is_64 { v } else { u64::from(v as u32) }
 }
@@ -101,17 +107,17 @@ fn offset(store: &StoreOpaque, inst: u32, expr: &ConstExpr, is_64: bool) -> u64 
 /// A [`Trap`] when a segment does not fit (the earlier ones stay applied,
 /// as the specification says), or when an item's array cannot be
 /// allocated.
-pub(super) fn apply_active(store: &mut StoreOpaque, inst: u32) -> Result<()> {
-    let module = store.instances[inst as usize].module.clone();
+pub(super) fn apply_active(store: &mut StoreOpaque, inst: StoreInstanceIndex) -> Result<()> {
+    let module = store.instances[inst].module.clone();
     let info = module.info();
-    for (i, seg) in info.elements.iter().enumerate() {
+    for (i, seg) in info.elements.iter() {
         let SegmentMode::Active { index, offset: at } = &seg.mode else {
             continue;
         };
-        let start = offset(store, inst, at, info.tables[*index as usize].table64);
+        let start = offset(store, inst, at, info.tables[*index].table64);
         let n = seg.items.len() as u64;
-        let t = store.instances[inst as usize].tables[*index as usize];
-        let table = &mut store.tables[t as usize];
+        let t = store.instances[inst].tables[*index];
+        let table = &mut store.tables[t];
         if start.checked_add(n).is_none_or(|end| end > table.len()) {
             return Err(Trap::TableOutOfBounds.into());
         }
@@ -120,15 +126,15 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: u32) -> Result<()> {
             // The instance's own table is untouched so far: its entries are
             // written on first access instead, O(1) here. Imported tables
             // may hold entries already and are written now.
-            let data = &store.instances[inst as usize];
+            let data = &store.instances[inst];
             let items = match &seg.items {
                 ElementItems::Functions(f) if !f.is_empty() => LazyItems::Functions {
-                    func_refs: data.func_ref(0),
+                    func_refs: data.func_ref(FuncIndex::from_u32(0)),
                     indices: f.as_ptr(),
                 },
                 _ => LazyItems::Expressions {
                     instance: inst,
-                    segment: i as u32,
+                    segment: i,
                 },
             };
             lazy.push(LazyPlacement {
@@ -139,19 +145,19 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: u32) -> Result<()> {
             continue;
         }
         for k in 0..n {
-            let raw = segment_item_in(store, inst, i as u32, k as u32)?;
-            store.tables[t as usize]
+            let raw = segment_item_in(store, inst, i, k as u32)?;
+            store.tables[t]
                 .set(start + k, raw)
                 .expect("segment bounds checked above");
         }
     }
-    for (i, seg) in info.data.iter().enumerate() {
+    for (i, seg) in info.data.iter() {
         if let SegmentMode::Active { index, offset: at } = &seg.mode {
             let start = offset(store, inst, at, false);
-            let m = store.instances[inst as usize].memories[*index as usize];
+            let m = store.instances[inst].memories[*index];
             let len = seg.data.len() as u64;
-            store.memories[m as usize].init(start, &seg.data, 0, len, &Meter::OFF)?;
-            store.instances[inst as usize].dropped_data[i] = true;
+            store.memories[m].init(start, &seg.data, 0, len, &Meter::OFF)?;
+            store.instances[inst].dropped_data[i] = true;
         }
     }
     Ok(())

@@ -14,13 +14,14 @@
 //! the whole range is reserved, growing never moves the base.
 
 use anyhow::{Context as _, Result, bail};
+use cranelift_entity::PrimaryMap;
 use std::ops::Range;
 use trestle_compiler::WasmMemoryType;
 use trestle_vmctx::{Trap, VMMemoryDefinition};
 
 use super::meter::{MEMORY_CHUNK, Meter};
 use super::mmap::Mmap;
-use super::{Definition, GrowthLimiter};
+use super::{Definition, GrowthLimiter, StoreMemoryIndex};
 
 /// The size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;
@@ -293,10 +294,10 @@ impl Memory {
     /// [`Trap::MemoryOutOfBounds`] when either range is out of bounds, and
     /// what `meter` raises.
     pub(crate) fn copy(
-        memories: &mut [Memory],
-        dst_m: usize,
+        memories: &mut PrimaryMap<StoreMemoryIndex, Memory>,
+        dst_m: StoreMemoryIndex,
         dst: u64,
-        src_m: usize,
+        src_m: StoreMemoryIndex,
         src: u64,
         len: u64,
         meter: &Meter,

@@ -10,6 +10,7 @@
 
 pub(crate) mod code_memory;
 pub(crate) mod global;
+pub(crate) mod index;
 pub(crate) mod memory;
 pub(crate) mod meter;
 pub(crate) mod mmap;
@@ -19,6 +20,9 @@ pub(crate) mod traphandlers;
 pub(crate) mod vmctx;
 
 pub(crate) use global::Global;
+pub(crate) use index::{
+    StoreFuncIndex, StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex, StoreTableIndex,
+};
 pub(crate) use memory::Memory;
 pub(crate) use meter::Meter;
 pub(crate) use table::Table;

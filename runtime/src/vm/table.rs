@@ -12,11 +12,14 @@
 
 use super::meter::{Meter, TABLE_CHUNK};
 use super::table_buf::{TableBuf, TablePool, fill_raw};
-use super::{Definition, GrowthLimiter, in_bounds};
+use super::{Definition, GrowthLimiter, StoreInstanceIndex, StoreTableIndex, in_bounds};
 use anyhow::{Result, anyhow, bail};
+use cranelift_entity::{EntityRef, PrimaryMap};
 use std::ops::Range;
 use std::sync::Arc;
-use trestle_compiler::{RefFamily, WasmRefType, WasmTableType};
+use trestle_compiler::{
+    DefinedTableIndex, ElemIndex, FuncIndex, RefFamily, WasmRefType, WasmTableType,
+};
 use trestle_vmctx::{Trap, VMFuncRef, VMTableDefinition, VMTableEntry};
 
 /// The most elements a table may have. A larger declared minimum fails
@@ -61,8 +64,8 @@ impl TableBudget {
     }
 
     /// Counts again after tables were dropped.
-    pub(crate) fn recount(&mut self, tables: &[Table]) {
-        self.held = tables.iter().map(Table::capacity).sum();
+    pub(crate) fn recount(&mut self, tables: &PrimaryMap<StoreTableIndex, Table>) {
+        self.held = tables.values().map(Table::capacity).sum();
     }
 }
 
@@ -149,7 +152,7 @@ fn func_entry(raw: usize) -> VMTableEntry {
 pub(crate) trait SegmentItems {
     /// The raw word of item `k` of segment `segment` of instance
     /// `instance`.
-    fn expression_item(&self, instance: u32, segment: u32, k: u32) -> usize;
+    fn expression_item(&self, instance: StoreInstanceIndex, segment: ElemIndex, k: u32) -> usize;
 }
 
 /// One active element segment recorded by a lazily initialized table: its
@@ -170,11 +173,14 @@ pub(crate) enum LazyItems {
         /// The defining instance's funcrefs (inside its vmctx).
         func_refs: *const VMFuncRef,
         /// The segment's function indices (inside its module).
-        indices: *const u32,
+        indices: *const FuncIndex,
     },
     /// Constant expressions of `segment` of `instance`, evaluated on first
     /// access.
-    Expressions { instance: u32, segment: u32 },
+    Expressions {
+        instance: StoreInstanceIndex,
+        segment: ElemIndex,
+    },
 }
 
 /// Entries per bit of [`LazyInit`]'s pending-chunk bitmap.
@@ -233,7 +239,7 @@ impl LazyInit {
                 // are valid function indices; the module and the vmctx of
                 // the instance that recorded the placement live as long as
                 // its store, which owns this table too.
-                let func_ref = unsafe { func_refs.add(*indices.add(k) as usize) };
+                let func_ref = unsafe { func_refs.add((*indices.add(k)).index()) };
                 func_ref as usize
             }
             LazyItems::Expressions { instance, segment } => {
@@ -270,7 +276,7 @@ pub(crate) struct Table {
     lazy: Option<LazyInit>,
     /// The defining instance and defined index, as a [`crate::Table`]
     /// handle names the table.
-    owner: (u32, u32),
+    owner: (StoreInstanceIndex, DefinedTableIndex),
     /// Whether compiled code may grow the table in place, up to its
     /// capacity; otherwise every growth reaches [`Table::grow`].
     inline_growth: bool,
@@ -300,7 +306,7 @@ impl Table {
         ty: WasmTableType,
         init: TableInit,
         def: Option<*mut VMTableDefinition>,
-        owner: (u32, u32),
+        owner: (StoreInstanceIndex, DefinedTableIndex),
         inline_growth: bool,
         growth: Growth<'_>,
         pool: &Arc<TablePool>,
@@ -353,7 +359,7 @@ impl Table {
     }
 
     /// The defining instance and defined index.
-    pub(crate) fn owner(&self) -> (u32, u32) {
+    pub(crate) fn owner(&self) -> (StoreInstanceIndex, DefinedTableIndex) {
         self.owner
     }
 
@@ -687,10 +693,10 @@ impl Table {
         reason = "the operands of table.copy, plus the tables, the segment items and the meter"
     )]
     pub(crate) fn copy(
-        tables: &mut [Table],
-        dst_t: usize,
+        tables: &mut PrimaryMap<StoreTableIndex, Table>,
+        dst_t: StoreTableIndex,
         dst: u64,
-        src_t: usize,
+        src_t: StoreTableIndex,
         src: u64,
         len: u64,
         items: &dyn SegmentItems,
@@ -715,13 +721,9 @@ impl Table {
                 }
             };
         }
-        let (from, to) = if src_t < dst_t {
-            let (lo, hi) = tables.split_at_mut(dst_t);
-            (&mut lo[src_t], &mut hi[0])
-        } else {
-            let (lo, hi) = tables.split_at_mut(src_t);
-            (&mut hi[0], &mut lo[dst_t])
-        };
+        let [from, to] = tables
+            .get_disjoint_mut([src_t, dst_t])
+            .expect("two tables of the store");
         let chunks = |copy: &mut dyn FnMut(Range<usize>, Range<usize>)| {
             meter.in_chunks(s.len(), TABLE_CHUNK, |r| {
                 copy(

@@ -2,8 +2,14 @@
 //! write of it on the runtime side, at the offsets [`VMOffsets`] gives
 //! (the compiler bakes the same offsets into code).
 
+use super::StoreInstanceIndex;
+use cranelift_entity::EntityRef;
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use trestle_compiler::{
+    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex,
+    TableIndex,
+};
 use trestle_vmctx::{
     VMCTX_MAGIC, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMGlobalImport,
     VMMemoryDefinition, VMMemoryImport, VMOffsets, VMStoreContext, VMTableDefinition,
@@ -82,7 +88,7 @@ impl VmctxAlloc {
         store: *mut (),
         store_context: *mut VMStoreContext,
         builtins: *const (),
-        instance: u32,
+        instance: StoreInstanceIndex,
     ) {
         // SAFETY: the header's fields, valid per this function's contract.
         unsafe {
@@ -90,28 +96,28 @@ impl VmctxAlloc {
             self.write(VMOffsets::VMCTX_STORE, store);
             self.write(VMOffsets::VMCTX_STORE_CONTEXT, store_context);
             self.write(VMOffsets::VMCTX_BUILTINS, builtins);
-            self.write(VMOffsets::VMCTX_INSTANCE, instance as usize);
+            self.write(VMOffsets::VMCTX_INSTANCE, instance.index());
         }
     }
 
     /// The funcref of function `f` (imported or defined).
-    pub(crate) fn func_ref(&self, f: u32) -> *mut VMFuncRef {
-        self.at(self.offsets.func_ref(f))
+    pub(crate) fn func_ref(&self, f: FuncIndex) -> *mut VMFuncRef {
+        self.at(self.offsets.func_ref(f.as_u32()))
     }
 
     /// Where compiled code reads defined table `i`.
-    pub(crate) fn defined_table(&self, i: u32) -> *mut VMTableDefinition {
-        self.at(self.offsets.defined_table(i))
+    pub(crate) fn defined_table(&self, i: DefinedTableIndex) -> *mut VMTableDefinition {
+        self.at(self.offsets.defined_table(i.as_u32()))
     }
 
     /// Where compiled code reads defined memory `i`.
-    pub(crate) fn defined_memory(&self, i: u32) -> *mut VMMemoryDefinition {
-        self.at(self.offsets.defined_memory(i))
+    pub(crate) fn defined_memory(&self, i: DefinedMemoryIndex) -> *mut VMMemoryDefinition {
+        self.at(self.offsets.defined_memory(i.as_u32()))
     }
 
     /// The storage of defined global `i`.
-    pub(crate) fn defined_global(&self, i: u32) -> *mut VMGlobalDefinition {
-        self.at(self.offsets.defined_global(i))
+    pub(crate) fn defined_global(&self, i: DefinedGlobalIndex) -> *mut VMGlobalDefinition {
+        self.at(self.offsets.defined_global(i.as_u32()))
     }
 
     /// Sets the funcref of function `f`, and for an imported function its
@@ -121,7 +127,7 @@ impl VmctxAlloc {
     ///
     /// `r` must describe a function of the type the module gives `f`,
     /// live as long as the instance.
-    pub(crate) unsafe fn set_func(&self, f: u32, r: VMFuncRef) {
+    pub(crate) unsafe fn set_func(&self, f: FuncIndex, r: VMFuncRef) {
         let import = VMFunctionImport {
             wasm_call: r.wasm_call,
             vmctx: r.vmctx,
@@ -129,10 +135,10 @@ impl VmctxAlloc {
         // SAFETY: the function's fields, valid per this function's
         // contract.
         unsafe {
-            if f < self.offsets.counts().imported_funcs {
-                self.write(self.offsets.imported_function(f), import);
+            if f.as_u32() < self.offsets.counts().imported_funcs {
+                self.write(self.offsets.imported_function(f.as_u32()), import);
             }
-            self.write(self.offsets.func_ref(f), r);
+            self.write(self.offsets.func_ref(f.as_u32()), r);
         }
     }
 
@@ -142,12 +148,12 @@ impl VmctxAlloc {
     ///
     /// `from` must be the definition of a live table of the type the
     /// module imports, living as long as the instance.
-    pub(crate) unsafe fn set_table_import(&self, t: u32, from: *mut VMTableDefinition) {
+    pub(crate) unsafe fn set_table_import(&self, t: TableIndex, from: *mut VMTableDefinition) {
         let vmctx = std::ptr::null_mut();
         // SAFETY: the import's field, valid per this function's contract.
         unsafe {
             self.write(
-                self.offsets.imported_table(t),
+                self.offsets.imported_table(t.as_u32()),
                 VMTableImport { from, vmctx },
             )
         }
@@ -158,12 +164,12 @@ impl VmctxAlloc {
     /// # Safety
     ///
     /// As [`VmctxAlloc::set_table_import`], for a memory.
-    pub(crate) unsafe fn set_memory_import(&self, m: u32, from: *mut VMMemoryDefinition) {
+    pub(crate) unsafe fn set_memory_import(&self, m: MemoryIndex, from: *mut VMMemoryDefinition) {
         let vmctx = std::ptr::null_mut();
         // SAFETY: the import's field, valid per this function's contract.
         unsafe {
             self.write(
-                self.offsets.imported_memory(m),
+                self.offsets.imported_memory(m.as_u32()),
                 VMMemoryImport { from, vmctx },
             )
         }
@@ -174,9 +180,14 @@ impl VmctxAlloc {
     /// # Safety
     ///
     /// As [`VmctxAlloc::set_table_import`], for a global.
-    pub(crate) unsafe fn set_global_import(&self, g: u32, from: *mut VMGlobalDefinition) {
+    pub(crate) unsafe fn set_global_import(&self, g: GlobalIndex, from: *mut VMGlobalDefinition) {
         // SAFETY: the import's field, valid per this function's contract.
-        unsafe { self.write(self.offsets.imported_global(g), VMGlobalImport { from }) }
+        unsafe {
+            self.write(
+                self.offsets.imported_global(g.as_u32()),
+                VMGlobalImport { from },
+            )
+        }
     }
 }
 
@@ -193,13 +204,13 @@ impl Drop for VmctxAlloc {
 /// # Safety
 ///
 /// `vmctx` must be the vmctx of a live instance.
-pub(crate) unsafe fn store_and_instance(vmctx: *mut VMContext) -> (*mut (), u32) {
+pub(crate) unsafe fn store_and_instance(vmctx: *mut VMContext) -> (*mut (), StoreInstanceIndex) {
     // SAFETY: header fields written by `init_header`, per the contract.
     unsafe {
         let base = vmctx.cast::<u8>();
         let store = *base.add(VMOffsets::VMCTX_STORE as usize).cast::<*mut ()>();
         let inst = *base.add(VMOffsets::VMCTX_INSTANCE as usize).cast::<usize>();
-        (store, inst as u32)
+        (store, StoreInstanceIndex::new(inst))
     }
 }
 
@@ -210,7 +221,7 @@ pub(crate) unsafe fn store_and_instance(vmctx: *mut VMContext) -> (*mut (), u32)
 ///
 /// `vmctx` must be null or point at an instance's vmctx or a host
 /// function's context; both start with a magic number.
-pub(crate) unsafe fn instance_of(vmctx: *mut VMContext) -> Option<u32> {
+pub(crate) unsafe fn instance_of(vmctx: *mut VMContext) -> Option<StoreInstanceIndex> {
     if vmctx.is_null() {
         return None;
     }
@@ -221,7 +232,8 @@ pub(crate) unsafe fn instance_of(vmctx: *mut VMContext) -> Option<u32> {
         if *base.cast::<u32>() != VMCTX_MAGIC {
             return None;
         }
-        Some(*base.add(VMOffsets::VMCTX_INSTANCE as usize).cast::<usize>() as u32)
+        let inst = *base.add(VMOffsets::VMCTX_INSTANCE as usize).cast::<usize>();
+        Some(StoreInstanceIndex::new(inst))
     }
 }
 

@@ -14,6 +14,7 @@ use super::table::{load_code_word, load_func_ref};
 use super::{FuncEnvironment, func_ref_flags, readonly_flags};
 use crate::CompileError;
 use crate::abi::{POINTER, import_defined_function, trap_code, wasm_signature};
+use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Value, types,
@@ -87,22 +88,22 @@ fn branch_if_func_ref(
 
 impl FuncEnvironment<'_> {
     /// The imported signature of wasm function type `type_index`.
-    fn signature(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> SigRef {
+    fn signature(&mut self, b: &mut FunctionBuilder<'_>, type_index: TypeIndex) -> SigRef {
         if let Some(s) = self.signatures.get(&type_index) {
             return *s;
         }
-        let sig = wasm_signature(&self.info.types[type_index as usize]);
+        let sig = wasm_signature(&self.info.types[type_index]);
         let s = b.import_signature(sig);
         self.signatures.insert(type_index, s);
         s
     }
 
     /// The imported direct callee for defined function `func`.
-    fn direct_callee(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> FuncRef {
+    fn direct_callee(&mut self, b: &mut FunctionBuilder<'_>, func: FuncIndex) -> FuncRef {
         if let Some(f) = self.direct_callees.get(&func) {
             return *f;
         }
-        let sig = self.signature(b, self.info.functions[func as usize]);
+        let sig = self.signature(b, self.info.functions[func]);
         let f = import_defined_function(b, func, sig);
         self.direct_callees.insert(func, f);
         f
@@ -139,12 +140,12 @@ impl FuncEnvironment<'_> {
     pub(crate) fn call_function(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        func: u32,
+        func: FuncIndex,
         params: &[Value],
         kind: CallKind,
     ) -> Option<ir::Inst> {
         if self.info.is_imported_func(func) {
-            let off = self.offsets.imported_function(func) as i32;
+            let off = self.offsets.imported_function(func.as_u32()) as i32;
             let code = b.ins().load(
                 POINTER,
                 readonly_flags(),
@@ -158,7 +159,7 @@ impl FuncEnvironment<'_> {
                 off + VMOffsets::FUNCTION_IMPORT_VMCTX as i32,
             );
             let args = call_args(callee_vmctx, self.vmctx, params);
-            let sig = self.signature(b, self.info.functions[func as usize]);
+            let sig = self.signature(b, self.info.functions[func]);
             return Self::emit_call(b, CallTarget::Indirect(sig, code), &args, kind);
         }
         let callee = self.direct_callee(b, func);
@@ -176,8 +177,8 @@ impl FuncEnvironment<'_> {
     pub(crate) fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        type_index: u32,
-        table: u32,
+        type_index: TypeIndex,
+        table: TableIndex,
         index: Value,
         params: &[Value],
         kind: CallKind,
@@ -249,28 +250,28 @@ impl FuncEnvironment<'_> {
     fn checked_call(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        type_index: u32,
+        type_index: TypeIndex,
         callee: Callee,
         type_id: Value,
         params: &[Value],
         kind: CallKind,
     ) -> Option<ir::Inst> {
-        let expected = self.info.type_ids[type_index as usize];
+        let expected = self.info.type_ids[type_index];
         let ok = b
             .ins()
-            .icmp_imm_s(IntCC::Equal, type_id, i64::from(expected));
+            .icmp_imm_s(IntCC::Equal, type_id, i64::from(expected.as_u32()));
         let call_block = b.create_block();
         let mismatch = b.create_block();
         b.set_cold_block(mismatch);
         b.ins().brif(ok, call_block, &[], mismatch, &[]);
         b.seal_block(mismatch);
         b.switch_to_block(mismatch);
-        if self.info.sub_types[type_index as usize].is_final {
+        if self.info.sub_types[type_index].is_final {
             // A final type has no subtypes: only its own id matches.
             b.ins().trap(trap_code(Trap::BadSignature));
         } else {
             // The callee's type may declare the expected one as supertype.
-            let expected = b.ins().iconst(types::I32, i64::from(expected));
+            let expected = b.ins().iconst(types::I32, i64::from(expected.as_u32()));
             let sub = self.libcall_value(b, LibcallIndex::is_subtype, &[type_id, expected]);
             b.ins().trapz(sub, trap_code(Trap::BadSignature));
             b.ins().jump(call_block, &[]);
@@ -299,7 +300,7 @@ impl FuncEnvironment<'_> {
     pub(crate) fn call_func_ref(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        type_index: u32,
+        type_index: TypeIndex,
         callee: Callee,
         params: &[Value],
         kind: CallKind,

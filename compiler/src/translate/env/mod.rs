@@ -24,6 +24,7 @@ mod table;
 pub(crate) use call::CallKind;
 
 use crate::abi::{POINTER, ir_type, libcall_signature, trap_code};
+use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
 use crate::types::ModuleInfo;
 use crate::{Compiler, CompilerOptions};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -32,6 +33,7 @@ use cranelift_codegen::ir::{
     self, Endianness, FuncRef, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef,
     TrapCode, Type, Value, types,
 };
+use cranelift_entity::EntityRef;
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
 use trestle_vmctx::{LibcallIndex, Trap, VMOffsets};
@@ -103,9 +105,9 @@ pub(crate) struct HeapAddress {
 /// A global, memory or table, by its index in the module.
 #[derive(Clone, Copy)]
 enum Entity {
-    Global(u32),
-    Memory(u32),
-    Table(u32),
+    Global(GlobalIndex),
+    Memory(MemoryIndex),
+    Table(TableIndex),
 }
 
 /// Jumps to `block` with `value`, its one parameter, and continues there;
@@ -125,9 +127,9 @@ pub(crate) struct FuncEnvironment<'a> {
     /// The function's own vmctx parameter.
     vmctx: Value,
     /// Imported signatures of wasm function types, by type index.
-    signatures: HashMap<u32, SigRef>,
+    signatures: HashMap<TypeIndex, SigRef>,
     /// Imported direct callees, by function index.
-    direct_callees: HashMap<u32, FuncRef>,
+    direct_callees: HashMap<FuncIndex, FuncRef>,
     /// Imported libcall signatures.
     libcall_signatures: HashMap<LibcallIndex, SigRef>,
     /// The store context pointer, loaded once at entry when fuel or epochs
@@ -255,21 +257,25 @@ impl<'a> FuncEnvironment<'a> {
         let defined = match entity {
             Entity::Global(i) => info
                 .defined_global_index(i)
-                .map(|d| offsets.defined_global(d)),
+                .map(|d| offsets.defined_global(d.as_u32())),
             Entity::Memory(i) => info
                 .defined_memory_index(i)
-                .map(|d| offsets.defined_memory(d)),
+                .map(|d| offsets.defined_memory(d.as_u32())),
             Entity::Table(i) => info
                 .defined_table_index(i)
-                .map(|d| offsets.defined_table(d)),
+                .map(|d| offsets.defined_table(d.as_u32())),
         };
         if let Some(off) = defined {
             return b.ins().iadd_imm_s(self.vmctx, i64::from(off));
         }
         let import = match entity {
-            Entity::Global(i) => offsets.imported_global(i) + VMOffsets::GLOBAL_IMPORT_FROM,
-            Entity::Memory(i) => offsets.imported_memory(i) + VMOffsets::MEMORY_IMPORT_FROM,
-            Entity::Table(i) => offsets.imported_table(i) + VMOffsets::TABLE_IMPORT_FROM,
+            Entity::Global(i) => {
+                offsets.imported_global(i.as_u32()) + VMOffsets::GLOBAL_IMPORT_FROM
+            }
+            Entity::Memory(i) => {
+                offsets.imported_memory(i.as_u32()) + VMOffsets::MEMORY_IMPORT_FROM
+            }
+            Entity::Table(i) => offsets.imported_table(i.as_u32()) + VMOffsets::TABLE_IMPORT_FROM,
         };
         b.ins()
             .load(POINTER, readonly_flags(), self.vmctx, import as i32)
@@ -278,19 +284,24 @@ impl<'a> FuncEnvironment<'a> {
     // ---- Globals ---------------------------------------------------------
 
     /// Address and type of a global's storage.
-    fn global_addr(&mut self, b: &mut FunctionBuilder<'_>, global: u32) -> (Value, Type) {
-        let ty = ir_type(self.info.globals[global as usize].ty);
+    fn global_addr(&mut self, b: &mut FunctionBuilder<'_>, global: GlobalIndex) -> (Value, Type) {
+        let ty = ir_type(self.info.globals[global].ty);
         (self.definition_address(b, Entity::Global(global)), ty)
     }
 
     /// `global.get`.
-    pub(crate) fn global_get(&mut self, b: &mut FunctionBuilder<'_>, global: u32) -> Value {
+    pub(crate) fn global_get(&mut self, b: &mut FunctionBuilder<'_>, global: GlobalIndex) -> Value {
         let (addr, ty) = self.global_addr(b, global);
         b.ins().load(ty, vm_flags(), addr, 0)
     }
 
     /// `global.set`.
-    pub(crate) fn global_set(&mut self, b: &mut FunctionBuilder<'_>, global: u32, value: Value) {
+    pub(crate) fn global_set(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        global: GlobalIndex,
+        value: Value,
+    ) {
         let (addr, _) = self.global_addr(b, global);
         b.ins().store(vm_flags(), value, addr, 0);
     }
@@ -311,7 +322,7 @@ impl<'a> FuncEnvironment<'a> {
         let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
             unreachable!("validated: GC arrays are not enabled")
         };
-        let def = self.definition_address(b, Entity::Memory(mem));
+        let def = self.definition_address(b, Entity::Memory(MemoryIndex::from_u32(mem)));
         let base = b.ins().load(
             POINTER,
             readonly_flags(),
@@ -332,7 +343,7 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     /// `memory.size`, in pages, as an i32.
-    pub(crate) fn memory_size(&mut self, b: &mut FunctionBuilder<'_>, mem: u32) -> Value {
+    pub(crate) fn memory_size(&mut self, b: &mut FunctionBuilder<'_>, mem: MemoryIndex) -> Value {
         let def = self.definition_address(b, Entity::Memory(mem));
         let len = b.ins().load(
             types::I64,
@@ -392,13 +403,13 @@ impl<'a> FuncEnvironment<'a> {
 
     /// An i32 constant naming an entity (a memory, table, data or element
     /// segment) in a libcall's arguments.
-    pub(crate) fn index_arg(b: &mut FunctionBuilder<'_>, index: u32) -> Value {
-        b.ins().iconst(types::I32, i64::from(index))
+    pub(crate) fn index_arg(b: &mut FunctionBuilder<'_>, index: impl EntityRef) -> Value {
+        b.ins().iconst(types::I32, index.index() as i64)
     }
 
     /// A function's `VMFuncRef` in the vmctx, for `ref.func`.
-    pub(crate) fn ref_func(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
-        let off = self.offsets.func_ref(func);
+    pub(crate) fn ref_func(&mut self, b: &mut FunctionBuilder<'_>, func: FuncIndex) -> Value {
+        let off = self.offsets.func_ref(func.as_u32());
         b.ins().iadd_imm_s(self.vmctx, i64::from(off))
     }
 }

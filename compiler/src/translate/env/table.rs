@@ -12,6 +12,7 @@
 
 use super::{Entity, FuncEnvironment, func_ref_flags, jump_and_continue, readonly_flags, vm_flags};
 use crate::abi::{POINTER, trap_code};
+use crate::index::TableIndex;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
@@ -60,17 +61,17 @@ fn load_table_field(b: &mut FunctionBuilder<'_>, def: Value, ty: Type, field: u3
 
 impl FuncEnvironment<'_> {
     /// Whether table `table` is indexed by i64.
-    pub(crate) fn table64(&self, table: u32) -> bool {
-        self.info.tables[table as usize].table64
+    pub(crate) fn table64(&self, table: TableIndex) -> bool {
+        self.info.tables[table].table64
     }
 
     /// Whether table `table` holds funcrefs (as opposed to externrefs).
-    pub(super) fn is_funcref_table(&self, table: u32) -> bool {
-        self.info.tables[table as usize].element.is_func()
+    pub(super) fn is_funcref_table(&self, table: TableIndex) -> bool {
+        self.info.tables[table].element.is_func()
     }
 
     /// The wasm type of an index into table `table`.
-    fn table_index_type(&self, table: u32) -> Type {
+    fn table_index_type(&self, table: TableIndex) -> Type {
         if self.table64(table) {
             types::I64
         } else {
@@ -82,7 +83,7 @@ impl FuncEnvironment<'_> {
     pub(crate) fn table_index_to_i64(
         &self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         index: Value,
     ) -> Value {
         if self.table64(table) {
@@ -94,7 +95,12 @@ impl FuncEnvironment<'_> {
 
     /// Narrows `value`, an i64 size or index, to the index type of table
     /// `table`.
-    fn i64_to_table_index(&self, b: &mut FunctionBuilder<'_>, table: u32, value: Value) -> Value {
+    fn i64_to_table_index(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        table: TableIndex,
+        value: Value,
+    ) -> Value {
         if self.table64(table) {
             value
         } else {
@@ -105,13 +111,13 @@ impl FuncEnvironment<'_> {
     /// The size of a table that cannot grow, if it is one (and small
     /// enough for its arrays' distance to be an immediate offset, which
     /// every table the runtime accepts is).
-    fn fixed_table_size(&self, table: u32) -> Option<u64> {
-        let ty = &self.info.tables[table as usize];
+    fn fixed_table_size(&self, table: TableIndex) -> Option<u64> {
+        let ty = &self.info.tables[table];
         (ty.maximum == Some(ty.minimum) && ty.minimum < (1 << 28)).then_some(ty.minimum)
     }
 
     /// Address of the table's [`trestle_vmctx::VMTableDefinition`].
-    fn table_definition(&self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
+    fn table_definition(&self, b: &mut FunctionBuilder<'_>, table: TableIndex) -> Value {
         self.definition_address(b, Entity::Table(table))
     }
 
@@ -124,7 +130,7 @@ impl FuncEnvironment<'_> {
     pub(super) fn table_element(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         index: Value,
         oob: Trap,
     ) -> TableElement {
@@ -187,7 +193,7 @@ impl FuncEnvironment<'_> {
     pub(super) fn func_ref_at(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         word: Value,
     ) -> (Value, i32) {
         if let Some(size) = self.fixed_table_size(table) {
@@ -209,7 +215,7 @@ impl FuncEnvironment<'_> {
     pub(super) fn lazy_init(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         index: Value,
     ) -> Value {
         let t = Self::index_arg(b, table);
@@ -217,7 +223,7 @@ impl FuncEnvironment<'_> {
     }
 
     /// `table.size`, in the table's index type.
-    pub(crate) fn table_size(&mut self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
+    pub(crate) fn table_size(&mut self, b: &mut FunctionBuilder<'_>, table: TableIndex) -> Value {
         if let Some(size) = self.fixed_table_size(table) {
             let ty = self.table_index_type(table);
             return b.ins().iconst(ty, size as i64);
@@ -237,7 +243,7 @@ impl FuncEnvironment<'_> {
     pub(crate) fn table_get(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         index: Value,
     ) -> Value {
         let index = self.table_index_to_i64(b, table, index);
@@ -269,7 +275,7 @@ impl FuncEnvironment<'_> {
     pub(crate) fn table_set(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         index: Value,
         val: Value,
     ) {
@@ -289,7 +295,7 @@ impl FuncEnvironment<'_> {
     pub(crate) fn table_grow(
         &mut self,
         b: &mut FunctionBuilder<'_>,
-        table: u32,
+        table: TableIndex,
         delta: Value,
         init: Value,
     ) -> Value {

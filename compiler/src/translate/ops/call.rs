@@ -6,6 +6,7 @@
 
 use super::super::env::{CallKind, FuncEnvironment};
 use super::super::{BodyTranslator, Handled};
+use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use cranelift_codegen::ir;
 use wasmparser::Operator;
 
@@ -15,28 +16,40 @@ impl BodyTranslator<'_, '_> {
         use CallKind::{Call, TailCall};
         use Operator as O;
         match *op {
-            O::Call { function_index } => self.call(function_index, Call),
-            O::ReturnCall { function_index } => self.call(function_index, TailCall),
+            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index), Call),
+            O::ReturnCall { function_index } => {
+                self.call(FuncIndex::from_u32(function_index), TailCall)
+            }
             O::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index, Call)?,
+            } => self.call_indirect(
+                TypeIndex::from_u32(type_index),
+                TableIndex::from_u32(table_index),
+                Call,
+            )?,
             O::ReturnCallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index, TailCall)?,
-            O::CallRef { type_index } => self.call_ref(type_index, Call),
-            O::ReturnCallRef { type_index } => self.call_ref(type_index, TailCall),
+            } => self.call_indirect(
+                TypeIndex::from_u32(type_index),
+                TableIndex::from_u32(table_index),
+                TailCall,
+            )?,
+            O::CallRef { type_index } => self.call_ref(TypeIndex::from_u32(type_index), Call),
+            O::ReturnCallRef { type_index } => {
+                self.call_ref(TypeIndex::from_u32(type_index), TailCall)
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn num_params(&self, type_index: u32) -> usize {
-        self.env.info().types[type_index as usize].params.len()
+    fn num_params(&self, type_index: TypeIndex) -> usize {
+        self.env.info().types[type_index].params.len()
     }
 
-    fn call(&mut self, func: u32, kind: CallKind) {
+    fn call(&mut self, func: FuncIndex, kind: CallKind) {
         let n = self.env.info().func_type(func).params.len();
         let call = self
             .env
@@ -46,8 +59,8 @@ impl BodyTranslator<'_, '_> {
 
     fn call_indirect(
         &mut self,
-        type_index: u32,
-        table: u32,
+        type_index: TypeIndex,
+        table: TableIndex,
         kind: CallKind,
     ) -> Result<(), crate::CompileError> {
         let index = self.stack.pop();
@@ -60,7 +73,7 @@ impl BodyTranslator<'_, '_> {
         Ok(())
     }
 
-    fn call_ref(&mut self, type_index: u32, kind: CallKind) {
+    fn call_ref(&mut self, type_index: TypeIndex, kind: CallKind) {
         let func_ref = self.stack.pop();
         let callee = FuncEnvironment::func_ref_callee(&mut self.b, func_ref);
         let n = self.num_params(type_index);

@@ -9,6 +9,7 @@ use super::super::stack::{ControlFrame, ControlKind};
 use super::super::{BodyTranslator, Handled, block_args};
 use crate::CompileError;
 use crate::abi::{ir_type, trap_code};
+use crate::index::TypeIndex;
 use cranelift_codegen::ir::{self, Block, InstBuilder, Type, Value};
 use std::collections::HashMap;
 use trestle_vmctx::Trap;
@@ -129,7 +130,7 @@ impl BodyTranslator<'_, '_> {
                 vec![ir_type(crate::module::val_type(info, None, t)?)],
             ),
             BlockType::FuncType(idx) => {
-                let ty = &info.types[idx as usize];
+                let ty = &info.types[TypeIndex::from_u32(idx)];
                 (
                     ty.params.iter().map(|t| ir_type(*t)).collect(),
                     ty.results.iter().map(|t| ir_type(*t)).collect(),

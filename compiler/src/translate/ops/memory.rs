@@ -7,6 +7,7 @@
 //! picks the Cranelift load or store. The bulk operations are libcalls.
 
 use super::super::BodyTranslator;
+use crate::index::{DataIndex, MemoryIndex};
 use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use trestle_vmctx::LibcallIndex;
 use wasmparser::{MemArg, Operator};
@@ -47,37 +48,45 @@ impl BodyTranslator<'_, '_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Some(I16), &memarg),
             O::I64Store32 { memarg } => self.store(Some(I32), &memarg),
             O::MemorySize { mem } => {
-                let v = self.env.memory_size(&mut self.b, mem);
+                let v = self
+                    .env
+                    .memory_size(&mut self.b, MemoryIndex::from_u32(mem));
                 self.stack.push(v);
             }
             O::MemoryGrow { mem } => {
                 let delta = self.stack.pop();
                 let delta = self.widen(delta);
-                let m = self.index_arg(mem);
+                let m = self.index_arg(MemoryIndex::from_u32(mem));
                 let r = self.libcall_value(LibcallIndex::memory_grow, &[m, delta]);
                 let r = self.b.ins().ireduce(I32, r);
                 self.stack.push(r);
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.stack.pop3();
-                let m = self.index_arg(mem);
+                let m = self.index_arg(MemoryIndex::from_u32(mem));
                 let (dst, len) = (self.widen(dst), self.widen(len));
                 self.libcall(LibcallIndex::memory_fill, &[m, dst, val, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.stack.pop3();
+                let (dst_mem, src_mem) = (
+                    MemoryIndex::from_u32(dst_mem),
+                    MemoryIndex::from_u32(src_mem),
+                );
                 let (dm, sm) = (self.index_arg(dst_mem), self.index_arg(src_mem));
                 let (dst, src, len) = (self.widen(dst), self.widen(src), self.widen(len));
                 self.libcall(LibcallIndex::memory_copy, &[dm, dst, sm, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.stack.pop3();
+                let (mem, data_index) =
+                    (MemoryIndex::from_u32(mem), DataIndex::from_u32(data_index));
                 let (m, d) = (self.index_arg(mem), self.index_arg(data_index));
                 let dst = self.widen(dst);
                 self.libcall(LibcallIndex::memory_init, &[m, d, dst, src, len]);
             }
             O::DataDrop { data_index } => {
-                let d = self.index_arg(data_index);
+                let d = self.index_arg(DataIndex::from_u32(data_index));
                 self.libcall(LibcallIndex::data_drop, &[d]);
             }
             _ => return false,

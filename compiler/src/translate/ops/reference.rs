@@ -4,6 +4,7 @@
 
 use super::super::BodyTranslator;
 use crate::abi::{POINTER, trap_code};
+use crate::index::FuncIndex;
 use cranelift_codegen::ir::InstBuilder;
 use cranelift_codegen::ir::condcodes::IntCC;
 use trestle_vmctx::Trap;
@@ -22,7 +23,9 @@ impl BodyTranslator<'_, '_> {
                 self.b.ins().trapz(v, trap_code(Trap::NullReference));
             }
             O::RefFunc { function_index } => {
-                let v = self.env.ref_func(&mut self.b, function_index);
+                let v = self
+                    .env
+                    .ref_func(&mut self.b, FuncIndex::from_u32(function_index));
                 self.stack.push(v);
             }
             _ => return false,

@@ -2,6 +2,7 @@
 //! `select`.
 
 use super::super::BodyTranslator;
+use crate::index::GlobalIndex;
 use cranelift_codegen::ir::InstBuilder;
 use wasmparser::Operator;
 
@@ -31,12 +32,15 @@ impl BodyTranslator<'_, '_> {
                 self.b.def_var(self.locals[local_index as usize], v);
             }
             O::GlobalGet { global_index } => {
-                let v = self.env.global_get(&mut self.b, global_index);
+                let v = self
+                    .env
+                    .global_get(&mut self.b, GlobalIndex::from_u32(global_index));
                 self.stack.push(v);
             }
             O::GlobalSet { global_index } => {
                 let v = self.stack.pop();
-                self.env.global_set(&mut self.b, global_index, v);
+                self.env
+                    .global_set(&mut self.b, GlobalIndex::from_u32(global_index), v);
             }
             _ => return false,
         }
