@@ -2,8 +2,9 @@
 # Runs `cargo test ARGS...` with every test binary under valgrind's memcheck;
 # any memcheck error fails the run (exit status 99 from the binary).
 #
-#   scripts/valgrind-tests.sh --test all -- table:: --test-threads=1
-#   scripts/valgrind-tests.sh --test all -- adversarial:: --test-threads=1
+#   scripts/valgrind-tests.sh --test all -- tables:: externref_gc::lifetime --test-threads=1
+#   scripts/valgrind-tests.sh --test all -- limits::limiter limits::resources \
+#       limits::recursion linking:: malformed:: --test-threads=1
 #   scripts/valgrind-tests.sh -p trestle --lib
 #
 # VALGRIND_FLAGS adds flags, e.g. VALGRIND_FLAGS="--leak-check=full

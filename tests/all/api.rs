@@ -1,13 +1,11 @@
 //! The embedding API as an embedder reads it: every `Config` setting has a
 //! getter, table and memory types report their current size the same way
-//! (and import matching goes by it), import mismatches show types as they
-//! are written in the text format, the built-in limits are public, and the
-//! `Val`/`Ref` conveniences Wasmtime users reach for exist.
+//! (and import matching goes by it), and the `Val`/`Ref` conveniences
+//! Wasmtime users reach for exist.
 
 use trestle::{
-    Config, Engine, Extern, ExternRef, Func, FuncType, Global, GlobalType, HeapType, Instance,
-    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS, Memory,
-    MemoryType, Module, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType,
+    Config, Engine, Extern, ExternRef, Func, HeapType, Instance, Memory, MemoryType, Module, Ref,
+    RefType, Store, Table, TableType, Val, ValType,
 };
 
 #[test]
@@ -113,98 +111,6 @@ fn table_and_memory_types_report_the_current_size() {
         err.to_string(),
         "incompatible import type for `m::t`: expected (table 6 10 funcref), found (table 5 10 funcref)"
     );
-}
-
-fn host_table(store: &mut Store<()>) -> Extern {
-    let ty = TableType::new(RefType::FUNCREF, 0, None);
-    Table::new(store, ty, Ref::Func(None)).unwrap().into()
-}
-
-fn host_memory(store: &mut Store<()>) -> Extern {
-    Memory::new(store, MemoryType::new(1, None)).unwrap().into()
-}
-
-fn host_global(store: &mut Store<()>) -> Extern {
-    let ty = GlobalType::new(ValType::I32, Mutability::Const);
-    Global::new(store, ty, Val::I32(1)).unwrap().into()
-}
-
-fn host_func(store: &mut Store<()>) -> Extern {
-    Func::wrap(store, |x: i32| x).into()
-}
-
-#[test]
-fn import_mismatches_show_types_as_the_text_format_writes_them() {
-    type Make = fn(&mut Store<()>) -> Extern;
-    let cases: [(&str, Make, &str); 6] = [
-        ("(table 1 10 funcref)", host_table, "(table 0 funcref)"),
-        ("(memory 1 2)", host_memory, "(memory 1)"),
-        ("(global (mut i32))", host_global, "(global i32)"),
-        (
-            "(func (param i32) (result i64))",
-            host_func,
-            "(func (param i32) (result i32))",
-        ),
-        ("(func)", host_table, "(table 0 funcref)"),
-        ("(table i64 2 externref)", host_memory, "(memory 1)"),
-    ];
-    let mut config = crate::harness::config();
-    config.wasm_memory64(true);
-    let engine = Engine::new(&config).unwrap();
-    let mut store = Store::new(&engine, ());
-    for (import, make, found) in cases {
-        let wat = format!(r#"(module (import "m" "x" {import}))"#);
-        let module = Module::new(&engine, &wat).unwrap();
-        let ext = make(&mut store);
-        let err = Instance::new(&mut store, &module, &[ext]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("incompatible import type for `m::x`: expected {import}, found {found}"),
-        );
-        assert_eq!(ext.ty(&store).to_string(), found);
-    }
-    // The types display the same way on their own.
-    assert_eq!(
-        TableType::new64(RefType::EXTERNREF, 1, Some(2)).to_string(),
-        "(table i64 1 2 externref)"
-    );
-    assert_eq!(MemoryType::new(0, None).to_string(), "(memory 0)");
-    assert_eq!(
-        GlobalType::new(ValType::F64, Mutability::Var).to_string(),
-        "(global (mut f64))"
-    );
-    let ty = FuncType::new(&engine, [ValType::EXTERNREF], []);
-    assert_eq!(ty.to_string(), "(func (param externref))");
-}
-
-#[test]
-fn the_built_in_limits_are_public_and_enforced() {
-    assert_eq!(MAX_TABLE_ELEMENTS, 10_000_000);
-    assert_eq!(MAX_STORE_TABLE_ELEMENTS, 100_000_000);
-    assert_eq!(MAX_MEMORY_PAGES, 65_536);
-    assert_eq!(MAX_GC_ARRAY_ELEMENTS, 1 << 26);
-    let mut store = Store::new(&crate::harness::engine(), ());
-    let over = u32::try_from(MAX_TABLE_ELEMENTS + 1).unwrap();
-    let err = Table::new(
-        &mut store,
-        TableType::new(RefType::FUNCREF, over, None),
-        Ref::Func(None),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains(&MAX_TABLE_ELEMENTS.to_string()),
-        "{err}"
-    );
-    let at_limit = u32::try_from(MAX_TABLE_ELEMENTS).unwrap();
-    let table = Table::new(
-        &mut store,
-        TableType::new(RefType::EXTERNREF, at_limit, None),
-        Ref::Extern(None),
-    )
-    .unwrap();
-    assert!(table.grow(&mut store, 1, Ref::Extern(None)).is_err());
-    let over = u32::try_from(MAX_MEMORY_PAGES + 1).unwrap();
-    assert!(Memory::new(&mut store, MemoryType::new(over, None)).is_err());
 }
 
 #[test]

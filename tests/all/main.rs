@@ -1,28 +1,45 @@
-//! Trestle's integration tests, one binary: the spec test suites (`wast`),
-//! the command line on the example modules (`run`), trap handling
-//! (`traps`), the adversarial cases of `shared/ADVERSARIAL.md`
-//! (`adversarial`, `table`), seeded differential testing against wasmi
-//! (`differential`), host panics reached from wasm (`panics`), fuel and
-//! epochs on bulk operators (`interrupt`, `metering`), the embedding API
-//! as an embedder reads it (`api`), and WASI preview 1: the upstream test
-//! suite (`wasi_testsuite`), C and C++ programs checked against native
-//! builds (`wasi_programs`), and the sandbox and bad guest input (`wasi`).
-//! Every test builds its engines from `harness`, which applies
-//! `TRESTLE_TABLE_LAZY_INIT`.
+//! Trestle's integration tests, one binary, grouped by subject:
+//!
+//! - `tables`: the `Table` API, 64-bit tables, `call_indirect`,
+//!   `table.grow` and the bulk table operators, tables shared by
+//!   instances, lazy and eager initialization;
+//! - `externref_gc`: externref lifetime, roots and collection, typed
+//!   references and GC arrays;
+//! - `limits`: the resource limiter, huge declared sizes, recursion depth,
+//!   fuel and epoch interruption, the metering of bulk operators;
+//! - `traps`: every trap kind, host errors and host panics;
+//! - `linking`: import matching across modules and with host values, and
+//!   its errors;
+//! - `malformed`: malformed and invalid modules;
+//! - `api`: `Config` getters, table and memory types, `Val` and `Ref`
+//!   conveniences;
+//! - `cli`: the `trestle run` and `trestle wast` commands;
+//! - `wasi`: the WASI sandbox and bad guest input, C and C++ programs,
+//!   and the WASI preview 1 test suite;
+//! - `spec`: the WebAssembly spec test suites and Trestle's own scripts
+//!   (`tests/misc`), run by the `.wast` runner, and tests of the runner;
+//! - `disas`: golden Cranelift IR of `call_indirect` and the table
+//!   instructions;
+//! - `differential`: seeded modules run on Trestle and on wasmi.
+//!
+//! The cases a hostile module or a careless embedder may bring, each of
+//! which must end in its specific trap or a clean error with the store
+//! still usable, are with their subject, marked as adversarial cases in
+//! their documentation.
+//!
+//! What the tests share, and only that, is in `harness`: every test
+//! builds its engines there, which applies `TRESTLE_TABLE_LAZY_INIT`.
 
-mod adversarial;
 mod api;
+mod cli;
 mod differential;
 mod disas;
+mod externref_gc;
 mod harness;
-mod interrupt;
-mod metering;
-mod panics;
-mod run;
-mod table;
+mod limits;
+mod linking;
+mod malformed;
+mod spec;
+mod tables;
 mod traps;
-mod typed_refs;
 mod wasi;
-mod wasi_programs;
-mod wasi_testsuite;
-mod wast;

@@ -5,7 +5,7 @@
 # (wasm/NAME.wasm, committed, so the tests need no C toolchain), and
 # natively with the host compiler. The native build runs with the same
 # arguments, environment and input the test gives the WebAssembly build
-# (tests/all/wasi_programs.rs), and its standard output and exit status are
+# (tests/all/wasi/programs.rs), and its standard output and exit status are
 # recorded in expected/NAME.stdout and expected/NAME.status.
 #
 # Needs clang, lld, wasi-libc, libc++ for wasm32 and the wasm32 compiler-rt

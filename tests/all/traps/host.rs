@@ -1,16 +1,54 @@
-//! Host panics reached from WebAssembly: a panicking `ResourceLimiter` asked
-//! by `table.grow`, `memory.grow` or instantiation, and a host function that
-//! calls back into wasm whose limiter panics. Each panic reaches the caller
-//! of `call` or `instantiate` with its payload (never an abort), the store
-//! stays usable, and nothing leaks: host values are counted through the
-//! strong count of an `Arc` they hold.
+//! Host errors and host panics reached from WebAssembly. An error a host
+//! function returns comes back to the caller as it was. A host function
+//! that panics, a panicking `ResourceLimiter` asked by `table.grow`,
+//! `memory.grow` or instantiation, and a host function that calls back
+//! into wasm whose limiter panics: each panic reaches the caller of `call`
+//! or `instantiate` with its payload (never an abort), the store stays
+//! usable, and nothing leaks: host values are counted through the strong
+//! count of an `Arc` they hold.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use crate::harness::{engine_in_mode, instantiate_with_host, link, panic_text};
 use std::sync::Arc;
 use trestle::{
-    Caller, Config, Engine, ExternRef, Instance, Linker, Memory, MemoryType, Module, Ref, RefType,
-    ResourceLimiter, RootScope, Store, Table, TableType, TypedFunc,
+    Caller, Engine, ExternRef, Func, Instance, Memory, MemoryType, Module, Ref, RefType,
+    ResourceLimiter, Result, RootScope, Store, Table, TableType, TypedFunc, Val,
 };
+
+#[test]
+fn host_panic_propagates_as_a_panic() {
+    let (mut store, inst) = instantiate_with_host(
+        &crate::harness::config(),
+        r#"(module (import "host" "boom" (func $boom))
+            (func (export "run") call $boom))"#,
+        "boom",
+        || -> () { panic!("host says boom") },
+    );
+    let run = inst.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = run.call(&mut store, ());
+    }))
+    .expect_err("the host panic must reach the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"host says boom"));
+    // The store is still usable after the panic.
+    let direct = Func::wrap(&mut store, |x: i32| x + 1);
+    let mut out = [Val::I32(0)];
+    direct.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+    assert_eq!(out[0].unwrap_i32(), 2);
+}
+
+#[test]
+fn host_errors_are_returned_to_the_caller() {
+    let (mut store, inst) = instantiate_with_host(
+        &crate::harness::config(),
+        r#"(module (import "host" "fail" (func $fail (result i32)))
+            (func (export "run") (result i32) call $fail))"#,
+        "fail",
+        || -> trestle::Result<i32> { Err(trestle::Error::msg("host refused")) },
+    );
+    let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.to_string(), "host refused");
+}
 
 /// A limiter that allows everything, or panics when told to, and holds a
 /// counted reference so that dropping it shows.
@@ -31,29 +69,25 @@ impl Panicky {
 }
 
 impl ResourceLimiter for Panicky {
-    fn memory_growing(
-        &mut self,
-        _: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> trestle::Result<bool> {
-        if self.memories {
-            panic!("memory limiter panicked at {desired} bytes");
-        }
-        Ok(true)
+    fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> Result<bool> {
+        allow(self.memories, || {
+            format!("memory limiter panicked at {desired} bytes")
+        })
     }
 
-    fn table_growing(
-        &mut self,
-        _: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> trestle::Result<bool> {
-        if self.tables {
-            panic!("table limiter panicked at {desired} elements");
-        }
-        Ok(true)
+    fn table_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> Result<bool> {
+        allow(self.tables, || {
+            format!("table limiter panicked at {desired} elements")
+        })
     }
+}
+
+/// Allows a growth, or panics with `message` when told to.
+fn allow(panic: bool, message: impl FnOnce() -> String) -> Result<bool> {
+    if panic {
+        panic!("{}", message());
+    }
+    Ok(true)
 }
 
 const MODULE: &str = r#"(module
@@ -71,24 +105,6 @@ const MODULE: &str = r#"(module
   (func (export "sizes") (result i32 i32 i32)
     (table.size $f) (table.size $e) (memory.size))
   (func (export "id") (param externref) (result externref) (local.get 0)))"#;
-
-fn engine(lazy: bool) -> Engine {
-    let mut config = Config::new();
-    config.table_lazy_init(lazy);
-    Engine::new(&config).unwrap()
-}
-
-/// The text of the panic `f` raises.
-fn panic_text(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the panic reaches the caller");
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .expect("a text payload")
-            .to_string(),
-    }
-}
 
 fn setup(engine: &Engine, held: &Arc<()>) -> (Store<Panicky>, Instance) {
     let module = Module::new(engine, MODULE).unwrap();
@@ -126,7 +142,7 @@ fn assert_collects_fully(store: &mut Store<Panicky>, inst: &Instance, held: &Arc
 fn a_limiter_panicking_in_table_grow_reaches_the_caller_and_the_store_goes_on() {
     let held = Arc::new(());
     for lazy in [true, false] {
-        let (mut store, inst) = setup(&engine(lazy), &held);
+        let (mut store, inst) = setup(&engine_in_mode(lazy), &held);
         let grow_funcs: TypedFunc<i32, i32> =
             inst.get_typed_func(&mut store, "grow_funcs").unwrap();
         let grow_externs: TypedFunc<(Option<ExternRef>, i32), i32> =
@@ -264,36 +280,35 @@ fn a_limiter_panicking_during_instantiation_leaves_nothing_half_registered() {
 fn a_panic_deep_in_nested_wasm_and_host_calls_reaches_the_outermost_caller() {
     let held = Arc::new(());
     for lazy in [true, false] {
-        let engine = engine(lazy);
+        let engine = engine_in_mode(lazy);
         let inner = Module::new(&engine, MODULE).unwrap();
-        let outer = Module::new(
-            &engine,
-            r#"(module
-              (import "host" "grow_inner" (func $grow (param i32) (result i32)))
-              (func (export "run") (param i32) (result i32)
-                (i32.add (call $grow (local.get 0)) (i32.const 1000))))"#,
-        )
-        .unwrap();
         let mut store = Store::new(&engine, Panicky::new(&held));
         store.limiter(|l| l as &mut dyn ResourceLimiter);
         let inner_inst = Instance::new(&mut store, &inner, &[]).unwrap();
         let grow = inner_inst
             .get_typed_func::<i32, i32>(&mut store, "grow_funcs")
             .unwrap();
-        let mut linker = Linker::new(&engine);
-        linker
-            .func_wrap(
-                "host",
-                "grow_inner",
-                move |mut caller: Caller<'_, Panicky>, n: i32| -> trestle::Result<i32> {
-                    // Owns a counted value while wasm below panics: it is
-                    // dropped as the panic unwinds through this frame.
-                    let _guard = caller.data()._held.clone();
-                    grow.call(&mut caller, n)
-                },
-            )
-            .unwrap();
-        let outer_inst = linker.instantiate(&mut store, &outer).unwrap();
+        let outer_inst = link(
+            &mut store,
+            r#"(module
+              (import "host" "grow_inner" (func $grow (param i32) (result i32)))
+              (func (export "run") (param i32) (result i32)
+                (i32.add (call $grow (local.get 0)) (i32.const 1000))))"#,
+            |linker| {
+                linker
+                    .func_wrap(
+                        "host",
+                        "grow_inner",
+                        move |mut caller: Caller<'_, Panicky>, n: i32| -> trestle::Result<i32> {
+                            // Owns a counted value while wasm below panics: it is
+                            // dropped as the panic unwinds through this frame.
+                            let _guard = caller.data()._held.clone();
+                            grow.call(&mut caller, n)
+                        },
+                    )
+                    .unwrap();
+            },
+        );
         let run = outer_inst
             .get_typed_func::<i32, i32>(&mut store, "run")
             .unwrap();

@@ -199,7 +199,7 @@ fn run_suite(
         if !report.suggestions.is_empty() {
             message.push_str(
                 "\nto accept the current failures, add to the expected-failure list in \
-                 tests/all/wast.rs:\n",
+                 tests/all/spec.rs:\n",
             );
             for entry in &report.suggestions {
                 message.push_str(&format!("    {entry}\n"));

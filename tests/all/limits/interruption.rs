@@ -2,8 +2,9 @@
 //! recursion through `call_indirect` are stopped by each, and the store is
 //! usable afterwards.
 
+use crate::harness::{instantiate_with_host, trap};
 use std::time::Duration;
-use trestle::{Caller, Config, Engine, Instance, Linker, Module, Store, Trap};
+use trestle::{Caller, Config, Instance, Store, Trap};
 
 const SPIN: &str = r#"
 (module
@@ -21,25 +22,18 @@ const SPIN: &str = r#"
 "#;
 
 fn setup(config: &Config) -> (Store<()>, Instance) {
-    let engine = Engine::new(config).unwrap();
-    let module = Module::new(&engine, SPIN).unwrap();
-    let mut linker = Linker::new(&engine);
     // Bumps the epoch at depth 100 of the recursion: the next function
     // entry must notice.
-    linker
-        .func_wrap("host", "tick", |caller: Caller<'_, ()>, depth: i32| {
+    instantiate_with_host(
+        config,
+        SPIN,
+        "tick",
+        |caller: Caller<'_, ()>, depth: i32| {
             if depth == 100 {
                 caller.engine().increment_epoch();
             }
-        })
-        .unwrap();
-    let mut store = Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &module).unwrap();
-    (store, inst)
-}
-
-fn trap_of(err: trestle::Error) -> Trap {
-    *err.downcast_ref::<Trap>().expect("a trap")
+        },
+    )
 }
 
 #[test]
@@ -53,15 +47,12 @@ fn fuel_stops_an_infinite_loop_and_infinite_call_indirect_recursion() {
     for _ in 0..3 {
         store.set_fuel(10_000).unwrap();
         assert_eq!(
-            trap_of(spin.call(&mut store, ()).unwrap_err()),
+            trap(spin.call(&mut store, ()).unwrap_err()),
             Trap::OutOfFuel
         );
         assert_eq!(store.get_fuel().unwrap(), 0);
         store.set_fuel(10_000).unwrap();
-        assert_eq!(
-            trap_of(rec.call(&mut store, 0).unwrap_err()),
-            Trap::OutOfFuel
-        );
+        assert_eq!(trap(rec.call(&mut store, 0).unwrap_err()), Trap::OutOfFuel);
     }
     // Fuel is charged per operator: a 100-iteration loop costs about 7
     // units an iteration, and the store keeps working.
@@ -90,7 +81,7 @@ fn epoch_interruption_stops_an_infinite_loop_from_another_thread() {
             engine.increment_epoch();
         });
         assert_eq!(
-            trap_of(spin.call(&mut store, ()).unwrap_err()),
+            trap(spin.call(&mut store, ()).unwrap_err()),
             Trap::Interrupt
         );
         ticker.join().unwrap();
@@ -106,39 +97,8 @@ fn epoch_interruption_stops_call_indirect_recursion() {
         .unwrap();
     for _ in 0..3 {
         store.set_epoch_deadline(1);
-        assert_eq!(
-            trap_of(rec.call(&mut store, 0).unwrap_err()),
-            Trap::Interrupt
-        );
+        assert_eq!(trap(rec.call(&mut store, 0).unwrap_err()), Trap::Interrupt);
     }
     store.set_epoch_deadline(1);
     assert_eq!(count.call(&mut store, 1000).unwrap(), 0);
-}
-
-#[test]
-fn cli_fuel_and_timeout_stop_an_infinite_loop() {
-    let dir = std::env::temp_dir().join(format!("trestle-interrupt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("spin.wat");
-    std::fs::write(&file, r#"(module (func (export "spin") (loop (br 0))))"#).unwrap();
-    for limit in [["--fuel", "100000"], ["--timeout", "200ms"]] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
-            .arg("run")
-            .args(crate::harness::cli_args())
-            .arg(&file)
-            .args(["--invoke", "spin"])
-            .args(limit)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{limit:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let expected = if limit[0] == "--fuel" {
-            "ran out of fuel"
-        } else {
-            "timed out after 200ms"
-        };
-        assert!(stderr.contains(expected), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,8 +1,11 @@
-//! `trestle run` and `trestle wast`: the library functions behind them and
-//! the `trestle` binary itself, on the example modules.
+//! The command line: `trestle run` (arguments by parameter type, the
+//! export listing, imports, traps, WASI commands and reactors, fuel and
+//! time limits) and `trestle wast`, through the library functions behind
+//! them and the `trestle` binary itself, on the example modules.
 
+use crate::harness::scratch_dir;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use trestle::Module;
 use trestle_cli::run::{run_file_with, run_module_with};
 
@@ -100,11 +103,8 @@ fn traps_are_errors() {
 
 /// Runs `trestle COMMAND ARGS...` in the table mode the environment asks
 /// for.
-fn trestle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trestle"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg(args[0])
-        .args(crate::harness::cli_args())
+fn run_trestle(args: &[&str]) -> Output {
+    crate::harness::trestle(args[0])
         .args(&args[1..])
         .output()
         .expect("failed to run trestle")
@@ -112,48 +112,43 @@ fn trestle(args: &[&str]) -> Output {
 
 #[test]
 fn cli_run() {
-    let out = trestle(&["run", "examples/fib.wat", "--invoke", "fib", "10"]);
+    let out = run_trestle(&["run", "examples/fib.wat", "--invoke", "fib", "10"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "55\n");
 
-    let out = trestle(&["run", "examples/fib.wat", "--invoke", "fib"]);
+    let out = run_trestle(&["run", "examples/fib.wat", "--invoke", "fib"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
-    let out = trestle(&["run", "examples/no-such-file.wat"]);
+    let out = run_trestle(&["run", "examples/no-such-file.wat"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
 
 #[test]
 fn cli_wast() {
-    let dir = std::env::temp_dir().join(format!("trestle-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("cli-wast");
     let good = dir.join("good.wast");
     let bad = dir.join("bad.wast");
-    std::fs::write(
-        &good,
-        r#"(module (func (export "one") (result i32) (i32.const 1)))
-(assert_return (invoke "one") (i32.const 1))
-"#,
-    )
-    .unwrap();
-    std::fs::write(
-        &bad,
-        r#"(module (func (export "one") (result i32) (i32.const 1)))
-(assert_return (invoke "one") (i32.const 2))
-"#,
-    )
-    .unwrap();
+    // A script that expects `one` to return `expected`.
+    let script = |expected: i32| {
+        format!(
+            r#"(module (func (export "one") (result i32) (i32.const 1)))
+(assert_return (invoke "one") (i32.const {expected}))
+"#
+        )
+    };
+    std::fs::write(&good, script(1)).unwrap();
+    std::fs::write(&bad, script(2)).unwrap();
 
-    let out = trestle(&["wast", good.to_str().unwrap()]);
+    let out = run_trestle(&["wast", good.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(stdout.contains("  PASS  "), "{stdout}");
     assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
 
-    let out = trestle(&["wast", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = run_trestle(&["wast", good.to_str().unwrap(), bad.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(stdout.contains("  FAIL  "), "{stdout}");
@@ -163,66 +158,78 @@ fn cli_wast() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Writes `text` to a fresh file named `name` and returns its path.
+/// Writes `text` to a file named `name` in a fresh directory and returns
+/// its path.
 fn temp_module(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trestle-run-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = scratch_dir(name).join(name);
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Writes `text` to a file named `name` in a fresh directory and runs
+/// `trestle run FILE ARGS...`.
+fn run_module(name: &str, text: &str, args: &[&str]) -> Output {
+    let path = temp_module(name, text);
+    let mut all = vec!["run", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_trestle(&all)
+}
+
+/// Asserts that the standard error of `out` contains `text`, and returns
+/// it.
+#[track_caller]
+fn assert_stderr_contains(out: &Output, text: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains(text), "{stderr}");
+    stderr
 }
 
 #[test]
 fn cli_unknown_import_is_reported_before_compilation() {
     // The body does not validate: compiling would fail with another error.
-    let path = temp_module(
+    let out = run_module(
         "unknown-import.wat",
         r#"(module (import "env" "foo" (func))
                    (func (export "_start") (i32.add (i32.const 1))))"#,
+        &[],
     );
-    let out = trestle(&["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(
-            "unknown import `env::foo`: trestle run provides only `wasi_snapshot_preview1`"
-        ),
-        "{stderr}"
+    let stderr = assert_stderr_contains(
+        &out,
+        "unknown import `env::foo`: trestle run provides only `wasi_snapshot_preview1`",
     );
     assert!(!stderr.contains("compile"), "{stderr}");
 
-    let path = temp_module(
+    let out = run_module(
         "unknown-wasi-function.wat",
         r#"(module (import "wasi_snapshot_preview1" "no_such_call" (func)))"#,
+        &[],
     );
-    let out = trestle(&["run", path.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("unknown import `wasi_snapshot_preview1::no_such_call`"),
-        "{stderr}"
+    assert_stderr_contains(
+        &out,
+        "unknown import `wasi_snapshot_preview1::no_such_call`",
     );
 }
 
 #[test]
 fn cli_wrong_wasi_signature_is_a_link_error() {
-    let path = temp_module(
+    let out = run_module(
         "wrong-signature.wat",
         r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i64)))
                    (memory (export "memory") 1)
                    (func (export "_start")))"#,
+        &[],
     );
-    let out = trestle(&["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("incompatible import type for `wasi_snapshot_preview1::proc_exit`"),
-        "{stderr}"
+    assert_stderr_contains(
+        &out,
+        "incompatible import type for `wasi_snapshot_preview1::proc_exit`",
     );
 }
 
 #[test]
 fn cli_wasi_reactor_is_initialized_before_invoke() {
-    let path = temp_module(
+    let out = run_module(
         "reactor.wat",
         r#"(module
              (import "wasi_snapshot_preview1" "args_sizes_get"
@@ -234,8 +241,8 @@ fn cli_wasi_reactor_is_initialized_before_invoke() {
                (global.set $argc (i32.load (i32.const 0))))
              (func (export "argc_plus") (param i32) (result i32)
                (i32.add (global.get $argc) (local.get 0))))"#,
+        &["--invoke", "argc_plus", "10"],
     );
-    let out = trestle(&["run", path.to_str().unwrap(), "--invoke", "argc_plus", "10"]);
     assert!(out.status.success(), "{out:?}");
     // argv is the module path and the one argument.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "12\n");
@@ -243,7 +250,7 @@ fn cli_wasi_reactor_is_initialized_before_invoke() {
 
 #[test]
 fn cli_wasi_exit_code_and_stdio() {
-    let path = temp_module(
+    let out = run_module(
         "exit.wat",
         r#"(module
              (import "wasi_snapshot_preview1" "fd_write"
@@ -257,9 +264,37 @@ fn cli_wasi_exit_code_and_stdio() {
                (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
                (call $exit (i32.const 17))
                unreachable))"#,
+        &[],
     );
-    let out = trestle(&["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(17), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "to stderr\n");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn cli_fuel_and_timeout_stop_an_infinite_loop() {
+    let file = temp_module(
+        "spin.wat",
+        r#"(module (func (export "spin") (loop (br 0))))"#,
+    );
+    for limit in [["--fuel", "100000"], ["--timeout", "200ms"]] {
+        let out = run_trestle(&[
+            "run",
+            file.to_str().unwrap(),
+            "--invoke",
+            "spin",
+            limit[0],
+            limit[1],
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{limit:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if limit[0] == "--fuel" {
+            "ran out of fuel"
+        } else {
+            "timed out after 200ms"
+        };
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }

@@ -6,34 +6,19 @@
 //! would depend on the moment or on chance (clocks, random numbers) print
 //! properties of what they observe instead of values.
 
+use crate::harness::{scratch_dir, trestle};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn programs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi-programs")
 }
 
-/// A fresh, empty directory for one test.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "trestle-wasi-{name}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs `trestle run FLAGS... wasm/NAME.wasm ARGS...` with `stdin`.
 fn run(name: &str, flags: &[String], args: &[&str], stdin: Option<&Path>) -> Output {
     let wasm = programs_dir().join("wasm").join(format!("{name}.wasm"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trestle"));
-    cmd.arg("run")
-        .args(crate::harness::cli_args())
-        .args(flags)
-        .arg(&wasm)
-        .args(args);
+    let mut cmd = trestle("run");
+    cmd.args(flags).arg(&wasm).args(args);
     cmd.stdin(match stdin {
         Some(path) => Stdio::from(std::fs::File::open(path).unwrap()),
         None => Stdio::null(),
@@ -97,12 +82,18 @@ fn stdin_to_stdout() {
     check("stdin_upper", &out);
 }
 
+/// Runs program `name` with a fresh directory preopened as `guest`, which
+/// is also its argument, and checks what it printed; the directory.
+fn run_in_dir(name: &str, guest: &str) -> PathBuf {
+    let dir = scratch_dir(name);
+    let flags = ["--dir".to_string(), format!("{}::{guest}", dir.display())];
+    check(name, &run(name, &flags, &[guest], None));
+    dir
+}
+
 #[test]
 fn file_io_in_a_preopened_directory() {
-    let dir = scratch_dir("files");
-    let flags = ["--dir".to_string(), format!("{}::/data", dir.display())];
-    let out = run("files", &flags, &["/data"], None);
-    check("files", &out);
+    let dir = run_in_dir("files", "/data");
     // What the program left behind, seen from the host.
     assert_eq!(
         std::fs::read_to_string(dir.join("kept.txt")).unwrap(),
@@ -120,10 +111,7 @@ fn file_io_in_a_preopened_directory() {
 
 #[test]
 fn directory_listing() {
-    let dir = scratch_dir("listdir");
-    let flags = ["--dir".to_string(), format!("{}::/d", dir.display())];
-    let out = run("listdir", &flags, &["/d"], None);
-    check("listdir", &out);
+    let dir = run_in_dir("listdir", "/d");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -157,10 +145,7 @@ fn readme_example() {
     let dir = scratch_dir("readme");
     std::fs::write(dir.join("a"), "").unwrap();
     std::fs::write(dir.join("b"), "").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_trestle"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("run")
-        .args(crate::harness::cli_args())
+    let out = trestle("run")
         .arg("--dir")
         .arg(format!("{}::/", dir.display()))
         .args(["examples/hello-wasi.wasm", "Trestle"])

@@ -17,7 +17,6 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 /// Programs expected to fail. Empty: every program passes.
@@ -118,8 +117,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Runs one program; `Err` says how it failed.
 fn run_one(wasm: &Path, scratch: &Path) -> Result<(), String> {
     let spec = read_spec(wasm);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trestle"));
-    cmd.arg("run").args(crate::harness::cli_args());
+    let mut cmd = crate::harness::trestle("run");
     for (k, v) in &spec.env {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
@@ -159,10 +157,7 @@ fn run_one(wasm: &Path, scratch: &Path) -> Result<(), String> {
 fn wasi_testsuite() {
     let programs = programs();
     assert_eq!(programs.len(), 72, "the suite has 72 preview 1 programs");
-    let scratch =
-        std::env::temp_dir().join(format!("trestle-wasi-testsuite-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = crate::harness::scratch_dir("wasi-testsuite");
 
     let queue = Mutex::new(programs.iter());
     let results = Mutex::new(Vec::new());

@@ -1,5 +1,10 @@
-//! What every integration test builds its engines from, so that one
-//! environment variable switches the table mode of the whole suite.
+//! What every integration test builds on, in one place: the engines (so
+//! that one environment variable switches the table mode of the whole
+//! suite), calling wasm and judging its traps and panics
+//! ([`calls`]), the modules several subjects share ([`modules`]), payloads
+//! that count their drops ([`payloads`]), and the `trestle` command and
+//! scratch directories ([`cli`]). Everything is re-exported here, so a test
+//! names `harness::instantiate` whatever file it comes from.
 //!
 //! `TRESTLE_TABLE_LAZY_INIT` picks the default table initialization mode of
 //! the tests: unset, `1` or `true` for lazy (the runtime's default), `0` or
@@ -8,9 +13,20 @@
 //! a mode itself runs both ways. The runtime never reads the variable:
 //! [`config`] applies it to a [`Config::new`], [`run_options`] to the
 //! library behind `trestle run`, and [`cli_args`] to a `trestle` command.
-//! Tests that pick a mode (`Config::table_lazy_init`) keep it.
+//! Tests that pick a mode ([`engine_in_mode`], [`both_modes`], ...) keep
+//! it.
 
-use trestle::{Config, Engine};
+pub mod calls;
+pub mod cli;
+pub mod modules;
+pub mod payloads;
+
+pub use calls::*;
+pub use cli::*;
+pub use modules::*;
+pub use payloads::*;
+
+use trestle::{Config, Engine, Instance, Store};
 use trestle_cli::run::RunOptions;
 
 /// The variable that picks the tests' table initialization mode.
@@ -41,6 +57,51 @@ pub fn config() -> Config {
 /// An engine with [`config`].
 pub fn engine() -> Engine {
     Engine::new(&config()).expect("host CPU supported")
+}
+
+/// An engine of `Config::new()` with lazily (`true`) or eagerly
+/// initialized funcref tables, whatever the environment says.
+pub fn engine_in_mode(lazy: bool) -> Engine {
+    engine_with(lazy, |_| {})
+}
+
+/// [`engine_in_mode`] with 64-bit tables and memories on
+/// (`Config::wasm_memory64`): the engine of the table tests.
+pub fn table64_engine(lazy: bool) -> Engine {
+    engine_with(lazy, |config| {
+        config.wasm_memory64(true);
+    })
+}
+
+/// [`engine_in_mode`] with the GC subset on (`Config::wasm_gc`, which
+/// brings typed function references).
+pub fn gc_engine(lazy: bool) -> Engine {
+    engine_with(lazy, |config| {
+        config.wasm_gc(true);
+    })
+}
+
+fn engine_with(lazy: bool, features: impl FnOnce(&mut Config)) -> Engine {
+    let mut config = Config::new();
+    config.table_lazy_init(lazy);
+    features(&mut config);
+    Engine::new(&config).expect("host CPU supported")
+}
+
+/// Runs `f` with a [`table64_engine`] in each table mode, lazy first.
+pub fn both_modes(f: impl Fn(&Engine)) {
+    for lazy in [true, false] {
+        f(&table64_engine(lazy));
+    }
+}
+
+/// Runs `f` on a new store with an instance of `wat` in it, in each table
+/// mode ([`both_modes`]).
+pub fn in_both_modes(wat: &str, f: impl Fn(Store<()>, Instance)) {
+    both_modes(|engine| {
+        let (store, inst) = new_instance(engine, wat);
+        f(store, inst);
+    });
 }
 
 /// The options of `trestle run`, in the table mode the environment asks

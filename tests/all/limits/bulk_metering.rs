@@ -7,8 +7,9 @@
 //! between chunks of their work. Assertions are on trap kinds, fuel counts
 //! and memory contents, never on timing.
 
+use crate::harness::{instantiate_with_host, trap, typed_func};
 use std::sync::mpsc;
-use trestle::{Caller, Engine, Instance, Linker, Module, Store, Trap, TypedFunc};
+use trestle::{Caller, Instance, Store, Trap};
 
 const BULK: &str = r#"(module
   (import "host" "bump" (func $bump))
@@ -49,30 +50,9 @@ const BULK: &str = r#"(module
 fn setup(fuel: bool, epoch: bool) -> (Store<()>, Instance) {
     let mut config = crate::harness::config();
     config.consume_fuel(fuel).epoch_interruption(epoch);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, BULK).unwrap();
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap("host", "bump", |caller: Caller<'_, ()>| {
-            caller.engine().increment_epoch();
-        })
-        .unwrap();
-    let mut store = Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &module).unwrap();
-    (store, inst)
-}
-
-fn trap_of(err: trestle::Error) -> Trap {
-    *err.downcast_ref::<Trap>()
-        .unwrap_or_else(|| panic!("not a trap: {err:#}"))
-}
-
-fn func<P: trestle::WasmParams, R: trestle::WasmResults>(
-    store: &mut Store<()>,
-    inst: &Instance,
-    name: &str,
-) -> TypedFunc<P, R> {
-    inst.get_typed_func(store, name).unwrap()
+    instantiate_with_host(&config, BULK, "bump", |caller: Caller<'_, ()>| {
+        caller.engine().increment_epoch();
+    })
 }
 
 /// The fuel `f` consumes.
@@ -85,12 +65,12 @@ fn fuel_of(store: &mut Store<()>, f: impl FnOnce(&mut Store<()>)) -> u64 {
 #[test]
 fn bulk_operators_pay_fuel_for_what_they_touch() {
     let (mut store, inst) = setup(true, false);
-    let mem_fill = func::<(i32, i32), ()>(&mut store, &inst, "memory_fill");
-    let mem_copy = func::<(i32, i32, i32), ()>(&mut store, &inst, "memory_copy");
-    let mem_init = func::<(i32, i32), ()>(&mut store, &inst, "memory_init");
-    let tab_fill = func::<(i32, i32), ()>(&mut store, &inst, "table_fill");
-    let tab_copy = func::<(i32, i32, i32), ()>(&mut store, &inst, "table_copy");
-    let tab_init = func::<(i32, i32), ()>(&mut store, &inst, "table_init");
+    let mem_fill = typed_func::<(i32, i32), ()>(&mut store, &inst, "memory_fill");
+    let mem_copy = typed_func::<(i32, i32, i32), ()>(&mut store, &inst, "memory_copy");
+    let mem_init = typed_func::<(i32, i32), ()>(&mut store, &inst, "memory_init");
+    let tab_fill = typed_func::<(i32, i32), ()>(&mut store, &inst, "table_fill");
+    let tab_copy = typed_func::<(i32, i32, i32), ()>(&mut store, &inst, "table_copy");
+    let tab_init = typed_func::<(i32, i32), ()>(&mut store, &inst, "table_init");
 
     // One unit per 64 bytes, rounded down, on top of the operators' own.
     let base = fuel_of(&mut store, |s| mem_fill.call(s, (0, 0)).unwrap());
@@ -120,7 +100,7 @@ fn bulk_operators_pay_fuel_for_what_they_touch() {
 #[test]
 fn every_table_grow_is_charged_even_where_compiled_code_could_grow_in_place() {
     let (mut store, inst) = setup(true, false);
-    let grow = func::<i32, i32>(&mut store, &inst, "table_grow");
+    let grow = typed_func::<i32, i32>(&mut store, &inst, "table_grow");
     let base = fuel_of(&mut store, |s| {
         assert_eq!(grow.call(s, 0).unwrap(), 200_000)
     });
@@ -148,16 +128,16 @@ fn every_table_grow_is_charged_even_where_compiled_code_could_grow_in_place() {
 #[test]
 fn a_bulk_operator_the_fuel_cannot_pay_traps_before_doing_anything() {
     let (mut store, inst) = setup(true, false);
-    let mem_fill = func::<(i32, i32), ()>(&mut store, &inst, "memory_fill");
-    let tab_fill = func::<(i32, i32), ()>(&mut store, &inst, "table_fill");
-    let grow = func::<i32, i32>(&mut store, &inst, "table_grow");
+    let mem_fill = typed_func::<(i32, i32), ()>(&mut store, &inst, "memory_fill");
+    let tab_fill = typed_func::<(i32, i32), ()>(&mut store, &inst, "table_fill");
+    let grow = typed_func::<i32, i32>(&mut store, &inst, "table_grow");
     let memory = inst.get_memory(&mut store, "mem").unwrap();
     let table = inst.get_table(&mut store, "t").unwrap();
     let whole = memory.data_size(&store) as i32;
 
     store.set_fuel(1000).unwrap();
     let err = mem_fill.call(&mut store, (0, whole)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::OutOfFuel);
+    assert_eq!(trap(err), Trap::OutOfFuel);
     assert_eq!(store.get_fuel().unwrap(), 0, "all fuel consumed");
     assert!(
         memory.data(&store).iter().all(|b| *b == 0),
@@ -166,7 +146,7 @@ fn a_bulk_operator_the_fuel_cannot_pay_traps_before_doing_anything() {
 
     store.set_fuel(1000).unwrap();
     let err = tab_fill.call(&mut store, (0, 150_000)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::OutOfFuel);
+    assert_eq!(trap(err), Trap::OutOfFuel);
     assert!(
         table.get(&mut store, 0).unwrap().is_null(),
         "nothing written"
@@ -174,17 +154,17 @@ fn a_bulk_operator_the_fuel_cannot_pay_traps_before_doing_anything() {
 
     store.set_fuel(1000).unwrap();
     let err = grow.call(&mut store, 50_000).unwrap_err();
-    assert_eq!(trap_of(err), Trap::OutOfFuel);
+    assert_eq!(trap(err), Trap::OutOfFuel);
     assert_eq!(table.size(&store), 200_000, "the table kept its size");
 
     // Out of bounds is checked first: the operator traps out of bounds and
     // charges nothing for its length.
     store.set_fuel(1000).unwrap();
     let err = mem_fill.call(&mut store, (1, whole)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::MemoryOutOfBounds);
+    assert_eq!(trap(err), Trap::MemoryOutOfBounds);
     assert!(store.get_fuel().unwrap() > 900);
     let err = tab_fill.call(&mut store, (1, 200_000)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::TableOutOfBounds);
+    assert_eq!(trap(err), Trap::TableOutOfBounds);
     assert!(store.get_fuel().unwrap() > 900);
 
     // Enough fuel: the same calls work.
@@ -210,10 +190,10 @@ fn an_epoch_deadline_stops_bulk_operators_between_chunks() {
 
     // The host call bumps the epoch to the deadline; the operator does its
     // first chunk, then stops.
-    let fill = func::<(i32, i32), ()>(&mut store, &inst, "bumped_memory_fill");
+    let fill = typed_func::<(i32, i32), ()>(&mut store, &inst, "bumped_memory_fill");
     store.set_epoch_deadline(1);
     let err = fill.call(&mut store, (0, whole as i32)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
     let data = memory.data(&store);
     assert_eq!(data[MEMORY_CHUNK - 1], 0xbb, "the first chunk was filled");
     assert_eq!(data[MEMORY_CHUNK], 0, "the second was not");
@@ -228,11 +208,11 @@ fn an_epoch_deadline_stops_bulk_operators_between_chunks() {
     {
         *b = pattern(i);
     }
-    let copy = func::<(i32, i32, i32), ()>(&mut store, &inst, "bumped_memory_copy");
+    let copy = typed_func::<(i32, i32, i32), ()>(&mut store, &inst, "bumped_memory_copy");
     store.set_epoch_deadline(1);
     let len = 3 * MEMORY_CHUNK;
     let err = copy.call(&mut store, (1, 0, len as i32)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
     let data = memory.data(&store);
     assert_eq!(data[len], pattern(len - 1), "the last chunk was copied");
     assert_eq!(
@@ -242,10 +222,10 @@ fn an_epoch_deadline_stops_bulk_operators_between_chunks() {
     );
     assert_eq!(data[1], pattern(1), "the first chunk was not copied");
 
-    let tfill = func::<(i32, i32), ()>(&mut store, &inst, "bumped_table_fill");
+    let tfill = typed_func::<(i32, i32), ()>(&mut store, &inst, "bumped_table_fill");
     store.set_epoch_deadline(1);
     let err = tfill.call(&mut store, (0, 200_000)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
     assert!(
         table
             .get(&mut store, TABLE_CHUNK - 1)
@@ -254,17 +234,17 @@ fn an_epoch_deadline_stops_bulk_operators_between_chunks() {
     );
     assert!(table.get(&mut store, TABLE_CHUNK).unwrap().is_null());
 
-    let tcopy = func::<(i32, i32, i32), ()>(&mut store, &inst, "bumped_table_copy");
+    let tcopy = typed_func::<(i32, i32, i32), ()>(&mut store, &inst, "bumped_table_copy");
     store.set_epoch_deadline(1);
     let err = tcopy.call(&mut store, (0, 0, 200_000)).unwrap_err();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
 
     // table.grow fills the new elements before publishing the new size: an
     // interrupted growth leaves the table as it was.
-    let grow = func::<i32, i32>(&mut store, &inst, "bumped_table_grow");
+    let grow = typed_func::<i32, i32>(&mut store, &inst, "bumped_table_grow");
     store.set_epoch_deadline(1);
     let err = grow.call(&mut store, 3 * TABLE_CHUNK as i32).unwrap_err();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
     assert_eq!(table.size(&store), 200_000);
 
     // Small operators (one chunk) finish, and the store goes on.
@@ -278,26 +258,20 @@ fn an_epoch_deadline_stops_bulk_operators_between_chunks() {
 fn a_multi_gigabyte_memory_fill_is_interrupted_from_another_thread() {
     let mut config = crate::harness::config();
     config.epoch_interruption(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(
-        &engine,
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (mut store, inst) = instantiate_with_host(
+        &config,
         r#"(module
           (import "host" "started" (func $started))
           (memory (export "mem") 65536)
           (func (export "fill_all")
             (call $started)
             (memory.fill (i32.const 0) (i32.const 0x5a) (i32.const -1))))"#,
-    )
-    .unwrap();
-    let (started_tx, started_rx) = mpsc::channel::<()>();
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap("host", "started", move || {
+        "started",
+        move || {
             started_tx.send(()).unwrap();
-        })
-        .unwrap();
-    let mut store = Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &module).unwrap();
+        },
+    );
     let fill = inst
         .get_typed_func::<(), ()>(&mut store, "fill_all")
         .unwrap();
@@ -306,7 +280,7 @@ fn a_multi_gigabyte_memory_fill_is_interrupted_from_another_thread() {
     // the epoch to the deadline: the fill, 4 GiB of page faults, is still
     // far from done when it notices.
     let ticker = std::thread::spawn({
-        let engine = engine.clone();
+        let engine = store.engine().clone();
         move || {
             started_rx.recv().unwrap();
             engine.increment_epoch();
@@ -314,7 +288,7 @@ fn a_multi_gigabyte_memory_fill_is_interrupted_from_another_thread() {
     });
     let err = fill.call(&mut store, ()).unwrap_err();
     ticker.join().unwrap();
-    assert_eq!(trap_of(err), Trap::Interrupt);
+    assert_eq!(trap(err), Trap::Interrupt);
     let memory = inst.get_memory(&mut store, "mem").unwrap();
     let data = memory.data(&store);
     assert_eq!(data[0], 0x5a, "the fill had begun");
