@@ -78,3 +78,65 @@ fn host_trampoline_compiles() {
     };
     assert!(!c.compile_host_trampoline(&ty).unwrap().code.is_empty());
 }
+
+/// A module using the vector instructions that need SSE4.1 (rounding)
+/// and SSSE3 (`pshufb`) on x86-64.
+const SIMD_MODULE: &str = r#"(module
+  (func (export "f") (param v128) (result v128)
+    (i8x16.swizzle (f32x4.ceil (local.get 0)) (local.get 0))))"#;
+
+#[test]
+fn simd_compiles_to_vector_code() {
+    let m = compile(SIMD_MODULE).unwrap();
+    assert_eq!(m.funcs.len(), 1);
+    let e = Compiler::new(CompilerOptions {
+        features: Features {
+            simd: false,
+            ..Features::default()
+        },
+        ..CompilerOptions::default()
+    })
+    .unwrap()
+    .compile_module(&wat::parse_str(SIMD_MODULE).unwrap(), &mut |_| 2)
+    .unwrap_err();
+    assert_eq!(e.kind(), CompileErrorKind::Invalid, "{e}");
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn simd_needs_sse41_on_x86_64() {
+    let old_cpu = |options: CompilerOptions, flag: &str| {
+        Compiler::for_host(options, &[(flag, "false")]).map(|_| ())
+    };
+    for flag in ["has_sse41", "has_ssse3"] {
+        let e = old_cpu(CompilerOptions::default(), flag).unwrap_err();
+        assert_eq!(e.kind(), CompileErrorKind::Unsupported);
+        assert!(e.message().contains("SIMD on x86-64 needs"), "{e}");
+        assert!(e.message().contains("SSE4.1") || e.message().contains("SSSE3"));
+    }
+    // Without SIMD the same CPU is fine.
+    let no_simd = CompilerOptions {
+        features: Features {
+            simd: false,
+            ..Features::default()
+        },
+        ..CompilerOptions::default()
+    };
+    old_cpu(no_simd, "has_sse41").unwrap();
+    // Deterministic relaxed SIMD needs a fused multiply-add.
+    let deterministic = CompilerOptions {
+        relaxed_simd_deterministic: true,
+        ..CompilerOptions::default()
+    };
+    let e = old_cpu(deterministic.clone(), "has_fma").unwrap_err();
+    assert!(e.message().contains("needs FMA"), "{e}");
+    let no_relaxed = CompilerOptions {
+        features: Features {
+            relaxed_simd: false,
+            ..Features::default()
+        },
+        ..deterministic
+    };
+    old_cpu(no_relaxed, "has_fma").unwrap();
+}
+

@@ -17,6 +17,7 @@
 //! | `consume_fuel = true\|false` | fuel metering | `false` |
 //! | `epoch_interruption = true\|false` | epoch checks | `false` |
 //! | `optimize = true\|false` | Cranelift's optimizer | `true` |
+//! | `relaxed_simd_deterministic = true\|false` | deterministic relaxed SIMD results | `false` |
 //! | `features = NAME ...` | proposals to turn on (`memory64`, `tail_call`, `gc`, ...), or off with a leading `-` | `Features::default()` |
 //!
 //! On a mismatch the test prints a unified diff of the golden file against
@@ -89,6 +90,9 @@ fn set_feature(features: &mut Features, name: &str, on: bool) {
         "function_references" => &mut features.function_references,
         "gc" => &mut features.gc,
         "tail_call" => &mut features.tail_call,
+        "simd" => &mut features.simd,
+        "relaxed_simd" => &mut features.relaxed_simd,
+        "multi_memory" => &mut features.multi_memory,
         _ => panic!("unknown feature `{name}` in a `features` directive"),
     };
     *flag = on;
@@ -103,6 +107,7 @@ fn options(source: &str) -> CompilerOptions {
         consume_fuel: false,
         epoch_interruption: false,
         lazy_tables: true,
+        relaxed_simd_deterministic: false,
     };
     for (key, value) in directives(source) {
         match key {
@@ -110,6 +115,9 @@ fn options(source: &str) -> CompilerOptions {
             "consume_fuel" => options.consume_fuel = parse_bool(key, value),
             "epoch_interruption" => options.epoch_interruption = parse_bool(key, value),
             "optimize" => options.optimize = parse_bool(key, value),
+            "relaxed_simd_deterministic" => {
+                options.relaxed_simd_deterministic = parse_bool(key, value)
+            }
             "features" => {
                 for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
                     match name.strip_prefix('-') {
@@ -279,3 +287,4 @@ fn fast_paths_are_found() {
         }
     }
 }
+

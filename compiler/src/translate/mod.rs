@@ -23,6 +23,7 @@
 //! | [`ops::memory`] | loads, stores, `memory.*`, `data.drop` |
 //! | [`ops::table`] | `table.*`, `elem.drop` |
 //! | [`ops::reference`] | `ref.null`, `ref.is_null`, `ref.eq`, `ref.as_non_null`, `ref.func` |
+//! | [`ops::vector`] | every `v128` instruction of fixed-width and relaxed SIMD |
 //! | [`env`] | the vmctx layout: globals, memory addresses, libcalls, fuel and epoch checks |
 //! | [`env::table`](env) | table element addressing, `table.get`/`set`/`size`/`grow` sequences |
 //! | [`env::call`](env) | direct, imported, `call_indirect` and `call_ref` call sequences |
@@ -215,7 +216,8 @@ impl BodyTranslator<'_, '_> {
             || self.translate_call(op)?
             || self.translate_memory(op)
             || self.translate_table(op)
-            || self.translate_reference(op);
+            || self.translate_reference(op)
+            || self.translate_vector(op);
         if handled {
             Ok(())
         } else {
