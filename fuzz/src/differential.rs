@@ -718,7 +718,7 @@ impl TrestleSide {
                     .expect("host data");
                 *data.downcast_ref::<u32>().expect("a u32 host value")
             })),
-            Val::V128(x) => Value::Other(format!("v128 {x:#x}")),
+            Val::V128(x) => Value::Other(format!("v128 {:#x}", x.as_u128())),
             Val::AnyRef(a) => Value::Other(format!("anyref {}", a.is_some())),
         }
     }

@@ -38,6 +38,7 @@ mod linker;
 mod module;
 mod store;
 mod types;
+mod v128;
 mod values;
 pub mod vm;
 
@@ -56,4 +57,5 @@ pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
     RefType, TableType, TypeIndex, ValType,
 };
+pub use v128::V128;
 pub use values::{AnyRef, ExternRef, Ref, Val};
