@@ -69,7 +69,9 @@ struct RunArgs {
 /// Runs every directive of every script and prints one line per script:
 /// PASS with the number of assertions, or FAIL with the first failures and
 /// their line numbers; then a total. Scripts run against the `spectest` host
-/// module. Exits with status 1 when any assertion failed.
+/// module, with the engine's default features (WebAssembly 2.0 with SIMD,
+/// relaxed SIMD, multiple memories). Exits with status 1 when any assertion
+/// failed.
 #[derive(Args)]
 struct WastArgs {
     /// The scripts to run.
@@ -77,8 +79,8 @@ struct WastArgs {
     files: Vec<PathBuf>,
 
     /// Turn off every post-MVP proposal (multi-value, sign-extension,
-    /// non-trapping float-to-int, bulk memory, reference types), as for the
-    /// WebAssembly 1.0 spec tests.
+    /// non-trapping float-to-int, bulk memory, reference types, SIMD,
+    /// multiple memories), as for the WebAssembly 1.0 spec tests.
     #[arg(long, conflicts_with = "all_proposals")]
     mvp: bool,
 
@@ -271,7 +273,7 @@ fn wast(args: WastArgs) -> Result<ExitCode> {
         } else if args.all_proposals {
             Features::ALL
         } else {
-            Features::WASM2
+            Features::DEFAULT
         },
         ..WastConfig::default()
     };
