@@ -39,6 +39,9 @@ pub(crate) struct FunctionCompiler<'a> {
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
+    /// Keep a text listing of the machine instructions of each function
+    /// ([`Self::machine_code_text`]).
+    listing: bool,
 }
 
 impl<'a> FunctionCompiler<'a> {
@@ -54,7 +57,14 @@ impl<'a> FunctionCompiler<'a> {
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
+            listing: false,
         }
+    }
+
+    /// Keeps a listing of the machine instructions of every function
+    /// compiled from now on.
+    pub(crate) fn keep_listing(&mut self) {
+        self.listing = true;
     }
 
     /// Validates, translates and compiles the body of defined function
@@ -68,6 +78,7 @@ impl<'a> FunctionCompiler<'a> {
     ) -> Result<CompiledFunction, CompileError> {
         let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
+        self.ctx.set_disasm(self.listing);
         let translated = FuncTranslator::new(self.compiler, self.info, self.offsets, func_index)
             .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
         self.validator_allocs = validator.into_allocations();
@@ -79,6 +90,16 @@ impl<'a> FunctionCompiler<'a> {
     /// mid-end: the input of instruction selection.
     pub(crate) fn optimized_ir(&self) -> &Function {
         &self.ctx.func
+    }
+
+    /// The machine instructions of the function [`Self::compile_body`]
+    /// compiled last, in Cranelift's notation, with the registers
+    /// allocated; empty unless [`Self::keep_listing`] was called.
+    pub(crate) fn machine_code_text(&self) -> String {
+        self.ctx
+            .compiled_code()
+            .and_then(|c| c.vcode.clone())
+            .unwrap_or_default()
     }
 
     /// Builds and compiles the array-to-wasm trampoline of defined function

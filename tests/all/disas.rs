@@ -288,3 +288,42 @@ fn fast_paths_are_found() {
     }
 }
 
+/// The vector operations of the SIMD golden modules compile to the
+/// vector instructions their `.wat` files name: the checks below are on
+/// the instructions Cranelift selected for this host (the SSE or the AVX
+/// form, hence substrings).
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn simd_selects_vector_instructions() {
+    let expected: &[(&str, &[&[&str]])] = &[
+        ("simd_shuffle", &[&["punpcklbw"], &["pshufb"]]),
+        ("simd_dot", &[&["pmaddwd"], &["pmaddwd"]]),
+        (
+            "simd_min_max",
+            &[&["minps"], &["maxps"], &["minps"], &["maxps"]],
+        ),
+        ("simd_load_splat", &[&["broadcastd", "pshufd"]]),
+    ];
+    for (name, per_func) in expected {
+        let funcs = compile(&read_source(&disas_dir().join(format!("{name}.wat"))));
+        assert_eq!(funcs.len(), per_func.len(), "{name}");
+        for (f, any_of) in funcs.iter().zip(*per_func) {
+            assert!(
+                any_of.iter().any(|m| f.machine_code.contains(m)),
+                "{name}, function {}: none of {any_of:?} in\n{}",
+                f.func_index,
+                f.machine_code
+            );
+        }
+    }
+    // pmin and pmax are that one instruction and nothing else.
+    let funcs = compile(&read_source(&disas_dir().join("simd_min_max.wat")));
+    for f in &funcs[2..] {
+        let vector_insts = f
+            .machine_code
+            .lines()
+            .filter(|l| l.contains("%xmm"))
+            .count();
+        assert_eq!(vector_insts, 1, "{}", f.machine_code);
+    }
+}
