@@ -139,4 +139,3 @@ fn simd_needs_sse41_on_x86_64() {
     };
     old_cpu(no_relaxed, "has_fma").unwrap();
 }
-

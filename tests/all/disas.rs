@@ -316,6 +316,15 @@ fn simd_selects_vector_instructions() {
             );
         }
     }
+    // The second load of c[i] = a[i] * b[i] is the multiplication's
+    // memory operand.
+    let funcs = compile(&read_source(&disas_dir().join("simd_load_fold.wat")));
+    let code = &funcs[0].machine_code;
+    assert!(
+        code.lines()
+            .any(|l| l.contains("pmulld") && l.contains("(%")),
+        "no pmulld with a memory operand in\n{code}"
+    );
     // pmin and pmax are that one instruction and nothing else.
     let funcs = compile(&read_source(&disas_dir().join("simd_min_max.wat")));
     for f in &funcs[2..] {

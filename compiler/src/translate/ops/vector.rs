@@ -21,6 +21,13 @@
 //! the backends' instruction patterns (`pmaddwd` for `i32x4.dot_i16x8_s`,
 //! `minps` for `f32x4.pmin`) see the operations they match.
 //!
+//! A `v128.load` whose result only vector operators and integer
+//! arithmetic have met since (no `local.tee`, branch or other operator
+//! could have copied it) has exactly one use, the operator that pops it. That operator retypes the load to
+//! the shape it wants instead of reinterpreting its result, and a
+//! commutative integer operator takes it as its second operand, so the
+//! backend can fold the load into the instruction (`pmulld xmm, [mem]`).
+//!
 //! # Memory
 //!
 //! Loads and stores take their address from
@@ -115,6 +122,52 @@ fn simd_operator_name(op: &Operator<'_>) -> Option<&'static str> {
     wasmparser::for_each_visit_simd_operator!(names)
 }
 
+/// Whether `op` is one of the integer operators that compute addresses
+/// (constants, `local.get`, `global.get`, arithmetic, comparisons): they
+/// take no `v128`, so the vectors on the operand stack are not copied.
+fn takes_integers_only(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::LocalGet { .. }
+            | O::GlobalGet { .. }
+            | O::I32Const { .. }
+            | O::I64Const { .. }
+            | O::I32Add
+            | O::I32Sub
+            | O::I32Mul
+            | O::I32And
+            | O::I32Or
+            | O::I32Xor
+            | O::I32Shl
+            | O::I32ShrS
+            | O::I32ShrU
+            | O::I32Eqz
+            | O::I32Eq
+            | O::I32Ne
+            | O::I32LtS
+            | O::I32LtU
+            | O::I32GtS
+            | O::I32GtU
+            | O::I32LeS
+            | O::I32LeU
+            | O::I32GeS
+            | O::I32GeU
+            | O::I64Add
+            | O::I64Sub
+            | O::I64Mul
+            | O::I64And
+            | O::I64Or
+            | O::I64Xor
+            | O::I64Shl
+            | O::I64ShrS
+            | O::I64ShrU
+            | O::I32WrapI64
+            | O::I64ExtendI32S
+            | O::I64ExtendI32U
+    )
+}
+
 /// The lane shape of an operator named `I8x16...`, `I16x8...`, ...;
 /// `None` for the `V128...` operators, which have none.
 fn shape_of(name: &str) -> Option<Type> {
@@ -133,6 +186,12 @@ impl BodyTranslator<'_, '_> {
     /// Translates `op` if it is a vector instruction.
     pub(in crate::translate) fn translate_vector(&mut self, op: &Operator<'_>) -> bool {
         let Some(name) = simd_operator_name(op) else {
+            // Other operators may copy a loaded vector (`local.tee`,
+            // `br_if`): from here on, loads keep their type. Only integer
+            // arithmetic, as between the loads of a loop, leaves them be.
+            if !takes_integers_only(op) {
+                self.fresh_vector_loads.clear();
+            }
             return false;
         };
         // The shape the operator works on, from its name (`I32x4Add`);
@@ -149,9 +208,25 @@ impl BodyTranslator<'_, '_> {
 
     // ---- Operands ---------------------------------------------------------
 
+    /// Whether `v` is the result of a `v128.load` only vector operators
+    /// and integer arithmetic have met since: the operator popping it is
+    /// its only use.
+    fn is_fresh_load(&self, v: Value) -> bool {
+        self.fresh_vector_loads.contains(&v)
+    }
+
     /// `v` as a vector of shape `ty`: the value `v` was reinterpreted from,
-    /// when it has that shape, or a reinterpretation.
+    /// when it has that shape; for a fresh load, the load retyped; or a
+    /// reinterpretation.
     fn as_lanes(&mut self, v: Value, ty: Type) -> Value {
+        if let Some(i) = self.fresh_vector_loads.iter().position(|f| *f == v) {
+            self.fresh_vector_loads.swap_remove(i);
+            if self.b.func.dfg.value_type(v) != ty {
+                // The load's result type is its type: it now loads `ty`.
+                // `v` has no other use to update.
+                return self.b.func.dfg.replace_result(v, ty);
+            }
+        }
         let dfg = &self.b.func.dfg;
         if dfg.value_type(v) == ty {
             return v;
@@ -202,6 +277,24 @@ impl BodyTranslator<'_, '_> {
         self.push_lanes(r);
     }
 
+    /// [`Self::vbinop`] for a commutative `f`: a fresh load goes second,
+    /// where the backends fold loads into the instruction.
+    fn vbinop_commutative(
+        &mut self,
+        ty: Type,
+        f: impl FnOnce(&mut FunctionBuilder<'_>, Value, Value) -> Value,
+    ) {
+        let (x, y) = self.stack.pop2();
+        let (x, y) = if self.is_fresh_load(x) && !self.is_fresh_load(y) {
+            (y, x)
+        } else {
+            (x, y)
+        };
+        let (x, y) = (self.as_lanes(x, ty), self.as_lanes(y, ty));
+        let r = f(&mut self.b, x, y);
+        self.push_lanes(r);
+    }
+
     /// Pops two vectors of shape `ty`, applies `f` and pushes the result.
     fn vbinop(
         &mut self,
@@ -245,7 +338,9 @@ impl BodyTranslator<'_, '_> {
         use types::{I8, I16, I32, I64};
         match *op {
             O::V128Load { memarg } => {
-                self.vector_load(&memarg, |b, f, a, o| b.ins().load(V128, f, a, o))
+                self.vector_load(&memarg, |b, f, a, o| b.ins().load(V128, f, a, o));
+                let v = self.stack.top();
+                self.fresh_vector_loads.push(v);
             }
             O::V128Load8x8S { memarg } => {
                 self.vector_load(&memarg, |b, f, a, o| b.ins().sload8x8(f, a, o))
@@ -458,19 +553,19 @@ impl BodyTranslator<'_, '_> {
         };
         match *op {
             O::I8x16Add | O::I16x8Add | O::I32x4Add | O::I64x2Add => {
-                self.vbinop(shape, |b, x, y| b.ins().iadd(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().iadd(x, y))
             }
             O::I8x16Sub | O::I16x8Sub | O::I32x4Sub | O::I64x2Sub => {
                 self.vbinop(shape, |b, x, y| b.ins().isub(x, y))
             }
             O::I16x8Mul | O::I32x4Mul | O::I64x2Mul => {
-                self.vbinop(shape, |b, x, y| b.ins().imul(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().imul(x, y))
             }
             O::I8x16AddSatS | O::I16x8AddSatS => {
-                self.vbinop(shape, |b, x, y| b.ins().sadd_sat(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().sadd_sat(x, y))
             }
             O::I8x16AddSatU | O::I16x8AddSatU => {
-                self.vbinop(shape, |b, x, y| b.ins().uadd_sat(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().uadd_sat(x, y))
             }
             O::I8x16SubSatS | O::I16x8SubSatS => {
                 self.vbinop(shape, |b, x, y| b.ins().ssub_sat(x, y))
@@ -479,18 +574,20 @@ impl BodyTranslator<'_, '_> {
                 self.vbinop(shape, |b, x, y| b.ins().usub_sat(x, y))
             }
             O::I8x16MinS | O::I16x8MinS | O::I32x4MinS => {
-                self.vbinop(shape, |b, x, y| b.ins().smin(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().smin(x, y))
             }
             O::I8x16MinU | O::I16x8MinU | O::I32x4MinU => {
-                self.vbinop(shape, |b, x, y| b.ins().umin(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().umin(x, y))
             }
             O::I8x16MaxS | O::I16x8MaxS | O::I32x4MaxS => {
-                self.vbinop(shape, |b, x, y| b.ins().smax(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().smax(x, y))
             }
             O::I8x16MaxU | O::I16x8MaxU | O::I32x4MaxU => {
-                self.vbinop(shape, |b, x, y| b.ins().umax(x, y))
+                self.vbinop_commutative(shape, |b, x, y| b.ins().umax(x, y))
             }
-            O::I8x16AvgrU | O::I16x8AvgrU => self.vbinop(shape, |b, x, y| b.ins().avg_round(x, y)),
+            O::I8x16AvgrU | O::I16x8AvgrU => {
+                self.vbinop_commutative(shape, |b, x, y| b.ins().avg_round(x, y))
+            }
             O::I8x16Neg | O::I16x8Neg | O::I32x4Neg | O::I64x2Neg => {
                 self.vunop(shape, |b, x| b.ins().ineg(x))
             }
@@ -552,12 +649,17 @@ impl BodyTranslator<'_, '_> {
             O::V128And | O::V128AndNot | O::V128Or | O::V128Xor => {
                 let operands = self.stack.top_n(2).to_vec();
                 let shape = self.bitwise_shape(&operands);
-                self.vbinop(shape, |b, x, y| match *op {
+                let f = |b: &mut FunctionBuilder<'_>, x, y| match *op {
                     O::V128And => b.ins().band(x, y),
                     O::V128AndNot => b.ins().band_not(x, y),
                     O::V128Or => b.ins().bor(x, y),
                     _ => b.ins().bxor(x, y),
-                });
+                };
+                if matches!(op, O::V128AndNot) {
+                    self.vbinop(shape, f);
+                } else {
+                    self.vbinop_commutative(shape, f);
+                }
             }
             O::V128Bitselect => {
                 let operands = self.stack.top_n(3).to_vec();
@@ -586,7 +688,12 @@ impl BodyTranslator<'_, '_> {
 
     /// A lane-wise integer comparison: all ones where it holds, else zero.
     fn vicmp(&mut self, shape: Type, cc: IntCC) {
-        self.vbinop(shape, |b, x, y| b.ins().icmp(cc, x, y));
+        let f = |b: &mut FunctionBuilder<'_>, x, y| b.ins().icmp(cc, x, y);
+        if matches!(cc, IntCC::Equal | IntCC::NotEqual) {
+            self.vbinop_commutative(shape, f);
+        } else {
+            self.vbinop(shape, f);
+        }
     }
 
     // ---- Float operations -----------------------------------------------------

@@ -134,9 +134,10 @@ impl BodyTranslator<'_, '_> {
                 };
                 self.push_lanes(r);
             }
-            // Host: `minps`/`maxps` (the second operand when either is NaN
-            // or both are zeros), as `pmin`/`pmax` with the operands
-            // swapped. Deterministic: `min`/`max`.
+            // Host: `minps`/`maxps`, written as `pmin`/`pmax`: the first
+            // operand unless the second is below (above) it, so the first
+            // when either is NaN or both are zeros. Deterministic:
+            // `min`/`max`.
             O::F32x4RelaxedMin | O::F64x2RelaxedMin => self.vbinop(shape, |b, x, y| {
                 if t.x86_native {
                     pmin(b, x, y)
