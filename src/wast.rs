@@ -955,21 +955,26 @@ fn describe_bytes(bytes: &[u8; 16]) -> String {
     format!("i8x16 {}", lanes.join(" "))
 }
 
+/// A float pattern: the NaN pattern's name, or `value` of the value.
+fn describe_nan<T>(p: &NanPattern<T>, value: impl Fn(&T) -> String) -> String {
+    match p {
+        NanPattern::CanonicalNan => "nan:canonical".to_string(),
+        NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
+        NanPattern::Value(v) => value(v),
+    }
+}
+
 fn describe_expected(expected: &WastRetCore<'_>) -> String {
-    fn nan_f32(p: &NanPattern<F32>) -> String {
-        match p {
-            NanPattern::CanonicalNan => "nan:canonical".to_string(),
-            NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
-            NanPattern::Value(v) => format!("{} ({:#010x})", f32::from_bits(v.bits), v.bits),
-        }
-    }
-    fn nan_f64(p: &NanPattern<F64>) -> String {
-        match p {
-            NanPattern::CanonicalNan => "nan:canonical".to_string(),
-            NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
-            NanPattern::Value(v) => format!("{} ({:#018x})", f64::from_bits(v.bits), v.bits),
-        }
-    }
+    let nan_f32 = |p| {
+        describe_nan(p, |v: &F32| {
+            format!("{} ({:#010x})", f32::from_bits(v.bits), v.bits)
+        })
+    };
+    let nan_f64 = |p| {
+        describe_nan(p, |v: &F64| {
+            format!("{} ({:#018x})", f64::from_bits(v.bits), v.bits)
+        })
+    };
     match expected {
         WastRetCore::I32(v) => format!("i32 {v} ({:#x})", *v as u32),
         WastRetCore::I64(v) => format!("i64 {v} ({:#x})", *v as u64),
@@ -994,23 +999,16 @@ fn describe_v128_pattern(p: &V128Pattern) -> String {
         let parts: Vec<String> = lanes.iter().map(f).collect();
         format!("{shape} {}", parts.join(" "))
     }
-    fn nan<T>(p: &NanPattern<T>, value: impl Fn(&T) -> String) -> String {
-        match p {
-            NanPattern::CanonicalNan => "nan:canonical".to_string(),
-            NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
-            NanPattern::Value(v) => value(v),
-        }
-    }
     match p {
         V128Pattern::I8x16(l) => join("i8x16", l, |x| x.to_string()),
         V128Pattern::I16x8(l) => join("i16x8", l, |x| x.to_string()),
         V128Pattern::I32x4(l) => join("i32x4", l, |x| x.to_string()),
         V128Pattern::I64x2(l) => join("i64x2", l, |x| x.to_string()),
         V128Pattern::F32x4(l) => join("f32x4", l, |p| {
-            nan(p, |v| f32::from_bits(v.bits).to_string())
+            describe_nan(p, |v| f32::from_bits(v.bits).to_string())
         }),
         V128Pattern::F64x2(l) => join("f64x2", l, |p| {
-            nan(p, |v| f64::from_bits(v.bits).to_string())
+            describe_nan(p, |v| f64::from_bits(v.bits).to_string())
         }),
     }
 }
@@ -1048,6 +1046,40 @@ mod tests {
         let zero = NanPattern::Value(F32 { bits: 0 });
         assert!(f32_matches(0, &zero));
         assert!(!f32_matches(0x8000_0000, &zero));
+    }
+
+    #[test]
+    fn v128_patterns_match_lane_by_lane() {
+        let f32_lanes = |lanes: [u32; 4]| {
+            let mut bytes = [0u8; 16];
+            for (chunk, lane) in bytes.chunks_exact_mut(4).zip(lanes) {
+                chunk.copy_from_slice(&lane.to_le_bytes());
+            }
+            bytes
+        };
+        let pattern = V128Pattern::F32x4([
+            NanPattern::CanonicalNan,
+            NanPattern::ArithmeticNan,
+            NanPattern::Value(F32 { bits: 0x3f80_0000 }),
+            NanPattern::Value(F32 { bits: 0x8000_0000 }),
+        ]);
+        let good = [0x7fc0_0000, 0xffc0_0001, 0x3f80_0000, 0x8000_0000];
+        assert!(v128_matches(f32_lanes(good), &pattern));
+        // Each lane is checked against its own pattern.
+        for (lane, bad) in [(0, 0x7fc0_0001), (1, 0x7f80_0001), (2, 0x3f80_0001), (3, 0)] {
+            let mut lanes = good;
+            lanes[lane] = bad;
+            assert!(!v128_matches(f32_lanes(lanes), &pattern), "lane {lane}");
+        }
+        let bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let i16s = V128Pattern::I16x8(std::array::from_fn(|i| {
+            i16::from_le_bytes([2 * i as u8, 2 * i as u8 + 1])
+        }));
+        assert!(v128_matches(bytes, &i16s));
+        assert!(!v128_matches([0; 16], &i16s));
+        assert!(
+            describe_v128_pattern(&pattern).starts_with("f32x4 nan:canonical nan:arithmetic 1 -0")
+        );
     }
 
     #[test]

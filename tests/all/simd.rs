@@ -65,7 +65,10 @@ fn typed_functions_take_and_return_v128() {
         .get_typed_func::<(V128, V128), V128>(&mut store, "add")
         .unwrap();
     let sum = add
-        .call(&mut store, (i32x4([1, 2, 3, 4]), i32x4([10, 20, 30, i32::MAX])))
+        .call(
+            &mut store,
+            (i32x4([1, 2, 3, 4]), i32x4([10, 20, 30, i32::MAX])),
+        )
         .unwrap();
     assert_eq!(lanes_i32(sum), [11, 22, 33, i32::MIN + 3]);
 
@@ -106,7 +109,10 @@ fn untyped_calls_check_v128_arguments() {
     assert_eq!(results[0].unwrap_v128().as_u128(), !5u128);
     assert_eq!(results[0].ty(), ValType::V128);
     assert!(not.call(&mut store, &[Val::I64(5)], &mut results).is_err());
-    assert_eq!(Val::default_for_ty(&ValType::V128), Val::V128(V128::from(0)));
+    assert_eq!(
+        Val::default_for_ty(&ValType::V128),
+        Val::V128(V128::from(0))
+    );
 }
 
 #[test]
@@ -175,15 +181,18 @@ fn v128_globals_from_wasm_and_from_the_host() {
     .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let mine = instance.get_global(&mut store, "mine").unwrap();
-    assert_eq!(
-        lanes_i32(mine.get(&mut store).unwrap_v128()),
-        [5, 6, 7, 8]
-    );
-    let step = instance.get_typed_func::<(), ()>(&mut store, "step").unwrap();
+    assert_eq!(lanes_i32(mine.get(&mut store).unwrap_v128()), [5, 6, 7, 8]);
+    let step = instance
+        .get_typed_func::<(), ()>(&mut store, "step")
+        .unwrap();
     step.call(&mut store, ()).unwrap();
-    assert_eq!(lanes_i32(host.get(&mut store).unwrap_v128()), [5, 12, 21, 32]);
+    assert_eq!(
+        lanes_i32(host.get(&mut store).unwrap_v128()),
+        [5, 12, 21, 32]
+    );
     assert_eq!(mine.get(&mut store).unwrap_v128().as_u128(), u128::MAX);
-    mine.set(&mut store, Val::V128(i32x4([2, 2, 2, 2]))).unwrap();
+    mine.set(&mut store, Val::V128(i32x4([2, 2, 2, 2])))
+        .unwrap();
     step.call(&mut store, ()).unwrap();
     assert_eq!(
         lanes_i32(host.get(&mut store).unwrap_v128()),
@@ -243,9 +252,17 @@ fn relaxed_cases() -> Vec<(&'static str, Vec<V128>, V128, V128)> {
         // them modulo 16; from 0x80 on, both give 0.
         (
             "swizzle",
-            vec![bytes, V128::from_le_bytes([0, 15, 16, 17, 0x80, 0xff, 31, 1, 0, 0, 0, 0, 0, 0, 0, 0])],
-            V128::from_le_bytes([0x10, 0x1f, 0, 0, 0, 0, 0, 0x11, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10]),
-            V128::from_le_bytes([0x10, 0x1f, 0x10, 0x11, 0, 0, 0x1f, 0x11, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10]),
+            vec![
+                bytes,
+                V128::from_le_bytes([0, 15, 16, 17, 0x80, 0xff, 31, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            ],
+            V128::from_le_bytes([
+                0x10, 0x1f, 0, 0, 0, 0, 0, 0x11, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+            ]),
+            V128::from_le_bytes([
+                0x10, 0x1f, 0x10, 0x11, 0, 0, 0x1f, 0x11, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+                0x10,
+            ]),
         ),
         // NaN and out of range: saturated (NaN to 0), or i32::MIN.
         (
@@ -262,13 +279,17 @@ fn relaxed_cases() -> Vec<(&'static str, Vec<V128>, V128, V128)> {
         ),
         (
             "trunc_s_zero",
-            vec![V128::from(u128::from(f64::NAN.to_bits()) | u128::from(3e9f64.to_bits()) << 64)],
+            vec![V128::from(
+                u128::from(f64::NAN.to_bits()) | u128::from(3e9f64.to_bits()) << 64,
+            )],
             i32x4([0, i32::MAX, 0, 0]),
             i32x4([i32::MIN, i32::MIN, 0, 0]),
         ),
         (
             "trunc_u_zero",
-            vec![V128::from(u128::from(f64::NAN.to_bits()) | u128::from(5e9f64.to_bits()) << 64)],
+            vec![V128::from(
+                u128::from(f64::NAN.to_bits()) | u128::from(5e9f64.to_bits()) << 64,
+            )],
             i32x4([0, -1, 0, 0]),
             i32x4([0, -1, 0, 0]),
         ),
@@ -276,21 +297,13 @@ fn relaxed_cases() -> Vec<(&'static str, Vec<V128>, V128, V128)> {
         // product is rounded first. With FMA, x86-64 fuses too.
         (
             "madd",
-            vec![
-                f32x4([tiny; 4]),
-                f32x4([2.0 - tiny; 4]),
-                f32x4([-1.0; 4]),
-            ],
+            vec![f32x4([tiny; 4]), f32x4([2.0 - tiny; 4]), f32x4([-1.0; 4])],
             f32x4([-(2f32.powi(-46)); 4]),
             f32x4([-(2f32.powi(-46)); 4]),
         ),
         (
             "nmadd",
-            vec![
-                f32x4([tiny; 4]),
-                f32x4([2.0 - tiny; 4]),
-                f32x4([1.0; 4]),
-            ],
+            vec![f32x4([tiny; 4]), f32x4([2.0 - tiny; 4]), f32x4([1.0; 4])],
             f32x4([2f32.powi(-46); 4]),
             f32x4([2f32.powi(-46); 4]),
         ),
@@ -331,7 +344,10 @@ fn relaxed_cases() -> Vec<(&'static str, Vec<V128>, V128, V128)> {
         // 255), with the pair sums saturated.
         (
             "dot",
-            vec![V128::from_le_bytes([1; 16]), V128::from_le_bytes([0xff; 16])],
+            vec![
+                V128::from_le_bytes([1; 16]),
+                V128::from_le_bytes([0xff; 16]),
+            ],
             i16x8([-2; 8]),
             i16x8([510; 8]),
         ),
@@ -381,7 +397,10 @@ fn relaxed_simd_deterministic_results() {
         &mut store,
         &instance,
         "q15mulr",
-        &[i16x8([16384; 8]), i16x8([3, -3, 1, -1, 16384, -16384, 0, 32767])],
+        &[
+            i16x8([16384; 8]),
+            i16x8([3, -3, 1, -1, 16384, -16384, 0, 32767]),
+        ],
     );
     assert_eq!(lanes_i16(r), [2, -1, 1, 0, 8192, -8192, 0, 16384]);
 }
@@ -442,7 +461,9 @@ fn vector_accesses_at_the_end_of_memory() {
     let store_v = instance
         .get_typed_func::<(i32, V128), ()>(&mut store, "store")
         .unwrap();
-    let load = instance.get_typed_func::<i32, V128>(&mut store, "load").unwrap();
+    let load = instance
+        .get_typed_func::<i32, V128>(&mut store, "load")
+        .unwrap();
     let ones = V128::from(u128::MAX);
     // The last 16 bytes are in bounds.
     store_v.call(&mut store, (65520, ones)).unwrap();
@@ -500,7 +521,9 @@ fn vector_accesses_name_their_memory() {
     let pattern: Vec<u8> = (1..=16).collect();
     a.data_mut(&mut store)[32..48].copy_from_slice(&pattern);
     a.data_mut(&mut store)[52..56].fill(0xaa);
-    let copy = instance.get_typed_func::<i32, ()>(&mut store, "copy").unwrap();
+    let copy = instance
+        .get_typed_func::<i32, ()>(&mut store, "copy")
+        .unwrap();
     copy.call(&mut store, 32).unwrap();
     assert_eq!(&b.data(&store)[32..48], &pattern[..]);
     // load32_zero: the value in lane 0, zeros in lane 1.
