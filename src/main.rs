@@ -95,8 +95,8 @@ struct WastArgs {
     eager_tables: bool,
 }
 
-/// Measure call_indirect throughput, table operations, compilation and
-/// instantiation.
+/// Measure call_indirect throughput, table operations, SIMD kernels,
+/// compilation and instantiation.
 ///
 /// Runs the built-in suite on Trestle, with a native Rust baseline (a slice
 /// of `fn(i32) -> i32` called in the same loop), and prints one table per
@@ -141,8 +141,8 @@ struct BenchArgs {
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     sample_ms: u64,
 
-    /// Run only the call_indirect cases, not the table operations,
-    /// compilation and instantiation.
+    /// Run only the call_indirect cases, not the table operations, SIMD
+    /// kernels, compilation and instantiation.
     #[arg(long, conflicts_with = "module")]
     calls_only: bool,
 
