@@ -28,6 +28,9 @@ pub(crate) struct CompiledFunction {
     /// direct calls.
     pub relocs: Vec<(u32, u32, Reloc, i64)>,
     pub traps: Vec<(u32, Trap)>,
+    /// The code ranges `[header, end)` of the loops, from each loop header
+    /// to the end of the block branching back to it.
+    pub loops: Vec<(u32, u32)>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -165,6 +168,8 @@ pub(crate) fn compile_function(
             }
         }
     }
+    let compiled = ctx.compiled_code().expect("compiled above");
+    let loops = loop_ranges(&compiled.bb_starts, &compiled.bb_edges, code.len() as u32);
     let mut traps = Vec::new();
     for t in buffer.traps() {
         let trap = trap_from_code(t.code)
@@ -175,5 +180,29 @@ pub(crate) fn compile_function(
         code,
         relocs,
         traps,
+        loops,
     })
+}
+
+/// The loops of a function's machine code, from its blocks' start offsets
+/// and control-flow edges between them: a branch from a block to one at or
+/// before it closes a loop that spans from that header to the end of the
+/// branching block.
+pub(crate) fn loop_ranges(starts: &[u32], edges: &[(u32, u32)], len: u32) -> Vec<(u32, u32)> {
+    let mut loops: Vec<(u32, u32)> = edges
+        .iter()
+        .filter(|(from, to)| to <= from)
+        .map(|&(from, to)| {
+            let end = starts
+                .iter()
+                .copied()
+                .filter(|s| *s > from)
+                .min()
+                .unwrap_or(len);
+            (to, end)
+        })
+        .collect();
+    loops.sort_unstable();
+    loops.dedup();
+    loops
 }

@@ -307,6 +307,8 @@ impl Compiler {
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "true")?;
         set(&mut flags, "enable_table_access_spectre_mitigation", "true")?;
+        // Block offsets and edges, for placing loops (`module::loop_padding`).
+        set(&mut flags, "machine_code_cfg_info", "true")?;
         let unsupported =
             |e: &dyn fmt::Display| CompileError::codegen(format!("host CPU not supported: {e}"));
         let build = |flags: &settings::Builder| {
