@@ -23,10 +23,11 @@
 //!
 //! A `v128.load` whose result only vector operators and integer
 //! arithmetic have met since (no `local.tee`, branch or other operator
-//! could have copied it) has exactly one use, the operator that pops it. That operator retypes the load to
-//! the shape it wants instead of reinterpreting its result, and a
-//! commutative integer operator takes it as its second operand, so the
-//! backend can fold the load into the instruction (`pmulld xmm, [mem]`).
+//! could have copied it) has exactly one use, the operator that pops it.
+//! That operator retypes the load to the shape it wants instead of
+//! reinterpreting its result, and a commutative integer operator takes it
+//! as its second operand, so the backend can fold the load into the
+//! instruction (`pmulld xmm, [mem]`).
 //!
 //! # Memory
 //!
@@ -58,7 +59,8 @@ fn lane_flags() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
 }
 
-/// An `i64x2` of zeros, the upper half of the `_zero` conversions.
+/// A vector of type `ty` with every bit zero (the upper half of the
+/// `_zero` conversions).
 fn zeros(b: &mut FunctionBuilder<'_>, ty: Type) -> Value {
     let c = b.func.dfg.constants.insert(vec![0u8; 16].into());
     b.ins().vconst(ty, c)
