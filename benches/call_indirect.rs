@@ -1,11 +1,11 @@
 //! Criterion benchmarks of `call_indirect` throughput, table operations,
-//! compilation and instantiation, on Trestle and, with `--features
-//! compare`, on Wasmtime and wasmi, plus the native baseline.
+//! SIMD kernels, compilation and instantiation, on Trestle and, with
+//! `--features compare`, on Wasmtime and wasmi, plus the native baseline.
 //!
 //! The cases and engines are those of `trestle bench` (`src/bench.rs`);
 //! only the sampling is criterion's. Each benchmark id is
-//! `group/case/engine`, and throughput is reported per call, grow or
-//! element.
+//! `group/case/engine`, and throughput is reported per call, grow,
+//! element or pass of a SIMD kernel.
 //!
 //! ```sh
 //! cargo bench                                   # Trestle and native
@@ -18,6 +18,7 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use trestle_cli::bench::engines::{self, BenchEngine, EngineKind};
+use trestle_cli::bench::simd::{SimdCase, simd_bench};
 use trestle_cli::bench::{
     Bench, CallCase, ModuleCase, TABLE_SIZES, TableOp, call_bench, compile_bench,
     instantiate_bench, native_bench, table_bench, table_init_module,
@@ -80,6 +81,18 @@ fn table_ops(c: &mut Criterion) {
     }
 }
 
+fn simd(c: &mut Criterion) {
+    for case in SimdCase::ALL {
+        let mut group = c.benchmark_group(format!("simd/{}", case.name()));
+        for kind in kinds() {
+            let engine = engine(kind, true);
+            let bench = simd_bench(&*engine, case).expect("case runs");
+            add(&mut group, kind.name(), bench);
+        }
+        group.finish();
+    }
+}
+
 fn compile_and_instantiate(c: &mut Criterion) {
     for case in ModuleCase::all() {
         let modules = case.modules().expect("modules");
@@ -130,6 +143,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     call_indirect(&mut c);
     table_ops(&mut c);
+    simd(&mut c);
     compile_and_instantiate(&mut c);
     c.final_summary();
 }

@@ -14,6 +14,8 @@
 //! - Table operations ([`TableOp`]): `table.grow`, `table.fill` and
 //!   `table.copy` loop inside WebAssembly; the host API's table get and set
 //!   loop on the host.
+//! - SIMD kernels ([`simd::SimdCase`]): an `i32` dot product and a byte
+//!   count over a buffer in linear memory, with `v128` operations.
 //! - Compilation and instantiation of the same modules ([`ModuleCase`]),
 //!   and instantiation of modules whose tables of 1k, 10k and 100k entries
 //!   are filled by an element segment, with lazy and eager table
@@ -28,6 +30,7 @@
 pub mod engines;
 pub mod native;
 pub mod report;
+pub mod simd;
 
 use anyhow::{Context as _, Result, bail};
 use engines::{Arg, BenchEngine, BenchInstance, BenchModule, EngineKind};
@@ -794,6 +797,7 @@ enum Job {
     Native(CallCase),
     Call(EngineKind, CallCase),
     Table(EngineKind, TableOp),
+    Simd(EngineKind, simd::SimdCase),
     Compile(EngineKind, ModuleCase),
     Instantiate(EngineKind, ModuleCase),
     TableInit(EngineKind, u32, bool),
@@ -816,6 +820,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         for op in TableOp::ALL {
             for &e in &options.engines {
                 jobs.push(Job::Table(e, op));
+            }
+        }
+        for case in simd::SimdCase::ALL {
+            for &e in &options.engines {
+                jobs.push(Job::Simd(e, case));
             }
         }
         for case in ModuleCase::all() {
@@ -851,6 +860,7 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Native(c) => (Group::CallIndirect, c.name().to_string(), "native"),
             Job::Call(e, c) => (Group::CallIndirect, c.name().to_string(), e.name()),
             Job::Table(e, op) => (Group::TableOps, op.name().to_string(), e.name()),
+            Job::Simd(e, c) => (Group::Simd, c.name().to_string(), e.name()),
             Job::Compile(e, c) => (Group::Compile, c.name().to_string(), e.name()),
             Job::Instantiate(e, c) => (Group::Instantiate, c.name().to_string(), e.name()),
             Job::TableInit(e, size, lazy) => {
@@ -888,6 +898,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Table(e, op) => {
                 let mut b = table_bench(engines.get(e, true)?, op)
                     .with_context(|| format!("{} on {}", op.name(), e.name()))?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::Simd(e, c) => {
+                let mut b = simd::simd_bench(engines.get(e, true)?, c)
+                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
             Job::Compile(e, c) => {
@@ -1124,6 +1139,10 @@ mod tests {
         }
         for op in TableOp::ALL {
             let mut b = table_bench(&*engine, op).unwrap();
+            measure(&mut b, &options).unwrap();
+        }
+        for case in simd::SimdCase::ALL {
+            let mut b = simd::simd_bench(&*engine, case).unwrap();
             measure(&mut b, &options).unwrap();
         }
     }

@@ -92,7 +92,9 @@ struct RunArgs {
 /// Runs every directive of every script and prints one line per script:
 /// PASS with the number of assertions, or FAIL with the first failures and
 /// their line numbers; then a total. Scripts run against the `spectest` host
-/// module. Exits with status 1 when any assertion failed.
+/// module, with the engine's default features (WebAssembly 2.0 with SIMD,
+/// relaxed SIMD, multiple memories). Exits with status 1 when any assertion
+/// failed.
 #[derive(Args)]
 struct WastArgs {
     /// The scripts to run.
@@ -100,8 +102,8 @@ struct WastArgs {
     files: Vec<PathBuf>,
 
     /// Turn off every post-MVP proposal (multi-value, sign-extension,
-    /// non-trapping float-to-int, bulk memory, reference types), as for the
-    /// WebAssembly 1.0 spec tests.
+    /// non-trapping float-to-int, bulk memory, reference types, SIMD,
+    /// multiple memories), as for the WebAssembly 1.0 spec tests.
     #[arg(long, conflicts_with = "all_proposals")]
     mvp: bool,
 
@@ -117,8 +119,8 @@ struct WastArgs {
     table_lazy_init: bool,
 }
 
-/// Measure call_indirect throughput, table operations, compilation and
-/// instantiation.
+/// Measure call_indirect throughput, table operations, SIMD kernels,
+/// compilation and instantiation.
 ///
 /// Runs the built-in suite on Trestle, with a native Rust baseline (a slice
 /// of `fn(i32) -> i32` called in the same loop), and prints one table per
@@ -163,8 +165,8 @@ struct BenchArgs {
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     sample_ms: u64,
 
-    /// Run only the call_indirect cases, not the table operations,
-    /// compilation and instantiation.
+    /// Run only the call_indirect cases, not the table operations, SIMD
+    /// kernels, compilation and instantiation.
     #[arg(long, conflicts_with = "module")]
     calls_only: bool,
 
@@ -318,7 +320,7 @@ fn wast(args: WastArgs) -> Result<ExitCode> {
         } else if args.all_proposals {
             Features::ALL
         } else {
-            Features::WASM2
+            Features::DEFAULT
         },
         ..WastConfig::default()
     };

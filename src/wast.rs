@@ -18,8 +18,10 @@
 //! pages.
 //!
 //! Which proposals a script may use is part of the [`WastConfig`]: the
-//! WebAssembly 1.0 suite runs with [`Features::MVP`], the 2.0 suite and the
-//! proposal suites with [`Features::WASM2`].
+//! WebAssembly 1.0 suite runs with [`Features::MVP`], the 2.0 suite with
+//! [`Features::WASM2`], the proposal suites with the proposal on, and
+//! scripts run by default with the engine's defaults,
+//! [`Features::DEFAULT`].
 
 use anyhow::{Context as _, anyhow, bail};
 use std::collections::HashMap;
@@ -27,10 +29,10 @@ use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use trestle::{
     Config, Engine, Extern, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType,
-    Module, Mutability, Ref, RefType, Result, Store, Table, TableType, Val, ValType,
+    Module, Mutability, Ref, RefType, Result, Store, Table, TableType, V128, Val, ValType,
 };
 use wast::core::{
-    AbstractHeapType, HeapType as WastHeapType, NanPattern, WastArgCore, WastRetCore,
+    AbstractHeapType, HeapType as WastHeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore,
 };
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -57,6 +59,13 @@ pub struct Features {
     pub gc: bool,
     /// Tail calls ([`Config::wasm_tail_call`]).
     pub tail_call: bool,
+    /// Fixed-width SIMD: `v128` and its instructions
+    /// ([`Config::wasm_simd`]).
+    pub simd: bool,
+    /// Relaxed SIMD ([`Config::wasm_relaxed_simd`]).
+    pub relaxed_simd: bool,
+    /// Several memories per module ([`Config::wasm_multi_memory`]).
+    pub multi_memory: bool,
 }
 
 impl Features {
@@ -72,10 +81,15 @@ impl Features {
         table64: false,
         gc: false,
         tail_call: false,
+        simd: false,
+        relaxed_simd: false,
+        multi_memory: false,
     };
 
-    /// WebAssembly 2.0 without SIMD: every proposal above on. The `wasm-v2`
-    /// suite and the proposal suites run with these features.
+    /// WebAssembly 2.0: multi-value, sign extension, non-trapping
+    /// conversions, bulk memory, reference types and SIMD. The `wasm-v2`
+    /// suite runs with these features, so it also checks that a second
+    /// memory is rejected.
     pub const WASM2: Features = Features {
         multi_value: true,
         sign_extension: true,
@@ -85,6 +99,18 @@ impl Features {
         table64: false,
         gc: false,
         tail_call: false,
+        simd: true,
+        relaxed_simd: false,
+        multi_memory: false,
+    };
+
+    /// The engine's defaults ([`Config::new`]): [`Features::WASM2`] with
+    /// relaxed SIMD and multiple memories. `trestle wast` runs scripts with
+    /// these, and so do the SIMD, relaxed SIMD and multi-memory suites.
+    pub const DEFAULT: Features = Features {
+        relaxed_simd: true,
+        multi_memory: true,
+        ..Features::WASM2
     };
 
     /// [`Features::WASM2`] and 64-bit tables. Trestle's own scripts in
@@ -105,9 +131,11 @@ impl Features {
     };
 
     /// Everything Trestle implements: [`Features::WASM2_GC`] with 64-bit
-    /// tables.
+    /// tables, relaxed SIMD and multiple memories.
     pub const ALL: Features = Features {
         table64: true,
+        relaxed_simd: true,
+        multi_memory: true,
         ..Features::WASM2_GC
     };
 
@@ -122,7 +150,10 @@ impl Features {
             .wasm_memory64(self.table64)
             .wasm_function_references(self.gc)
             .wasm_gc(self.gc)
-            .wasm_tail_call(self.tail_call);
+            .wasm_tail_call(self.tail_call)
+            .wasm_simd(self.simd)
+            .wasm_relaxed_simd(self.relaxed_simd)
+            .wasm_multi_memory(self.multi_memory);
     }
 }
 
@@ -140,11 +171,11 @@ pub struct WastConfig {
 }
 
 impl Default for WastConfig {
-    /// Lazy tables, [`Features::WASM2`], the runtime's verifier default.
+    /// Lazy tables, [`Features::DEFAULT`], the runtime's verifier default.
     fn default() -> Self {
         WastConfig {
             table_lazy_init: true,
-            features: Features::WASM2,
+            features: Features::DEFAULT,
             debug_verifier: false,
         }
     }
@@ -702,7 +733,7 @@ impl Runner {
                 None => bail!("unsupported argument `ref.null {heap:?}`"),
             },
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)?)),
-            WastArgCore::V128(_) => bail!("v128 arguments are not supported"),
+            WastArgCore::V128(v) => Val::V128(V128::from_le_bytes(v.to_le_bytes())),
             WastArgCore::RefHost(_) => bail!("`ref.host` arguments are not supported"),
         })
     }
@@ -737,6 +768,9 @@ impl Runner {
             WastRetCore::I64(e) => matches!(actual, Val::I64(a) if a == e),
             WastRetCore::F32(pattern) => matches!(actual, Val::F32(a) if f32_matches(*a, pattern)),
             WastRetCore::F64(pattern) => matches!(actual, Val::F64(a) if f64_matches(*a, pattern)),
+            WastRetCore::V128(pattern) => {
+                matches!(actual, Val::V128(a) if v128_matches(a.to_le_bytes(), pattern))
+            }
             WastRetCore::RefNull(None) => {
                 matches!(
                     actual,
@@ -847,6 +881,29 @@ fn f64_matches(bits: u64, pattern: &NanPattern<F64>) -> bool {
     }
 }
 
+/// Whether the bytes of a `v128` result match the pattern, lane by lane:
+/// integer lanes exactly, float lanes as [`f32_matches`] and
+/// [`f64_matches`] do (so each lane may be a NaN pattern of its own).
+fn v128_matches(bytes: [u8; 16], pattern: &V128Pattern) -> bool {
+    fn lanes<const N: usize>(bytes: &[u8; 16]) -> impl Iterator<Item = [u8; N]> + '_ {
+        bytes
+            .chunks_exact(N)
+            .map(|c| c.try_into().expect("a lane of N bytes"))
+    }
+    match pattern {
+        V128Pattern::I8x16(e) => bytes.iter().zip(e).all(|(a, e)| *a == *e as u8),
+        V128Pattern::I16x8(e) => lanes(&bytes).zip(e).all(|(a, e)| a == e.to_le_bytes()),
+        V128Pattern::I32x4(e) => lanes(&bytes).zip(e).all(|(a, e)| a == e.to_le_bytes()),
+        V128Pattern::I64x2(e) => lanes(&bytes).zip(e).all(|(a, e)| a == e.to_le_bytes()),
+        V128Pattern::F32x4(e) => lanes(&bytes)
+            .zip(e)
+            .all(|(a, e)| f32_matches(u32::from_le_bytes(a), e)),
+        V128Pattern::F64x2(e) => lanes(&bytes)
+            .zip(e)
+            .all(|(a, e)| f64_matches(u64::from_le_bytes(a), e)),
+    }
+}
+
 /// Whether the error text of `err` contains the message a script expects.
 fn check_error(err: &anyhow::Error, expected: &str) -> Result<()> {
     let actual = format!("{err:#}");
@@ -887,30 +944,43 @@ fn describe_val(value: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
         Val::ExternRef(Some(_)) => "ref.extern".to_string(),
+        Val::V128(v) => format!("v128 {}", describe_bytes(&v.to_le_bytes())),
         other => format!("{other:?}"),
     }
 }
 
+/// A `v128` as `i8x16` lanes, lane 0 first, in hexadecimal.
+fn describe_bytes(bytes: &[u8; 16]) -> String {
+    let lanes: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("i8x16 {}", lanes.join(" "))
+}
+
+/// A float pattern: the NaN pattern's name, or `value` of the value.
+fn describe_nan<T>(p: &NanPattern<T>, value: impl Fn(&T) -> String) -> String {
+    match p {
+        NanPattern::CanonicalNan => "nan:canonical".to_string(),
+        NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
+        NanPattern::Value(v) => value(v),
+    }
+}
+
 fn describe_expected(expected: &WastRetCore<'_>) -> String {
-    fn nan_f32(p: &NanPattern<F32>) -> String {
-        match p {
-            NanPattern::CanonicalNan => "nan:canonical".to_string(),
-            NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
-            NanPattern::Value(v) => format!("{} ({:#010x})", f32::from_bits(v.bits), v.bits),
-        }
-    }
-    fn nan_f64(p: &NanPattern<F64>) -> String {
-        match p {
-            NanPattern::CanonicalNan => "nan:canonical".to_string(),
-            NanPattern::ArithmeticNan => "nan:arithmetic".to_string(),
-            NanPattern::Value(v) => format!("{} ({:#018x})", f64::from_bits(v.bits), v.bits),
-        }
-    }
+    let nan_f32 = |p| {
+        describe_nan(p, |v: &F32| {
+            format!("{} ({:#010x})", f32::from_bits(v.bits), v.bits)
+        })
+    };
+    let nan_f64 = |p| {
+        describe_nan(p, |v: &F64| {
+            format!("{} ({:#018x})", f64::from_bits(v.bits), v.bits)
+        })
+    };
     match expected {
         WastRetCore::I32(v) => format!("i32 {v} ({:#x})", *v as u32),
         WastRetCore::I64(v) => format!("i64 {v} ({:#x})", *v as u64),
         WastRetCore::F32(p) => format!("f32 {}", nan_f32(p)),
         WastRetCore::F64(p) => format!("f64 {}", nan_f64(p)),
+        WastRetCore::V128(p) => format!("v128 {}", describe_v128_pattern(p)),
         WastRetCore::RefNull(None) => "ref.null".to_string(),
         WastRetCore::RefFunc(_) => "ref.func".to_string(),
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),
@@ -920,6 +990,26 @@ fn describe_expected(expected: &WastRetCore<'_>) -> String {
             format!("either({})", parts.join(" | "))
         }
         other => format!("{other:?}"),
+    }
+}
+
+/// A `v128` result pattern as the script writes it, NaN patterns by name.
+fn describe_v128_pattern(p: &V128Pattern) -> String {
+    fn join<T>(shape: &str, lanes: &[T], f: impl Fn(&T) -> String) -> String {
+        let parts: Vec<String> = lanes.iter().map(f).collect();
+        format!("{shape} {}", parts.join(" "))
+    }
+    match p {
+        V128Pattern::I8x16(l) => join("i8x16", l, |x| x.to_string()),
+        V128Pattern::I16x8(l) => join("i16x8", l, |x| x.to_string()),
+        V128Pattern::I32x4(l) => join("i32x4", l, |x| x.to_string()),
+        V128Pattern::I64x2(l) => join("i64x2", l, |x| x.to_string()),
+        V128Pattern::F32x4(l) => join("f32x4", l, |p| {
+            describe_nan(p, |v| f32::from_bits(v.bits).to_string())
+        }),
+        V128Pattern::F64x2(l) => join("f64x2", l, |p| {
+            describe_nan(p, |v| f64::from_bits(v.bits).to_string())
+        }),
     }
 }
 
@@ -956,6 +1046,40 @@ mod tests {
         let zero = NanPattern::Value(F32 { bits: 0 });
         assert!(f32_matches(0, &zero));
         assert!(!f32_matches(0x8000_0000, &zero));
+    }
+
+    #[test]
+    fn v128_patterns_match_lane_by_lane() {
+        let f32_lanes = |lanes: [u32; 4]| {
+            let mut bytes = [0u8; 16];
+            for (chunk, lane) in bytes.chunks_exact_mut(4).zip(lanes) {
+                chunk.copy_from_slice(&lane.to_le_bytes());
+            }
+            bytes
+        };
+        let pattern = V128Pattern::F32x4([
+            NanPattern::CanonicalNan,
+            NanPattern::ArithmeticNan,
+            NanPattern::Value(F32 { bits: 0x3f80_0000 }),
+            NanPattern::Value(F32 { bits: 0x8000_0000 }),
+        ]);
+        let good = [0x7fc0_0000, 0xffc0_0001, 0x3f80_0000, 0x8000_0000];
+        assert!(v128_matches(f32_lanes(good), &pattern));
+        // Each lane is checked against its own pattern.
+        for (lane, bad) in [(0, 0x7fc0_0001), (1, 0x7f80_0001), (2, 0x3f80_0001), (3, 0)] {
+            let mut lanes = good;
+            lanes[lane] = bad;
+            assert!(!v128_matches(f32_lanes(lanes), &pattern), "lane {lane}");
+        }
+        let bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let i16s = V128Pattern::I16x8(std::array::from_fn(|i| {
+            i16::from_le_bytes([2 * i as u8, 2 * i as u8 + 1])
+        }));
+        assert!(v128_matches(bytes, &i16s));
+        assert!(!v128_matches([0; 16], &i16s));
+        assert!(
+            describe_v128_pattern(&pattern).starts_with("f32x4 nan:canonical nan:arithmetic 1 -0")
+        );
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct OptimizedFunction {
     pub func_index: FuncIndex,
     /// The optimized IR in Cranelift's text format.
     pub clif: String,
+    /// The machine instructions selected for the host CPU, in Cranelift's
+    /// notation, after register allocation. Unlike the IR, they depend on
+    /// the CPU's features (AVX or not, say).
+    pub machine_code: String,
     /// Every indirect call in a hot block, in layout order.
     pub indirect_calls: Vec<IndirectCallPath>,
 }
@@ -55,7 +59,8 @@ impl IndirectCallPath {
 
 impl Compiler {
     /// Validates and compiles `wasm` and returns the optimized Cranelift IR
-    /// of each defined function, in index order. `intern` assigns type ids
+    /// (and the machine instructions) of each defined function, in index
+    /// order. `intern` assigns type ids
     /// as for [`Compiler::compile_module`].
     ///
     /// The IR is the input of instruction selection, taken from the same
@@ -77,6 +82,7 @@ impl Compiler {
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
         let mut compiler = FunctionCompiler::new(self, &info, &offsets);
+        compiler.keep_listing();
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {
             let func_index = info.func_index(DefinedFuncIndex::new(i));
@@ -85,6 +91,7 @@ impl Compiler {
             out.push(OptimizedFunction {
                 func_index,
                 clif: ir.display().to_string(),
+                machine_code: compiler.machine_code_text(),
                 indirect_calls: indirect_calls(ir),
             });
         }

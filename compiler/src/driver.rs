@@ -29,6 +29,9 @@ pub(crate) struct CompiledFunction {
     /// direct calls.
     pub relocs: Vec<(u32, FuncIndex, Reloc, i64)>,
     pub traps: Vec<(u32, Trap)>,
+    /// The code ranges `[header, end)` of the loops, from each loop header
+    /// to the end of the block branching back to it.
+    pub loops: Vec<(u32, u32)>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -40,6 +43,9 @@ pub(crate) struct FunctionCompiler<'a> {
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
+    /// Keep a text listing of the machine instructions of each function
+    /// ([`Self::machine_code_text`]).
+    listing: bool,
 }
 
 impl<'a> FunctionCompiler<'a> {
@@ -55,7 +61,14 @@ impl<'a> FunctionCompiler<'a> {
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
+            listing: false,
         }
+    }
+
+    /// Keeps a listing of the machine instructions of every function
+    /// compiled from now on.
+    pub(crate) fn keep_listing(&mut self) {
+        self.listing = true;
     }
 
     /// Validates, translates and compiles the body of defined function
@@ -69,6 +82,7 @@ impl<'a> FunctionCompiler<'a> {
     ) -> Result<CompiledFunction, CompileError> {
         let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
+        self.ctx.set_disasm(self.listing);
         let translated = FuncTranslator::new(self.compiler, self.info, self.offsets, func_index)
             .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
         self.validator_allocs = validator.into_allocations();
@@ -80,6 +94,16 @@ impl<'a> FunctionCompiler<'a> {
     /// mid-end: the input of instruction selection.
     pub(crate) fn optimized_ir(&self) -> &Function {
         &self.ctx.func
+    }
+
+    /// The machine instructions of the function [`Self::compile_body`]
+    /// compiled last, in Cranelift's notation, with the registers
+    /// allocated; empty unless [`Self::keep_listing`] was called.
+    pub(crate) fn machine_code_text(&self) -> String {
+        self.ctx
+            .compiled_code()
+            .and_then(|c| c.vcode.clone())
+            .unwrap_or_default()
     }
 
     /// Builds and compiles the array-to-wasm trampoline of defined function
@@ -145,6 +169,8 @@ pub(crate) fn compile_function(
             }
         }
     }
+    let compiled = ctx.compiled_code().expect("compiled above");
+    let loops = loop_ranges(&compiled.bb_starts, &compiled.bb_edges, code.len() as u32);
     let mut traps = Vec::new();
     for t in buffer.traps() {
         let trap = trap_from_code(t.code)
@@ -155,5 +181,29 @@ pub(crate) fn compile_function(
         code,
         relocs,
         traps,
+        loops,
     })
+}
+
+/// The loops of a function's machine code, from its blocks' start offsets
+/// and control-flow edges between them: a branch from a block to one at or
+/// before it closes a loop that spans from that header to the end of the
+/// branching block.
+pub(crate) fn loop_ranges(starts: &[u32], edges: &[(u32, u32)], len: u32) -> Vec<(u32, u32)> {
+    let mut loops: Vec<(u32, u32)> = edges
+        .iter()
+        .filter(|(from, to)| to <= from)
+        .map(|&(from, to)| {
+            let end = starts
+                .iter()
+                .copied()
+                .filter(|s| *s > from)
+                .min()
+                .unwrap_or(len);
+            (to, end)
+        })
+        .collect();
+    loops.sort_unstable();
+    loops.dedup();
+    loops
 }

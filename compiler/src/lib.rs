@@ -25,7 +25,7 @@ pub use module::{CompiledModule, FuncLoc, InternGroup};
 pub use trampoline::HostTrampoline;
 pub use types::*;
 
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use std::fmt;
 
@@ -140,6 +140,15 @@ pub struct Features {
     /// Tail calls (`return_call`, `return_call_indirect`,
     /// `return_call_ref`).
     pub tail_call: bool,
+    /// Fixed-width SIMD: the `v128` type and its instructions.
+    pub simd: bool,
+    /// Relaxed SIMD: instructions whose results may depend on the host
+    /// (see [`CompilerOptions::relaxed_simd_deterministic`]). Needs
+    /// [`Features::simd`].
+    pub relaxed_simd: bool,
+    /// Several memories in one module, and the memory index of every
+    /// memory instruction.
+    pub multi_memory: bool,
 }
 
 impl Default for Features {
@@ -155,6 +164,9 @@ impl Default for Features {
             function_references: false,
             gc: false,
             tail_call: false,
+            simd: true,
+            relaxed_simd: true,
+            multi_memory: true,
         }
     }
 }
@@ -173,6 +185,9 @@ impl Features {
             function_references: false,
             gc: false,
             tail_call: false,
+            simd: false,
+            relaxed_simd: false,
+            multi_memory: false,
         }
     }
 
@@ -189,6 +204,9 @@ impl Features {
         f.set(F::FUNCTION_REFERENCES, self.function_references);
         f.set(F::GC, self.gc);
         f.set(F::TAIL_CALL, self.tail_call);
+        f.set(F::SIMD, self.simd);
+        f.set(F::MULTI_MEMORY, self.multi_memory);
+        f.set(F::RELAXED_SIMD, self.simd && self.relaxed_simd);
         f
     }
 }
@@ -213,6 +231,10 @@ pub struct CompilerOptions {
     /// write them. Without it, such entries never exist and the code has no
     /// path for them.
     pub lazy_tables: bool,
+    /// Give every relaxed SIMD instruction its deterministic result, the
+    /// same on every host, instead of the one the host computes fastest
+    /// (`docs/simd.md` lists both for each instruction).
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for CompilerOptions {
@@ -224,6 +246,7 @@ impl Default for CompilerOptions {
             consume_fuel: false,
             epoch_interruption: false,
             lazy_tables: true,
+            relaxed_simd_deterministic: false,
         }
     }
 }
@@ -252,8 +275,20 @@ impl Compiler {
     ///
     /// # Errors
     ///
-    /// When the host CPU is not supported by Cranelift.
+    /// When the host CPU is not supported by Cranelift, or lacks what the
+    /// enabled features need (on x86-64, SIMD needs SSE4.1 and SSSE3, and
+    /// deterministic relaxed SIMD needs FMA).
     pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
+        Self::for_host(options, &[])
+    }
+
+    /// [`Compiler::new`], with Cranelift's detection of the host CPU's
+    /// features overridden by `isa_settings` (`("has_sse41", "false")`):
+    /// how the tests play an older CPU.
+    fn for_host(
+        options: CompilerOptions,
+        isa_settings: &[(&str, &str)],
+    ) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, name: &str, value: &str| {
             flags
@@ -274,11 +309,17 @@ impl Compiler {
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "true")?;
         set(&mut flags, "enable_table_access_spectre_mitigation", "true")?;
+        // Block offsets and edges, for placing loops (`module::loop_padding`).
+        set(&mut flags, "machine_code_cfg_info", "true")?;
+        let unsupported =
+            |e: &dyn fmt::Display| CompileError::codegen(format!("host CPU not supported: {e}"));
         let build = |flags: &settings::Builder| {
-            cranelift_native::builder()
-                .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))?
-                .finish(settings::Flags::new(flags.clone()))
-                .map_err(|e| CompileError::codegen(format!("host CPU not supported: {e}")))
+            let mut isa = cranelift_native::builder().map_err(|e| unsupported(&e))?;
+            for (name, value) in isa_settings {
+                isa.set(name, value).map_err(|e| unsupported(&e))?;
+            }
+            isa.finish(settings::Flags::new(flags.clone()))
+                .map_err(|e| unsupported(&e))
         };
         // Nothing walks wasm stacks (traps long-jump, host panics are carried
         // across), so leaf functions may skip the frame setup. Only a
@@ -287,6 +328,7 @@ impl Compiler {
         // its callers and callees do not depend on it.
         set(&mut flags, "preserve_frame_pointers", "false")?;
         let isa = build(&flags)?;
+        check_host_features(&*isa, &options)?;
         let tail_call_isa = if options.features.tail_call {
             set(&mut flags, "preserve_frame_pointers", "true")?;
             Some(build(&flags)?)
@@ -313,6 +355,54 @@ impl Compiler {
     pub(crate) fn call_conv(&self) -> CallConv {
         self.isa.default_call_conv()
     }
+}
+
+/// Refuses features the host CPU cannot run as Cranelift compiles them
+/// without calling back into the runtime.
+///
+/// Without SSE4.1 (rounding, blends, several conversions) or SSSE3
+/// (`pshufb`, shuffles and swizzles), Cranelift's x86-64 backend lowers
+/// SIMD operations to calls of library functions Trestle does not
+/// provide, and without FMA a fused multiply-add is such a call too (the
+/// deterministic form of `relaxed_madd`). Failing here names the missing
+/// feature up front, instead of failing the first module that happens to
+/// use one of those operations.
+fn check_host_features(isa: &dyn TargetIsa, options: &CompilerOptions) -> Result<(), CompileError> {
+    if isa.triple().architecture != target_lexicon::Architecture::X86_64 {
+        return Ok(());
+    }
+    let flags = isa.isa_flags();
+    let has = |name: &str| {
+        flags
+            .iter()
+            .any(|f| f.name == name && f.as_bool() == Some(true))
+    };
+    let features = &options.features;
+    if features.simd {
+        let missing: Vec<&str> = [
+            ("has_sse3", "SSE3"),
+            ("has_ssse3", "SSSE3"),
+            ("has_sse41", "SSE4.1"),
+        ]
+        .into_iter()
+        .filter(|(flag, _)| !has(flag))
+        .map(|(_, name)| name)
+        .collect();
+        if !missing.is_empty() {
+            return Err(CompileError::unsupported(format!(
+                "SIMD on x86-64 needs {}, which this CPU lacks; turn the SIMD \
+                 feature off to run modules without it",
+                missing.join(", ")
+            )));
+        }
+        if features.relaxed_simd && options.relaxed_simd_deterministic && !isa.has_native_fma() {
+            return Err(CompileError::unsupported(
+                "deterministic relaxed SIMD on x86-64 needs FMA and AVX, which this CPU \
+                 lacks; turn relaxed SIMD or its deterministic mode off",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -651,6 +651,7 @@ fn link(
         while !code.len().is_multiple_of(16) {
             code.push(0);
         }
+        code.resize(code.len() + loop_padding(code.len(), &f.loops), 0);
         let start = code.len() as u32;
         code.extend_from_slice(&f.code);
         traps.extend(f.traps.iter().map(|(o, t)| (start + o, *t)));
@@ -692,6 +693,38 @@ fn link(
         funcs,
         traps,
     })
+}
+
+/// A cache line, as far as loop placement is concerned.
+const LINE: usize = 64;
+
+/// The padding, 0, 16, 32 or 48 bytes, to put before a function that
+/// would start at `at` (a multiple of 16) so that as many as possible of
+/// its loops short enough to fit in a cache line each lie inside one; the
+/// least such padding, and none for a function without short loops.
+///
+/// A small hot loop that straddles two cache lines can take half as long
+/// again per iteration as the same loop inside one, on x86-64 CPUs whose
+/// decoded-instruction cache works on 64-byte windows: the placement of a
+/// function would otherwise decide the speed of its inner loops by chance.
+/// Functions without loops (the small targets of `call_indirect`) stay
+/// back to back.
+pub(crate) fn loop_padding(at: usize, loops: &[(u32, u32)]) -> usize {
+    let short: Vec<(usize, usize)> = loops
+        .iter()
+        .map(|&(start, end)| (start as usize, end as usize))
+        .filter(|(start, end)| end > start && end - start <= LINE)
+        .collect();
+    let fitting = |pad: usize| {
+        short
+            .iter()
+            .filter(|(start, end)| (at + pad + start) / LINE == (at + pad + end - 1) / LINE)
+            .count()
+    };
+    (0..LINE)
+        .step_by(16)
+        .max_by_key(|pad| (fitting(*pad), std::cmp::Reverse(*pad)))
+        .unwrap_or(0)
 }
 
 fn patch(code: &mut [u8], at: usize, kind: Reloc, delta: i64) -> Result<(), CompileError> {

@@ -78,3 +78,140 @@ fn host_trampoline_compiles() {
     };
     assert!(!c.compile_host_trampoline(&ty).unwrap().code.is_empty());
 }
+
+/// A module using the vector instructions that need SSE4.1 (rounding)
+/// and SSSE3 (`pshufb`) on x86-64.
+const SIMD_MODULE: &str = r#"(module
+  (func (export "f") (param v128) (result v128)
+    (i8x16.swizzle (f32x4.ceil (local.get 0)) (local.get 0))))"#;
+
+#[test]
+fn simd_compiles_to_vector_code() {
+    let m = compile(SIMD_MODULE).unwrap();
+    assert_eq!(m.funcs.len(), 1);
+    let e = Compiler::new(CompilerOptions {
+        features: Features {
+            simd: false,
+            ..Features::default()
+        },
+        ..CompilerOptions::default()
+    })
+    .unwrap()
+    .compile_module(&wat::parse_str(SIMD_MODULE).unwrap(), &mut |_| 2)
+    .unwrap_err();
+    assert_eq!(e.kind(), CompileErrorKind::Invalid, "{e}");
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn simd_needs_sse41_on_x86_64() {
+    let old_cpu = |options: CompilerOptions, flag: &str| {
+        Compiler::for_host(options, &[(flag, "false")]).map(|_| ())
+    };
+    for flag in ["has_sse41", "has_ssse3"] {
+        let e = old_cpu(CompilerOptions::default(), flag).unwrap_err();
+        assert_eq!(e.kind(), CompileErrorKind::Unsupported);
+        assert!(e.message().contains("SIMD on x86-64 needs"), "{e}");
+        assert!(e.message().contains("SSE4.1") || e.message().contains("SSSE3"));
+    }
+    // Without SIMD the same CPU is fine.
+    let no_simd = CompilerOptions {
+        features: Features {
+            simd: false,
+            ..Features::default()
+        },
+        ..CompilerOptions::default()
+    };
+    old_cpu(no_simd, "has_sse41").unwrap();
+    // Deterministic relaxed SIMD needs a fused multiply-add.
+    let deterministic = CompilerOptions {
+        relaxed_simd_deterministic: true,
+        ..CompilerOptions::default()
+    };
+    let e = old_cpu(deterministic.clone(), "has_fma").unwrap_err();
+    assert!(e.message().contains("needs FMA"), "{e}");
+    let no_relaxed = CompilerOptions {
+        features: Features {
+            relaxed_simd: false,
+            ..Features::default()
+        },
+        ..deterministic
+    };
+    old_cpu(no_relaxed, "has_fma").unwrap();
+}
+
+#[test]
+fn loops_are_found_from_back_edges() {
+    use crate::driver::loop_ranges;
+    // Blocks at 0, 10, 30 and 50; 30 branches back to 10.
+    let starts = [0, 10, 30, 50];
+    let edges = [(0, 10), (10, 30), (30, 10), (30, 50)];
+    assert_eq!(loop_ranges(&starts, &edges, 60), vec![(10, 50)]);
+    // A block branching to itself, the last one.
+    assert_eq!(loop_ranges(&starts, &[(50, 50)], 60), vec![(50, 60)]);
+    assert!(loop_ranges(&starts, &[(0, 10), (10, 30)], 60).is_empty());
+}
+
+#[test]
+fn padding_puts_short_loops_inside_a_cache_line() {
+    use crate::module::loop_padding;
+    // A 45-byte loop 26 bytes into the function fits in a line only when
+    // the function starts 48 bytes after a line boundary.
+    assert_eq!(loop_padding(0, &[(26, 71)]), 48);
+    assert_eq!(loop_padding(64, &[(26, 71)]), 48);
+    assert_eq!(loop_padding(16, &[(26, 71)]), 32);
+    // Already inside a line: no padding.
+    assert_eq!(loop_padding(0, &[(2, 40)]), 0);
+    // No loops, or only loops longer than a line: no padding.
+    assert_eq!(loop_padding(16, &[]), 0);
+    assert_eq!(loop_padding(16, &[(0, 200)]), 0);
+    // The placement that fits the most loops wins.
+    let two = [(2, 40), (70, 120)];
+    let pad = loop_padding(0, &two);
+    for (start, end) in two {
+        let (start, end) = (start as usize, end as usize);
+        assert_eq!((pad + start) / 64, (pad + end - 1) / 64, "padding {pad}");
+    }
+}
+
+/// End to end: the inner loop of a SIMD kernel, after functions of
+/// several sizes, lies inside one cache line of the module's code.
+#[test]
+fn compiled_loops_lie_inside_cache_lines() {
+    let kernel = r#"
+      (func (export "sum") (param $p i32) (param $n i32) (result v128) (local $acc v128)
+        (loop $l
+          (local.set $acc (i32x4.add (local.get $acc)
+            (i32x4.mul (v128.load (local.get $p)) (v128.load offset=1024 (local.get $p)))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc))"#;
+    for fillers in 0..4 {
+        let filler: String = (0..fillers)
+            .map(|i| format!("(func (result i32) (i32.const {i}))"))
+            .collect();
+        let wat = format!("(module (memory 1) {filler} {kernel})");
+        let wasm = wat::parse_str(&wat).unwrap();
+        let c = compiler();
+        let m = c.compile_module(&wasm, &mut |_| 2).unwrap();
+        // The kernel's loops, relative to its start, compiled alone.
+        let crate::module::Parsed { info, bodies } =
+            crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
+        let offsets = info.offsets().unwrap();
+        let mut fc = crate::driver::FunctionCompiler::new(&c, &info, &offsets);
+        let (func, body) = bodies.into_iter().last().unwrap();
+        let compiled = fc
+            .compile_body(crate::index::FuncIndex::from_u32(fillers), func, &body)
+            .unwrap();
+        assert!(!compiled.loops.is_empty());
+        let start = m.funcs[crate::index::DefinedFuncIndex::from_u32(fillers)].wasm_call as usize;
+        for (h, e) in compiled.loops {
+            let (h, e) = (start + h as usize, start + e as usize);
+            assert_eq!(
+                h / 64,
+                (e - 1) / 64,
+                "loop {h:#x}..{e:#x}, {fillers} fillers"
+            );
+        }
+    }
+}

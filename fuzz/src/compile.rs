@@ -6,8 +6,9 @@
 //! - raw bytes, as they are or behind a valid header (so parsing gets past
 //!   the preamble);
 //! - a wasm-smith module with invalid function bodies allowed, with
-//!   Trestle's proposals or with others it does not support (SIMD,
-//!   exceptions, tail calls, GC, 64-bit memories, several memories);
+//!   Trestle's proposals (SIMD, relaxed SIMD and several memories among
+//!   them) or with others it does not support (exceptions, tail calls, GC,
+//!   threads, 64-bit memories);
 //! - a valid wasm-smith module with a few bytes changed, cut short or
 //!   spliced.
 //!
@@ -43,7 +44,10 @@ fn features(memory64: bool) -> WasmFeatures {
         | WasmFeatures::SATURATING_FLOAT_TO_INT
         | WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::REFERENCE_TYPES
-        | WasmFeatures::BULK_MEMORY;
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::SIMD
+        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::MULTI_MEMORY;
     f.set(WasmFeatures::MEMORY64, memory64);
     f
 }
@@ -79,9 +83,10 @@ fn has_memory64(wasm: &[u8]) -> bool {
 /// A wasm-smith configuration: Trestle's proposals, or (`others`) some
 /// it lacks too.
 fn smith_config(u: &mut Unstructured<'_>, others: bool) -> arbitrary::Result<wasm_smith::Config> {
+    let simd = u.arbitrary()?;
     let mut c = wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
+        simd_enabled: simd,
+        relaxed_simd_enabled: simd && u.arbitrary()?,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         exceptions_enabled: false,
@@ -93,7 +98,7 @@ fn smith_config(u: &mut Unstructured<'_>, others: bool) -> arbitrary::Result<was
         compact_imports_enabled: false,
         custom_descriptors_enabled: false,
         memory64_enabled: u.arbitrary()?,
-        max_memories: 1,
+        max_memories: u.int_in_range(0..=3)?,
         max_tables: u.int_in_range(0..=6)?,
         max_funcs: u.int_in_range(0..=20)?,
         max_instructions: u.int_in_range(0..=100)?,
@@ -107,13 +112,11 @@ fn smith_config(u: &mut Unstructured<'_>, others: bool) -> arbitrary::Result<was
         ..wasm_smith::Config::default()
     };
     if others {
-        c.simd_enabled = u.arbitrary()?;
         c.exceptions_enabled = u.arbitrary()?;
         c.tail_call_enabled = u.arbitrary()?;
         c.extended_const_enabled = u.arbitrary()?;
         c.gc_enabled = u.arbitrary()?;
         c.threads_enabled = u.arbitrary()?;
-        c.max_memories = u.int_in_range(0..=3)?;
     }
     Ok(c)
 }

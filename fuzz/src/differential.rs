@@ -1,8 +1,9 @@
 //! Differential execution of generated modules: Trestle against wasmi.
 //!
 //! [`check`] turns input bytes into a wasm-smith module (reference types,
-//! bulk memory, multi-value, up to five tables, 64-bit tables in some
-//! modules) that is sure to terminate (wasm-smith's fuel global), and runs
+//! bulk memory, multi-value, fixed-width SIMD in most modules, up to five
+//! tables, 64-bit tables in some modules) that is sure to terminate
+//! (wasm-smith's fuel global), and runs
 //! it on Trestle and on wasmi, the oracle, with the same host imports:
 //! functions (one with several results, one that fails on odd input,
 //! reference identities), a funcref and an externref table, a memory and
@@ -14,7 +15,10 @@
 //! (a funcref's type, an externref's host value) and global values.
 //!
 //! Float results are compared by bits, any NaN matching any NaN (the
-//! modules canonicalize NaNs, so memory bytes compare exactly). A stack
+//! modules canonicalize NaNs, so memory bytes compare exactly); a `v128`
+//! result matches when its bits do, or when every lane does as `f32x4`,
+//! or as `f64x2`, a NaN lane matching any NaN lane. Relaxed SIMD is not
+//! generated: its results may differ between engines by design. A stack
 //! overflow on either side ends the comparison without a verdict: the
 //! engines' stack limits differ by design.
 //!
@@ -67,6 +71,8 @@ pub enum Agreement {
         calls: usize,
         /// How many of them trapped or failed.
         traps: usize,
+        /// Whether the module uses SIMD (`v128` values or instructions).
+        simd: bool,
     },
     /// Both failed to instantiate, the same way.
     InstantiationFailed,
@@ -106,8 +112,26 @@ enum Value {
     Func(Option<String>),
     /// An externref: null, or the host value (a number).
     Extern(Option<u32>),
-    /// Anything else (`v128` is never generated).
+    /// A `v128`, by its bits.
+    V128(u128),
+    /// Anything else.
     Other(String),
+}
+
+/// Whether two `v128`s are equal, or equal lane by lane as `f32x4` or as
+/// `f64x2` with any NaN lane matching any NaN lane: the float instructions
+/// wasm-smith does not canonicalize (`f32x4.demote_f64x2_zero`,
+/// `f64x2.promote_low_f32x4`) may pass NaN payloads on differently.
+fn v128_matches(a: u128, b: u128) -> bool {
+    let f32_lanes = (0..4).all(|i| {
+        let (x, y) = ((a >> (32 * i)) as u32, (b >> (32 * i)) as u32);
+        x == y || (f32::from_bits(x).is_nan() && f32::from_bits(y).is_nan())
+    });
+    let f64_lanes = (0..2).all(|i| {
+        let (x, y) = ((a >> (64 * i)) as u64, (b >> (64 * i)) as u64);
+        x == y || (f64::from_bits(x).is_nan() && f64::from_bits(y).is_nan())
+    });
+    a == b || f32_lanes || f64_lanes
 }
 
 impl PartialEq for Value {
@@ -123,6 +147,7 @@ impl PartialEq for Value {
             }
             (Value::Func(a), Value::Func(b)) => a == b,
             (Value::Extern(a), Value::Extern(b)) => a == b,
+            (Value::V128(a), Value::V128(b)) => v128_matches(*a, *b),
             (Value::Other(a), Value::Other(b)) => a == b,
             _ => false,
         }
@@ -181,6 +206,8 @@ enum Arg {
     Func(bool),
     /// An externref: null, or host value `n`.
     Extern(Option<u32>),
+    /// A `v128`.
+    V128(u128),
 }
 
 /// The abstract type of a parameter.
@@ -192,6 +219,7 @@ enum ParamTy {
     F64,
     FuncRef,
     ExternRef,
+    V128,
     Unsupported,
 }
 
@@ -205,6 +233,10 @@ fn arg(ty: ParamTy, round: usize) -> Option<Arg> {
         ParamTy::F64 => Arg::F64((n as f64).to_bits()),
         ParamTy::FuncRef => Arg::Func(round == 2),
         ParamTy::ExternRef => Arg::Extern((round > 0).then_some(round as u32)),
+        // Zeros, a one in every 32-bit lane, all ones.
+        ParamTy::V128 => {
+            Arg::V128([0, 0x0000_0001_0000_0001_0000_0001_0000_0001, u128::MAX][round])
+        }
         ParamTy::Unsupported => return None,
     })
 }
@@ -313,11 +345,14 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
     // imported, and a minimum that does not fit fails the generation.
     let min_funcs = u.int_in_range(1..=limits.max_funcs - HOST_FUNCS)?;
     let min_tables = u.int_in_range(0..=4)?;
+    // SIMD in three modules of four; the others keep denser scalar code.
+    let simd = u.ratio(3, 4)?;
     let mut c = wasm_smith::Config {
-        // Trestle's proposals: WebAssembly 2.0 without SIMD, and with
-        // `memory64` 64-bit tables (64-bit memories are not supported, so
-        // those modules get no memory).
-        simd_enabled: false,
+        // Trestle's proposals: WebAssembly 2.0, and with `memory64` 64-bit
+        // tables (64-bit memories are not supported, so those modules get
+        // no memory). No relaxed SIMD: the engines may both be right and
+        // still differ.
+        simd_enabled: simd,
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
@@ -462,10 +497,25 @@ pub fn compare(wasm: &[u8], table64: bool, lazy: bool) -> Result<Agreement, Dive
         }
     }
     Ok(if matches!(t_inst, Outcome::Returned(_)) {
-        Agreement::Ran { calls, traps }
+        Agreement::Ran {
+            calls,
+            traps,
+            simd: uses_simd(wasm),
+        }
     } else {
         Agreement::InstantiationFailed
     })
+}
+
+/// Whether `wasm` uses SIMD: it does not validate with SIMD off.
+fn uses_simd(wasm: &[u8]) -> bool {
+    static NO_SIMD: OnceLock<trestle::Engine> = OnceLock::new();
+    let engine = NO_SIMD.get_or_init(|| {
+        let mut config = trestle::Config::new();
+        config.wasm_memory64(true).wasm_simd(false);
+        trestle::Engine::new(&config).expect("the engine configuration")
+    });
+    trestle::Module::validate(engine, wasm).is_err()
 }
 
 // ---- Trestle ------------------------------------------------------------
@@ -643,7 +693,7 @@ impl TrestleSide {
                 HeapType::Extern => ParamTy::ExternRef,
                 _ => ParamTy::Unsupported,
             },
-            ValType::V128 => ParamTy::Unsupported,
+            ValType::V128 => ParamTy::V128,
         }
     }
 
@@ -681,6 +731,7 @@ impl TrestleSide {
                 Arg::F64(v) => Val::F64(v),
                 Arg::Func(f) => Val::FuncRef(f.then_some(self.add1)),
                 Arg::Extern(e) => Val::ExternRef(e.map(|n| self.externs[n as usize])),
+                Arg::V128(v) => Val::V128(trestle::V128::from(v)),
             })
             .collect();
         let ty = f.ty(&self.store);
@@ -718,7 +769,7 @@ impl TrestleSide {
                     .expect("host data");
                 *data.downcast_ref::<u32>().expect("a u32 host value")
             })),
-            Val::V128(x) => Value::Other(format!("v128 {x:#x}")),
+            Val::V128(x) => Value::V128(x.as_u128()),
             Val::AnyRef(a) => Value::Other(format!("anyref {}", a.is_some())),
         }
     }
@@ -805,7 +856,7 @@ impl WasmiSide {
         // recursion runs out of stack, Trestle's limit is the one reached
         // (and the comparison ends there without a verdict).
         let mut config = wasmi::Config::default();
-        config.set_max_recursion_depth(10_000);
+        config.set_max_recursion_depth(10_000).wasm_simd(true);
         let engine = wasmi::Engine::new(&config);
         let mut store = wasmi::Store::new(&engine, ());
         let add1 = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
@@ -945,6 +996,7 @@ impl WasmiSide {
                     Some(n) => Ref::Val(self.externs[n as usize]),
                     None => Ref::Null,
                 }),
+                Arg::V128(v) => Val::V128(wasmi::V128::from(v)),
             })
             .collect();
         let ty = f.ty(&self.store);
@@ -977,7 +1029,7 @@ impl WasmiSide {
                     .downcast_ref::<u32>()
                     .expect("a u32 host value")
             })),
-            Val::V128(_) => Value::Other("v128".into()),
+            Val::V128(x) => Value::V128(x.as_u128()),
         }
     }
 

@@ -391,6 +391,8 @@ impl Harness {
                 );
                 Elem::Extern(p.id)
             }
+            // The harness's tables hold funcrefs and externrefs only.
+            Ref::Any(a) => panic!("a GC reference in a funcref or externref table: {a:?}"),
         }
     }
 

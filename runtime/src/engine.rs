@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) optimize: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) relaxed_simd_deterministic: bool,
 }
 
 impl Default for Config {
@@ -45,9 +46,10 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default settings: WebAssembly 2.0 features, a 512 KiB wasm stack,
-    /// lazy funcref table initialization, no fuel metering or epoch
-    /// interruption, optimized code, Cranelift's verifier in debug builds.
+    /// The default settings: WebAssembly 2.0 features (SIMD included), relaxed
+    /// SIMD and multiple memories, a 512 KiB wasm stack, lazy funcref table
+    /// initialization, no fuel metering or epoch interruption, optimized
+    /// code, Cranelift's verifier in debug builds.
     pub fn new() -> Self {
         Self {
             features: Features::default(),
@@ -57,6 +59,7 @@ impl Config {
             optimize: true,
             consume_fuel: false,
             epoch_interruption: false,
+            relaxed_simd_deterministic: false,
         }
     }
 
@@ -132,6 +135,48 @@ impl Config {
     /// by default.
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.features.tail_call = enable;
+        self
+    }
+
+    /// Enables several memories per module (the multi-memory proposal of
+    /// WebAssembly 3.0): memory instructions name the memory they use. On
+    /// by default.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.features.multi_memory = enable;
+        self
+    }
+
+    /// Enables fixed-width SIMD: the `v128` type and its instructions,
+    /// compiled to the host's vector instructions. On by default.
+    ///
+    /// On x86-64 this needs SSE4.1 (and SSSE3): on a CPU without them,
+    /// [`Engine::new`] fails while SIMD is on.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.features.simd = enable;
+        self
+    }
+
+    /// Enables relaxed SIMD: instructions whose results the specification
+    /// lets the host choose for some inputs (out-of-range swizzle indices,
+    /// NaN in `relaxed_min`, fused or unfused `relaxed_madd`, ...), so they
+    /// compile to one host instruction. Results may differ between x86-64
+    /// and aarch64 unless [`Config::relaxed_simd_deterministic`] is set;
+    /// `docs/simd.md` lists the choices. Needs [`Config::wasm_simd`]. On by
+    /// default.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.features.relaxed_simd = enable;
+        self
+    }
+
+    /// Gives every relaxed SIMD instruction its deterministic result, the
+    /// same on every host (that of the fixed-width instruction it relaxes,
+    /// and a fused `relaxed_madd`), at some cost in speed on x86-64. Off by
+    /// default.
+    ///
+    /// On x86-64 this needs FMA: on a CPU without it, [`Engine::new`] fails
+    /// while relaxed SIMD is on.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = enable;
         self
     }
 
@@ -358,7 +403,8 @@ impl Default for Engine {
     ///
     /// # Panics
     ///
-    /// When the host CPU is not supported by Cranelift.
+    /// When the host CPU is not supported by Cranelift, or is an x86-64
+    /// CPU without SSE4.1, which SIMD (on by default) needs.
     fn default() -> Self {
         Engine::new(&Config::new()).expect("host CPU supported by Cranelift")
     }
@@ -369,7 +415,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// When the host CPU is not supported by Cranelift.
+    /// When the host CPU is not supported by Cranelift, or lacks what an
+    /// enabled feature needs (see [`Config::wasm_simd`] and
+    /// [`Config::relaxed_simd_deterministic`]).
     pub fn new(config: &Config) -> Result<Engine> {
         let compiler = Compiler::new(CompilerOptions {
             verify: config.verify,
@@ -378,6 +426,7 @@ impl Engine {
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
             lazy_tables: config.table_lazy_init,
+            relaxed_simd_deterministic: config.relaxed_simd_deterministic,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();

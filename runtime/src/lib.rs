@@ -43,6 +43,7 @@ mod linker;
 mod module;
 mod store;
 mod types;
+mod v128;
 mod values;
 mod vm;
 
@@ -64,4 +65,5 @@ pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
     RefType, TableType, TypeIndex, ValType,
 };
+pub use v128::V128;
 pub use values::{AnyRef, ExternRef, Ref, Val};

@@ -2,7 +2,7 @@
 //! them, and their conversion to and from the raw form compiled code uses.
 
 use crate::store::{StoreId, StoreOpaque};
-use crate::{AsContextMut, Func, HeapType, RefType, ValType};
+use crate::{AsContextMut, Func, HeapType, RefType, V128, ValType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use trestle_vmctx::{VMFuncRef, ValRaw};
@@ -474,7 +474,7 @@ pub enum Val {
     /// An `f64`, by its bits.
     F64(u64),
     /// A `v128`.
-    V128(u128),
+    V128(V128),
     /// A `funcref`.
     FuncRef(Option<Func>),
     /// An `externref`.
@@ -517,7 +517,7 @@ impl Val {
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
-            ValType::V128 => Val::V128(0),
+            ValType::V128 => Val::V128(V128::default()),
             ValType::Ref(r) => Val::from(Ref::null_of(r.heap_type())),
         }
     }
@@ -593,6 +593,14 @@ impl Val {
         }
     }
 
+    /// The `v128`, if this is one.
+    pub fn v128(&self) -> Option<V128> {
+        match self {
+            Val::V128(v) => Some(*v),
+            _ => None,
+        }
+    }
+
     /// The `i32`.
     ///
     /// # Panics
@@ -629,6 +637,15 @@ impl Val {
         self.f64().expect("expected an f64")
     }
 
+    /// The `v128`.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not a `v128`.
+    pub fn unwrap_v128(&self) -> V128 {
+        self.v128().expect("expected a v128")
+    }
+
     /// The reference, if this is one.
     pub fn ref_(&self) -> Option<Ref> {
         match self {
@@ -661,23 +678,6 @@ impl Val {
             Val::AnyRef(a) => Some(a.as_ref()),
             _ => None,
         }
-    }
-
-    /// The `v128`, if this is one.
-    pub fn v128(&self) -> Option<u128> {
-        match self {
-            Val::V128(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// The `v128`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not a `v128`.
-    pub fn unwrap_v128(&self) -> u128 {
-        self.v128().expect("expected a v128")
     }
 
     /// The function, or `None` for a null funcref.
@@ -714,12 +714,7 @@ impl Val {
             Val::I64(v) => ValRaw::i64(v),
             Val::F32(v) => ValRaw::f32(v),
             Val::F64(v) => ValRaw::f64(v),
-            Val::V128(v) => {
-                let mut raw = ValRaw::default();
-                // SAFETY: ValRaw is 16 plain bytes.
-                unsafe { std::ptr::write((&mut raw as *mut ValRaw).cast::<u128>(), v) };
-                raw
-            }
+            Val::V128(v) => v.to_raw(),
             Val::FuncRef(f) => ValRaw::ptr(Ref::Func(f).to_raw(store)? as *const u8),
             Val::ExternRef(e) => ValRaw::ptr(Ref::Extern(e).to_raw(store)? as *const u8),
             Val::AnyRef(a) => ValRaw::ptr(Ref::Any(a).to_raw(store)? as *const u8),
@@ -737,8 +732,7 @@ impl Val {
             ValType::I64 => Val::I64(raw.get_i64()),
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
-            // SAFETY: ValRaw is 16 plain bytes.
-            ValType::V128 => Val::V128(unsafe { std::ptr::read((&raw as *const ValRaw).cast()) }),
+            ValType::V128 => Val::V128(V128::from_raw(raw)),
             ValType::Ref(r) => {
                 // SAFETY: per this function's contract, `raw` holds a
                 // reference of this heap type produced for `store`.

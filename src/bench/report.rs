@@ -11,6 +11,8 @@ pub enum Group {
     CallIndirect,
     /// Table operations: ns per grow, per element or per host call.
     TableOps,
+    /// SIMD kernels: ns per pass over a buffer.
+    Simd,
     /// Compilation of the benchmark modules.
     Compile,
     /// Instantiation (with a new store) of the benchmark modules.
@@ -28,6 +30,7 @@ impl Group {
         match self {
             Group::CallIndirect => "call_indirect",
             Group::TableOps => "table_ops",
+            Group::Simd => "simd",
             Group::Compile => "compile",
             Group::Instantiate => "instantiate",
             Group::TableInit => "table_init",
@@ -39,6 +42,7 @@ impl Group {
         match self {
             Group::CallIndirect => "call_indirect: time per call (lower is better)",
             Group::TableOps => "table operations: time per unit (lower is better)",
+            Group::Simd => "SIMD kernels: time per pass over the buffer (lower is better)",
             Group::Compile => "compilation: time per compile of the case's module(s)",
             Group::Instantiate => "instantiation: new store + instantiate the case's module(s)",
             Group::TableInit => {
@@ -52,7 +56,7 @@ impl Group {
     /// nanoseconds.
     fn time_unit(self) -> (&'static str, f64) {
         match self {
-            Group::CallIndirect | Group::TableOps | Group::Function => ("ns", 1.0),
+            Group::CallIndirect | Group::TableOps | Group::Simd | Group::Function => ("ns", 1.0),
             Group::Instantiate | Group::TableInit => ("us", 1e3),
             Group::Compile => ("ms", 1e6),
         }

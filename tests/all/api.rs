@@ -133,7 +133,7 @@ fn val_and_ref_conveniences() {
     assert_eq!(Val::null_extern_ref().unwrap_externref(), None);
     assert_eq!(Val::from(Some(f)), fv);
     assert_eq!(Val::from(None::<ExternRef>), Val::null_extern_ref());
-    assert_eq!(Val::V128(7).unwrap_v128(), 7);
+    assert_eq!(Val::V128(7u128.into()).unwrap_v128(), 7u128.into());
     assert_eq!(Val::I32(1).v128(), None);
     assert_eq!(Val::I32(1).anyref(), None);
 

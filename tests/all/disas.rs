@@ -17,6 +17,7 @@
 //! | `consume_fuel = true\|false` | fuel metering | `false` |
 //! | `epoch_interruption = true\|false` | epoch checks | `false` |
 //! | `optimize = true\|false` | Cranelift's optimizer | `true` |
+//! | `relaxed_simd_deterministic = true\|false` | deterministic relaxed SIMD results | `false` |
 //! | `features = NAME ...` | proposals to turn on (`memory64`, `tail_call`, `gc`, ...), or off with a leading `-` | `Features::default()` |
 //!
 //! On a mismatch the test prints a unified diff of the golden file against
@@ -89,6 +90,9 @@ fn set_feature(features: &mut Features, name: &str, on: bool) {
         "function_references" => &mut features.function_references,
         "gc" => &mut features.gc,
         "tail_call" => &mut features.tail_call,
+        "simd" => &mut features.simd,
+        "relaxed_simd" => &mut features.relaxed_simd,
+        "multi_memory" => &mut features.multi_memory,
         _ => panic!("unknown feature `{name}` in a `features` directive"),
     };
     *flag = on;
@@ -103,6 +107,7 @@ fn options(source: &str) -> CompilerOptions {
         consume_fuel: false,
         epoch_interruption: false,
         lazy_tables: true,
+        relaxed_simd_deterministic: false,
     };
     for (key, value) in directives(source) {
         match key {
@@ -110,6 +115,9 @@ fn options(source: &str) -> CompilerOptions {
             "consume_fuel" => options.consume_fuel = parse_bool(key, value),
             "epoch_interruption" => options.epoch_interruption = parse_bool(key, value),
             "optimize" => options.optimize = parse_bool(key, value),
+            "relaxed_simd_deterministic" => {
+                options.relaxed_simd_deterministic = parse_bool(key, value)
+            }
             "features" => {
                 for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
                     match name.strip_prefix('-') {
@@ -277,5 +285,54 @@ fn fast_paths_are_found() {
         } else {
             assert!(paths.is_empty(), "{}", wat_path.display());
         }
+    }
+}
+
+/// The vector operations of the SIMD golden modules compile to the
+/// vector instructions their `.wat` files name: the checks below are on
+/// the instructions Cranelift selected for this host (the SSE or the AVX
+/// form, hence substrings).
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn simd_selects_vector_instructions() {
+    let expected: &[(&str, &[&[&str]])] = &[
+        ("simd_shuffle", &[&["punpcklbw"], &["pshufb"]]),
+        ("simd_dot", &[&["pmaddwd"], &["pmaddwd"]]),
+        (
+            "simd_min_max",
+            &[&["minps"], &["maxps"], &["minps"], &["maxps"]],
+        ),
+        ("simd_load_splat", &[&["broadcastd", "pshufd"]]),
+    ];
+    for (name, per_func) in expected {
+        let funcs = compile(&read_source(&disas_dir().join(format!("{name}.wat"))));
+        assert_eq!(funcs.len(), per_func.len(), "{name}");
+        for (f, any_of) in funcs.iter().zip(*per_func) {
+            assert!(
+                any_of.iter().any(|m| f.machine_code.contains(m)),
+                "{name}, function {}: none of {any_of:?} in\n{}",
+                f.func_index,
+                f.machine_code
+            );
+        }
+    }
+    // The second load of c[i] = a[i] * b[i] is the multiplication's
+    // memory operand.
+    let funcs = compile(&read_source(&disas_dir().join("simd_load_fold.wat")));
+    let code = &funcs[0].machine_code;
+    assert!(
+        code.lines()
+            .any(|l| l.contains("pmulld") && l.contains("(%")),
+        "no pmulld with a memory operand in\n{code}"
+    );
+    // pmin and pmax are that one instruction and nothing else.
+    let funcs = compile(&read_source(&disas_dir().join("simd_min_max.wat")));
+    for f in &funcs[2..] {
+        let vector_insts = f
+            .machine_code
+            .lines()
+            .filter(|l| l.contains("%xmm"))
+            .count();
+        assert_eq!(vector_insts, 1, "{}", f.machine_code);
     }
 }

@@ -18,8 +18,10 @@
 //!   and the WASI preview 1 test suite;
 //! - `spec`: the WebAssembly spec test suites and Trestle's own scripts
 //!   (`tests/misc`), run by the `.wast` runner, and tests of the runner;
-//! - `disas`: golden Cranelift IR of `call_indirect` and the table
-//!   instructions;
+//! - `simd`: `v128` values through the host API, the CPU feature check
+//!   and the vector instructions' edge cases;
+//! - `disas`: golden Cranelift IR of `call_indirect`, the table
+//!   instructions and SIMD kernels;
 //! - `differential`: seeded modules run on Trestle and on wasmi.
 //!
 //! The cases a hostile module or a careless embedder may bring, each of
@@ -39,6 +41,7 @@ mod harness;
 mod limits;
 mod linking;
 mod malformed;
+mod simd;
 mod spec;
 mod tables;
 mod traps;

@@ -29,7 +29,8 @@ type ExpectedFailures = &'static [(&'static str, Option<u32>)];
 const SPEC_V1_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `wasm-v2`: WebAssembly 2.0, run with multi-value, sign-extension,
-/// non-trapping float-to-int, bulk memory and reference types on.
+/// non-trapping float-to-int, bulk memory, reference types and SIMD on.
+/// (The suite's SIMD scripts are in `proposals/simd` in this crate.)
 const SPEC_V2_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `proposals/reference-types`, run with typed function references, GC
@@ -58,6 +59,17 @@ const FUNCTION_REFERENCES_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `proposals/tail-call`, run like `proposals/reference-types`.
 const TAIL_CALL_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/simd`: fixed-width SIMD, run with the engine's defaults
+/// (`simd_memory-multi.wast` uses two memories).
+const SIMD_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/relaxed-simd`, run with the engine's defaults (relaxed SIMD
+/// on, the host's results allowed).
+const RELAXED_SIMD_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/multi-memory`, run with the engine's defaults.
+const MULTI_MEMORY_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `tests/misc`: Trestle's own regression and edge-case scripts.
 const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
@@ -157,6 +169,16 @@ suites! {
     spec_proposal_tail_call_table_lazy_init_on, spec_proposal_tail_call_table_lazy_init_off:
         Suite::Proposal(Proposal::TailCall), Features::WASM2_GC,
         TAIL_CALL_EXPECTED_FAILURES;
+    spec_proposal_simd_table_lazy_init_on, spec_proposal_simd_table_lazy_init_off:
+        Suite::Proposal(Proposal::Simd), Features::DEFAULT, SIMD_EXPECTED_FAILURES;
+    spec_proposal_relaxed_simd_table_lazy_init_on,
+    spec_proposal_relaxed_simd_table_lazy_init_off:
+        Suite::Proposal(Proposal::RelaxedSimd), Features::DEFAULT,
+        RELAXED_SIMD_EXPECTED_FAILURES;
+    spec_proposal_multi_memory_table_lazy_init_on,
+    spec_proposal_multi_memory_table_lazy_init_off:
+        Suite::Proposal(Proposal::MultiMemory), Features::DEFAULT,
+        MULTI_MEMORY_EXPECTED_FAILURES;
     misc_table_lazy_init_on, misc_table_lazy_init_off:
         Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
 }

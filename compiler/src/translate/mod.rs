@@ -23,6 +23,7 @@
 //! | [`ops::memory`] | loads, stores, `memory.*`, `data.drop` |
 //! | [`ops::table`] | `table.*`, `elem.drop` |
 //! | [`ops::reference`] | `ref.null`, `ref.is_null`, `ref.eq`, `ref.as_non_null`, `ref.func` |
+//! | [`ops::vector`] | every `v128` instruction of fixed-width and relaxed SIMD |
 //! | [`env`] | the vmctx layout: globals, memory addresses, libcalls, fuel and epoch checks |
 //! | [`env::table`](env) | table element addressing, `table.get`/`set`/`size`/`grow` sequences |
 //! | [`env::call`](env) | direct, imported, `call_indirect` and `call_ref` call sequences |
@@ -30,7 +31,7 @@
 //! An operator family ([`ops`]) pops its operands, asks the environment
 //! ([`env::FuncEnvironment`]) for anything that lives in the instance
 //! (an address, a table element, a call) and pushes its results. Adding
-//! operators (SIMD, say) means a new family; adding an entity kind or a
+//! operators means a new family (as SIMD was); adding an entity kind or a
 //! new way to reach one (several memories, 64-bit memories) means changing
 //! the environment.
 
@@ -81,6 +82,10 @@ struct BodyTranslator<'a, 'b> {
     reachable: bool,
     /// Depth of constructs opened while unreachable.
     unreachable_depth: u32,
+    /// Results of `v128.load`s that only vector operators and integer
+    /// arithmetic have met since ([`ops::vector`] may still choose their
+    /// lane shape).
+    fresh_vector_loads: Vec<Value>,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -156,6 +161,7 @@ impl<'a> FuncTranslator<'a> {
             }),
             reachable: true,
             unreachable_depth: 0,
+            fresh_vector_loads: Vec::new(),
         };
         t.env.function_entry(&mut t.b);
 
@@ -211,7 +217,8 @@ impl BodyTranslator<'_, '_> {
         if self.env.consumes_fuel() {
             self.charge_fuel(op);
         }
-        let handled = self.translate_numeric(op)
+        let handled = self.translate_vector(op)
+            || self.translate_numeric(op)
             || self.translate_variable(op)
             || self.translate_control(op)?
             || self.translate_call(op)?

@@ -167,6 +167,12 @@ impl<'a> FuncEnvironment<'a> {
         self.compiler.options()
     }
 
+    /// The compiler, for what depends on the target (the vector
+    /// instructions the host has).
+    pub(crate) fn compiler(&self) -> &'a Compiler {
+        self.compiler
+    }
+
     /// Code at the function's entry: the store context is loaded when fuel
     /// or epochs need it, and the epoch is checked.
     pub(crate) fn function_entry(&mut self, b: &mut FunctionBuilder<'_>) {

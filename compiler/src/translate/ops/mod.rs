@@ -14,3 +14,4 @@ pub(super) mod numeric;
 pub(super) mod reference;
 pub(super) mod table;
 pub(super) mod variable;
+pub(super) mod vector;
