@@ -465,28 +465,49 @@ impl Sampler for RunSampler {
 /// result.
 pub fn call_bench(engine: &dyn BenchEngine, case: CallCase) -> Result<Bench<'static>> {
     let module = engine.compile(&case.modules()?)?;
-    let mut instance = module.instantiate()?;
     let (n, seed) = (1000, 7);
-    let got = instance.run(n as i32, seed)?;
     let expected = case.expected(n, seed);
-    if got != expected {
-        bail!(
-            "{} computed {got} for {}, expected {expected}",
-            engine.kind().name(),
-            case.name()
-        );
-    }
+    let sampler = verified_run(engine, module, case.name(), (n, seed, expected))?;
     Ok(Bench {
         sampler: Box::new(RunSampler {
-            module,
-            instance: Some(instance),
             fresh_every: case.fresh_every(),
-            seed,
+            ..sampler
         }),
         units_per_iter: 1,
         unit: "call",
         fixed_n: case.fresh_every(),
         max_n: 1 << 30,
+    })
+}
+
+/// Instantiates `module` and checks that `run(n, seed)` returns `expected`
+/// before anything is timed: a wrong result is an engine bug, and timing it
+/// would be meaningless. Returns a sampler over that instance that never
+/// makes a fresh one.
+///
+/// # Errors
+///
+/// When the module does not instantiate, traps, or returns anything but
+/// `expected`.
+fn verified_run(
+    engine: &dyn BenchEngine,
+    module: Box<dyn BenchModule>,
+    case: &str,
+    (n, seed, expected): (u32, i32, i32),
+) -> Result<RunSampler> {
+    let mut instance = module.instantiate()?;
+    let got = instance.run(n as i32, seed)?;
+    if got != expected {
+        bail!(
+            "{} computed {got} for {case}, expected {expected}",
+            engine.kind().name()
+        );
+    }
+    Ok(RunSampler {
+        module,
+        instance: Some(instance),
+        fresh_every: None,
+        seed,
     })
 }
 

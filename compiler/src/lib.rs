@@ -230,7 +230,7 @@ pub struct CompilerOptions {
     /// written yet: `call_indirect` and `table.get` then call the runtime to
     /// write them. Without it, such entries never exist and the code has no
     /// path for them.
-    pub lazy_tables: bool,
+    pub table_lazy_init: bool,
     /// Give every relaxed SIMD instruction its deterministic result, the
     /// same on every host, instead of the one the host computes fastest
     /// (`docs/simd.md` lists both for each instruction).
@@ -245,7 +245,7 @@ impl Default for CompilerOptions {
             features: Features::default(),
             consume_fuel: false,
             epoch_interruption: false,
-            lazy_tables: true,
+            table_lazy_init: true,
             relaxed_simd_deterministic: false,
         }
     }

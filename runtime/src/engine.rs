@@ -425,7 +425,7 @@ impl Engine {
             features: config.features,
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
-            lazy_tables: config.table_lazy_init,
+            table_lazy_init: config.table_lazy_init,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
         })
         .context("cannot create a code generator for this CPU")?;

@@ -7,9 +7,9 @@
 //! value that depends on every one of them, checked against
 //! [`SimdCase::expected`] before timing.
 
-use super::{Bench, RunSampler, wat_to_binary};
+use super::{Bench, verified_run, wat_to_binary};
 use crate::bench::engines::BenchEngine;
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 /// The `i32` elements of each array of the dot product.
 pub const DOT_LEN: u32 = 4096;
@@ -164,24 +164,15 @@ impl SimdCase {
 /// SIMD), or computes a wrong result.
 pub fn simd_bench(engine: &dyn BenchEngine, case: SimdCase) -> Result<Bench<'static>> {
     let module = engine.compile(&[case.module()?])?;
-    let mut instance = module.instantiate()?;
     let (n, seed) = (3, 0x31);
-    let got = instance.run(n as i32, seed)?;
     let expected = case.expected(n, seed);
-    if got != expected {
-        bail!(
-            "{} computed {got} for {}, expected {expected}",
-            engine.kind().name(),
-            case.name()
-        );
-    }
     Ok(Bench {
-        sampler: Box::new(RunSampler {
+        sampler: Box::new(verified_run(
+            engine,
             module,
-            instance: Some(instance),
-            fresh_every: None,
-            seed,
-        }),
+            case.name(),
+            (n, seed, expected),
+        )?),
         units_per_iter: 1,
         unit: "pass",
         fixed_n: None,

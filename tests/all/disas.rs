@@ -13,7 +13,7 @@
 //!
 //! | Directive | Meaning | Default |
 //! |---|---|---|
-//! | `lazy_tables = true\|false` | funcref tables may hold entries not yet initialized (`Config::table_lazy_init`) | `true` |
+//! | `table_lazy_init = true\|false` | funcref tables may hold entries not yet initialized (`Config::table_lazy_init`) | `true` |
 //! | `consume_fuel = true\|false` | fuel metering | `false` |
 //! | `epoch_interruption = true\|false` | epoch checks | `false` |
 //! | `optimize = true\|false` | Cranelift's optimizer | `true` |
@@ -102,16 +102,11 @@ fn set_feature(features: &mut Features, name: &str, on: bool) {
 fn options(source: &str) -> CompilerOptions {
     let mut options = CompilerOptions {
         verify: true,
-        optimize: true,
-        features: Features::default(),
-        consume_fuel: false,
-        epoch_interruption: false,
-        lazy_tables: true,
-        relaxed_simd_deterministic: false,
+        ..CompilerOptions::default()
     };
     for (key, value) in directives(source) {
         match key {
-            "lazy_tables" => options.lazy_tables = parse_bool(key, value),
+            "table_lazy_init" => options.table_lazy_init = parse_bool(key, value),
             "consume_fuel" => options.consume_fuel = parse_bool(key, value),
             "epoch_interruption" => options.epoch_interruption = parse_bool(key, value),
             "optimize" => options.optimize = parse_bool(key, value),
@@ -258,13 +253,13 @@ fn diff_shows_changed_lines() {
 #[test]
 fn directives_configure_the_compiler() {
     let o = options(
-        ";;! lazy_tables = false\n;;! features = memory64, -bulk_memory tail_call\n(module)",
+        ";;! table_lazy_init = false\n;;! features = memory64, -bulk_memory tail_call\n(module)",
     );
-    assert!(!o.lazy_tables);
+    assert!(!o.table_lazy_init);
     assert!(o.features.memory64 && o.features.tail_call && !o.features.bulk_memory);
     // Directives stop at the first other line.
-    let o = options(";; a comment\n;;! lazy_tables = false\n(module)");
-    assert!(o.lazy_tables);
+    let o = options(";; a comment\n;;! table_lazy_init = false\n(module)");
+    assert!(o.table_lazy_init);
     assert_eq!(
         options("(module)"),
         options(";;! optimize = true\n(module)")

@@ -197,7 +197,7 @@ impl FuncEnvironment<'_> {
         // check and the callee's vmctx go through the funcref.
         let code = load_code_word(b, elem.word);
         let func_ref = load_func_ref(b, elem.func_ref);
-        if !self.options().lazy_tables {
+        if !self.options().table_lazy_init {
             // Without lazy initialization a null funcref is a null entry:
             // the type load itself faults on it (the null page is never
             // mapped) and the fault is the trap, so there is no branch.

@@ -252,7 +252,7 @@ impl FuncEnvironment<'_> {
             return load_code_word(b, elem.word);
         }
         let func_ref = load_func_ref(b, elem.func_ref);
-        if !self.options().lazy_tables {
+        if !self.options().table_lazy_init {
             return func_ref;
         }
         // A null funcref is a null entry or one not yet initialized; the

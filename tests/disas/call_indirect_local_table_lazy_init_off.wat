@@ -1,4 +1,4 @@
-;;! lazy_tables = false
+;;! table_lazy_init = false
 ;; call_indirect through a growable table the module defines, compiled for
 ;; eagerly initialized tables (`Config::table_lazy_init(false)`): a null
 ;; funcref is always a null entry, so the cold path has no lazy

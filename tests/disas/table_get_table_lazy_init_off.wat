@@ -1,4 +1,4 @@
-;;! lazy_tables = false
+;;! table_lazy_init = false
 ;; table.get from a growable funcref table compiled for eagerly initialized
 ;; tables (`Config::table_lazy_init(false)`): the funcref word is the
 ;; result, with no cold path.
