@@ -648,8 +648,7 @@ macro_rules! tuples {
             }
         }
 
-        #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments,
-            reason = "generated for every arity, including zero parameters")]
+        #[allow(non_snake_case, reason = "the parameters are named after their types")]
         impl<T, F, $($t: WasmTy,)* R> IntoFunc<T, ($($t,)*), R> for F
         where
             F: Fn($($t),*) -> R + Send + Sync + 'static,
@@ -657,16 +656,10 @@ macro_rules! tuples {
             T: 'static,
         {
             fn into_host_call(self) -> (Arc<WasmFuncType>, HostCall<T>) {
-                let ty = func_type(vec![$($t::valtype(),)*], R::valtypes());
-                let call: HostCall<T> = Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
-                    let store = &mut caller.store.0.opaque;
-                    let mut i = 0;
-                    // SAFETY: the trampoline wrote values of these types.
-                    $( let $t = unsafe { $t::from_raw(store, values[i]) }; i += 1; )*
-                    let r = self($($t),*);
-                    r.store_ret(&caller.store.0.opaque, values)
-                });
-                (ty, call)
+                // A function that does not take the `Caller` is one that
+                // ignores it.
+                let with_caller = move |_: Caller<'_, T>, $($t: $t),*| self($($t),*);
+                IntoFunc::<T, (Caller<'_, T>, $($t,)*), R>::into_host_call(with_caller)
             }
         }
 
