@@ -1,4 +1,4 @@
-//! The WASI preview 1 test suite (`tests/wasi-testsuite`, see its
+//! The WASI preview 1 test suite (`tests/third_party/wasi-testsuite`, see its
 //! README): every program runs through the `trestle` binary with the flags
 //! its specification asks for, and is judged as `doc/specification.md`
 //! says: the exit code must match, and so must standard output and
@@ -72,7 +72,7 @@ fn read_spec(wasm: &Path) -> Spec {
 }
 
 fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi-testsuite/tests")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/third_party/wasi-testsuite/tests")
 }
 
 fn programs() -> Vec<PathBuf> {
