@@ -29,6 +29,7 @@
 
 pub mod engines;
 pub mod native;
+pub mod programs;
 pub mod report;
 pub mod simd;
 
@@ -819,6 +820,8 @@ enum Job {
     Call(EngineKind, CallCase),
     Table(EngineKind, TableOp),
     Simd(EngineKind, simd::SimdCase),
+    NativeProgram(programs::Program),
+    Program(EngineKind, programs::Program),
     Compile(EngineKind, ModuleCase),
     Instantiate(EngineKind, ModuleCase),
     TableInit(EngineKind, u32, bool),
@@ -846,6 +849,12 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         for case in simd::SimdCase::ALL {
             for &e in &options.engines {
                 jobs.push(Job::Simd(e, case));
+            }
+        }
+        for program in programs::Program::ALL {
+            jobs.push(Job::NativeProgram(program));
+            for &e in &options.engines {
+                jobs.push(Job::Program(e, program));
             }
         }
         for case in ModuleCase::all() {
@@ -882,6 +891,8 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Call(e, c) => (Group::CallIndirect, c.name().to_string(), e.name()),
             Job::Table(e, op) => (Group::TableOps, op.name().to_string(), e.name()),
             Job::Simd(e, c) => (Group::Simd, c.name().to_string(), e.name()),
+            Job::NativeProgram(p) => (Group::Programs, p.name().to_string(), "native"),
+            Job::Program(e, p) => (Group::Programs, p.name().to_string(), e.name()),
             Job::Compile(e, c) => (Group::Compile, c.name().to_string(), e.name()),
             Job::Instantiate(e, c) => (Group::Instantiate, c.name().to_string(), e.name()),
             Job::TableInit(e, size, lazy) => {
@@ -924,6 +935,15 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Simd(e, c) => {
                 let mut b = simd::simd_bench(engines.get(e, true)?, c)
                     .with_context(|| format!("{} on {}", c.name(), e.name()))?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::NativeProgram(p) => {
+                let mut b = programs::native_program_bench(p);
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::Program(e, p) => {
+                let mut b = programs::program_bench(engines.get(e, true)?, p)
+                    .with_context(|| format!("{} on {}", p.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
             Job::Compile(e, c) => {

@@ -13,6 +13,9 @@ pub enum Group {
     TableOps,
     /// SIMD kernels: ns per pass over a buffer.
     Simd,
+    /// C and C++ programs dominated by indirect calls, with their native
+    /// builds: ns per unit of each program's work.
+    Programs,
     /// Compilation of the benchmark modules.
     Compile,
     /// Instantiation (with a new store) of the benchmark modules.
@@ -31,6 +34,7 @@ impl Group {
             Group::CallIndirect => "call_indirect",
             Group::TableOps => "table_ops",
             Group::Simd => "simd",
+            Group::Programs => "programs",
             Group::Compile => "compile",
             Group::Instantiate => "instantiate",
             Group::TableInit => "table_init",
@@ -43,6 +47,9 @@ impl Group {
             Group::CallIndirect => "call_indirect: time per call (lower is better)",
             Group::TableOps => "table operations: time per unit (lower is better)",
             Group::Simd => "SIMD kernels: time per pass over the buffer (lower is better)",
+            Group::Programs => {
+                "programs: C and C++ built by clang, time per unit of work (lower is better)"
+            }
             Group::Compile => "compilation: time per compile of the case's module(s)",
             Group::Instantiate => "instantiation: new store + instantiate the case's module(s)",
             Group::TableInit => {
@@ -52,11 +59,20 @@ impl Group {
         }
     }
 
+    /// Whether the group's cases have a native baseline row.
+    pub fn has_native(self) -> bool {
+        matches!(self, Group::CallIndirect | Group::Programs)
+    }
+
     /// The unit a time of this group is printed in, and its divisor from
     /// nanoseconds.
     fn time_unit(self) -> (&'static str, f64) {
         match self {
-            Group::CallIndirect | Group::TableOps | Group::Simd | Group::Function => ("ns", 1.0),
+            Group::CallIndirect
+            | Group::TableOps
+            | Group::Simd
+            | Group::Programs
+            | Group::Function => ("ns", 1.0),
             Group::Instantiate | Group::TableInit => ("us", 1e3),
             Group::Compile => ("ms", 1e6),
         }
@@ -246,7 +262,7 @@ impl Report {
 
     /// The record's time relative to the native baseline of its case.
     pub fn vs_native(&self, record: &Record) -> Option<f64> {
-        if record.group != Group::CallIndirect {
+        if !record.group.has_native() {
             return None;
         }
         self.rows(record.group, &record.case)
@@ -314,7 +330,7 @@ impl Report {
                 format!("{unit}/{}", self.unit_word(group)),
                 per
             );
-            if group == Group::CallIndirect {
+            if group.has_native() {
                 header.push_str(&format!(" {:>10}", "vs native"));
             }
             if compares {
@@ -337,7 +353,7 @@ impl Report {
                         three_digits(r.median_ns() / div),
                         per_s
                     );
-                    if group == Group::CallIndirect {
+                    if group.has_native() {
                         let v = self
                             .vs_native(r)
                             .map_or(String::new(), |v| format!("{v:.2}x"));
@@ -368,7 +384,7 @@ impl Report {
 
     fn unit_word(&self, group: Group) -> &'static str {
         match group {
-            Group::TableOps => "unit",
+            Group::TableOps | Group::Programs => "unit",
             _ => self
                 .records
                 .iter()
