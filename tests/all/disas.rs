@@ -108,6 +108,7 @@ fn options(source: &str) -> CompilerOptions {
         epoch_interruption: false,
         lazy_tables: true,
         relaxed_simd_deterministic: false,
+        parallel_compilation: false,
     };
     for (key, value) in directives(source) {
         match key {
