@@ -417,3 +417,91 @@ fn parallel_compilation_reports_the_first_error() {
     assert_eq!(errors[0], errors[1]);
     assert!(errors[0].contains("type mismatch"), "{}", errors[0]);
 }
+
+/// `trestle SUBCOMMAND ARGS...` (without the table-mode argument).
+fn trestle_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_trestle"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("failed to run trestle")
+}
+
+#[test]
+fn cli_compile_then_run_and_bench_a_cwasm() {
+    let dir = harness::cli::scratch_dir("cli-compile");
+    let fib = dir.join("fib.cwasm");
+    let fib = fib.to_str().unwrap();
+    let out = harness::trestle("compile")
+        .args(["examples/fib.wat", "-o", fib])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let bytes = std::fs::read(fib).unwrap();
+    assert!(Module::is_precompiled(&bytes));
+    let out = harness::trestle("run")
+        .args([fib, "--invoke", "fib", "10"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "55\n");
+
+    // Settings that change the code must match: metering with fuel does.
+    let out = harness::trestle("run")
+        .args(["--fuel", "1000", fib, "--invoke", "fib", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("consume fuel: false"), "{stderr}");
+
+    // A WASI program, its output name derived from the input's.
+    let hello = dir.join("hello-wasi.wasm");
+    std::fs::copy("examples/hello-wasi.wasm", &hello).unwrap();
+    let out = harness::trestle("compile").arg(&hello).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = harness::trestle("run")
+        .arg(dir.join("hello-wasi.cwasm"))
+        .arg("precompiled")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello, precompiled!\n"
+    );
+
+    // `trestle bench --module` on Trestle's default engine.
+    let lazy = dir.join("lazy.cwasm");
+    let lazy = lazy.to_str().unwrap();
+    let out = trestle_cmd(&[
+        "compile",
+        "--table-lazy-init",
+        "true",
+        "examples/fib.wat",
+        "-o",
+        lazy,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let (json, svg) = (dir.join("b.json"), dir.join("b.svg"));
+    let out = trestle_cmd(&[
+        "bench",
+        "--sample-ms",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+        "--module",
+        lazy,
+        "--invoke",
+        "fib",
+        "10",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("results of one call: 55"),
+        "{out:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
