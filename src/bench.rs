@@ -27,6 +27,7 @@
 //! [`run_suite`] runs a whole suite into a [`Report`], which prints as a
 //! table, JSON or an SVG bar chart (see [`report`]).
 
+pub mod compile;
 pub mod engines;
 pub mod native;
 pub mod report;

@@ -207,6 +207,12 @@ struct BenchArgs {
     #[arg(long, conflicts_with = "module")]
     calls_only: bool,
 
+    /// Time the compilation of this module (a .wasm or .wat file) on
+    /// Trestle, serial and parallel, on Wasmtime with --compare, and its
+    /// loading from a .cwasm file, instead of the built-in suite.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["module", "calls_only"])]
+    compile_module: Option<PathBuf>,
+
     /// Time a function of this module (a .wasm, .wat or, on Trestle only,
     /// .cwasm file without imports) instead of the built-in suite. Needs
     /// --invoke.
@@ -284,6 +290,10 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     };
     let mut progress = std::io::stderr().lock();
     let report = match (&args.module, &args.invoke) {
+        _ if args.compile_module.is_some() => {
+            let file = args.compile_module.as_deref().expect("checked");
+            bench::compile::run_compile(file, args.compare, &sample, &mut progress)?
+        }
         (Some(file), Some(name)) => {
             bench::run_function(file, name, &args.args, &kinds, &sample, &mut progress)?
         }
