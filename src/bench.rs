@@ -27,6 +27,7 @@
 //! [`run_suite`] runs a whole suite into a [`Report`], which prints as a
 //! table, JSON or an SVG bar chart (see [`report`]).
 
+pub mod compile;
 pub mod engines;
 pub mod native;
 pub mod programs;
@@ -1000,7 +1001,14 @@ pub fn run_function(
 ) -> Result<Report> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let wasm = if bytes.starts_with(b"\0asm") {
+    let precompiled = trestle::Module::is_precompiled(&bytes);
+    if precompiled && engines_to_run.iter().any(|k| *k != EngineKind::Trestle) {
+        bail!(
+            "{} is precompiled for Trestle; other engines cannot run it",
+            path.display()
+        );
+    }
+    let wasm = if precompiled || bytes.starts_with(b"\0asm") {
         bytes
     } else {
         let text = String::from_utf8(bytes)
@@ -1058,7 +1066,7 @@ fn join(values: &[Arg]) -> String {
 /// which must have no imports.
 fn parse_args(wasm: &[u8], name: &str, args: &[String]) -> Result<Vec<Arg>> {
     let engine = trestle::Engine::default();
-    let module = trestle::Module::from_binary(&engine, wasm)?;
+    let module = crate::run::module_from_bytes(&engine, wasm)?;
     if let Some(import) = module.imports().next() {
         bail!(
             "the module imports `{}`.`{}`; `trestle bench --module` provides no imports",

@@ -21,8 +21,44 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(RunArgs),
+    Compile(CompileArgs),
     Wast(WastArgs),
     Bench(BenchArgs),
+}
+
+/// Compile a WebAssembly module ahead of time, to a .cwasm file that
+/// `trestle run` and `trestle bench --module` load without compiling.
+///
+/// A .cwasm file holds machine code for this CPU, made by this version of
+/// Trestle with these settings; loading it anywhere else is refused with
+/// an error naming the difference. It runs as it is: trust .cwasm files
+/// as you would native executables.
+///
+/// Example: trestle compile examples/fib.wat -o fib.cwasm
+///          trestle run fib.cwasm --invoke fib 30
+#[derive(Args)]
+struct CompileArgs {
+    /// The module: a binary .wasm file or a .wat text file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Where to write the precompiled module (default: FILE with the
+    /// extension .cwasm).
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+
+    /// Compile for metering with fuel, as `trestle run --fuel` needs.
+    #[arg(long)]
+    fuel: bool,
+
+    /// Compile with epoch checks, as `trestle run --timeout` needs.
+    #[arg(long)]
+    interruptible: bool,
+
+    /// Compile for lazily (true, the default) or eagerly initialized
+    /// funcref tables, as `trestle run --table-lazy-init` will use.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    table_lazy_init: bool,
 }
 
 /// Compile and run a WebAssembly module.
@@ -43,7 +79,8 @@ enum Command {
 ///           trestle run --dir data::/ examples/hello-wasi.wasm world
 #[derive(Args)]
 struct RunArgs {
-    /// The module: a binary .wasm file or a .wat text file.
+    /// The module: a binary .wasm file, a .wat text file, or a .cwasm file
+    /// from `trestle compile`.
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
@@ -170,8 +207,15 @@ struct BenchArgs {
     #[arg(long, conflicts_with = "module")]
     calls_only: bool,
 
-    /// Time a function of this module (a .wasm or .wat file without
-    /// imports) instead of the built-in suite. Needs --invoke.
+    /// Time the compilation of this module (a .wasm or .wat file) on
+    /// Trestle, serial and parallel, on Wasmtime with --compare, and its
+    /// loading from a .cwasm file, instead of the built-in suite.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["module", "calls_only"])]
+    compile_module: Option<PathBuf>,
+
+    /// Time a function of this module (a .wasm, .wat or, on Trestle only,
+    /// .cwasm file without imports) instead of the built-in suite. Needs
+    /// --invoke.
     #[arg(long, value_name = "FILE", requires = "invoke")]
     module: Option<PathBuf>,
 
@@ -211,6 +255,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Compile(args) => compile(args),
         Command::Wast(args) => wast(args),
         Command::Bench(args) => bench(args),
     }
@@ -245,6 +290,10 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     };
     let mut progress = std::io::stderr().lock();
     let report = match (&args.module, &args.invoke) {
+        _ if args.compile_module.is_some() => {
+            let file = args.compile_module.as_deref().expect("checked");
+            bench::compile::run_compile(file, args.compare, &sample, &mut progress)?
+        }
         (Some(file), Some(name)) => {
             bench::run_function(file, name, &args.args, &kinds, &sample, &mut progress)?
         }
@@ -271,6 +320,19 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         args.svg.display()
     )?;
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compile(args: CompileArgs) -> Result<ExitCode> {
+    let options = trestle_cli::run::RunOptions {
+        fuel: args.fuel.then_some(0),
+        timeout: args.interruptible.then_some(std::time::Duration::ZERO),
+        table_lazy_init: args.table_lazy_init,
+    };
+    let output = args
+        .output
+        .unwrap_or_else(|| args.file.with_extension("cwasm"));
+    trestle_cli::run::compile_file(&args.file, &output, options)?;
     Ok(ExitCode::SUCCESS)
 }
 

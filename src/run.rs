@@ -152,13 +152,24 @@ pub fn run_command(
 ) -> Result<RunOutcome> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let binary = wat::parse_bytes(&bytes)
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("failed to parse {}", path.display()))?;
-    let uses_wasi = check_imports(&binary)?;
     let engine = options.engine()?;
-    let module = Module::from_binary(&engine, &binary)
-        .with_context(|| format!("failed to compile {}", path.display()))?;
+    let (module, uses_wasi) = if Module::is_precompiled(&bytes) {
+        let module = load_precompiled(&engine, &bytes)
+            .with_context(|| format!("failed to load {}", path.display()))?;
+        let uses_wasi = check_import_list(module.imports().map(|i| {
+            let is_func = matches!(i.ty(), trestle::ExternType::Func(_));
+            (i.module().to_string(), i.name().to_string(), is_func)
+        }))?;
+        (module, uses_wasi)
+    } else {
+        let binary = wat::parse_bytes(&bytes)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("failed to parse {}", path.display()))?;
+        let uses_wasi = check_imports(&binary)?;
+        let module = Module::from_binary(&engine, &binary)
+            .with_context(|| format!("failed to compile {}", path.display()))?;
+        (module, uses_wasi)
+    };
     if !uses_wasi {
         let lines = run_module_with(&engine, &module, invoke, args, options)?;
         return Ok(RunOutcome {
@@ -241,7 +252,7 @@ fn exit_outcome(code: i32) -> RunOutcome {
 /// When the module imports anything else (the error names the first such
 /// import's module and field), or its import section is malformed.
 pub fn check_imports(binary: &[u8]) -> Result<bool> {
-    let mut uses_wasi = false;
+    let mut imports = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(binary) {
         let wasmparser::Payload::ImportSection(reader) = payload? else {
             continue;
@@ -249,22 +260,77 @@ pub fn check_imports(binary: &[u8]) -> Result<bool> {
         for import in reader.into_imports() {
             let import = import?;
             let is_func = matches!(import.ty, wasmparser::TypeRef::Func(_));
-            if import.module == trestle_wasi::MODULE
-                && is_func
-                && trestle_wasi::FUNCTIONS.contains(&import.name)
-            {
-                uses_wasi = true;
-                continue;
-            }
-            bail!(
-                "unknown import `{}::{}`: trestle run provides only `{}` (WASI preview 1 functions)",
-                import.module,
-                import.name,
-                trestle_wasi::MODULE
-            );
+            imports.push((import.module.to_string(), import.name.to_string(), is_func));
         }
     }
+    check_import_list(imports)
+}
+
+/// [`check_imports`] of a list of imports: `(module, name, is a
+/// function)`.
+fn check_import_list(imports: impl IntoIterator<Item = (String, String, bool)>) -> Result<bool> {
+    let mut uses_wasi = false;
+    for (module, name, is_func) in imports {
+        if module == trestle_wasi::MODULE
+            && is_func
+            && trestle_wasi::FUNCTIONS.contains(&name.as_str())
+        {
+            uses_wasi = true;
+            continue;
+        }
+        bail!(
+            "unknown import `{module}::{name}`: trestle run provides only `{}` (WASI preview 1 functions)",
+            trestle_wasi::MODULE
+        );
+    }
     Ok(uses_wasi)
+}
+
+/// Loads a precompiled module (a `.cwasm` file from `trestle compile`).
+///
+/// The command line trusts the files it is given: a `.cwasm` file holds
+/// machine code that runs as it is, so it is to be trusted as a native
+/// executable would be. The format's checks catch a damaged file and one
+/// made by another Trestle version, for another CPU or with other
+/// settings.
+///
+/// # Errors
+///
+/// When the bytes are not a loadable precompiled module for `engine`.
+pub fn load_precompiled(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+    // SAFETY: the command line trusts the `.cwasm` files it is given (see
+    // above); damage and mismatches are caught by the format's checks.
+    unsafe { Module::deserialize(engine, bytes) }
+}
+
+/// A module from the bytes of a file: precompiled (`.cwasm`), binary or
+/// text WebAssembly.
+///
+/// # Errors
+///
+/// When the bytes do not load or compile.
+pub fn module_from_bytes(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+    if Module::is_precompiled(bytes) {
+        load_precompiled(engine, bytes)
+    } else {
+        Module::new(engine, bytes)
+    }
+}
+
+/// Compiles the module at `input` (binary or text) and writes it
+/// precompiled to `output`: the `trestle compile` command.
+///
+/// # Errors
+///
+/// When the input cannot be read or compiled, or the output written.
+pub fn compile_file(input: &Path, output: &Path, options: RunOptions) -> Result<()> {
+    let bytes =
+        std::fs::read(input).with_context(|| format!("failed to read {}", input.display()))?;
+    let engine = options.engine()?;
+    let module = Module::new(&engine, &bytes)
+        .with_context(|| format!("failed to compile {}", input.display()))?;
+    std::fs::write(output, module.serialize()?)
+        .with_context(|| format!("failed to write {}", output.display()))
 }
 
 /// Instantiates `module` in a fresh store and runs it, like [`run_file`].

@@ -86,6 +86,12 @@ impl<'a> FunctionCompiler<'a> {
         let translated = FuncTranslator::new(self.compiler, self.info, self.offsets, func_index)
             .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
         self.validator_allocs = validator.into_allocations();
+        if translated.is_err() {
+            // A translation that failed half-way leaves the builder's
+            // state behind; the next body (in a parallel compilation, the
+            // thread goes on after an error) starts afresh.
+            self.builder_ctx = FunctionBuilderContext::new();
+        }
         translated?;
         compile_function(self.compiler, &mut self.ctx)
     }

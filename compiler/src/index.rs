@@ -25,7 +25,7 @@ use std::fmt;
 macro_rules! index_types {
     ($($(#[$attr:meta])* $name:ident;)*) => {$(
         $(#[$attr])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         #[repr(transparent)]
         pub struct $name(u32);
         cranelift_entity::entity_impl!($name);
@@ -77,7 +77,9 @@ pub const REC_GROUP_LOCAL: u32 = 1 << 31;
 /// While a recursion group is canonicalized, a reference to a member of
 /// the same group is [`CanonicalTypeId::rec_group_local`] of its position
 /// instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[repr(transparent)]
 pub struct CanonicalTypeId(u32);
 

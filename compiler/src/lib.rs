@@ -11,6 +11,7 @@
 //! comes from [`trestle_vmctx::VMOffsets`] only.
 
 mod abi;
+mod artifact;
 mod disas;
 mod driver;
 mod index;
@@ -19,6 +20,7 @@ mod trampoline;
 mod translate;
 mod types;
 
+pub use artifact::{MAGIC, ModuleArtifact, TypeGroup};
 pub use disas::{IndirectCallPath, OptimizedFunction};
 pub use index::*;
 pub use module::{CompiledModule, FuncLoc, InternGroup};
@@ -235,6 +237,10 @@ pub struct CompilerOptions {
     /// same on every host, instead of the one the host computes fastest
     /// (`docs/simd.md` lists both for each instruction).
     pub relaxed_simd_deterministic: bool,
+    /// Compile the function bodies of a module on all cores (rayon's
+    /// global thread pool) instead of one after the other. The code is the
+    /// same either way.
+    pub parallel_compilation: bool,
 }
 
 impl Default for CompilerOptions {
@@ -247,6 +253,7 @@ impl Default for CompilerOptions {
             epoch_interruption: false,
             table_lazy_init: true,
             relaxed_simd_deterministic: false,
+            parallel_compilation: true,
         }
     }
 }

@@ -307,14 +307,16 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
     Ok(ConstExpr { ops: ops.into() })
 }
 
-/// A compiled body: its index among the defined functions, its code and
-/// its array-to-wasm trampoline.
-type Compiled = (DefinedFuncIndex, CompiledFunction, CompiledFunction);
+/// A compiled body: its code and its array-to-wasm trampoline.
+type Compiled = (CompiledFunction, CompiledFunction);
+
+/// A function body as the validator hands it over, to compile.
+type BodyToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 
 /// The parsed module and the bodies still to translate.
 pub(crate) struct Parsed<'a> {
     pub(crate) info: ModuleInfo,
-    pub(crate) bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
+    pub(crate) bodies: Vec<BodyToCompile<'a>>,
 }
 
 pub(crate) fn parse<'a>(
@@ -550,89 +552,36 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let n = bodies.len();
-
-        // Compile bodies on all cores: each worker takes every k-th body.
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(n.max(1));
         let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
-        let mut chunks: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
-        for (i, b) in bodies {
-            chunks[i % workers].push((DefinedFuncIndex::new(i), b));
-        }
-        let results: Vec<Result<Vec<Compiled>, CompileError>> = if workers <= 1 {
-            chunks
-                .into_iter()
-                .map(|c| self.compile_chunk(&info, &offsets, c))
-                .collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = chunks
-                    .into_iter()
-                    .map(|c| {
-                        let info = &info;
-                        let offsets = &offsets;
-                        s.spawn(move || self.compile_chunk(info, offsets, c))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
-        let mut compiled: PrimaryMap<
-            DefinedFuncIndex,
-            Option<(CompiledFunction, CompiledFunction)>,
-        > = (0..n).map(|_| None).collect();
-        let mut first_err: Option<(usize, CompileError)> = None;
-        for r in results {
-            match r {
-                Ok(v) => {
-                    for (i, f, t) in v {
-                        compiled[i] = Some((f, t));
-                    }
-                }
-                Err(e) => {
-                    // Report the error of the earliest function, like a
-                    // sequential validator would.
-                    let at = e.offset().unwrap_or(usize::MAX);
-                    if first_err.as_ref().is_none_or(|(o, _)| at < *o) {
-                        first_err = Some((at, e));
-                    }
-                }
-            }
-        }
-        if let Some((_, e)) = first_err {
-            return Err(e);
-        }
-        let compiled: PrimaryMap<DefinedFuncIndex, _> = compiled
-            .into_iter()
-            .map(|(_, c)| c.expect("every body compiled"))
-            .collect();
-        link(info, offsets, compiled)
-    }
-
-    fn compile_chunk(
-        &self,
-        info: &ModuleInfo,
-        offsets: &VMOffsets,
-        chunk: Vec<(
-            DefinedFuncIndex,
-            (FuncToValidate<ValidatorResources>, FunctionBody<'_>),
-        )>,
-    ) -> Result<Vec<Compiled>, CompileError> {
-        let mut compiler = FunctionCompiler::new(self, info, offsets);
-        let mut out = Vec::with_capacity(chunk.len());
-        for (i, (func, body)) in chunk {
-            let func_index = info.func_index(i);
+        let new_compiler = || FunctionCompiler::new(self, &info, &offsets);
+        let compile_one = |compiler: &mut FunctionCompiler<'_>,
+                           (i, (func, body)): (usize, BodyToCompile<'_>)|
+         -> Result<Compiled, CompileError> {
+            let func_index = info.func_index(DefinedFuncIndex::new(i));
             let code = compiler.compile_body(func_index, func, &body)?;
             let tramp = compiler.compile_array_to_wasm(func_index)?;
-            out.push((i, code, tramp));
-        }
-        Ok(out)
+            Ok((code, tramp))
+        };
+        // Results come back in function order either way, so the first
+        // error is that of the earliest function, as a sequential validator
+        // would report it.
+        let compiled: Vec<Result<Compiled, CompileError>> = if self.options.parallel_compilation {
+            use rayon::prelude::*;
+            bodies
+                .into_par_iter()
+                .map_init(new_compiler, compile_one)
+                .collect()
+        } else {
+            let mut compiler = new_compiler();
+            bodies
+                .into_iter()
+                .map(|b| compile_one(&mut compiler, b))
+                .collect()
+        };
+        let compiled = compiled
+            .into_iter()
+            .collect::<Result<PrimaryMap<DefinedFuncIndex, _>, _>>()?;
+        link(info, offsets, compiled)
     }
 }
 

@@ -5,7 +5,7 @@ use cranelift_entity::{EntityRef, PrimaryMap};
 use std::sync::Arc;
 
 /// A value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub enum WasmValType {
     /// 32-bit integer.
     I32,
@@ -28,7 +28,7 @@ pub enum WasmValType {
 /// canonicalized, a reference to a member of the same group carries
 /// [`CanonicalTypeId::rec_group_local`] of the member's position in the
 /// group instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub enum WasmHeapType {
     /// `func`: any function.
     Func,
@@ -60,7 +60,7 @@ pub enum WasmHeapType {
 
 /// Which of the three hierarchies of reference types a heap type is in,
 /// which also decides how compiled code represents the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub enum RefFamily {
     /// Functions: a pointer to a `VMFuncRef`, 0 for null.
     Func,
@@ -148,7 +148,7 @@ impl WasmHeapType {
 }
 
 /// A reference type: a heap type and whether null is included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub struct WasmRefType {
     /// Whether null is a value of the type.
     pub nullable: bool,
@@ -189,7 +189,7 @@ impl WasmRefType {
 }
 
 /// How an array element or a structure field is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub enum WasmStorageType {
     /// A packed 8-bit integer.
     I8,
@@ -210,7 +210,7 @@ impl WasmStorageType {
 }
 
 /// An array element or a structure field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub struct WasmFieldType {
     /// How it is stored.
     pub storage: WasmStorageType,
@@ -219,7 +219,7 @@ pub struct WasmFieldType {
 }
 
 /// The shape of a defined type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, Hash)]
 pub enum WasmCompositeType {
     /// A function type.
     Func(WasmFuncType),
@@ -230,7 +230,7 @@ pub enum WasmCompositeType {
 }
 
 /// A defined type with its place in the subtyping hierarchy.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, Hash)]
 pub struct WasmSubType {
     /// Whether the type may have subtypes (`final` forbids them).
     pub is_final: bool,
@@ -334,7 +334,7 @@ impl WasmSubType {
 }
 
 /// A function type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, Hash)]
 pub struct WasmFuncType {
     /// Parameter types.
     pub params: Box<[WasmValType]>,
@@ -343,7 +343,7 @@ pub struct WasmFuncType {
 }
 
 /// A table type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub struct WasmTableType {
     /// Element type.
     pub element: WasmRefType,
@@ -356,7 +356,7 @@ pub struct WasmTableType {
 }
 
 /// A memory type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub struct WasmMemoryType {
     /// Minimum size in 64 KiB pages.
     pub minimum: u64,
@@ -369,7 +369,7 @@ pub struct WasmMemoryType {
 }
 
 /// A global type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub struct WasmGlobalType {
     /// The value type.
     pub ty: WasmValType,
@@ -378,7 +378,7 @@ pub struct WasmGlobalType {
 }
 
 /// One operator of a constant expression.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq)]
 pub enum ConstOp {
     /// `i32.const`.
     I32(i32),
@@ -417,14 +417,14 @@ pub enum ConstOp {
 }
 
 /// A constant expression: a stack program of [`ConstOp`]s with one result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct ConstExpr {
     /// The operators, in order.
     pub ops: Box<[ConstOp]>,
 }
 
 /// Something a module imports or exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq, Hash)]
 pub enum EntityIndex {
     /// A function, in the function index space.
     Function(FuncIndex),
@@ -437,7 +437,7 @@ pub enum EntityIndex {
 }
 
 /// An import: the names and the index it occupies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Import {
     /// Module name.
     pub module: String,
@@ -448,7 +448,7 @@ pub struct Import {
 }
 
 /// An export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Export {
     /// Export name.
     pub name: String,
@@ -459,7 +459,7 @@ pub struct Export {
 /// How an element or data segment is applied; `I` is the index of the
 /// entity an active segment is copied into ([`TableIndex`] or
 /// [`MemoryIndex`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub enum SegmentMode<I> {
     /// Copied into table/memory `index` at `offset` during instantiation.
     Active {
@@ -475,7 +475,7 @@ pub enum SegmentMode<I> {
 }
 
 /// The items of an element segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub enum ElementItems {
     /// Function indices.
     Functions(Box<[FuncIndex]>),
@@ -499,7 +499,7 @@ impl ElementItems {
 }
 
 /// An element segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct ElementSegment {
     /// How it is applied.
     pub mode: SegmentMode<TableIndex>,
@@ -510,7 +510,7 @@ pub struct ElementSegment {
 }
 
 /// A data segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct DataSegment {
     /// How it is applied (never [`SegmentMode::Declared`]).
     pub mode: SegmentMode<MemoryIndex>,
@@ -519,37 +519,48 @@ pub struct DataSegment {
 }
 
 /// Everything about a module except its code.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default)]
 pub struct ModuleInfo {
     /// The function types of the type section, by type index. The entry of
     /// an array or a structure type is an empty function type that is
     /// never used: validation lets only function types be named where a
     /// function type is expected.
+    #[serde(with = "crate::artifact::primary_map")]
     pub types: PrimaryMap<TypeIndex, Arc<WasmFuncType>>,
     /// Every type of the type section with its supertype, by type index.
+    #[serde(with = "crate::artifact::primary_map")]
     pub sub_types: PrimaryMap<TypeIndex, Arc<WasmSubType>>,
     /// The engine-wide canonical id of each type, by type index.
+    #[serde(with = "crate::artifact::primary_map")]
     pub type_ids: PrimaryMap<TypeIndex, CanonicalTypeId>,
     /// Imports, in order.
     pub imports: Vec<Import>,
     /// Exports, in order.
     pub exports: Vec<Export>,
     /// Type index of every function (imported first).
+    #[serde(with = "crate::artifact::primary_map")]
     pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     /// Every table (imported first).
+    #[serde(with = "crate::artifact::primary_map")]
     pub tables: PrimaryMap<TableIndex, WasmTableType>,
     /// Every memory (imported first).
+    #[serde(with = "crate::artifact::primary_map")]
     pub memories: PrimaryMap<MemoryIndex, WasmMemoryType>,
     /// Every global (imported first).
+    #[serde(with = "crate::artifact::primary_map")]
     pub globals: PrimaryMap<GlobalIndex, WasmGlobalType>,
     /// Initializers of the defined globals.
+    #[serde(with = "crate::artifact::primary_map")]
     pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
     /// The initial element of each defined table: an initializer
     /// expression, or `None` for null.
+    #[serde(with = "crate::artifact::primary_map")]
     pub table_inits: PrimaryMap<DefinedTableIndex, Option<ConstExpr>>,
     /// Element segments.
+    #[serde(with = "crate::artifact::primary_map")]
     pub elements: PrimaryMap<ElemIndex, ElementSegment>,
     /// Data segments.
+    #[serde(with = "crate::artifact::primary_map")]
     pub data: PrimaryMap<DataIndex, DataSegment>,
     /// The start function.
     pub start: Option<FuncIndex>,

@@ -37,6 +37,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) relaxed_simd_deterministic: bool,
+    pub(crate) parallel_compilation: bool,
 }
 
 impl Default for Config {
@@ -60,6 +61,7 @@ impl Config {
             consume_fuel: false,
             epoch_interruption: false,
             relaxed_simd_deterministic: false,
+            parallel_compilation: true,
         }
     }
 
@@ -240,6 +242,19 @@ impl Config {
         self
     }
 
+    /// Whether the function bodies of a module are compiled on all cores
+    /// (rayon's global thread pool; the default) or one after the other on
+    /// the calling thread. The machine code is the same either way.
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
+        self
+    }
+
+    /// Whether function bodies are compiled in parallel.
+    pub fn get_parallel_compilation(&self) -> bool {
+        self.parallel_compilation
+    }
+
     /// Whether multi-value blocks and functions are enabled.
     pub fn get_wasm_multi_value(&self) -> bool {
         self.features.multi_value
@@ -323,6 +338,9 @@ impl Config {
     }
 }
 
+/// The greatest type id a precompiled module may claim.
+const MAX_CLAIMED_TYPE_ID: u32 = 1 << 24;
+
 /// The canonical ids of types, shared by all modules of an engine.
 ///
 /// Types are canonicalized by recursion group (iso-recursively, as the GC
@@ -335,8 +353,9 @@ impl Config {
 #[derive(Default)]
 pub(crate) struct TypeRegistry {
     groups: HashMap<Box<[WasmSubType]>, CanonicalTypeId>,
-    /// Every type by id minus [`TYPE_ID_FIRST`], with ids resolved.
-    types: Vec<Arc<WasmSubType>>,
+    /// Every type by id minus [`TYPE_ID_FIRST`], with ids resolved; `None`
+    /// for ids no type has (below those a precompiled module claimed).
+    types: Vec<Option<Arc<WasmSubType>>>,
     /// The function type of every id (empty for arrays and structures).
     funcs: Vec<Arc<WasmFuncType>>,
 }
@@ -350,15 +369,71 @@ impl TypeRegistry {
         for sub in group {
             let sub = sub.in_group(base);
             self.funcs.push(Arc::new(sub.func_or_empty()));
-            self.types.push(Arc::new(sub));
+            self.types.push(Some(Arc::new(sub)));
         }
         self.groups.insert(group.into(), base);
         base
     }
 
+    /// Gives `group` the ids from `base` on, as the engine that compiled a
+    /// precompiled module did: its code compares type ids as immediates.
+    ///
+    /// # Errors
+    ///
+    /// When this engine gave the group other ids, or gave one of those ids
+    /// to another type.
+    fn claim_group(&mut self, group: &[WasmSubType], base: CanonicalTypeId) -> Result<()> {
+        let conflict = || {
+            anyhow::anyhow!(
+                "precompiled module's type ids conflict with this engine's: its types were                  numbered by the engine that compiled it; load precompiled modules into an                  engine before defining host functions or compiling other modules"
+            )
+        };
+        if let Some(&existing) = self.groups.get(group) {
+            return if existing == base {
+                Ok(())
+            } else {
+                Err(conflict())
+            };
+        }
+        // Ids are dense in the compiling engine: one far beyond what any
+        // engine hands out is corruption, not a reason to allocate.
+        let first = base
+            .as_u32()
+            .checked_sub(TYPE_ID_FIRST)
+            .filter(|f| f.saturating_add(group.len() as u32) < MAX_CLAIMED_TYPE_ID)
+            .ok_or_else(|| anyhow::anyhow!("precompiled module has an invalid type id"))?
+            as usize;
+        let ids = first..first + group.len();
+        if self
+            .types
+            .iter()
+            .skip(first)
+            .take(group.len())
+            .any(Option::is_some)
+        {
+            return Err(conflict());
+        }
+        if self.types.len() < ids.end {
+            let empty = Arc::new(WasmFuncType {
+                params: Box::new([]),
+                results: Box::new([]),
+            });
+            self.types.resize(ids.end, None);
+            self.funcs.resize(ids.end, empty);
+        }
+        for (i, sub) in group.iter().enumerate() {
+            let sub = sub.in_group(base);
+            self.funcs[first + i] = Arc::new(sub.func_or_empty());
+            self.types[first + i] = Some(Arc::new(sub));
+        }
+        self.groups.insert(group.into(), base);
+        Ok(())
+    }
+
     fn get(&self, id: CanonicalTypeId) -> Option<&Arc<WasmSubType>> {
         self.types
-            .get(id.as_u32().checked_sub(TYPE_ID_FIRST)? as usize)
+            .get(id.as_u32().checked_sub(TYPE_ID_FIRST)? as usize)?
+            .as_ref()
     }
 }
 
@@ -427,6 +502,7 @@ impl Engine {
             epoch_interruption: config.epoch_interruption,
             table_lazy_init: config.table_lazy_init,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+            parallel_compilation: config.parallel_compilation,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();
@@ -485,6 +561,16 @@ impl Engine {
     /// The canonical id of the first member of a recursion group.
     pub(crate) fn intern_group(&self, group: &[WasmSubType]) -> CanonicalTypeId {
         self.registry().intern_group(group)
+    }
+
+    /// Gives a precompiled module's recursion groups the ids they had in
+    /// the engine that compiled it ([`TypeRegistry::claim_group`]).
+    pub(crate) fn claim_groups(&self, groups: &[trestle_compiler::TypeGroup]) -> Result<()> {
+        let mut registry = self.registry();
+        for group in groups {
+            registry.claim_group(&group.members, group.base)?;
+        }
+        Ok(())
     }
 
     /// The function type of id `id`.

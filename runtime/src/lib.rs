@@ -41,6 +41,7 @@ mod libcalls;
 mod limits;
 mod linker;
 mod module;
+mod precompiled;
 mod store;
 mod types;
 mod v128;

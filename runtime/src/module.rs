@@ -10,8 +10,10 @@ use cranelift_entity::PrimaryMap;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use trestle_compiler::{DefinedFuncIndex, EntityIndex, FuncLoc, ModuleInfo};
-use trestle_vmctx::VMOffsets;
+use trestle_compiler::{
+    DefinedFuncIndex, EntityIndex, FuncLoc, ModuleArtifact, ModuleInfo, TypeGroup,
+};
+use trestle_vmctx::{Trap, VMOffsets};
 
 struct ModuleInner {
     engine: Engine,
@@ -19,6 +21,10 @@ struct ModuleInner {
     offsets: VMOffsets,
     funcs: PrimaryMap<DefinedFuncIndex, FuncLoc>,
     code: Arc<CodeMemory>,
+    /// What [`Module::serialize`] writes besides the above: the recursion
+    /// groups with their canonical ids, and the trap sites.
+    type_groups: Box<[TypeGroup]>,
+    traps: Box<[(u32, Trap)]>,
 }
 
 /// A compiled WebAssembly module.
@@ -73,21 +79,57 @@ impl Module {
     ///
     /// When the module is malformed, invalid or uses an unsupported feature.
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
-        let compiled = engine
-            .inner
-            .compiler
-            .compile_module(binary, &mut |group| engine.intern_group(group).as_u32())?;
-        let code = CodeMemory::new(&compiled.code, compiled.traps)
+        let mut type_groups = Vec::new();
+        let compiled = engine.inner.compiler.compile_module(binary, &mut |group| {
+            let base = engine.intern_group(group);
+            type_groups.push(TypeGroup {
+                members: group.into(),
+                base,
+            });
+            base.as_u32()
+        })?;
+        Self::from_artifact(
+            engine,
+            ModuleArtifact {
+                info: compiled.info,
+                type_groups,
+                funcs: compiled.funcs,
+                traps: compiled.traps,
+                code: &compiled.code,
+            },
+        )
+    }
+
+    /// A module from its compiled parts, whose types already have their
+    /// ids in `engine`: the code is copied into executable memory.
+    pub(crate) fn from_artifact(engine: &Engine, parts: ModuleArtifact<&[u8]>) -> Result<Module> {
+        let offsets = parts.info.offsets().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let code = CodeMemory::new(parts.code, parts.traps.clone())
             .context("cannot map executable memory for the module's code")?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
-                info: compiled.info,
-                offsets: compiled.offsets,
-                funcs: compiled.funcs,
+                info: parts.info,
+                offsets,
+                funcs: parts.funcs,
                 code,
+                type_groups: parts.type_groups.into(),
+                traps: parts.traps.into(),
             }),
         })
+    }
+
+    /// The parts of this module [`Module::serialize`] writes; the code is
+    /// read back from executable memory.
+    pub(crate) fn artifact(&self) -> ModuleArtifact<&[u8]> {
+        let inner = &*self.inner;
+        ModuleArtifact {
+            info: inner.info.clone(),
+            type_groups: inner.type_groups.to_vec(),
+            funcs: inner.funcs.clone(),
+            traps: inner.traps.to_vec(),
+            code: inner.code.bytes(),
+        }
     }
 
     /// Validates a module without compiling it.

@@ -232,7 +232,7 @@ mod trestle_engine {
         fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
             let modules = modules
                 .iter()
-                .map(|m| Module::from_binary(&self.engine, m))
+                .map(|m| crate::run::module_from_bytes(&self.engine, m))
                 .collect::<Result<Vec<_>>>()?;
             Ok(Box::new(Program {
                 engine: self.engine.clone(),

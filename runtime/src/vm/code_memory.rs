@@ -93,6 +93,16 @@ impl CodeMemory {
         self.mmap.as_ptr()
     }
 
+    /// The code itself (mapped readable as well as executable).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.is_empty() {
+            return &[];
+        }
+        // SAFETY: the mapping holds `len` bytes of code, readable, and never
+        // written again once executable.
+        unsafe { std::slice::from_raw_parts(self.base(), self.len) }
+    }
+
     /// The length of the code in bytes.
     pub(crate) fn len(&self) -> usize {
         self.len

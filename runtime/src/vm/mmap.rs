@@ -84,6 +84,42 @@ impl Mmap {
         })
     }
 
+    /// Maps the whole of `file` read-only and private: later changes to the
+    /// file may or may not show through, as with any file mapping. An
+    /// empty file maps nothing. Returns the mapping and the file's length.
+    pub(crate) fn map_file(file: &std::fs::File) -> io::Result<(Self, usize)> {
+        use std::os::fd::AsRawFd as _;
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
+        if len == 0 {
+            return Ok((Self::map(0, libc::PROT_READ, 0)?, 0));
+        }
+        let mapped = round_up_to_page(len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
+        // SAFETY: a new mapping at an address of the kernel's choosing cannot
+        // alias any existing Rust object; `file` is an open descriptor.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((
+            Self {
+                ptr: ptr.cast(),
+                len: mapped,
+            },
+            len,
+        ))
+    }
+
     /// Reserves `len` bytes (rounded up to the page size) of address space,
     /// inaccessible (`PROT_NONE`) and not backed by swap until made
     /// accessible. `len == 0` is allowed and maps nothing.
