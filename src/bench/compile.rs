@@ -64,9 +64,14 @@ impl Sampler for TrestleLoad {
     }
 }
 
+/// Trestle's default configuration as a release build has it (without
+/// Cranelift's verifier, which debug builds turn on), with or without
+/// parallel compilation.
 fn trestle_engine(parallel: bool) -> Result<Engine> {
     let mut config = Config::new();
-    config.parallel_compilation(parallel);
+    config
+        .parallel_compilation(parallel)
+        .cranelift_debug_verifier(false);
     Engine::new(&config)
 }
 
