@@ -37,6 +37,8 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) relaxed_simd_deterministic: bool,
+    pub(crate) wasm_backtrace: bool,
+    pub(crate) profiler: crate::ProfilingStrategy,
 }
 
 impl Default for Config {
@@ -60,6 +62,8 @@ impl Config {
             consume_fuel: false,
             epoch_interruption: false,
             relaxed_simd_deterministic: false,
+            wasm_backtrace: true,
+            profiler: crate::ProfilingStrategy::None,
         }
     }
 
@@ -226,6 +230,39 @@ impl Config {
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
         self
+    }
+
+    /// Whether traps, and errors of host functions called from wasm, carry
+    /// a [`crate::WasmBacktrace`] (on by default).
+    ///
+    /// With it on, compiled functions keep their frame pointers (a push, a
+    /// move and a pop in functions that call nothing, which would skip
+    /// them otherwise) and their code is mapped back to module offsets.
+    /// Nothing is captured until a trap or an error happens. Off, a host
+    /// function may still [`crate::WasmBacktrace::force_capture`] the
+    /// frames under it.
+    pub fn wasm_backtrace(&mut self, enable: bool) -> &mut Self {
+        self.wasm_backtrace = enable;
+        self
+    }
+
+    /// Which profiler to describe compiled code to (none by default):
+    /// [`crate::ProfilingStrategy::PerfMap`] writes each compiled
+    /// function's address, size and name to `/tmp/perf-<pid>.map`, where
+    /// `perf report` finds them.
+    pub fn profiler(&mut self, profiler: crate::ProfilingStrategy) -> &mut Self {
+        self.profiler = profiler;
+        self
+    }
+
+    /// Whether traps carry wasm backtraces.
+    pub fn get_wasm_backtrace(&self) -> bool {
+        self.wasm_backtrace
+    }
+
+    /// The profiler compiled code is described to.
+    pub fn get_profiler(&self) -> crate::ProfilingStrategy {
+        self.profiler
     }
 
     /// Runs Cranelift's IR verifier on every function.
@@ -427,6 +464,7 @@ impl Engine {
             epoch_interruption: config.epoch_interruption,
             lazy_tables: config.table_lazy_init,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+            wasm_backtrace: config.wasm_backtrace,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();
@@ -541,6 +579,7 @@ impl Engine {
         let tramp = self.inner.compiler.compile_host_trampoline(ty)?;
         let code =
             CodeMemory::new(&tramp.code, Vec::new()).context("cannot map executable memory")?;
+        crate::profiling::register_host_trampoline(self.config().profiler, &code, ty);
         cache.insert(id, code.clone());
         Ok(code)
     }

@@ -77,8 +77,10 @@ impl Module {
             .inner
             .compiler
             .compile_module(binary, &mut |group| engine.intern_group(group).as_u32())?;
-        let code = CodeMemory::new(&compiled.code, compiled.traps)
+        let frames = Arc::new(compiled.frames);
+        let code = CodeMemory::with_frames(&compiled.code, compiled.traps, Some(frames.clone()))
             .context("cannot map executable memory for the module's code")?;
+        crate::profiling::register_module(engine.config().profiler, &code, &frames);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),

@@ -108,6 +108,9 @@ fn options(source: &str) -> CompilerOptions {
         epoch_interruption: false,
         lazy_tables: true,
         relaxed_simd_deterministic: false,
+        // Source locations would show in the IR as `@offset` marks; the
+        // golden files show the code without them.
+        wasm_backtrace: false,
     };
     for (key, value) in directives(source) {
         match key {
