@@ -10,7 +10,7 @@
 //! cargo bench --bench backtrace
 //! ```
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use trestle::{Config, Engine, Instance, Module, Store, TypedFunc};
 
 /// `run(depth, trap)` recurses `depth` calls deep, then traps with
@@ -63,5 +63,9 @@ fn backtrace(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, backtrace);
-criterion_main!(benches);
+fn main() {
+    // What `criterion_group!` and `criterion_main!` expand to, written out.
+    let mut c = Criterion::default().configure_from_args();
+    backtrace(&mut c);
+    c.final_summary();
+}
