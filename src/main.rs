@@ -122,6 +122,11 @@ struct RunArgs {
     /// (true, the default), or at instantiation (false).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     table_lazy_init: bool,
+
+    /// Describe the compiled code to a profiler: `perfmap` writes
+    /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
+    #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
+    profile: Option<trestle::ProfilingStrategy>,
 }
 
 /// Run .wast scripts, the format of the WebAssembly spec tests.
@@ -183,6 +188,11 @@ struct BenchArgs {
     #[arg(long, value_name = "KIND", default_value = "none", value_parser = parse_metering)]
     metering: trestle_cli::bench::engines::Metering,
 
+    /// Describe Trestle's compiled code to a profiler: `perfmap` writes
+    /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
+    #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
+    profile: Option<trestle::ProfilingStrategy>,
+
     /// Where to write the results as JSON.
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     json: PathBuf,
@@ -243,6 +253,10 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             eprintln!("error: {}", one_line(&e));
+            // As Wasmtime does: the wasm frames under the error.
+            if let Some(backtrace) = e.downcast_ref::<trestle::WasmBacktrace>() {
+                eprintln!("{backtrace}");
+            }
             ExitCode::FAILURE
         }
         Err(payload) => {
@@ -273,9 +287,18 @@ fn parse_metering(text: &str) -> Result<trestle_cli::bench::engines::Metering, S
     }
 }
 
+fn parse_profiler(text: &str) -> Result<trestle::ProfilingStrategy, String> {
+    match text {
+        "perfmap" => Ok(trestle::ProfilingStrategy::PerfMap),
+        "none" => Ok(trestle::ProfilingStrategy::None),
+        other => Err(format!("unknown profiler {other:?}: use perfmap or none")),
+    }
+}
+
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
     engines::set_metering(args.metering);
+    engines::set_perf_map(args.profile == Some(trestle::ProfilingStrategy::PerfMap));
     let mut kinds = vec![engines::EngineKind::Trestle];
     if args.compare {
         if !engines::COMPARE_AVAILABLE {
@@ -328,6 +351,8 @@ fn compile(args: CompileArgs) -> Result<ExitCode> {
         fuel: args.fuel.then_some(0),
         timeout: args.interruptible.then_some(std::time::Duration::ZERO),
         table_lazy_init: args.table_lazy_init,
+        // A profiler sees code as it is loaded, not as it is compiled.
+        profiler: trestle::ProfilingStrategy::None,
     };
     let output = args
         .output
@@ -341,6 +366,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         fuel: args.fuel,
         timeout: args.timeout,
         table_lazy_init: args.table_lazy_init,
+        profiler: args.profile.unwrap_or_default(),
     };
     use trestle_cli::run::WasiOptions;
     let wasi = WasiOptions {
@@ -432,8 +458,13 @@ fn run_scripts(files: &[PathBuf], config: &WastConfig) -> Result<ExitCode> {
 /// The error chain on one line, joined by ": ". Multi-line messages (text
 /// format errors with a source snippet) keep their first line and location.
 fn one_line(error: &anyhow::Error) -> String {
+    // A wasm backtrace is printed under the line, not in it.
+    let backtrace = error
+        .downcast_ref::<trestle::WasmBacktrace>()
+        .map(|b| b.to_string());
     let parts: Vec<String> = error
         .chain()
+        .filter(|cause| backtrace.as_deref() != Some(&*cause.to_string()))
         .map(|cause| {
             let text = cause.to_string();
             let mut lines = text.lines();

@@ -25,7 +25,7 @@ use trestle::{
 };
 use trestle_wasi::{DirPerms, FilePerms, I32Exit, WasiCtxBuilder, WasiP1Ctx};
 
-/// How to run: `--fuel`, `--timeout` and `--table-lazy-init`.
+/// How to run: `--fuel`, `--timeout`, `--table-lazy-init` and `--profile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {
     /// Fuel for the whole run (one unit per operator), if metered.
@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Initialize funcref tables lazily ([`Config::table_lazy_init`]).
     pub table_lazy_init: bool,
+    /// The profiler compiled code is described to ([`Config::profiler`]).
+    pub profiler: trestle::ProfilingStrategy,
 }
 
 impl Default for RunOptions {
@@ -43,6 +45,7 @@ impl Default for RunOptions {
             fuel: None,
             timeout: None,
             table_lazy_init: true,
+            profiler: trestle::ProfilingStrategy::None,
         }
     }
 }
@@ -58,7 +61,8 @@ impl RunOptions {
         config
             .consume_fuel(self.fuel.is_some())
             .epoch_interruption(self.timeout.is_some())
-            .table_lazy_init(self.table_lazy_init);
+            .table_lazy_init(self.table_lazy_init)
+            .profiler(self.profiler);
         Engine::new(&config)
     }
 }

@@ -33,6 +33,8 @@
 //! - [`SectionId::Traps`]: the trap sites, a `u32` code offset and a trap
 //!   byte each.
 //! - [`SectionId::Code`]: the machine code.
+//! - [`SectionId::Frames`]: the [`FrameTable`] of the functions (postcard
+//!   encoding), which backtraces and profilers read.
 //!
 //! Every section is bounds-checked against the file and its checksum
 //! verified before anything is decoded (the padding between sections must
@@ -40,6 +42,7 @@
 //! unnoticed), and decoding checks every length
 //! and index, so a truncated or corrupted file is an error.
 
+use crate::frame_info::{CodeRange, FrameTable};
 use crate::index::{CanonicalTypeId, DefinedFuncIndex};
 use crate::module::FuncLoc;
 use crate::types::{ModuleInfo, WasmSubType};
@@ -77,16 +80,20 @@ pub enum SectionId {
     Traps = 5,
     /// Machine code.
     Code = 6,
+    /// The functions' code ranges, names and address maps, for backtraces
+    /// and profilers.
+    Frames = 7,
 }
 
 impl SectionId {
-    const ALL: [SectionId; 6] = [
+    const ALL: [SectionId; 7] = [
         SectionId::Environment,
         SectionId::Info,
         SectionId::TypeGroups,
         SectionId::Functions,
         SectionId::Traps,
         SectionId::Code,
+        SectionId::Frames,
     ];
 
     fn from_u32(id: u32) -> Option<SectionId> {
@@ -120,6 +127,8 @@ pub struct ModuleArtifact<C> {
     /// The machine code: borrowed when writing, and from the file's bytes
     /// when reading.
     pub code: C,
+    /// Where each function's code lies, its name and its address map.
+    pub frames: FrameTable,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> CompileError {
@@ -334,6 +343,7 @@ impl Compiler {
         line("epoch interruption", &o.epoch_interruption);
         line("lazy table initialization", &o.table_lazy_init);
         line("deterministic relaxed SIMD", &o.relaxed_simd_deterministic);
+        line("wasm backtraces", &o.wasm_backtrace);
         line("CPU features", &flags(self.isa.isa_flags()));
         line(
             "code generator settings",
@@ -367,6 +377,7 @@ impl Compiler {
                 r
             })
             .collect();
+        let frames = encode(&module.frames);
         let mut writer = SectionWriter::default();
         writer.add(SectionId::Environment, env.as_bytes());
         writer.add(SectionId::Info, &info);
@@ -374,6 +385,7 @@ impl Compiler {
         writer.add(SectionId::Functions, &funcs);
         writer.add(SectionId::Traps, &traps);
         writer.add(SectionId::Code, module.code);
+        writer.add(SectionId::Frames, &frames);
         writer.finish()
     }
 
@@ -430,14 +442,58 @@ impl Compiler {
                 Ok((in_code(u32_at(r, 0), "a trap site")?, trap))
             })
             .collect::<Result<Vec<_>, CompileError>>()?;
+        let frames: FrameTable = decode(SectionId::Frames, sections.get(SectionId::Frames)?)?;
+        check_frames(&frames, code.len(), funcs.len())?;
         Ok(ModuleArtifact {
             info,
             type_groups,
             funcs,
             traps,
             code,
+            frames,
         })
     }
+}
+
+/// Checks that a frame table read from a file describes `code_len` bytes
+/// of code the way the compiler writes one: a function per defined
+/// function, bodies in increasing order inside the code, and address maps
+/// inside their bodies. Backtraces walk the stack by these ranges, so a
+/// range that lies would send them into memory that is not a wasm frame.
+fn check_frames(frames: &FrameTable, code_len: usize, defined: usize) -> Result<(), CompileError> {
+    if frames.funcs.len() != defined {
+        return Err(corrupt(format!(
+            "{} frame entries for {defined} defined functions",
+            frames.funcs.len()
+        )));
+    }
+    let inside = |r: &CodeRange| {
+        (r.start as usize)
+            .checked_add(r.len as usize)
+            .is_some_and(|end| end <= code_len)
+    };
+    let mut previous_end = 0u64;
+    for f in &frames.funcs {
+        let body_end = u64::from(f.body.start) + u64::from(f.body.len);
+        if !inside(&f.body) || !inside(&f.array_call) || u64::from(f.body.start) < previous_end {
+            return Err(corrupt(format!(
+                "the code range of function {} is out of place",
+                f.func_index.as_u32()
+            )));
+        }
+        previous_end = body_end;
+        let mut map_end = 0;
+        for a in &f.address_map {
+            if a.start < map_end || a.end < a.start || a.end > f.body.len {
+                return Err(corrupt(format!(
+                    "the address map of function {} is out of place",
+                    f.func_index.as_u32()
+                )));
+            }
+            map_end = a.end;
+        }
+    }
+    Ok(())
 }
 
 /// Compares the environment a module was compiled in with the loading

@@ -77,7 +77,7 @@ impl Compiler {
         wasm: &[u8],
         intern: &mut crate::module::InternGroup<'_>,
     ) -> Result<Vec<OptimizedFunction>, CompileError> {
-        let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
+        let Parsed { info, bodies, .. } = parse(self.options.features, wasm, intern)?;
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;

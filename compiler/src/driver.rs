@@ -12,6 +12,7 @@
 //! relocations and trap sites; the trampolines use it too.
 
 use crate::abi::trap_from_code;
+use crate::frame_info::AddressRange;
 use crate::index::FuncIndex;
 use crate::translate::FuncTranslator;
 use crate::types::ModuleInfo;
@@ -32,6 +33,9 @@ pub(crate) struct CompiledFunction {
     /// The code ranges `[header, end)` of the loops, from each loop header
     /// to the end of the block branching back to it.
     pub loops: Vec<(u32, u32)>,
+    /// The instruction each range of the code came from (empty without
+    /// source locations).
+    pub address_map: Vec<AddressRange>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -130,13 +134,15 @@ impl<'a> FunctionCompiler<'a> {
     }
 }
 
-/// Whether `func` contains a `return_call` or `return_call_indirect`.
-fn makes_tail_calls(func: &Function) -> bool {
+/// Whether `func` needs its frame pointer whatever the compiler's
+/// settings: it contains a `return_call` or `return_call_indirect`, or
+/// reads its frame pointer (the wasm-to-host trampoline, which records it).
+fn needs_frame_pointer(func: &Function) -> bool {
     func.layout.blocks().any(|block| {
         func.layout.block_insts(block).any(|inst| {
             matches!(
                 func.dfg.insts[inst].opcode(),
-                Opcode::ReturnCall | Opcode::ReturnCallIndirect
+                Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::GetFramePointer
             )
         })
     })
@@ -151,7 +157,7 @@ pub(crate) fn compile_function(
 ) -> Result<CompiledFunction, CompileError> {
     let mut ctrl = cranelift_codegen::control::ControlPlane::default();
     let isa = match &compiler.tail_call_isa {
-        Some(isa) if makes_tail_calls(&ctx.func) => isa,
+        Some(isa) if needs_frame_pointer(&ctx.func) => isa,
         _ => &compiler.isa,
     };
     ctx.compile(&**isa, &mut ctrl)
@@ -183,11 +189,22 @@ pub(crate) fn compile_function(
             .ok_or_else(|| CompileError::codegen(format!("unknown trap code {}", t.code)))?;
         traps.push((t.offset, trap));
     }
+    let address_map = buffer
+        .get_srclocs_sorted()
+        .iter()
+        .filter(|s| !s.loc.is_default())
+        .map(|s| AddressRange {
+            start: s.start,
+            end: s.end,
+            module_offset: s.loc.bits(),
+        })
+        .collect();
     Ok(CompiledFunction {
         code,
         relocs,
         traps,
         loops,
+        address_map,
     })
 }
 

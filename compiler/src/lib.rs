@@ -14,6 +14,7 @@ mod abi;
 mod artifact;
 mod disas;
 mod driver;
+mod frame_info;
 mod index;
 mod module;
 mod trampoline;
@@ -22,6 +23,7 @@ mod types;
 
 pub use artifact::{MAGIC, ModuleArtifact, TypeGroup};
 pub use disas::{IndirectCallPath, OptimizedFunction};
+pub use frame_info::{AddressRange, CodeRange, FrameTable, FuncFrameInfo};
 pub use index::*;
 pub use module::{CompiledModule, FuncLoc, InternGroup};
 pub use trampoline::HostTrampoline;
@@ -241,6 +243,10 @@ pub struct CompilerOptions {
     /// global thread pool) instead of one after the other. The code is the
     /// same either way.
     pub parallel_compilation: bool,
+    /// Make the code walkable for backtraces: every function keeps its
+    /// frame pointer, and the code of each instruction is mapped back to
+    /// its offset in the module.
+    pub wasm_backtrace: bool,
 }
 
 impl Default for CompilerOptions {
@@ -254,6 +260,7 @@ impl Default for CompilerOptions {
             table_lazy_init: true,
             relaxed_simd_deterministic: false,
             parallel_compilation: true,
+            wasm_backtrace: true,
         }
     }
 }
@@ -262,8 +269,9 @@ impl Default for CompilerOptions {
 pub struct Compiler {
     isa: OwnedTargetIsa,
     /// The same target with frame pointers kept, which Cranelift's
-    /// `return_call` needs in the function making the call; only built
-    /// with tail calls on.
+    /// `return_call` needs in the function making the call, and the
+    /// wasm-to-host trampoline to record its frame; only built when `isa`
+    /// does not keep them and tail calls are on or backtraces off.
     tail_call_isa: Option<OwnedTargetIsa>,
     options: CompilerOptions,
 }
@@ -328,15 +336,25 @@ impl Compiler {
             isa.finish(settings::Flags::new(flags.clone()))
                 .map_err(|e| unsupported(&e))
         };
-        // Nothing walks wasm stacks (traps long-jump, host panics are carried
-        // across), so leaf functions may skip the frame setup. Only a
-        // function that makes a tail call keeps its frame pointer: the
-        // callee's frame replaces the caller's through it. The frames of
-        // its callers and callees do not depend on it.
-        set(&mut flags, "preserve_frame_pointers", "false")?;
+        // Backtraces walk the chain of frame pointers, so with them on every
+        // function, leaf functions included, keeps its frame pointer.
+        // Without them nothing walks wasm stacks (traps long-jump, host
+        // panics are carried across) and leaf functions may skip the frame
+        // setup; only a function that makes a tail call then keeps its
+        // frame pointer: the callee's frame replaces the caller's through
+        // it. The frames of its callers and callees do not depend on it.
+        set(
+            &mut flags,
+            "preserve_frame_pointers",
+            if options.wasm_backtrace {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         let isa = build(&flags)?;
         check_host_features(&*isa, &options)?;
-        let tail_call_isa = if options.features.tail_call {
+        let tail_call_isa = if options.features.tail_call || !options.wasm_backtrace {
             set(&mut flags, "preserve_frame_pointers", "true")?;
             Some(build(&flags)?)
         } else {

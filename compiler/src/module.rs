@@ -2,6 +2,7 @@
 //! the layout of all functions in one position-independent blob.
 
 use crate::driver::{CompiledFunction, FunctionCompiler};
+use crate::frame_info::{CodeRange, FrameTable, FuncFrameInfo, ModuleNames};
 use crate::index::*;
 use crate::types::*;
 use crate::{CompileError, CompileErrorKind, Compiler};
@@ -37,6 +38,8 @@ pub struct CompiledModule {
     pub funcs: PrimaryMap<DefinedFuncIndex, FuncLoc>,
     /// Trap sites: code offset and trap, sorted by offset.
     pub traps: Vec<(u32, Trap)>,
+    /// Names, code ranges and address maps of the defined functions.
+    pub frames: FrameTable,
 }
 
 /// Where the parser is in the type section: the first type index of the
@@ -317,6 +320,7 @@ type BodyToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 pub(crate) struct Parsed<'a> {
     pub(crate) info: ModuleInfo,
     pub(crate) bodies: Vec<BodyToCompile<'a>>,
+    pub(crate) names: ModuleNames,
 }
 
 pub(crate) fn parse<'a>(
@@ -327,6 +331,7 @@ pub(crate) fn parse<'a>(
     let mut validator = Validator::new_with_features(features.to_wasmparser());
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
+    let mut names = ModuleNames::default();
     let mut seen_end = false;
     let mut parser = Parser::new(0);
     parser.set_features(features.to_wasmparser());
@@ -503,6 +508,11 @@ pub(crate) fn parse<'a>(
                 }
             }
             Payload::TagSection(_) => return Err(CompileError::unsupported("tags")),
+            Payload::CustomSection(section) => {
+                if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                    names.read(reader);
+                }
+            }
             _ => {}
         }
     }
@@ -512,7 +522,11 @@ pub(crate) fn parse<'a>(
             "unexpected end of module",
         ));
     }
-    Ok(Parsed { info, bodies })
+    Ok(Parsed {
+        info,
+        bodies,
+        names,
+    })
 }
 
 impl Compiler {
@@ -548,7 +562,15 @@ impl Compiler {
         wasm: &[u8],
         intern: &mut InternGroup<'_>,
     ) -> Result<CompiledModule, CompileError> {
-        let Parsed { info, bodies } = parse(self.options.features, wasm, intern)?;
+        let Parsed {
+            info,
+            bodies,
+            names,
+        } = parse(self.options.features, wasm, intern)?;
+        let body_starts: Vec<u32> = bodies
+            .iter()
+            .map(|(_, body)| body.range().start as u32)
+            .collect();
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
@@ -581,7 +603,9 @@ impl Compiler {
         let compiled = compiled
             .into_iter()
             .collect::<Result<PrimaryMap<DefinedFuncIndex, _>, _>>()?;
-        link(info, offsets, compiled)
+        let mut module = link(info, offsets, &compiled)?;
+        module.frames = frame_table(&module, &compiled, names, &body_starts);
+        Ok(module)
     }
 }
 
@@ -590,7 +614,7 @@ impl Compiler {
 fn link(
     info: ModuleInfo,
     offsets: VMOffsets,
-    compiled: PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
+    compiled: &PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
 ) -> Result<CompiledModule, CompileError> {
     let mut code = Vec::new();
     let mut traps = Vec::new();
@@ -641,7 +665,46 @@ fn link(
         code,
         funcs,
         traps,
+        frames: FrameTable::default(),
     })
+}
+
+/// The frame table of a linked module: where each function's body and
+/// trampoline were placed, the address map of the body, and the names of
+/// the `name` section. `body_starts` are the module offsets of the bodies,
+/// by defined index.
+fn frame_table(
+    module: &CompiledModule,
+    compiled: &PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
+    mut names: ModuleNames,
+    body_starts: &[u32],
+) -> FrameTable {
+    let funcs = compiled
+        .iter()
+        .zip(body_starts)
+        .map(|((i, (body, tramp)), &module_start)| {
+            let func_index = module.info.func_index(i);
+            let loc = module.funcs[i];
+            FuncFrameInfo {
+                func_index,
+                name: names.funcs.remove(&func_index.as_u32()),
+                module_start,
+                body: CodeRange {
+                    start: loc.wasm_call,
+                    len: body.code.len() as u32,
+                },
+                array_call: CodeRange {
+                    start: loc.array_call,
+                    len: tramp.code.len() as u32,
+                },
+                address_map: body.address_map.clone().into(),
+            }
+        })
+        .collect();
+    FrameTable {
+        module_name: names.module,
+        funcs,
+    }
 }
 
 /// A cache line, as far as loop placement is concerned.

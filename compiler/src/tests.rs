@@ -195,7 +195,7 @@ fn compiled_loops_lie_inside_cache_lines() {
         let c = compiler();
         let m = c.compile_module(&wasm, &mut |_| 2).unwrap();
         // The kernel's loops, relative to its start, compiled alone.
-        let crate::module::Parsed { info, bodies } =
+        let crate::module::Parsed { info, bodies, .. } =
             crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
         let offsets = info.offsets().unwrap();
         let mut fc = crate::driver::FunctionCompiler::new(&c, &info, &offsets);

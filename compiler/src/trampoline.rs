@@ -94,6 +94,24 @@ impl Compiler {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let p = enter_function(&mut b);
         let (callee_vmctx, caller_vmctx) = (p[0], p[1]);
+        // Where backtraces taken in the host start: this frame's record
+        // holds the calling wasm function's frame pointer and return
+        // address. The caller is always a wasm instance. Recorded even
+        // with backtraces off (a load and a store, next to the host call),
+        // so that a host function can still force a capture.
+        let store_ctx = b.ins().load(
+            POINTER,
+            MemFlagsData::trusted().with_readonly(),
+            caller_vmctx,
+            VMOffsets::VMCTX_STORE_CONTEXT as i32,
+        );
+        let fp = b.ins().get_frame_pointer(POINTER);
+        b.ins().store(
+            MemFlagsData::trusted(),
+            fp,
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP as i32,
+        );
         let len = ty.params.len().max(ty.results.len()).max(1) as u32;
         let slot = b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,

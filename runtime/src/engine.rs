@@ -38,6 +38,8 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) parallel_compilation: bool,
+    pub(crate) wasm_backtrace: bool,
+    pub(crate) profiler: crate::ProfilingStrategy,
 }
 
 impl Default for Config {
@@ -62,6 +64,8 @@ impl Config {
             epoch_interruption: false,
             relaxed_simd_deterministic: false,
             parallel_compilation: true,
+            wasm_backtrace: true,
+            profiler: crate::ProfilingStrategy::None,
         }
     }
 
@@ -228,6 +232,39 @@ impl Config {
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
         self
+    }
+
+    /// Whether traps, and errors of host functions called from wasm, carry
+    /// a [`crate::WasmBacktrace`] (on by default).
+    ///
+    /// With it on, compiled functions keep their frame pointers (a push, a
+    /// move and a pop in functions that call nothing, which would skip
+    /// them otherwise) and their code is mapped back to module offsets.
+    /// Nothing is captured until a trap or an error happens. Off, a host
+    /// function may still [`crate::WasmBacktrace::force_capture`] the
+    /// frames under it.
+    pub fn wasm_backtrace(&mut self, enable: bool) -> &mut Self {
+        self.wasm_backtrace = enable;
+        self
+    }
+
+    /// Which profiler to describe compiled code to (none by default):
+    /// [`crate::ProfilingStrategy::PerfMap`] writes each compiled
+    /// function's address, size and name to `/tmp/perf-<pid>.map`, where
+    /// `perf report` finds them.
+    pub fn profiler(&mut self, profiler: crate::ProfilingStrategy) -> &mut Self {
+        self.profiler = profiler;
+        self
+    }
+
+    /// Whether traps carry wasm backtraces.
+    pub fn get_wasm_backtrace(&self) -> bool {
+        self.wasm_backtrace
+    }
+
+    /// The profiler compiled code is described to.
+    pub fn get_profiler(&self) -> crate::ProfilingStrategy {
+        self.profiler
     }
 
     /// Runs Cranelift's IR verifier on every function.
@@ -503,6 +540,7 @@ impl Engine {
             table_lazy_init: config.table_lazy_init,
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             parallel_compilation: config.parallel_compilation,
+            wasm_backtrace: config.wasm_backtrace,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();
@@ -627,6 +665,7 @@ impl Engine {
         let tramp = self.inner.compiler.compile_host_trampoline(ty)?;
         let code =
             CodeMemory::new(&tramp.code, Vec::new()).context("cannot map executable memory")?;
+        crate::profiling::register_host_trampoline(self.config().profiler, &code, ty);
         cache.insert(id, code.clone());
         Ok(code)
     }

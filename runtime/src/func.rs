@@ -2,7 +2,8 @@
 //! and the host from WebAssembly.
 //!
 //! Every function, wasm or host, is reached through its `VMFuncRef`. The host
-//! always enters through `array_call` inside [`crate::vm::traphandlers::catch_traps`]:
+//! always enters through `array_call` inside
+//! [`crate::vm::traphandlers::catch_traps_with_backtrace`]:
 //! for wasm functions that is the compiled array-to-wasm trampoline, for host
 //! functions the shim [`host_shim`]. Compiled code calls a host function
 //! through its `wasm_call`, a compiled wasm-to-array trampoline that ends in
@@ -10,9 +11,11 @@
 
 use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::vm::code_memory::CodeMemory;
-use crate::vm::traphandlers::{self, UnwindReason, catch_traps};
+use crate::vm::traphandlers::{self, UnwindReason, catch_traps_with_backtrace};
 use crate::vm::{StoreFuncIndex, StoreInstanceIndex};
-use crate::{AsContext, AsContextMut, Engine, Extern, ExternRef, FuncType, Val, ValType};
+use crate::{
+    AsContext, AsContextMut, Engine, Extern, ExternRef, FuncType, Val, ValType, WasmBacktrace,
+};
 use anyhow::{Result, bail};
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -77,16 +80,30 @@ pub(crate) unsafe fn invoke_raw(
     // count is restored however the call ends (`catch_traps` returns on
     // traps, errors and panics alike).
     store.wasm_activations += 1;
+    // Host functions called from this entry's wasm find their caller's
+    // frames from the exit the trampoline records; one called directly
+    // (no wasm in between) finds none.
+    let outer_exit_fp = std::mem::take(&mut store.vm_store_context.last_wasm_exit_fp);
+    let backtraces = store.engine.config().wasm_backtrace;
+    let mut trap_pcs = Vec::new();
     // SAFETY: the store context is live; compiled code and shims follow the
-    // long-jump discipline.
+    // long-jump discipline, and keeps its frame pointers with backtraces
+    // on.
     let r = unsafe {
-        catch_traps(store_ctx, max_stack, || {
-            array_call(vmctx, std::ptr::null_mut(), ptr, len)
-        })
+        catch_traps_with_backtrace(
+            store_ctx,
+            max_stack,
+            backtraces.then_some(&mut trap_pcs),
+            || array_call(vmctx, std::ptr::null_mut(), ptr, len),
+        )
     };
+    store.vm_store_context.last_wasm_exit_fp = outer_exit_fp;
     store.wasm_activations -= 1;
     match r {
         Ok(()) => Ok(()),
+        Err(UnwindReason::Trap(t)) if !trap_pcs.is_empty() => {
+            Err(anyhow::Error::new(t).context(WasmBacktrace::from_pcs(&trap_pcs, true)))
+        }
         Err(UnwindReason::Trap(t)) => Err(anyhow::Error::new(t)),
         Err(UnwindReason::Error(e)) => Err(e),
         Err(UnwindReason::Panic(p)) => panic::resume_unwind(p),
@@ -127,6 +144,7 @@ unsafe extern "C" fn host_shim<T: 'static>(
             },
             values,
         )
+        .map_err(|e| with_backtrace(e, StoreContextMut(&mut *store)))
     }));
     store.opaque.externrefs.exit_scope(mark);
     drop(call);
@@ -138,6 +156,21 @@ unsafe extern "C" fn host_shim<T: 'static>(
         Ok(Err(e)) => unsafe { traphandlers::raise_error(e) },
         // SAFETY: as above.
         Err(p) => unsafe { traphandlers::raise_panic(p) },
+    }
+}
+
+/// `error`, returned by a host function, with the backtrace of the wasm
+/// that called it, unless backtraces are off or it carries one already
+/// (from wasm the host function called).
+fn with_backtrace<T>(error: anyhow::Error, store: StoreContextMut<'_, T>) -> anyhow::Error {
+    if error.downcast_ref::<WasmBacktrace>().is_some() {
+        return error;
+    }
+    let backtrace = WasmBacktrace::capture(store);
+    if backtrace.frames().is_empty() {
+        error
+    } else {
+        error.context(backtrace)
     }
 }
 

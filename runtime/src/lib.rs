@@ -32,6 +32,7 @@
 //! ([`MAX_TABLE_ELEMENTS`], [`MAX_STORE_TABLE_ELEMENTS`],
 //! [`MAX_MEMORY_PAGES`], [`MAX_GC_ARRAY_ELEMENTS`]).
 
+mod backtrace;
 mod engine;
 mod externals;
 mod func;
@@ -42,6 +43,7 @@ mod limits;
 mod linker;
 mod module;
 mod precompiled;
+mod profiling;
 mod store;
 mod types;
 mod v128;
@@ -49,6 +51,7 @@ mod values;
 mod vm;
 
 pub use anyhow::{Error, Result};
+pub use backtrace::{FrameInfo, WasmBacktrace};
 pub use engine::{Config, Engine};
 pub use externals::{CTable, Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
@@ -60,6 +63,7 @@ pub use limits::{
 };
 pub use linker::Linker;
 pub use module::Module;
+pub use profiling::ProfilingStrategy;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trestle_vmctx::Trap;
 pub use types::{

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use trestle_compiler::{
-    DefinedFuncIndex, EntityIndex, FuncLoc, ModuleArtifact, ModuleInfo, TypeGroup,
+    DefinedFuncIndex, EntityIndex, FrameTable, FuncLoc, ModuleArtifact, ModuleInfo, TypeGroup,
 };
 use trestle_vmctx::{Trap, VMOffsets};
 
@@ -22,9 +22,11 @@ struct ModuleInner {
     funcs: PrimaryMap<DefinedFuncIndex, FuncLoc>,
     code: Arc<CodeMemory>,
     /// What [`Module::serialize`] writes besides the above: the recursion
-    /// groups with their canonical ids, and the trap sites.
+    /// groups with their canonical ids, the trap sites and the functions'
+    /// frame table (which the code registry also holds, for backtraces).
     type_groups: Box<[TypeGroup]>,
     traps: Box<[(u32, Trap)]>,
+    frames: Arc<FrameTable>,
 }
 
 /// A compiled WebAssembly module.
@@ -96,6 +98,7 @@ impl Module {
                 funcs: compiled.funcs,
                 traps: compiled.traps,
                 code: &compiled.code,
+                frames: compiled.frames,
             },
         )
     }
@@ -104,8 +107,10 @@ impl Module {
     /// ids in `engine`: the code is copied into executable memory.
     pub(crate) fn from_artifact(engine: &Engine, parts: ModuleArtifact<&[u8]>) -> Result<Module> {
         let offsets = parts.info.offsets().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let code = CodeMemory::new(parts.code, parts.traps.clone())
+        let frames = Arc::new(parts.frames);
+        let code = CodeMemory::with_frames(parts.code, parts.traps.clone(), Some(frames.clone()))
             .context("cannot map executable memory for the module's code")?;
+        crate::profiling::register_module(engine.config().profiler, &code, &frames);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -115,6 +120,7 @@ impl Module {
                 code,
                 type_groups: parts.type_groups.into(),
                 traps: parts.traps.into(),
+                frames,
             }),
         })
     }
@@ -129,6 +135,7 @@ impl Module {
             funcs: inner.funcs.clone(),
             traps: inner.traps.to_vec(),
             code: inner.code.bytes(),
+            frames: FrameTable::clone(&inner.frames),
         }
     }
 

@@ -195,6 +195,22 @@ pub fn set_metering(metering: Metering) {
     METERING.store(metering as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
+static PERF_MAP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every Trestle engine made afterwards write its code to the perf
+/// map (`trestle bench --profile perfmap`).
+pub fn set_perf_map(enable: bool) {
+    PERF_MAP.store(enable, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn profiler() -> trestle::ProfilingStrategy {
+    if PERF_MAP.load(std::sync::atomic::Ordering::Relaxed) {
+        trestle::ProfilingStrategy::PerfMap
+    } else {
+        trestle::ProfilingStrategy::None
+    }
+}
+
 fn metering() -> Metering {
     match METERING.load(std::sync::atomic::Ordering::Relaxed) {
         1 => Metering::Fuel,
@@ -217,7 +233,8 @@ mod trestle_engine {
             config
                 .table_lazy_init(table_lazy_init)
                 .consume_fuel(metering() == Metering::Fuel)
-                .epoch_interruption(metering() == Metering::Epoch);
+                .epoch_interruption(metering() == Metering::Epoch)
+                .profiler(profiler());
             Ok(Self {
                 engine: Engine::new(&config)?,
             })

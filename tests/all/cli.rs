@@ -275,7 +275,7 @@ fn cli_wasi_exit_code_and_stdio() {
 fn cli_fuel_and_timeout_stop_an_infinite_loop() {
     let file = temp_module(
         "spin.wat",
-        r#"(module (func (export "spin") (loop (br 0))))"#,
+        r#"(module (func $spin (export "spin") (loop (br 0))))"#,
     );
     for limit in [["--fuel", "100000"], ["--timeout", "200ms"]] {
         let out = run_trestle(&[
@@ -293,8 +293,15 @@ fn cli_fuel_and_timeout_stop_an_infinite_loop() {
         } else {
             "timed out after 200ms"
         };
-        assert!(stderr.contains(expected), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+        // One clear line, then the wasm backtrace of where it stopped.
+        let mut lines = stderr.lines();
+        assert!(lines.next().unwrap().contains(expected), "{stderr}");
+        assert_eq!(
+            lines.next(),
+            Some("error while executing at wasm backtrace:"),
+            "{stderr}"
+        );
+        assert!(lines.all(|l| l.ends_with("!spin")), "{stderr}");
     }
     std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }

@@ -8,6 +8,8 @@
 //! - `limits`: the resource limiter, huge declared sizes, recursion depth,
 //!   fuel and epoch interruption, the metering of bulk operators;
 //! - `traps`: every trap kind, host errors and host panics;
+//! - `backtrace`: wasm backtraces of traps and host errors;
+//! - `profiling`: the perf map of `Config::profiler` and `--profile`;
 //! - `linking`: import matching across modules and with host values, and
 //!   its errors;
 //! - `malformed`: malformed and invalid modules;
@@ -35,6 +37,7 @@
 //! builds its engines there, which applies `TRESTLE_TABLE_LAZY_INIT`.
 
 mod api;
+mod backtrace;
 mod cli;
 mod differential;
 mod disas;
@@ -44,6 +47,7 @@ mod limits;
 mod linking;
 mod malformed;
 mod precompiled;
+mod profiling;
 mod simd;
 mod spec;
 mod tables;

@@ -505,3 +505,62 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_loaded_module_keeps_its_frame_table_for_backtraces() {
+    let engine = harness::engine();
+    let module = Module::new(
+        &engine,
+        r#"(module $lib
+             (func $inner unreachable)
+             (func $outer call $inner)
+             (func (export "run") call $outer))"#,
+    )
+    .unwrap();
+    let bytes = module.serialize().unwrap();
+    // SAFETY: the bytes were just written by `serialize`.
+    let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    let backtrace_of = |module: &Module| {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, module, &[]).unwrap();
+        let run = instance
+            .get_typed_func::<(), ()>(&mut store, "run")
+            .unwrap();
+        let err = run.call(&mut store, ()).unwrap_err();
+        let bt = err
+            .downcast_ref::<trestle::WasmBacktrace>()
+            .expect("a trap carries a backtrace");
+        bt.frames()
+            .iter()
+            .map(|f| {
+                (
+                    f.module_name().map(str::to_owned),
+                    f.func_index(),
+                    f.func_name().map(str::to_owned),
+                    f.module_offset(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let compiled = backtrace_of(&module);
+    assert_eq!(compiled.len(), 3);
+    assert_eq!(compiled[0].2.as_deref(), Some("inner"));
+    assert_eq!(compiled[1].2.as_deref(), Some("outer"));
+    assert_eq!(compiled[0].0.as_deref(), Some("lib"));
+    assert_eq!(backtrace_of(&loaded), compiled);
+}
+
+#[test]
+fn modules_compiled_with_and_without_backtraces_do_not_mix() {
+    let mut config = harness::config();
+    config.wasm_backtrace(false);
+    let without = Engine::new(&config).unwrap();
+    let module = Module::new(&without, "(module (func (export \"f\")))").unwrap();
+    let bytes = module.serialize().unwrap();
+    // SAFETY: the bytes were written by `serialize`; loading must refuse them.
+    let err = unsafe { Module::deserialize(&harness::engine(), &bytes) }.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("wasm backtraces"),
+        "unexpected error: {err:#}"
+    );
+}

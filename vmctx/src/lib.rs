@@ -285,6 +285,11 @@ pub struct VMStoreContext {
     /// The engine's epoch counter, read by compiled code at function entry
     /// and loop headers when epoch interruption is on.
     pub epoch_ptr: *const u64,
+    /// The frame pointer of the last wasm-to-host trampoline frame: its
+    /// frame record holds the frame pointer and the return address of the
+    /// wasm function that called the host. Written by the trampoline when
+    /// backtraces are on; zero while no wasm code has called out.
+    pub last_wasm_exit_fp: usize,
 }
 
 impl Default for VMStoreContext {
@@ -294,6 +299,7 @@ impl Default for VMStoreContext {
             fuel_consumed: 0,
             epoch_deadline: u64::MAX,
             epoch_ptr: core::ptr::null(),
+            last_wasm_exit_fp: 0,
         }
     }
 }
@@ -566,6 +572,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, epoch_ptr),
             VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_wasm_exit_fp),
+            VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP as usize
         );
 
         assert_eq!(size_of::<ValRaw>(), VAL_RAW_SIZE as usize);

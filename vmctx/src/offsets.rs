@@ -168,6 +168,8 @@ impl VMOffsets {
     pub const STORE_CONTEXT_EPOCH_DEADLINE: u32 = 16;
     /// Offset of [`crate::VMStoreContext::epoch_ptr`].
     pub const STORE_CONTEXT_EPOCH_PTR: u32 = 24;
+    /// Offset of [`crate::VMStoreContext::last_wasm_exit_fp`].
+    pub const STORE_CONTEXT_LAST_WASM_EXIT_FP: u32 = 32;
 
     /// Computes the layout for a module with these counts.
     ///

@@ -44,7 +44,9 @@ use crate::index::FuncIndex;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{BlockArg, Function, InstBuilder, Type, UserFuncName, Value, types};
+use cranelift_codegen::ir::{
+    BlockArg, Function, InstBuilder, SourceLoc, Type, UserFuncName, Value, types,
+};
 use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnvironment;
@@ -170,6 +172,11 @@ impl<'a> FuncTranslator<'a> {
             let offset = ops.original_position();
             let op = ops.read()?;
             validator.op(offset, &op)?;
+            if self.compiler.options.wasm_backtrace {
+                // The address map of backtraces: the code of this operator
+                // comes from `offset` in the module.
+                t.b.set_srcloc(SourceLoc::new(offset as u32));
+            }
             t.translate_operator(&op)
                 .map_err(|e| e.at_offset_if_none(offset as usize))?;
         }

@@ -31,6 +31,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use trestle_compiler::FrameTable;
 use trestle_vmctx::Trap;
 
 use super::mmap::Mmap;
@@ -56,6 +57,17 @@ impl CodeMemory {
     /// they raise; it need not be sorted. Empty code is allowed (nothing is
     /// registered then, since no program counter can be inside it).
     pub(crate) fn new(code: &[u8], traps: Vec<(u32, Trap)>) -> io::Result<Arc<CodeMemory>> {
+        Self::with_frames(code, traps, None)
+    }
+
+    /// [`CodeMemory::new`] for a module's code, registered with the table
+    /// of its functions, which backtraces look return addresses up in
+    /// ([`frame_at`]).
+    pub(crate) fn with_frames(
+        code: &[u8],
+        traps: Vec<(u32, Trap)>,
+        frames: Option<Arc<FrameTable>>,
+    ) -> io::Result<Arc<CodeMemory>> {
         let len = code.len();
         let mut mmap = Mmap::accessible(len)?;
         if len > 0 {
@@ -79,6 +91,7 @@ impl CodeMemory {
                 start,
                 end: start + len,
                 traps: traps.into(),
+                frames,
             };
             update_registry(|entries| {
                 let at = entries.partition_point(|e| e.start < start);
@@ -147,6 +160,30 @@ pub(crate) fn is_wasm_pc(pc: usize) -> bool {
     with_registry(|entries| find(entries, pc).is_some())
 }
 
+/// Whether `pc` lies inside the body of a compiled WebAssembly function
+/// (not in a trampoline).
+///
+/// Async-signal-safe: it neither allocates nor blocks.
+pub(crate) fn is_wasm_body_pc(pc: usize) -> bool {
+    with_registry(|entries| {
+        find(entries, pc).is_some_and(|entry| {
+            entry.frames.as_ref().is_some_and(|frames| {
+                u32::try_from(pc - entry.start).is_ok_and(|offset| frames.lookup(offset).is_some())
+            })
+        })
+    })
+}
+
+/// The function table of the code containing `pc`, and `pc`'s offset in
+/// that code.
+pub(crate) fn frame_at(pc: usize) -> Option<(Arc<FrameTable>, u32)> {
+    with_registry(|entries| {
+        let entry = find(entries, pc)?;
+        let offset = u32::try_from(pc - entry.start).ok()?;
+        Some((entry.frames.clone()?, offset))
+    })
+}
+
 /// One registered code range.
 #[derive(Clone)]
 struct Entry {
@@ -154,6 +191,8 @@ struct Entry {
     end: usize,
     /// `(offset, trap)` sorted by offset, offsets unique.
     traps: Arc<[(u32, Trap)]>,
+    /// The functions of a module's code.
+    frames: Option<Arc<FrameTable>>,
 }
 
 /// The entry whose range contains `pc`.

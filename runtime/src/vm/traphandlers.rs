@@ -37,7 +37,8 @@ use std::sync::Once;
 
 use trestle_vmctx::{Trap, VMStoreContext};
 
-use super::code_memory::{is_wasm_pc, lookup_trap};
+use super::code_memory::{is_wasm_body_pc, is_wasm_pc, lookup_trap};
+use super::stack_walk;
 
 unsafe extern "C" {
     /// Defined in `helpers.c`: arms a `sigjmp_buf`, stores its address into
@@ -72,6 +73,10 @@ struct Activation {
     reason: UnsafeCell<Option<UnwindReason>>,
     /// The enclosing activation (null for the outermost one).
     prev: *const Activation,
+    /// Where the signal handler writes the program counters of the wasm
+    /// frames of a trap ([`stack_walk::walk`]); null when backtraces are
+    /// not captured.
+    backtrace: *mut Vec<usize>,
 }
 
 thread_local! {
@@ -179,6 +184,50 @@ unsafe fn faulting_pc(_context: *mut libc::c_void) -> usize {
     0
 }
 
+/// The frame pointer register when the signal was raised.
+///
+/// # Safety
+///
+/// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn faulting_fp(context: *mut libc::c_void) -> usize {
+    // SAFETY: per this function's contract, `context` points at the
+    // interrupted thread's `ucontext_t`.
+    unsafe {
+        let context = &*context.cast::<libc::ucontext_t>();
+        context.uc_mcontext.gregs[libc::REG_RBP as usize] as usize
+    }
+}
+
+/// The frame pointer register (`x29`) when the signal was raised.
+///
+/// # Safety
+///
+/// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn faulting_fp(context: *mut libc::c_void) -> usize {
+    // SAFETY: per this function's contract, `context` points at the
+    // interrupted thread's `ucontext_t`.
+    unsafe {
+        let context = &*context.cast::<libc::ucontext_t>();
+        context.uc_mcontext.regs[29] as usize
+    }
+}
+
+/// The frame pointer when the signal was raised: unknown on this platform,
+/// so traps have no backtrace.
+///
+/// # Safety
+///
+/// No requirement; the signature matches the supported platforms'.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+unsafe fn faulting_fp(_context: *mut libc::c_void) -> usize {
+    0
+}
+
 /// Our handler of `SIGSEGV`, `SIGBUS`, `SIGILL` and `SIGFPE`.
 ///
 /// Async-signal-safe: it reads a thread-local, does a wait-free registry
@@ -198,6 +247,18 @@ extern "C" fn trap_handler(
                 .then_some(Trap::MemoryOutOfBounds)
         });
         if let Some(trap) = trap {
+            // SAFETY: `activation` is live (see below); a non-null
+            // `backtrace` points at the vector its `catch_traps` caller
+            // lent, untouched while wasm runs. The fault is in a function
+            // body (checked) whose frame pointer is the register's value,
+            // and the wasm code it interrupted holds no lock of the
+            // allocator the walk may use.
+            unsafe {
+                let backtrace = (*activation).backtrace;
+                if !backtrace.is_null() && is_wasm_body_pc(pc) {
+                    stack_walk::walk(Some(pc), faulting_fp(context), &mut *backtrace);
+                }
+            }
             // SAFETY: `activation` is this thread's innermost live
             // activation (it is unlinked before its `catch_traps` returns),
             // and the fault interrupted WebAssembly code running inside it,
@@ -306,9 +367,29 @@ extern "C" fn trampoline<F: FnOnce()>(data: *mut libc::c_void) {
 /// fine). Everything `f` runs must follow the long-jump discipline: frames
 /// between a trap or `raise_*` call and this function may be skipped without
 /// running destructors.
+#[cfg(test)]
 pub(crate) unsafe fn catch_traps<F: FnOnce()>(
     store_ctx: *mut VMStoreContext,
     max_wasm_stack: usize,
+    f: F,
+) -> Result<(), UnwindReason> {
+    // SAFETY: per this function's contract.
+    unsafe { catch_traps_with_backtrace(store_ctx, max_wasm_stack, None, f) }
+}
+
+/// [`catch_traps`], which also, when `backtrace` is given, appends to it
+/// the program counters of the wasm frames of a trap raised by a fault in
+/// wasm code, innermost first ([`stack_walk::walk`]). Nothing is recorded
+/// unless such a trap happens.
+///
+/// # Safety
+///
+/// As for [`catch_traps`]; besides, compiled code run by `f` must keep its
+/// frame pointers when `backtrace` is given.
+pub(crate) unsafe fn catch_traps_with_backtrace<F: FnOnce()>(
+    store_ctx: *mut VMStoreContext,
+    max_wasm_stack: usize,
+    backtrace: Option<&mut Vec<usize>>,
     f: F,
 ) -> Result<(), UnwindReason> {
     init_traps();
@@ -329,6 +410,7 @@ pub(crate) unsafe fn catch_traps<F: FnOnce()>(
         jmp_buf: Cell::new(ptr::null_mut()),
         reason: UnsafeCell::new(None),
         prev: ACTIVATION.get(),
+        backtrace: backtrace.map_or(ptr::null_mut(), ptr::from_mut),
     };
     ACTIVATION.set(&activation);
     let mut data = CallData {

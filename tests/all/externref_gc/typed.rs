@@ -97,8 +97,9 @@ fn func_call_checks_concrete_reference_arguments() {
     let err = run
         .call(&mut store, &[Val::FuncRef(None)], &mut out)
         .unwrap_err();
+    // The trap, under the wasm backtrace.
     assert!(
-        err.to_string().contains("null function reference"),
+        format!("{err:#}").contains("null function reference"),
         "{err:#}"
     );
     let ty = run.ty(&store);

@@ -1,5 +1,6 @@
 //! Host errors and host panics reached from WebAssembly. An error a host
-//! function returns comes back to the caller as it was. A host function
+//! function returns comes back to the caller as it was (under the wasm
+//! backtrace of its caller). A host function
 //! that panics, a panicking `ResourceLimiter` asked by `table.grow`,
 //! `memory.grow` or instantiation, and a host function that calls back
 //! into wasm whose limiter panics: each panic reaches the caller of `call`
@@ -47,7 +48,13 @@ fn host_errors_are_returned_to_the_caller() {
     );
     let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
     let err = run.call(&mut store, ()).unwrap_err();
-    assert_eq!(err.to_string(), "host refused");
+    // The error itself, under the backtrace of the wasm that called the
+    // host function.
+    assert_eq!(err.root_cause().to_string(), "host refused");
+    let backtrace = err
+        .downcast_ref::<trestle::WasmBacktrace>()
+        .expect("a backtrace");
+    assert_eq!(backtrace.frames().len(), 1);
 }
 
 /// A limiter that allows everything, or panics when told to, and holds a

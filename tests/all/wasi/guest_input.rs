@@ -36,7 +36,7 @@ fn proc_exit_reaches_the_caller_as_i32_exit() {
     // Statuses past 125 are not valid WASI exit codes: a plain error.
     let err = g.call("proc_exit", &[Val::I32(200)]).unwrap_err();
     assert!(err.downcast_ref::<I32Exit>().is_none());
-    assert!(format!("{err}").contains("exit status"), "{err}");
+    assert!(format!("{err:#}").contains("exit status"), "{err:#}");
     // The store stays usable.
     assert_eq!(g.errno("sched_yield", &[]), 0);
 }
