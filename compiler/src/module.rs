@@ -233,9 +233,6 @@ fn table_type(info: &ModuleInfo, t: &wasmparser::TableType) -> Result<WasmTableT
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileError> {
-    if m.memory64 {
-        return Err(CompileError::unsupported("64-bit memories"));
-    }
     if m.shared {
         return Err(CompileError::unsupported("shared memories"));
     }
@@ -245,7 +242,7 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileErro
     Ok(WasmMemoryType {
         minimum: m.initial,
         maximum: m.maximum,
-        memory64: false,
+        memory64: m.memory64,
         shared: false,
     })
 }

@@ -11,6 +11,8 @@
 //! - `linking`: import matching across modules and with host values, and
 //!   its errors;
 //! - `malformed`: malformed and invalid modules;
+//! - `memories`: several memories and 64-bit memories through the host
+//!   API, and their out-of-bounds and growth limits;
 //! - `api`: `Config` getters, table and memory types, `Val` and `Ref`
 //!   conveniences;
 //! - `cli`: the `trestle run` and `trestle wast` commands;
@@ -41,6 +43,7 @@ mod harness;
 mod limits;
 mod linking;
 mod malformed;
+mod memories;
 mod simd;
 mod spec;
 mod tables;
