@@ -16,6 +16,9 @@
 //!   loop on the host.
 //! - SIMD kernels ([`simd::SimdCase`]): an `i32` dot product and a byte
 //!   count over a buffer in linear memory, with `v128` operations.
+//! - Memory kernels ([`memory::MemoryCase`]): sequential loads and stores
+//!   and `memory.copy`, on memory 0, on a second memory and on a 64-bit
+//!   memory.
 //! - Compilation and instantiation of the same modules ([`ModuleCase`]),
 //!   and instantiation of modules whose tables of 1k, 10k and 100k entries
 //!   are filled by an element segment, with lazy and eager table
@@ -28,6 +31,7 @@
 //! table, JSON or an SVG bar chart (see [`report`]).
 
 pub mod engines;
+pub mod memory;
 pub mod native;
 pub mod report;
 pub mod simd;
@@ -773,6 +777,8 @@ pub struct SuiteOptions {
     /// Run the table operations, compilation and instantiation cases too,
     /// not only `call_indirect`.
     pub all_groups: bool,
+    /// Run this group only (with [`SuiteOptions::all_groups`]).
+    pub only: Option<Group>,
 }
 
 /// The engines of one suite run: each kind with lazy and with eager tables,
@@ -798,9 +804,25 @@ enum Job {
     Call(EngineKind, CallCase),
     Table(EngineKind, TableOp),
     Simd(EngineKind, simd::SimdCase),
+    Memory(EngineKind, memory::MemoryCase),
     Compile(EngineKind, ModuleCase),
     Instantiate(EngineKind, ModuleCase),
     TableInit(EngineKind, u32, bool),
+}
+
+impl Job {
+    /// The group the job's result belongs to.
+    fn group(&self) -> Group {
+        match self {
+            Job::Native(_) | Job::Call(..) => Group::CallIndirect,
+            Job::Table(..) => Group::TableOps,
+            Job::Simd(..) => Group::Simd,
+            Job::Memory(..) => Group::Memory,
+            Job::Compile(..) => Group::Compile,
+            Job::Instantiate(..) => Group::Instantiate,
+            Job::TableInit(..) => Group::TableInit,
+        }
+    }
 }
 
 /// Runs the built-in suite and writes progress lines to `progress`.
@@ -827,6 +849,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
                 jobs.push(Job::Simd(e, case));
             }
         }
+        for case in memory::MemoryCase::ALL {
+            for &e in &options.engines {
+                jobs.push(Job::Memory(e, case));
+            }
+        }
         for case in ModuleCase::all() {
             for &e in &options.engines {
                 jobs.push(Job::Compile(e, case));
@@ -849,6 +876,10 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         }
     }
 
+    if let Some(only) = options.only {
+        jobs.retain(|job| job.group() == only);
+    }
+
     let mut engines = Engines {
         made: HashMap::new(),
     };
@@ -856,16 +887,16 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
     let mut report = Report::new(options.sample);
     let total = jobs.len();
     for (k, job) in jobs.into_iter().enumerate() {
-        let (group, case, engine) = match &job {
-            Job::Native(c) => (Group::CallIndirect, c.name().to_string(), "native"),
-            Job::Call(e, c) => (Group::CallIndirect, c.name().to_string(), e.name()),
-            Job::Table(e, op) => (Group::TableOps, op.name().to_string(), e.name()),
-            Job::Simd(e, c) => (Group::Simd, c.name().to_string(), e.name()),
-            Job::Compile(e, c) => (Group::Compile, c.name().to_string(), e.name()),
-            Job::Instantiate(e, c) => (Group::Instantiate, c.name().to_string(), e.name()),
-            Job::TableInit(e, size, lazy) => {
-                (Group::TableInit, table_init_case(*size, *lazy), e.name())
-            }
+        let group = job.group();
+        let (case, engine) = match &job {
+            Job::Native(c) => (c.name().to_string(), "native"),
+            Job::Call(e, c) => (c.name().to_string(), e.name()),
+            Job::Table(e, op) => (op.name().to_string(), e.name()),
+            Job::Simd(e, c) => (c.name().to_string(), e.name()),
+            Job::Memory(e, c) => (c.name().to_string(), e.name()),
+            Job::Compile(e, c) => (c.name().to_string(), e.name()),
+            Job::Instantiate(e, c) => (c.name().to_string(), e.name()),
+            Job::TableInit(e, size, lazy) => (table_init_case(*size, *lazy), e.name()),
         };
         write!(
             progress,
@@ -902,6 +933,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             }
             Job::Simd(e, c) => {
                 let mut b = simd::simd_bench(engines.get(e, true)?, c)
+                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::Memory(e, c) => {
+                let mut b = memory::memory_bench(engines.get(e, true)?, c)
                     .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
@@ -1143,6 +1179,10 @@ mod tests {
         }
         for case in simd::SimdCase::ALL {
             let mut b = simd::simd_bench(&*engine, case).unwrap();
+            measure(&mut b, &options).unwrap();
+        }
+        for case in memory::MemoryCase::ALL {
+            let mut b = memory::memory_bench(&*engine, case).unwrap();
             measure(&mut b, &options).unwrap();
         }
     }

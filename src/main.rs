@@ -176,6 +176,12 @@ struct BenchArgs {
     #[arg(long, conflicts_with = "module")]
     calls_only: bool,
 
+    /// Run one group of the suite only: call_indirect, table_ops, simd,
+    /// memory, compile, instantiate or table_init.
+    #[arg(long, value_name = "GROUP", conflicts_with_all = ["module", "calls_only"],
+          value_parser = parse_group)]
+    group: Option<trestle_cli::bench::Group>,
+
     /// Time a function of this module (a .wasm or .wat file without
     /// imports) instead of the built-in suite. Needs --invoke.
     #[arg(long, value_name = "FILE", requires = "invoke")]
@@ -234,6 +240,14 @@ fn parse_metering(text: &str) -> Result<trestle_cli::bench::engines::Metering, S
     }
 }
 
+/// A benchmark group by its name in reports.
+fn parse_group(name: &str) -> Result<trestle_cli::bench::Group, String> {
+    trestle_cli::bench::Group::SUITE
+        .into_iter()
+        .find(|g| g.name() == name)
+        .ok_or_else(|| format!("unknown group `{name}`"))
+}
+
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
     engines::set_metering(args.metering);
@@ -259,6 +273,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                 engines: kinds,
                 sample,
                 all_groups: !args.calls_only,
+                only: args.group,
             };
             bench::run_suite(&options, &mut progress)?
         }

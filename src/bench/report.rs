@@ -13,6 +13,9 @@ pub enum Group {
     TableOps,
     /// SIMD kernels: ns per pass over a buffer.
     Simd,
+    /// Memory kernels (loads and stores, `memory.copy`) on memory 0, a
+    /// second memory and a 64-bit memory: ns per pass over a buffer.
+    Memory,
     /// Compilation of the benchmark modules.
     Compile,
     /// Instantiation (with a new store) of the benchmark modules.
@@ -25,12 +28,24 @@ pub enum Group {
 }
 
 impl Group {
+    /// The groups of the built-in suite, in report order.
+    pub const SUITE: [Group; 7] = [
+        Group::CallIndirect,
+        Group::TableOps,
+        Group::Simd,
+        Group::Memory,
+        Group::Compile,
+        Group::Instantiate,
+        Group::TableInit,
+    ];
+
     /// The group's name in reports and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Group::CallIndirect => "call_indirect",
             Group::TableOps => "table_ops",
             Group::Simd => "simd",
+            Group::Memory => "memory",
             Group::Compile => "compile",
             Group::Instantiate => "instantiate",
             Group::TableInit => "table_init",
@@ -43,6 +58,9 @@ impl Group {
             Group::CallIndirect => "call_indirect: time per call (lower is better)",
             Group::TableOps => "table operations: time per unit (lower is better)",
             Group::Simd => "SIMD kernels: time per pass over the buffer (lower is better)",
+            Group::Memory => {
+                "memory kernels: time per pass over 32 KiB, by memory (lower is better)"
+            }
             Group::Compile => "compilation: time per compile of the case's module(s)",
             Group::Instantiate => "instantiation: new store + instantiate the case's module(s)",
             Group::TableInit => {
@@ -56,7 +74,11 @@ impl Group {
     /// nanoseconds.
     fn time_unit(self) -> (&'static str, f64) {
         match self {
-            Group::CallIndirect | Group::TableOps | Group::Simd | Group::Function => ("ns", 1.0),
+            Group::CallIndirect
+            | Group::TableOps
+            | Group::Simd
+            | Group::Memory
+            | Group::Function => ("ns", 1.0),
             Group::Instantiate | Group::TableInit => ("us", 1e3),
             Group::Compile => ("ms", 1e6),
         }

@@ -19,7 +19,8 @@
 //!   length, and when it is not below it the address becomes null through a
 //!   `select_spectre_guard`, so even a mispredicted path cannot read past
 //!   the memory; the access at null faults and traps. Only the start needs
-//!   checking: the length is a whole number of 64 KiB pages and the
+//!   checking (a memory whose maximum is its minimum has a constant
+//!   length): the length is a whole number of 64 KiB pages and the
 //!   reservation is inaccessible after it, so an access that starts in
 //!   bounds and runs past the end faults in the guard region.
 
@@ -30,6 +31,11 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, TrapCode, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::VMOffsets;
+
+/// The most pages any memory can have at run time (the runtime's
+/// `MAX_MEMORY_PAGES`): a larger declared size fails instantiation, so code
+/// compiled for it never runs.
+const MAX_PAGES: u64 = 65536;
 
 impl FuncEnvironment<'_> {
     /// Whether `mem` is indexed by `i64` (memory64).
@@ -68,7 +74,7 @@ impl FuncEnvironment<'_> {
             VMOffsets::MEMORY_DEFINITION_BASE as i32,
         );
         if self.memory64(mem) {
-            return Self::checked_heap_address(b, def, base, memarg.offset, index);
+            return self.checked_heap_address(b, mem, def, base, memarg.offset, index);
         }
         let index = b.ins().uextend(types::I64, index);
         let addr = b.ins().iadd(base, index);
@@ -87,7 +93,9 @@ impl FuncEnvironment<'_> {
     /// offset` when `index + offset` is below the current length, else null
     /// (Spectre-safe), trapping when `index + offset` overflows.
     fn checked_heap_address(
+        &self,
         b: &mut FunctionBuilder<'_>,
+        mem: MemoryIndex,
         def: Value,
         base: Value,
         offset: u64,
@@ -100,12 +108,20 @@ impl FuncEnvironment<'_> {
             b.ins()
                 .uadd_overflow_trap(index, offset, TrapCode::HEAP_OUT_OF_BOUNDS)
         };
-        let length = b.ins().load(
-            types::I64,
-            vm_flags(),
-            def,
-            VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as i32,
-        );
+        // A memory that cannot grow has its declared size for length; the
+        // length of any other is read per access, since it grows.
+        let ty = self.info.memories[mem];
+        let length = match ty.maximum {
+            Some(max) if max == ty.minimum && max <= MAX_PAGES => {
+                b.ins().iconst(types::I64, (max << 16) as i64)
+            }
+            _ => b.ins().load(
+                types::I64,
+                vm_flags(),
+                def,
+                VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as i32,
+            ),
+        };
         let out_of_bounds = b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, start, length);
