@@ -16,6 +16,9 @@
 //!   loop on the host.
 //! - SIMD kernels ([`simd::SimdCase`]): an `i32` dot product and a byte
 //!   count over a buffer in linear memory, with `v128` operations.
+//! - Memory kernels ([`memory::MemoryCase`]): sequential loads and stores
+//!   and `memory.copy`, on memory 0, on a second memory and on a 64-bit
+//!   memory.
 //! - Compilation and instantiation of the same modules ([`ModuleCase`]),
 //!   and instantiation of modules whose tables of 1k, 10k and 100k entries
 //!   are filled by an element segment, with lazy and eager table
@@ -29,6 +32,7 @@
 
 pub mod compile;
 pub mod engines;
+pub mod memory;
 pub mod native;
 pub mod programs;
 pub mod report;
@@ -796,6 +800,8 @@ pub struct SuiteOptions {
     /// Run the table operations, compilation and instantiation cases too,
     /// not only `call_indirect`.
     pub all_groups: bool,
+    /// Run this group only (with [`SuiteOptions::all_groups`]).
+    pub only: Option<Group>,
 }
 
 /// The engines of one suite run: each kind with lazy and with eager tables,
@@ -823,9 +829,26 @@ enum Job {
     Simd(EngineKind, simd::SimdCase),
     NativeProgram(programs::Program),
     Program(EngineKind, programs::Program),
+    Memory(EngineKind, memory::MemoryCase),
     Compile(EngineKind, ModuleCase),
     Instantiate(EngineKind, ModuleCase),
     TableInit(EngineKind, u32, bool),
+}
+
+impl Job {
+    /// The group the job's result belongs to.
+    fn group(&self) -> Group {
+        match self {
+            Job::Native(_) | Job::Call(..) => Group::CallIndirect,
+            Job::Table(..) => Group::TableOps,
+            Job::Simd(..) => Group::Simd,
+            Job::Memory(..) => Group::Memory,
+            Job::NativeProgram(_) | Job::Program(..) => Group::Programs,
+            Job::Compile(..) => Group::Compile,
+            Job::Instantiate(..) => Group::Instantiate,
+            Job::TableInit(..) => Group::TableInit,
+        }
+    }
 }
 
 /// Runs the built-in suite and writes progress lines to `progress`.
@@ -850,6 +873,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         for case in simd::SimdCase::ALL {
             for &e in &options.engines {
                 jobs.push(Job::Simd(e, case));
+            }
+        }
+        for case in memory::MemoryCase::ALL {
+            for &e in &options.engines {
+                jobs.push(Job::Memory(e, case));
             }
         }
         for program in programs::Program::ALL {
@@ -880,6 +908,10 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
         }
     }
 
+    if let Some(only) = options.only {
+        jobs.retain(|job| job.group() == only);
+    }
+
     let mut engines = Engines {
         made: HashMap::new(),
     };
@@ -887,18 +919,18 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
     let mut report = Report::new(options.sample);
     let total = jobs.len();
     for (k, job) in jobs.into_iter().enumerate() {
-        let (group, case, engine) = match &job {
-            Job::Native(c) => (Group::CallIndirect, c.name().to_string(), "native"),
-            Job::Call(e, c) => (Group::CallIndirect, c.name().to_string(), e.name()),
-            Job::Table(e, op) => (Group::TableOps, op.name().to_string(), e.name()),
-            Job::Simd(e, c) => (Group::Simd, c.name().to_string(), e.name()),
-            Job::NativeProgram(p) => (Group::Programs, p.name().to_string(), "native"),
-            Job::Program(e, p) => (Group::Programs, p.name().to_string(), e.name()),
-            Job::Compile(e, c) => (Group::Compile, c.name().to_string(), e.name()),
-            Job::Instantiate(e, c) => (Group::Instantiate, c.name().to_string(), e.name()),
-            Job::TableInit(e, size, lazy) => {
-                (Group::TableInit, table_init_case(*size, *lazy), e.name())
-            }
+        let group = job.group();
+        let (case, engine) = match &job {
+            Job::Native(c) => (c.name().to_string(), "native"),
+            Job::Call(e, c) => (c.name().to_string(), e.name()),
+            Job::Table(e, op) => (op.name().to_string(), e.name()),
+            Job::Simd(e, c) => (c.name().to_string(), e.name()),
+            Job::Memory(e, c) => (c.name().to_string(), e.name()),
+            Job::NativeProgram(p) => (p.name().to_string(), "native"),
+            Job::Program(e, p) => (p.name().to_string(), e.name()),
+            Job::Compile(e, c) => (c.name().to_string(), e.name()),
+            Job::Instantiate(e, c) => (c.name().to_string(), e.name()),
+            Job::TableInit(e, size, lazy) => (table_init_case(*size, *lazy), e.name()),
         };
         write!(
             progress,
@@ -945,6 +977,11 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Program(e, p) => {
                 let mut b = programs::program_bench(engines.get(e, true)?, p)
                     .with_context(|| format!("{} on {}", p.name(), e.name()))?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::Memory(e, c) => {
+                let mut b = memory::memory_bench(engines.get(e, true)?, c)
+                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
             Job::Compile(e, c) => {
@@ -1192,6 +1229,10 @@ mod tests {
         }
         for case in simd::SimdCase::ALL {
             let mut b = simd::simd_bench(&*engine, case).unwrap();
+            measure(&mut b, &options).unwrap();
+        }
+        for case in memory::MemoryCase::ALL {
+            let mut b = memory::memory_bench(&*engine, case).unwrap();
             measure(&mut b, &options).unwrap();
         }
     }

@@ -59,6 +59,11 @@ struct CompileArgs {
     /// funcref tables, as `trestle run --table-lazy-init` will use.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     table_lazy_init: bool,
+
+    /// Turn WebAssembly features off, as `trestle run --disable` will: a
+    /// comma-separated list of names such as tail-call, simd, memory64.
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    disable: Vec<String>,
 }
 
 /// Compile and run a WebAssembly module.
@@ -127,6 +132,12 @@ struct RunArgs {
     /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
     #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
     profile: Option<trestle::ProfilingStrategy>,
+
+    /// Turn WebAssembly features off (all of standard WebAssembly 3.0 that
+    /// Trestle implements is on by default): a comma-separated list of
+    /// names such as tail-call, simd, multi-memory, memory64.
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    disable: Vec<String>,
 }
 
 /// Run .wast scripts, the format of the WebAssembly spec tests.
@@ -134,26 +145,26 @@ struct RunArgs {
 /// Runs every directive of every script and prints one line per script:
 /// PASS with the number of assertions, or FAIL with the first failures and
 /// their line numbers; then a total. Scripts run against the `spectest` host
-/// module, with the engine's default features (WebAssembly 2.0 with SIMD,
-/// relaxed SIMD, multiple memories). Exits with status 1 when any assertion
-/// failed.
+/// module, with the engine's default features (all of standard WebAssembly
+/// 3.0 that Trestle implements, but the GC subset), or
+/// exactly one edition's features with --standard. Exits with status 1 when
+/// any assertion failed.
 #[derive(Args)]
 struct WastArgs {
     /// The scripts to run.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
 
-    /// Turn off every post-MVP proposal (multi-value, sign-extension,
-    /// non-trapping float-to-int, bulk memory, reference types, SIMD,
-    /// multiple memories), as for the WebAssembly 1.0 spec tests.
-    #[arg(long, conflicts_with = "all_proposals")]
-    mvp: bool,
+    /// Run with exactly the features of one edition of the standard:
+    /// 1.0, 2.0 or 3.0 (as far as Trestle implements it), as the spec
+    /// suites of that edition expect.
+    #[arg(long, value_name = "VERSION")]
+    standard: Option<String>,
 
-    /// Also turn on what Trestle implements of later proposals: 64-bit
-    /// tables, typed function references, the GC subset and tail calls, as
-    /// for the proposal suites.
-    #[arg(long)]
-    all_proposals: bool,
+    /// Turn features off: a comma-separated list of names such as
+    /// tail-call, simd, multi-memory, memory64.
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    disable: Vec<String>,
 
     /// Initialize funcref tables lazily, on first use of each element
     /// (true, the default), or at instantiation (false).
@@ -222,6 +233,12 @@ struct BenchArgs {
     /// loading from a .cwasm file, instead of the built-in suite.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["module", "calls_only"])]
     compile_module: Option<PathBuf>,
+
+    /// Run one group of the suite only: call_indirect, table_ops, simd,
+    /// memory, programs, compile, instantiate or table_init.
+    #[arg(long, value_name = "GROUP", conflicts_with_all = ["module", "calls_only", "compile_module"],
+          value_parser = parse_group)]
+    group: Option<trestle_cli::bench::Group>,
 
     /// Time a function of this module (a .wasm, .wat or, on Trestle only,
     /// .cwasm file without imports) instead of the built-in suite. Needs
@@ -295,6 +312,14 @@ fn parse_profiler(text: &str) -> Result<trestle::ProfilingStrategy, String> {
     }
 }
 
+/// A benchmark group by its name in reports.
+fn parse_group(name: &str) -> Result<trestle_cli::bench::Group, String> {
+    trestle_cli::bench::Group::SUITE
+        .into_iter()
+        .find(|g| g.name() == name)
+        .ok_or_else(|| format!("unknown group `{name}`"))
+}
+
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
     engines::set_metering(args.metering);
@@ -325,6 +350,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                 engines: kinds,
                 sample,
                 all_groups: !args.calls_only,
+                only: args.group,
             };
             bench::run_suite(&options, &mut progress)?
         }
@@ -353,6 +379,7 @@ fn compile(args: CompileArgs) -> Result<ExitCode> {
         table_lazy_init: args.table_lazy_init,
         // A profiler sees code as it is loaded, not as it is compiled.
         profiler: trestle::ProfilingStrategy::None,
+        features: features(None, &args.disable)?,
     };
     let output = args
         .output
@@ -367,6 +394,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         timeout: args.timeout,
         table_lazy_init: args.table_lazy_init,
         profiler: args.profile.unwrap_or_default(),
+        features: features(None, &args.disable)?,
     };
     use trestle_cli::run::WasiOptions;
     let wasi = WasiOptions {
@@ -403,13 +431,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 fn wast(args: WastArgs) -> Result<ExitCode> {
     let config = WastConfig {
         table_lazy_init: args.table_lazy_init,
-        features: if args.mvp {
-            Features::MVP
-        } else if args.all_proposals {
-            Features::ALL
-        } else {
-            Features::DEFAULT
-        },
+        features: features(args.standard.as_deref(), &args.disable)?,
         ..WastConfig::default()
     };
     // Deeply nested scripts and modules need more stack than the main thread
@@ -423,6 +445,19 @@ fn wast(args: WastArgs) -> Result<ExitCode> {
         Ok(result) => result,
         Err(payload) => std::panic::resume_unwind(payload),
     }
+}
+
+/// The features of `standard` (the defaults when `None`) without those
+/// named in `disable`.
+fn features(standard: Option<&str>, disable: &[String]) -> Result<Features> {
+    let mut features = match standard {
+        Some(name) => Features::standard(name)?,
+        None => Features::DEFAULT,
+    };
+    for name in disable {
+        features = features.without(name)?;
+    }
+    Ok(features)
 }
 
 fn run_scripts(files: &[PathBuf], config: &WastConfig) -> Result<ExitCode> {

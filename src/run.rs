@@ -15,6 +15,7 @@
 //! and `--dir` give it environment variables and preopened directories,
 //! standard streams are the host's, and `proc_exit` becomes the exit code.
 
+use crate::features::Features;
 use anyhow::{Context as _, anyhow, bail};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -36,16 +37,20 @@ pub struct RunOptions {
     pub table_lazy_init: bool,
     /// The profiler compiled code is described to ([`Config::profiler`]).
     pub profiler: trestle::ProfilingStrategy,
+    /// The WebAssembly features the module may use.
+    pub features: Features,
 }
 
 impl Default for RunOptions {
-    /// No fuel, no timeout, lazy tables: the runtime's defaults.
+    /// No fuel, no timeout, lazy tables, the default features: the
+    /// runtime's defaults.
     fn default() -> Self {
         RunOptions {
             fuel: None,
             timeout: None,
             table_lazy_init: true,
             profiler: trestle::ProfilingStrategy::None,
+            features: Features::DEFAULT,
         }
     }
 }
@@ -58,6 +63,7 @@ impl RunOptions {
     /// When the host CPU is not supported.
     pub fn engine(&self) -> Result<Engine> {
         let mut config = Config::new();
+        self.features.configure(&mut config);
         config
             .consume_fuel(self.fuel.is_some())
             .epoch_interruption(self.timeout.is_some())

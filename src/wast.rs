@@ -17,10 +17,10 @@
 //! (666.6), a funcref `table` of 10 to 20 elements and a `memory` of 1 to 2
 //! pages.
 //!
-//! Which proposals a script may use is part of the [`WastConfig`]: the
-//! WebAssembly 1.0 suite runs with [`Features::MVP`], the 2.0 suite with
-//! [`Features::WASM2`], the proposal suites with the proposal on, and
-//! scripts run by default with the engine's defaults,
+//! Which features a script may use is part of the [`WastConfig`]: each
+//! spec suite runs with its edition's set ([`Features::MVP`],
+//! [`Features::WASM2`], [`Features::WASM3`]), the proposal suites with the
+//! proposal on, and scripts run by default with the engine's defaults,
 //! [`Features::DEFAULT`].
 
 use anyhow::{Context as _, anyhow, bail};
@@ -39,123 +39,7 @@ use wast::parser::{self, ParseBuffer};
 use wast::token::{F32, F64, Id, Span};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-/// The WebAssembly proposals a script may use, on top of WebAssembly 1.0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Features {
-    /// Functions and blocks with several results.
-    pub multi_value: bool,
-    /// `i32.extend8_s` and friends.
-    pub sign_extension: bool,
-    /// Non-trapping float-to-int conversions (`i32.trunc_sat_f32_s`, ...).
-    pub saturating_float_to_int: bool,
-    /// `memory.copy`, `memory.fill`, passive segments, `table.init`, ...
-    pub bulk_memory: bool,
-    /// `externref`, several tables, `table.get`/`table.set`, `ref.func`, ...
-    pub reference_types: bool,
-    /// 64-bit tables (from the memory64 proposal).
-    pub table64: bool,
-    /// Typed function references and the part of the GC proposal Trestle
-    /// implements ([`Config::wasm_gc`]).
-    pub gc: bool,
-    /// Tail calls ([`Config::wasm_tail_call`]).
-    pub tail_call: bool,
-    /// Fixed-width SIMD: `v128` and its instructions
-    /// ([`Config::wasm_simd`]).
-    pub simd: bool,
-    /// Relaxed SIMD ([`Config::wasm_relaxed_simd`]).
-    pub relaxed_simd: bool,
-    /// Several memories per module ([`Config::wasm_multi_memory`]).
-    pub multi_memory: bool,
-}
-
-impl Features {
-    /// WebAssembly 1.0: every proposal off. The `wasm-v1` spec suite runs
-    /// with these features, so it also checks that post-MVP constructs are
-    /// rejected.
-    pub const MVP: Features = Features {
-        multi_value: false,
-        sign_extension: false,
-        saturating_float_to_int: false,
-        bulk_memory: false,
-        reference_types: false,
-        table64: false,
-        gc: false,
-        tail_call: false,
-        simd: false,
-        relaxed_simd: false,
-        multi_memory: false,
-    };
-
-    /// WebAssembly 2.0: multi-value, sign extension, non-trapping
-    /// conversions, bulk memory, reference types and SIMD. The `wasm-v2`
-    /// suite runs with these features, so it also checks that a second
-    /// memory is rejected.
-    pub const WASM2: Features = Features {
-        multi_value: true,
-        sign_extension: true,
-        saturating_float_to_int: true,
-        bulk_memory: true,
-        reference_types: true,
-        table64: false,
-        gc: false,
-        tail_call: false,
-        simd: true,
-        relaxed_simd: false,
-        multi_memory: false,
-    };
-
-    /// The engine's defaults ([`Config::new`]): [`Features::WASM2`] with
-    /// relaxed SIMD and multiple memories. `trestle wast` runs scripts with
-    /// these, and so do the SIMD, relaxed SIMD and multi-memory suites.
-    pub const DEFAULT: Features = Features {
-        relaxed_simd: true,
-        multi_memory: true,
-        ..Features::WASM2
-    };
-
-    /// [`Features::WASM2`] and 64-bit tables. Trestle's own scripts in
-    /// `tests/misc` run with these.
-    pub const WASM2_TABLE64: Features = Features {
-        table64: true,
-        ..Features::WASM2
-    };
-
-    /// [`Features::WASM2`] with typed function references, GC types and
-    /// tail calls. The proposal suites run with these: some of their
-    /// scripts were updated to later proposals' types (`(ref null $t)`
-    /// tables, arrayref segments).
-    pub const WASM2_GC: Features = Features {
-        gc: true,
-        tail_call: true,
-        ..Features::WASM2
-    };
-
-    /// Everything Trestle implements: [`Features::WASM2_GC`] with 64-bit
-    /// tables, relaxed SIMD and multiple memories.
-    pub const ALL: Features = Features {
-        table64: true,
-        relaxed_simd: true,
-        multi_memory: true,
-        ..Features::WASM2_GC
-    };
-
-    /// Turns the features on or off in `config`.
-    pub fn configure(&self, config: &mut Config) {
-        config
-            .wasm_multi_value(self.multi_value)
-            .wasm_sign_extension(self.sign_extension)
-            .wasm_saturating_float_to_int(self.saturating_float_to_int)
-            .wasm_bulk_memory(self.bulk_memory)
-            .wasm_reference_types(self.reference_types)
-            .wasm_memory64(self.table64)
-            .wasm_function_references(self.gc)
-            .wasm_gc(self.gc)
-            .wasm_tail_call(self.tail_call)
-            .wasm_simd(self.simd)
-            .wasm_relaxed_simd(self.relaxed_simd)
-            .wasm_multi_memory(self.multi_memory);
-    }
-}
+pub use crate::features::Features;
 
 /// How [`run_wast`] configures the engine a script runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

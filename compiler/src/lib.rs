@@ -153,6 +153,9 @@ pub struct Features {
     /// Several memories in one module, and the memory index of every
     /// memory instruction.
     pub multi_memory: bool,
+    /// Extended constant expressions: `i32`/`i64` `add`, `sub` and `mul`
+    /// in constant expressions.
+    pub extended_const: bool,
 }
 
 impl Default for Features {
@@ -164,13 +167,14 @@ impl Default for Features {
             mutable_global: true,
             reference_types: true,
             bulk_memory: true,
-            memory64: false,
-            function_references: false,
+            memory64: true,
+            function_references: true,
             gc: false,
-            tail_call: false,
+            tail_call: true,
             simd: true,
             relaxed_simd: true,
             multi_memory: true,
+            extended_const: true,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Features {
             simd: false,
             relaxed_simd: false,
             multi_memory: false,
+            extended_const: false,
         }
     }
 
@@ -210,6 +215,7 @@ impl Features {
         f.set(F::TAIL_CALL, self.tail_call);
         f.set(F::SIMD, self.simd);
         f.set(F::MULTI_MEMORY, self.multi_memory);
+        f.set(F::EXTENDED_CONST, self.extended_const);
         f.set(F::RELAXED_SIMD, self.simd && self.relaxed_simd);
         f
     }

@@ -236,9 +236,6 @@ fn table_type(info: &ModuleInfo, t: &wasmparser::TableType) -> Result<WasmTableT
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileError> {
-    if m.memory64 {
-        return Err(CompileError::unsupported("64-bit memories"));
-    }
     if m.shared {
         return Err(CompileError::unsupported("shared memories"));
     }
@@ -248,7 +245,7 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<WasmMemoryType, CompileErro
     Ok(WasmMemoryType {
         minimum: m.initial,
         maximum: m.maximum,
-        memory64: false,
+        memory64: m.memory64,
         shared: false,
     })
 }

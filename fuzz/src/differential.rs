@@ -332,13 +332,13 @@ const EXTERN_VALUES: u32 = 3;
 /// A generated module and the engine settings to run it with.
 struct Case {
     wasm: Vec<u8>,
-    table64: bool,
+    memory64: bool,
     lazy: bool,
 }
 
 /// Makes a module from `u`.
 fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case> {
-    let table64: bool = u.arbitrary()?;
+    let memory64: bool = u.arbitrary()?;
     let lazy: bool = u.arbitrary()?;
     // Minimums, or wasm-smith makes about one function a module. The
     // maximums count imports: five functions and two tables may be
@@ -348,9 +348,9 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
     // SIMD in three modules of four; the others keep denser scalar code.
     let simd = u.ratio(3, 4)?;
     let mut c = wasm_smith::Config {
-        // Trestle's proposals: WebAssembly 2.0, and with `memory64` 64-bit
-        // tables (64-bit memories are not supported, so those modules get
-        // no memory). No relaxed SIMD: the engines may both be right and
+        // Trestle's proposals: WebAssembly 2.0, several memories, extended
+        // constant expressions, and with `memory64` 64-bit tables and
+        // memories. No relaxed SIMD: the engines may both be right and
         // still differ.
         simd_enabled: simd,
         relaxed_simd_enabled: false,
@@ -361,7 +361,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         tail_call_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         compact_imports_enabled: false,
         custom_descriptors_enabled: false,
         acquire_release_atomics_enabled: false,
@@ -371,8 +371,9 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         multi_value_enabled: true,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
-        memory64_enabled: table64,
-        max_memories: usize::from(!table64),
+        memory64_enabled: memory64,
+        // Up to three memories (with memory64, each 32- or 64-bit).
+        max_memories: u.int_in_range(0..=3)?,
         // Small limits everywhere, and a maximum on every memory and table
         // so growth never depends on how much an engine is willing to
         // allocate.
@@ -381,6 +382,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         max_table_elements: 100,
         table_max_size_required: true,
         max_memory32_bytes: 3 * 65536,
+        max_memory64_bytes: 3 * 65536,
         memory_max_size_required: true,
         min_funcs,
         max_funcs: limits.max_funcs,
@@ -412,7 +414,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     Ok(Case {
         wasm: module.to_bytes(),
-        table64,
+        memory64,
         lazy,
     })
 }
@@ -427,22 +429,22 @@ pub fn check(data: &[u8], limits: &Limits) -> Result<Agreement, Divergence> {
     let Ok(case) = generate(&mut u, limits) else {
         return Ok(Agreement::Skipped("input too short for a module"));
     };
-    compare(&case.wasm, case.table64, case.lazy)
+    compare(&case.wasm, case.memory64, case.lazy)
 }
 
-/// Runs `wasm` on both engines: Trestle with 64-bit tables enabled or
+/// Runs `wasm` on both engines: Trestle with 64-bit memories and tables enabled or
 /// not, and lazy or eager table initialization.
 ///
 /// # Errors
 ///
 /// When the engines disagree.
-pub fn compare(wasm: &[u8], table64: bool, lazy: bool) -> Result<Agreement, Divergence> {
+pub fn compare(wasm: &[u8], memory64: bool, lazy: bool) -> Result<Agreement, Divergence> {
     let diverge = |what: String| Divergence {
         wasm: wasm.to_vec(),
         what,
     };
 
-    let mut t = TrestleSide::new(table64, lazy);
+    let mut t = TrestleSide::new(memory64, lazy);
     let mut w = WasmiSide::new();
     let t_inst = t.instantiate(wasm);
     let w_inst = w.instantiate(wasm);
@@ -531,28 +533,28 @@ struct TrestleSide {
 }
 
 impl TrestleSide {
-    fn engine(table64: bool, lazy: bool) -> trestle::Engine {
+    fn engine(memory64: bool, lazy: bool) -> trestle::Engine {
         static ENGINES: OnceLock<Vec<trestle::Engine>> = OnceLock::new();
         let engines = ENGINES.get_or_init(|| {
             let mut v = Vec::new();
-            for table64 in [false, true] {
+            for memory64 in [false, true] {
                 for lazy in [false, true] {
                     let mut config = trestle::Config::new();
-                    config.wasm_memory64(table64).table_lazy_init(lazy);
+                    config.wasm_memory64(memory64).table_lazy_init(lazy);
                     v.push(trestle::Engine::new(&config).expect("the engine configuration"));
                 }
             }
             v
         });
-        engines[usize::from(table64) * 2 + usize::from(lazy)].clone()
+        engines[usize::from(memory64) * 2 + usize::from(lazy)].clone()
     }
 
-    fn new(table64: bool, lazy: bool) -> TrestleSide {
+    fn new(memory64: bool, lazy: bool) -> TrestleSide {
         use trestle::{
             Extern, ExternRef, Func, Global, GlobalType, Memory, MemoryType, Mutability, Ref,
             RefType, Table, TableType, Val, ValType,
         };
-        let engine = Self::engine(table64, lazy);
+        let engine = Self::engine(memory64, lazy);
         let mut store = trestle::Store::new(&engine, ());
         let add1 = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
         let mix = Func::wrap(&mut store, mix);
@@ -856,7 +858,12 @@ impl WasmiSide {
         // recursion runs out of stack, Trestle's limit is the one reached
         // (and the comparison ends there without a verdict).
         let mut config = wasmi::Config::default();
-        config.set_max_recursion_depth(10_000).wasm_simd(true);
+        config
+            .set_max_recursion_depth(10_000)
+            .wasm_simd(true)
+            .wasm_memory64(true)
+            .wasm_multi_memory(true)
+            .wasm_extended_const(true);
         let engine = wasmi::Engine::new(&config);
         let mut store = wasmi::Store::new(&engine, ());
         let add1 = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));

@@ -49,8 +49,10 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default settings: WebAssembly 2.0 features (SIMD included), relaxed
-    /// SIMD and multiple memories, a 512 KiB wasm stack, lazy funcref table
+    /// The default settings: every part of standard WebAssembly 3.0 that
+    /// Trestle implements (WebAssembly 2.0 with SIMD, relaxed SIMD, multiple
+    /// memories, extended constant expressions, typed function references
+    /// tail calls and 64-bit memories and tables), a 512 KiB wasm stack, lazy funcref table
     /// initialization, no fuel metering or epoch interruption, optimized
     /// code, Cranelift's verifier in debug builds.
     pub fn new() -> Self {
@@ -105,7 +107,10 @@ impl Config {
         self
     }
 
-    /// Enables 64-bit tables (64-bit memories are not supported yet).
+    /// Enables 64-bit memories and tables (the memory64 proposal of
+    /// WebAssembly 3.0): `i64` addresses in every memory instruction, with
+    /// explicit, Spectre-safe bounds checks, and `i64` table indices. On by
+    /// default.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.features.memory64 = enable;
         self
@@ -114,7 +119,7 @@ impl Config {
     /// Enables typed function references: concrete reference types such as
     /// `(ref null $t)` in tables, globals, locals and signatures,
     /// `ref.as_non_null`, `br_on_null`, `br_on_non_null` and `call_ref`.
-    /// Off by default.
+    /// On by default.
     pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
         self.features.function_references = enable;
         self
@@ -137,7 +142,7 @@ impl Config {
 
     /// Enables tail calls: `return_call`, `return_call_indirect` and, with
     /// typed function references, `return_call_ref`. A tail call replaces
-    /// the caller's frame, so a chain of them runs in constant stack. Off
+    /// the caller's frame, so a chain of them runs in constant stack. On
     /// by default.
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.features.tail_call = enable;
@@ -149,6 +154,14 @@ impl Config {
     /// by default.
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.features.multi_memory = enable;
+        self
+    }
+
+    /// Enables extended constant expressions: `i32.add`, `i32.sub`,
+    /// `i32.mul` and their `i64` forms in global initializers, segment
+    /// offsets and table initializers. On by default.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.features.extended_const = enable;
         self
     }
 
@@ -341,6 +354,16 @@ impl Config {
     /// Whether tail calls are enabled.
     pub fn get_wasm_tail_call(&self) -> bool {
         self.features.tail_call
+    }
+
+    /// Whether extended constant expressions are enabled.
+    pub fn get_wasm_extended_const(&self) -> bool {
+        self.features.extended_const
+    }
+
+    /// Whether several memories per module are enabled.
+    pub fn get_wasm_multi_memory(&self) -> bool {
+        self.features.multi_memory
     }
 
     /// The most stack, in bytes, wasm code may use.

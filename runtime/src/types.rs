@@ -538,6 +538,20 @@ impl MemoryType {
         }
     }
 
+    /// A 64-bit memory (indexed by `i64`, the memory64 proposal) of
+    /// `minimum` pages, at most `maximum`. Trestle still gives one memory at
+    /// most [`crate::MAX_MEMORY_PAGES`] pages; the type may declare more.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
+        Self {
+            inner: WasmMemoryType {
+                minimum,
+                maximum,
+                memory64: true,
+                shared: false,
+            },
+        }
+    }
+
     /// The minimum size in pages.
     pub fn minimum(&self) -> u64 {
         self.inner.minimum

@@ -104,7 +104,8 @@ pub enum EngineKind {
     Trestle,
     /// Wasmtime 48 (Cranelift), default configuration.
     Wasmtime,
-    /// wasmi 2, the interpreter, default configuration.
+    /// wasmi 2, the interpreter, default configuration (with 64-bit
+    /// memories).
     Wasmi,
 }
 
@@ -387,7 +388,8 @@ mod wasmtime_engine {
     impl WasmtimeEngine {
         pub(super) fn new(table_lazy_init: bool) -> Result<Self> {
             let mut config = Config::default();
-            config.table_lazy_init(table_lazy_init);
+            // 64-bit memories for the memory group, as Trestle has them.
+            config.table_lazy_init(table_lazy_init).wasm_memory64(true);
             Ok(Self {
                 engine: Engine::new(&config)?,
             })
@@ -535,8 +537,11 @@ mod wasmi_engine {
 
     impl WasmiEngine {
         pub(super) fn new() -> Self {
+            // 64-bit memories for the memory group; otherwise the defaults.
+            let mut config = wasmi::Config::default();
+            config.wasm_memory64(true);
             Self {
-                engine: Engine::default(),
+                engine: Engine::new(&config),
             }
         }
     }

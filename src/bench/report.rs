@@ -16,6 +16,9 @@ pub enum Group {
     /// C and C++ programs dominated by indirect calls, with their native
     /// builds: ns per unit of each program's work.
     Programs,
+    /// Memory kernels (loads and stores, `memory.copy`) on memory 0, a
+    /// second memory and a 64-bit memory: ns per pass over a buffer.
+    Memory,
     /// Compilation of the benchmark modules.
     Compile,
     /// Instantiation (with a new store) of the benchmark modules.
@@ -28,6 +31,18 @@ pub enum Group {
 }
 
 impl Group {
+    /// The groups of the built-in suite, in report order.
+    pub const SUITE: [Group; 8] = [
+        Group::CallIndirect,
+        Group::TableOps,
+        Group::Simd,
+        Group::Memory,
+        Group::Programs,
+        Group::Compile,
+        Group::Instantiate,
+        Group::TableInit,
+    ];
+
     /// The group's name in reports and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +50,7 @@ impl Group {
             Group::TableOps => "table_ops",
             Group::Simd => "simd",
             Group::Programs => "programs",
+            Group::Memory => "memory",
             Group::Compile => "compile",
             Group::Instantiate => "instantiate",
             Group::TableInit => "table_init",
@@ -49,6 +65,9 @@ impl Group {
             Group::Simd => "SIMD kernels: time per pass over the buffer (lower is better)",
             Group::Programs => {
                 "programs: C and C++ built by clang, time per unit of work (lower is better)"
+            }
+            Group::Memory => {
+                "memory kernels: time per pass over 32 KiB, by memory (lower is better)"
             }
             Group::Compile => "compilation: time per compile of the case's module(s)",
             Group::Instantiate => "instantiation: new store + instantiate the case's module(s)",
@@ -72,6 +91,7 @@ impl Group {
             | Group::TableOps
             | Group::Simd
             | Group::Programs
+            | Group::Memory
             | Group::Function => ("ns", 1.0),
             Group::Instantiate | Group::TableInit => ("us", 1e3),
             Group::Compile => ("ms", 1e6),

@@ -163,16 +163,30 @@ impl SimdCase {
 /// When the module does not compile or instantiate (an engine without
 /// SIMD), or computes a wrong result.
 pub fn simd_bench(engine: &dyn BenchEngine, case: SimdCase) -> Result<Bench<'static>> {
-    let module = engine.compile(&[case.module()?])?;
+    run_checked_bench(engine, case.name(), &case.module()?, |n, seed| {
+        case.expected(n, seed)
+    })
+}
+
+/// A benchmark of the `run(n, seed)` export of `module`, one unit
+/// (`pass`) per iteration, after checking that `run(3, seed)` returns
+/// `expected(3, seed)`. The kernels of the SIMD and memory groups.
+///
+/// # Errors
+///
+/// When the module does not compile or instantiate, or computes a wrong
+/// result.
+pub(super) fn run_checked_bench(
+    engine: &dyn BenchEngine,
+    name: &str,
+    module: &[u8],
+    expected: impl Fn(u32, i32) -> i32,
+) -> Result<Bench<'static>> {
+    let module = engine.compile(&[module.to_vec()])?;
     let (n, seed) = (3, 0x31);
-    let expected = case.expected(n, seed);
+    let expected = expected(n, seed);
     Ok(Bench {
-        sampler: Box::new(verified_run(
-            engine,
-            module,
-            case.name(),
-            (n, seed, expected),
-        )?),
+        sampler: Box::new(verified_run(engine, module, name, (n, seed, expected))?),
         units_per_iter: 1,
         unit: "pass",
         fixed_n: None,

@@ -14,10 +14,14 @@ fn every_config_setting_reads_back() {
     assert!(defaults.get_wasm_multi_value());
     assert!(defaults.get_wasm_bulk_memory());
     assert!(defaults.get_wasm_reference_types());
-    assert!(!defaults.get_wasm_memory64());
-    assert!(!defaults.get_wasm_function_references());
+    // All of standard WebAssembly 3.0 that is implemented is on by default;
+    // the GC subset is incomplete and stays off.
+    assert!(defaults.get_wasm_memory64());
+    assert!(defaults.get_wasm_function_references());
     assert!(!defaults.get_wasm_gc());
-    assert!(!defaults.get_wasm_tail_call());
+    assert!(defaults.get_wasm_tail_call());
+    assert!(defaults.get_wasm_multi_memory());
+    assert!(defaults.get_wasm_extended_const());
     assert_eq!(defaults.get_max_wasm_stack(), 512 * 1024);
     assert!(defaults.get_table_lazy_init());
     assert!(!defaults.get_consume_fuel());
@@ -37,6 +41,8 @@ fn every_config_setting_reads_back() {
             .wasm_function_references(on)
             .wasm_gc(on)
             .wasm_tail_call(on)
+            .wasm_multi_memory(on)
+            .wasm_extended_const(on)
             .max_wasm_stack(if on { 1 << 20 } else { 1 << 16 })
             .table_lazy_init(on)
             .consume_fuel(on)
@@ -58,13 +64,15 @@ fn every_config_setting_reads_back() {
                 c.get_wasm_function_references(),
                 c.get_wasm_gc(),
                 c.get_wasm_tail_call(),
+                c.get_wasm_multi_memory(),
+                c.get_wasm_extended_const(),
                 c.get_table_lazy_init(),
                 c.get_consume_fuel(),
                 c.get_epoch_interruption(),
                 c.get_cranelift_debug_verifier(),
                 c.get_cranelift_optimize(),
             ],
-            [on; 15],
+            [on; 17],
         );
         assert_eq!(c.get_max_wasm_stack(), if on { 1 << 20 } else { 1 << 16 });
     }

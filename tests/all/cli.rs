@@ -305,3 +305,61 @@ fn cli_fuel_and_timeout_stop_an_infinite_loop() {
     }
     std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }
+
+/// `trestle run` has every implemented standard feature on (a tail call,
+/// a 64-bit memory), and `--disable` turns them off.
+#[test]
+fn cli_run_enables_the_standard_and_disables_on_request() {
+    let text = r#"(module
+      (memory i64 1)
+      (func $count (param i64 i32) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+          (then (local.get 1))
+          (else (return_call $count (i64.sub (local.get 0) (i64.const 1))
+                                    (i32.add (local.get 1) (i32.const 1))))))
+      (func (export "f") (param i64) (result i32)
+        (i32.store (i64.const 65532) (i32.const 5))
+        (i32.add (i32.load (i64.const 65532)) (call $count (local.get 0) (i32.const 0)))))"#;
+    let out = run_module("standard.wat", text, &["--invoke", "f", "1000000"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1000005\n");
+    for (feature, message) in [("tail-call", "tail calls"), ("memory64", "memory64")] {
+        let out = run_module(
+            "standard.wat",
+            text,
+            &["--disable", feature, "--invoke", "f", "1"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_stderr_contains(&out, message);
+    }
+    let out = run_module("standard.wat", text, &["--disable", "threads"]);
+    assert_stderr_contains(&out, "unknown feature `threads`");
+}
+
+/// `trestle wast --standard` runs a script under exactly one edition's
+/// features: a second memory is invalid in 1.0 and 2.0, valid in 3.0.
+#[test]
+fn cli_wast_standard() {
+    let dir = scratch_dir("cli-wast-standard");
+    let script = dir.join("two-memories.wast");
+    std::fs::write(
+        &script,
+        "(assert_invalid (module (memory 1) (memory 1)) \"multiple memories\")\n",
+    )
+    .unwrap();
+    let path = script.to_str().unwrap();
+    for (standard, passes) in [("1.0", true), ("2.0", true), ("3.0", false)] {
+        let out = run_trestle(&["wast", "--standard", standard, path]);
+        assert_eq!(out.status.success(), passes, "{standard}: {out:?}");
+    }
+    let out = run_trestle(&["wast", path]);
+    assert!(
+        !out.status.success(),
+        "the defaults have multi-memory: {out:?}"
+    );
+    let out = run_trestle(&["wast", "--disable", "multi-memory", path]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run_trestle(&["wast", "--standard", "4.0", path]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -143,4 +143,29 @@ fn the_oracle_agrees_with_trestle_on_known_modules() {
             }
         }
     }
+    // Several memories, one of them 64-bit: stores, copies between them,
+    // growth and accesses at the top.
+    let memories = [
+        r#"(module (memory 1 2) (memory $b i64 1 2)
+             (func (export "f") (param i64 i32) (result i32)
+               (i32.store $b (local.get 0) (local.get 1))
+               (memory.copy 0 $b (i32.const 8) (local.get 0) (i32.const 4))
+               (i32.load 0 (i32.const 8)))
+             (func (export "grow") (param i64) (result i64) (memory.grow $b (local.get 0)))
+             (func (export "top") (param i64) (result i64)
+               (i64.load $b offset=65528 (local.get 0))))"#,
+        r#"(module (memory 0) (memory 1) (memory i64 1 1)
+             (data (memory 1) (i32.const 65530) "abcdef")
+             (data (memory 2) (i64.const 65530) "abcdef")
+             (func (export "f") (param i32) (result i32)
+               (i32.add (i32.load8_u 1 (local.get 0)) (i32.load8_u 2 (i64.extend_i32_u (local.get 0))))))"#,
+    ];
+    for wat in memories {
+        let wasm = wat::parse_str(wat).unwrap();
+        for lazy in [true, false] {
+            if let Err(d) = check::compare(&wasm, true, lazy) {
+                panic!("{wat}: {}", d.what);
+            }
+        }
+    }
 }

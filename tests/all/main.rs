@@ -15,6 +15,8 @@
 //! - `malformed`: malformed and invalid modules;
 //! - `precompiled`: serialized modules, their checks, and parallel
 //!   compilation giving the same code as serial;
+//! - `memories`: several memories and 64-bit memories through the host
+//!   API, and their out-of-bounds and growth limits;
 //! - `api`: `Config` getters, table and memory types, `Val` and `Ref`
 //!   conveniences;
 //! - `cli`: the `trestle run` and `trestle wast` commands;
@@ -46,6 +48,7 @@ mod harness;
 mod limits;
 mod linking;
 mod malformed;
+mod memories;
 mod precompiled;
 mod profiling;
 mod simd;

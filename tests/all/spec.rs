@@ -33,6 +33,16 @@ const SPEC_V1_EXPECTED_FAILURES: ExpectedFailures = &[];
 /// (The suite's SIMD scripts are in `proposals/simd` in this crate.)
 const SPEC_V2_EXPECTED_FAILURES: ExpectedFailures = &[];
 
+/// `wasm-v3`: WebAssembly 3.0, run with all of it Trestle implements
+/// ([`Features::WASM3`]).
+const SPEC_V3_EXPECTED_FAILURES: ExpectedFailures = &[
+    // Exception handling is not implemented yet: these scripts define or
+    // import tags, or use `exnref`.
+    ("imports.wast", None),
+    ("instance.wast", None),
+    ("ref_null.wast", None),
+];
+
 /// `proposals/reference-types`, run with typed function references, GC
 /// types and tail calls on, as some of the proposal folders' scripts use
 /// them.
@@ -68,8 +78,33 @@ const SIMD_EXPECTED_FAILURES: ExpectedFailures = &[];
 /// on, the host's results allowed).
 const RELAXED_SIMD_EXPECTED_FAILURES: ExpectedFailures = &[];
 
-/// `proposals/multi-memory`, run with the engine's defaults.
+/// `proposals/multi-memory`, run with WebAssembly 2.0 and multiple
+/// memories.
 const MULTI_MEMORY_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/memory64`, run with WebAssembly 2.0 and 64-bit memories
+/// and tables (a second memory is invalid there).
+const MEMORY64_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/extended-const`, run with WebAssembly 2.0 and extended
+/// constant expressions.
+const EXTENDED_CONST_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// The feature set of a proposal's folder: the standard the proposal was
+/// written against, 2.0, and the proposal itself. Its scripts assert that
+/// what the proposal does not add is rejected (a second memory in the
+/// memory64 scripts, for example).
+const fn wasm2_with(features: Features) -> Features {
+    Features {
+        multi_value: true,
+        sign_extension: true,
+        saturating_float_to_int: true,
+        bulk_memory: true,
+        reference_types: true,
+        simd: true,
+        ..features
+    }
+}
 
 /// `tests/misc`: Trestle's own regression and edge-case scripts.
 const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
@@ -154,6 +189,8 @@ suites! {
         Suite::Spec(SpecVersion::V1), Features::MVP, SPEC_V1_EXPECTED_FAILURES;
     spec_v2_table_lazy_init_on, spec_v2_table_lazy_init_off:
         Suite::Spec(SpecVersion::V2), Features::WASM2, SPEC_V2_EXPECTED_FAILURES;
+    spec_v3_table_lazy_init_on, spec_v3_table_lazy_init_off:
+        Suite::Spec(SpecVersion::V3), Features::WASM3, SPEC_V3_EXPECTED_FAILURES;
     spec_proposal_reference_types_table_lazy_init_on,
     spec_proposal_reference_types_table_lazy_init_off:
         Suite::Proposal(Proposal::ReferenceTypes), Features::WASM2_GC,
@@ -177,8 +214,19 @@ suites! {
         RELAXED_SIMD_EXPECTED_FAILURES;
     spec_proposal_multi_memory_table_lazy_init_on,
     spec_proposal_multi_memory_table_lazy_init_off:
-        Suite::Proposal(Proposal::MultiMemory), Features::DEFAULT,
+        Suite::Proposal(Proposal::MultiMemory),
+        wasm2_with(Features { multi_memory: true, ..Features::MVP }),
         MULTI_MEMORY_EXPECTED_FAILURES;
+    spec_proposal_memory64_table_lazy_init_on,
+    spec_proposal_memory64_table_lazy_init_off:
+        Suite::Proposal(Proposal::Memory64),
+        wasm2_with(Features { memory64: true, ..Features::MVP }),
+        MEMORY64_EXPECTED_FAILURES;
+    spec_proposal_extended_const_table_lazy_init_on,
+    spec_proposal_extended_const_table_lazy_init_off:
+        Suite::Proposal(Proposal::ExtendedConst),
+        wasm2_with(Features { extended_const: true, ..Features::MVP }),
+        EXTENDED_CONST_EXPECTED_FAILURES;
     misc_table_lazy_init_on, misc_table_lazy_init_off:
         Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
 }

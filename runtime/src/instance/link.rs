@@ -141,10 +141,11 @@ fn link_import(
             let expected = info.memories[m];
             let memory = &store.memories[mem.index];
             let actual = memory.current_ty();
-            let ok = limits_match(
-                (actual.minimum, actual.maximum),
-                (expected.minimum, expected.maximum),
-            );
+            let ok = actual.memory64 == expected.memory64
+                && limits_match(
+                    (actual.minimum, actual.maximum),
+                    (expected.minimum, expected.maximum),
+                );
             if !ok {
                 return Err(incompatible());
             }

@@ -153,7 +153,7 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: StoreInstanceIndex) ->
     }
     for (i, seg) in info.data.iter() {
         if let SegmentMode::Active { index, offset: at } = &seg.mode {
-            let start = offset(store, inst, at, false);
+            let start = offset(store, inst, at, info.memories[*index].memory64);
             let m = store.instances[inst].memories[*index];
             let len = seg.data.len() as u64;
             store.memories[m].init(start, &seg.data, 0, len, &Meter::OFF)?;

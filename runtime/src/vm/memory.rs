@@ -3,15 +3,18 @@
 //! `memory.fill`, `memory.copy` and `memory.init`), and [`LinearMemory`],
 //! its storage.
 //!
-//! Compiled code performs no explicit bounds checks: it computes
-//! `base + zext(index) + offset` where both `index` and the static `offset`
-//! are 32-bit, so an access can reach at most `2 * (4 GiB - 1)` plus the
+//! Compiled code performs no explicit bounds checks on 32-bit memories: it
+//! computes `base + zext(index) + offset` where both `index` and the static
+//! `offset` are 32-bit, so an access can reach at most `2 * (4 GiB - 1)` plus the
 //! access size past `base`. Every memory therefore reserves
 //! [`MEMORY_RESERVATION`] bytes of address space up front, only the first
 //! `size * 64 KiB` of which are accessible; any out-of-bounds access lands in
 //! the inaccessible rest and faults, and the fault becomes a
 //! [`Trap::MemoryOutOfBounds`](trestle_vmctx::Trap::MemoryOutOfBounds). Since
-//! the whole range is reserved, growing never moves the base.
+//! the whole range is reserved, growing never moves the base. A 64-bit
+//! memory has the same reservation and the same limit of
+//! [`MAX_MEMORY_PAGES`]; compiled code checks its addresses explicitly
+//! against the current length (the compiler's `translate/env/memory.rs`).
 
 use anyhow::{Context as _, Result, bail};
 use cranelift_entity::PrimaryMap;
@@ -224,11 +227,14 @@ impl Memory {
         let current = self.storage.byte_size();
         let max = self.storage.maximum_pages().map(pages_bytes);
         if delta > 0 {
+            // A 64-bit memory may ask for up to 2^64 - 1 pages: a size that
+            // does not fit in 64 bits is impossible, and refused without
+            // asking the limiter.
             let desired = delta
                 .checked_mul(WASM_PAGE_SIZE)
                 .and_then(|d| d.checked_add(current as u64))
-                .unwrap_or(u64::MAX);
-            if !limiter.memory_growing(current, desired.min(usize::MAX as u64) as usize, max) {
+                .and_then(|d| usize::try_from(d).ok())?;
+            if !limiter.memory_growing(current, desired, max) {
                 return None;
             }
         }

@@ -180,10 +180,13 @@ fn gc_instructions_outside_constant_expressions_are_unsupported_errors() {
 }
 
 #[test]
-fn typed_references_are_off_unless_enabled() {
+fn typed_references_are_on_by_default_and_gc_is_off() {
     let engine = crate::harness::engine();
-    let err =
-        Module::new(&engine, "(module (type $v (func)) (table 1 (ref null $v)))").unwrap_err();
+    Module::new(&engine, "(module (type $v (func)) (table 1 (ref null $v)))").unwrap();
+    let mut config = crate::harness::config();
+    config.wasm_function_references(false);
+    let off = trestle::Engine::new(&config).unwrap();
+    let err = Module::new(&off, "(module (type $v (func)) (table 1 (ref null $v)))").unwrap_err();
     assert!(err.to_string().contains("function references"), "{err:#}");
     let err = Module::new(&engine, "(module (type (array i8)))").unwrap_err();
     assert!(err.to_string().contains("gc"), "{err:#}");

@@ -137,20 +137,20 @@ fn recursion_through_call_indirect_and_host_reentry_is_bounded() {
 }
 
 #[test]
-fn tail_calls_are_off_unless_enabled() {
+fn tail_calls_are_on_by_default_and_can_be_turned_off() {
     let wat = r#"(module
       (func $f (param i32) (result i32)
         (if (result i32) (i32.eqz (local.get 0))
           (then (i32.const 9))
           (else (return_call $f (i32.sub (local.get 0) (i32.const 1))))))
       (func (export "f") (param i32) (result i32) (return_call $f (local.get 0))))"#;
-    let err = Module::new(&crate::harness::engine(), wat).unwrap_err();
+    let mut config = crate::harness::config();
+    config.wasm_tail_call(false);
+    let off = Engine::new(&config).unwrap();
+    let err = Module::new(&off, wat).unwrap_err();
     assert!(err.to_string().contains("tail calls"), "{err:#}");
 
-    let mut config = crate::harness::config();
-    config.wasm_tail_call(true);
-    let engine = Engine::new(&config).unwrap();
-    let (mut store, inst) = new_instance(&engine, wat);
+    let (mut store, inst) = new_instance(&crate::harness::engine(), wat);
     let f = inst.get_typed_func::<i32, i32>(&mut store, "f").unwrap();
     // Far deeper than the stack allows for ordinary calls.
     assert_eq!(f.call(&mut store, 5_000_000).unwrap(), 9);

@@ -13,12 +13,14 @@
 //! keeps only what stays the same for the whole function (the vmctx value,
 //! signature caches, the store context) and the fuel not yet charged.
 //!
-//! - this file: construction, memory flags, globals, memories, libcalls,
-//!   fuel and epochs;
+//! - this file: construction, memory flags, globals, libcalls, fuel and
+//!   epochs;
+//! - [`memory`]: linear-memory addresses and bounds checks, `memory.size`;
 //! - [`table`]: table elements, `table.get`/`set`/`size`/`grow`;
 //! - [`call`]: direct, imported, `call_indirect` and `call_ref` calls.
 
 mod call;
+mod memory;
 mod table;
 
 pub(crate) use call::CallKind;
@@ -310,55 +312,6 @@ impl<'a> FuncEnvironment<'a> {
     ) {
         let (addr, _) = self.global_addr(b, global);
         b.ins().store(vm_flags(), value, addr, 0);
-    }
-
-    // ---- Memories --------------------------------------------------------
-
-    /// Where the access with `memarg` at `index` (an i32) goes.
-    ///
-    /// Memories reserve 8 GiB plus a guard region, and a 32-bit index plus a
-    /// 32-bit offset stays below that, so no explicit bounds check is needed:
-    /// an access past the accessible length faults and becomes a trap.
-    pub(crate) fn heap_address(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        memarg: &wasmparser::MemArg,
-        index: Value,
-    ) -> HeapAddress {
-        let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
-            unreachable!("validated: GC arrays are not enabled")
-        };
-        let def = self.definition_address(b, Entity::Memory(MemoryIndex::from_u32(mem)));
-        let base = b.ins().load(
-            POINTER,
-            readonly_flags(),
-            def,
-            VMOffsets::MEMORY_DEFINITION_BASE as i32,
-        );
-        let index = b.ins().uextend(types::I64, index);
-        let addr = b.ins().iadd(base, index);
-        let (base, offset) = match i32::try_from(memarg.offset) {
-            Ok(off) => (addr, off),
-            Err(_) => (b.ins().iadd_imm_s(addr, memarg.offset as i64), 0),
-        };
-        HeapAddress {
-            base,
-            offset,
-            flags: heap_flags(),
-        }
-    }
-
-    /// `memory.size`, in pages, as an i32.
-    pub(crate) fn memory_size(&mut self, b: &mut FunctionBuilder<'_>, mem: MemoryIndex) -> Value {
-        let def = self.definition_address(b, Entity::Memory(mem));
-        let len = b.ins().load(
-            types::I64,
-            vm_flags(),
-            def,
-            VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as i32,
-        );
-        let pages = b.ins().ushr_imm_s(len, 16);
-        b.ins().ireduce(types::I32, pages)
     }
 
     // ---- Libcalls --------------------------------------------------------

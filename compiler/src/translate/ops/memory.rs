@@ -54,17 +54,18 @@ impl BodyTranslator<'_, '_> {
                 self.stack.push(v);
             }
             O::MemoryGrow { mem } => {
+                let mem = MemoryIndex::from_u32(mem);
                 let delta = self.stack.pop();
-                let delta = self.widen(delta);
-                let m = self.index_arg(MemoryIndex::from_u32(mem));
+                let delta = self.i64_arg(delta);
+                let m = self.index_arg(mem);
                 let r = self.libcall_value(LibcallIndex::memory_grow, &[m, delta]);
-                let r = self.b.ins().ireduce(I32, r);
+                let r = self.i64_result(r, self.env.memory_index_type(mem));
                 self.stack.push(r);
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.stack.pop3();
                 let m = self.index_arg(MemoryIndex::from_u32(mem));
-                let (dst, len) = (self.widen(dst), self.widen(len));
+                let (dst, len) = (self.i64_arg(dst), self.i64_arg(len));
                 self.libcall(LibcallIndex::memory_fill, &[m, dst, val, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
@@ -74,7 +75,7 @@ impl BodyTranslator<'_, '_> {
                     MemoryIndex::from_u32(src_mem),
                 );
                 let (dm, sm) = (self.index_arg(dst_mem), self.index_arg(src_mem));
-                let (dst, src, len) = (self.widen(dst), self.widen(src), self.widen(len));
+                let (dst, src, len) = (self.i64_arg(dst), self.i64_arg(src), self.i64_arg(len));
                 self.libcall(LibcallIndex::memory_copy, &[dm, dst, sm, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
@@ -82,7 +83,7 @@ impl BodyTranslator<'_, '_> {
                 let (mem, data_index) =
                     (MemoryIndex::from_u32(mem), DataIndex::from_u32(data_index));
                 let (m, d) = (self.index_arg(mem), self.index_arg(data_index));
-                let dst = self.widen(dst);
+                let dst = self.i64_arg(dst);
                 self.libcall(LibcallIndex::memory_init, &[m, d, dst, src, len]);
             }
             O::DataDrop { data_index } => {
@@ -94,9 +95,23 @@ impl BodyTranslator<'_, '_> {
         true
     }
 
-    /// Widens an i32 memory index or length to the i64 a libcall takes.
-    fn widen(&mut self, v: Value) -> Value {
-        self.b.ins().uextend(types::I64, v)
+    /// An address, length or page count of either index type as the i64
+    /// a libcall takes: 32-bit ones are zero-extended.
+    fn i64_arg(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            self.b.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// A libcall's i64 result as a value of type `ty` (truncated for i32).
+    fn i64_result(&mut self, v: Value, ty: Type) -> Value {
+        if ty == types::I64 {
+            v
+        } else {
+            self.b.ins().ireduce(ty, v)
+        }
     }
 
     /// A load of a `mem_ty` value, extended to `ty` when narrower.
