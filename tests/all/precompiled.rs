@@ -138,7 +138,7 @@ fn mismatched_settings_are_refused_by_name() {
             c.table_lazy_init(!harness::table_lazy_init());
         }),
         ("WebAssembly features", |c| {
-            c.wasm_tail_call(true);
+            c.wasm_tail_call(false);
         }),
         ("optimize: true", |c| {
             c.cranelift_optimize(false);
