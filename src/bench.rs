@@ -1034,11 +1034,15 @@ pub fn run_function(
     args: &[String],
     engines_to_run: &[EngineKind],
     sample: &SampleOptions,
+    allow_precompiled: bool,
     progress: &mut dyn Write,
 ) -> Result<Report> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
     let precompiled = trestle::Module::is_precompiled(&bytes);
+    if precompiled {
+        crate::run::refuse_untrusted_precompiled(path, allow_precompiled)?;
+    }
     if precompiled && engines_to_run.iter().any(|k| *k != EngineKind::Trestle) {
         bail!(
             "{} is precompiled for Trestle; other engines cannot run it",
@@ -1181,6 +1185,7 @@ mod tests {
             &["10".to_string()],
             &[EngineKind::Trestle],
             &options,
+            false,
             &mut progress,
         )
         .unwrap();
@@ -1193,6 +1198,7 @@ mod tests {
             &[],
             &[EngineKind::Trestle],
             &options,
+            false,
             &mut progress,
         )
         .unwrap_err();

@@ -35,7 +35,7 @@ enum Command {
 /// as you would native executables.
 ///
 /// Example: trestle compile examples/fib.wat -o fib.cwasm
-///          trestle run fib.cwasm --invoke fib 30
+///          trestle run --allow-precompiled fib.cwasm --invoke fib 30
 #[derive(Args)]
 struct CompileArgs {
     /// The module: a binary .wasm file or a .wat text file.
@@ -84,8 +84,8 @@ struct CompileArgs {
 ///           trestle run --dir data::/ examples/hello-wasi.wasm world
 #[derive(Args)]
 struct RunArgs {
-    /// The module: a binary .wasm file, a .wat text file, or a .cwasm file
-    /// from `trestle compile`.
+    /// The module: a binary .wasm file, a .wat text file, or (with
+    /// --allow-precompiled) a .cwasm file from `trestle compile`.
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
@@ -132,6 +132,11 @@ struct RunArgs {
     /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
     #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
     profile: Option<trestle::ProfilingStrategy>,
+
+    /// Run a precompiled .cwasm file: its machine code runs as it is, so
+    /// pass this only for files you trust as you would a native executable.
+    #[arg(long)]
+    allow_precompiled: bool,
 
     /// Turn WebAssembly features off (all of standard WebAssembly 3.0 that
     /// Trestle implements is on by default): a comma-separated list of
@@ -204,6 +209,11 @@ struct BenchArgs {
     #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
     profile: Option<trestle::ProfilingStrategy>,
 
+    /// Run a precompiled .cwasm file: its machine code runs as it is, so
+    /// pass this only for files you trust as you would a native executable.
+    #[arg(long)]
+    allow_precompiled: bool,
+
     /// Where to write the results as JSON.
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     json: PathBuf,
@@ -240,9 +250,9 @@ struct BenchArgs {
           value_parser = parse_group)]
     group: Option<trestle_cli::bench::Group>,
 
-    /// Time a function of this module (a .wasm, .wat or, on Trestle only,
-    /// .cwasm file without imports) instead of the built-in suite. Needs
-    /// --invoke.
+    /// Time a function of this module (a .wasm, .wat or, on Trestle only
+    /// and with --allow-precompiled, .cwasm file without imports) instead
+    /// of the built-in suite. Needs --invoke.
     #[arg(long, value_name = "FILE", requires = "invoke")]
     module: Option<PathBuf>,
 
@@ -342,9 +352,15 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
             let file = args.compile_module.as_deref().expect("checked");
             bench::compile::run_compile(file, args.compare, &sample, &mut progress)?
         }
-        (Some(file), Some(name)) => {
-            bench::run_function(file, name, &args.args, &kinds, &sample, &mut progress)?
-        }
+        (Some(file), Some(name)) => bench::run_function(
+            file,
+            name,
+            &args.args,
+            &kinds,
+            &sample,
+            args.allow_precompiled,
+            &mut progress,
+        )?,
         _ => {
             let options = bench::SuiteOptions {
                 engines: kinds,
@@ -380,6 +396,7 @@ fn compile(args: CompileArgs) -> Result<ExitCode> {
         // A profiler sees code as it is loaded, not as it is compiled.
         profiler: trestle::ProfilingStrategy::None,
         features: features(None, &args.disable)?,
+        allow_precompiled: false,
     };
     let output = args
         .output
@@ -395,6 +412,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         table_lazy_init: args.table_lazy_init,
         profiler: args.profile.unwrap_or_default(),
         features: features(None, &args.disable)?,
+        allow_precompiled: args.allow_precompiled,
     };
     use trestle_cli::run::WasiOptions;
     let wasi = WasiOptions {

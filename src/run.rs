@@ -39,6 +39,11 @@ pub struct RunOptions {
     pub profiler: trestle::ProfilingStrategy,
     /// The WebAssembly features the module may use.
     pub features: Features,
+    /// Run precompiled (`.cwasm`) files. They hold machine code that runs
+    /// as it is, so they are refused unless the user says they trust them
+    /// (`--allow-precompiled`, as in Wasmtime's CLI): a file that merely
+    /// claims to be WebAssembly must never run native code.
+    pub allow_precompiled: bool,
 }
 
 impl Default for RunOptions {
@@ -51,6 +56,7 @@ impl Default for RunOptions {
             table_lazy_init: true,
             profiler: trestle::ProfilingStrategy::None,
             features: Features::DEFAULT,
+            allow_precompiled: false,
         }
     }
 }
@@ -164,6 +170,7 @@ pub fn run_command(
         std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
     let engine = options.engine()?;
     let (module, uses_wasi) = if Module::is_precompiled(&bytes) {
+        refuse_untrusted_precompiled(path, options.allow_precompiled)?;
         let module = load_precompiled(&engine, &bytes)
             .with_context(|| format!("failed to load {}", path.display()))?;
         let uses_wasi = check_import_list(module.imports().map(|i| {
@@ -294,6 +301,22 @@ fn check_import_list(imports: impl IntoIterator<Item = (String, String, bool)>) 
         );
     }
     Ok(uses_wasi)
+}
+
+/// The error for a precompiled file the user has not said they trust.
+///
+/// # Errors
+///
+/// Unless `allowed`.
+pub fn refuse_untrusted_precompiled(path: &Path, allowed: bool) -> Result<()> {
+    if !allowed {
+        bail!(
+            "{} is a precompiled module (from `trestle compile`): its machine code runs as it is, \
+             so run it only if you trust it as a native executable, with --allow-precompiled",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Loads a precompiled module (a `.cwasm` file from `trestle compile`).

@@ -439,8 +439,22 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
     assert!(out.status.success(), "{out:?}");
     let bytes = std::fs::read(fib).unwrap();
     assert!(Module::is_precompiled(&bytes));
+    // A precompiled file runs only when the user says they trust it: its
+    // machine code runs as it is, whatever the file is named.
+    let disguised = dir.join("fib.wasm");
+    std::fs::copy(fib, &disguised).unwrap();
+    for file in [fib, disguised.to_str().unwrap()] {
+        let out = harness::trestle("run")
+            .args([file, "--invoke", "fib", "10"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--allow-precompiled"), "{stderr}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
     let out = harness::trestle("run")
-        .args([fib, "--invoke", "fib", "10"])
+        .args(["--allow-precompiled", fib, "--invoke", "fib", "10"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -448,7 +462,15 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
 
     // Settings that change the code must match: metering with fuel does.
     let out = harness::trestle("run")
-        .args(["--fuel", "1000", fib, "--invoke", "fib", "10"])
+        .args([
+            "--allow-precompiled",
+            "--fuel",
+            "1000",
+            fib,
+            "--invoke",
+            "fib",
+            "10",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -461,6 +483,7 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
     let out = harness::trestle("compile").arg(&hello).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let out = harness::trestle("run")
+        .arg("--allow-precompiled")
         .arg(dir.join("hello-wasi.cwasm"))
         .arg("precompiled")
         .output()
@@ -492,6 +515,7 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
         json.to_str().unwrap(),
         "--svg",
         svg.to_str().unwrap(),
+        "--allow-precompiled",
         "--module",
         lazy,
         "--invoke",
