@@ -21,7 +21,7 @@ fn main() {
     let dir = Path::new("benches/programs");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", dir.join("common.h").display());
-    let mut c = cc::Build::new();
+    let c = cc::Build::new();
     let mut cpp = cc::Build::new();
     cpp.cpp(true)
         // Nothing of the C++ library is used: no exceptions, no RTTI, and
@@ -35,18 +35,15 @@ fn main() {
         let (name, ext) = source
             .rsplit_once('.')
             .expect("a file name with an extension");
-        let build = if ext == "cc" { &mut cpp } else { &mut c };
-        // One object per program, each with its own PROGRAM: cc's `define`
-        // applies to a whole build, so compile each source on its own.
-        let object = build
+        let build = if ext == "cc" { &cpp } else { &c };
+        // One library per program, each with its own PROGRAM: cc's `define`
+        // applies to a whole build.
+        build
             .clone()
             .opt_level(2)
             .warnings(true)
             .define("PROGRAM", name)
             .file(&path)
-            .compile_intermediates();
-        let mut lib = cc::Build::new();
-        lib.objects(object);
-        lib.compile(&format!("trestle_program_{name}"));
+            .compile(&format!("trestle_program_{name}"));
     }
 }

@@ -90,22 +90,6 @@ const MEMORY64_EXPECTED_FAILURES: ExpectedFailures = &[];
 /// constant expressions.
 const EXTENDED_CONST_EXPECTED_FAILURES: ExpectedFailures = &[];
 
-/// The feature set of a proposal's folder: the standard the proposal was
-/// written against, 2.0, and the proposal itself. Its scripts assert that
-/// what the proposal does not add is rejected (a second memory in the
-/// memory64 scripts, for example).
-const fn wasm2_with(features: Features) -> Features {
-    Features {
-        multi_value: true,
-        sign_extension: true,
-        saturating_float_to_int: true,
-        bulk_memory: true,
-        reference_types: true,
-        simd: true,
-        ..features
-    }
-}
-
 /// `tests/misc`: Trestle's own regression and edge-case scripts.
 const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
 
@@ -212,20 +196,23 @@ suites! {
     spec_proposal_relaxed_simd_table_lazy_init_off:
         Suite::Proposal(Proposal::RelaxedSimd), Features::DEFAULT,
         RELAXED_SIMD_EXPECTED_FAILURES;
+    // A proposal's folder runs under the standard it was written against,
+    // 2.0, plus the proposal: its scripts assert that what the proposal
+    // does not add is rejected (a second memory in memory64's, say).
     spec_proposal_multi_memory_table_lazy_init_on,
     spec_proposal_multi_memory_table_lazy_init_off:
         Suite::Proposal(Proposal::MultiMemory),
-        wasm2_with(Features { multi_memory: true, ..Features::MVP }),
+        Features { multi_memory: true, ..Features::WASM2 },
         MULTI_MEMORY_EXPECTED_FAILURES;
     spec_proposal_memory64_table_lazy_init_on,
     spec_proposal_memory64_table_lazy_init_off:
         Suite::Proposal(Proposal::Memory64),
-        wasm2_with(Features { memory64: true, ..Features::MVP }),
+        Features { memory64: true, ..Features::WASM2 },
         MEMORY64_EXPECTED_FAILURES;
     spec_proposal_extended_const_table_lazy_init_on,
     spec_proposal_extended_const_table_lazy_init_off:
         Suite::Proposal(Proposal::ExtendedConst),
-        wasm2_with(Features { extended_const: true, ..Features::MVP }),
+        Features { extended_const: true, ..Features::WASM2 },
         EXTENDED_CONST_EXPECTED_FAILURES;
     misc_table_lazy_init_on, misc_table_lazy_init_off:
         Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
