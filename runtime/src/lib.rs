@@ -30,7 +30,7 @@
 //! WebAssembly propagates to the caller of [`Func::call`] (see [`Store`]).
 //! The limits Trestle enforces on untrusted modules are public constants
 //! ([`MAX_TABLE_ELEMENTS`], [`MAX_STORE_TABLE_ELEMENTS`],
-//! [`MAX_MEMORY_PAGES`], [`MAX_GC_ARRAY_ELEMENTS`]).
+//! [`MAX_MEMORY_PAGES`], [`MAX_MEMORY64_PAGES`], [`MAX_GC_ARRAY_ELEMENTS`]).
 
 mod backtrace;
 mod engine;
@@ -58,8 +58,8 @@ pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmR
 pub use gc::RootScope;
 pub use instance::{Export, Instance};
 pub use limits::{
-    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS,
-    ResourceLimiter,
+    MAX_GC_ARRAY_ELEMENTS, MAX_MEMORY_PAGES, MAX_MEMORY64_PAGES, MAX_STORE_TABLE_ELEMENTS,
+    MAX_TABLE_ELEMENTS, ResourceLimiter,
 };
 pub use linker::Linker;
 pub use module::Module;

@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | [`MAX_TABLE_ELEMENTS`] | 10,000,000 elements per table | instantiation and [`crate::Table::new`] fail; `table.grow` returns -1 |
 //! | [`MAX_STORE_TABLE_ELEMENTS`] | 100,000,000 elements in all the tables of a store | the same |
-//! | [`MAX_MEMORY_PAGES`] | 65,536 pages (4 GiB) per memory | instantiation and [`crate::Memory::new`] fail; `memory.grow` returns -1 |
+//! | [`MAX_MEMORY_PAGES`] | 65,536 pages (4 GiB) per 32-bit memory | instantiation and [`crate::Memory::new`] fail; `memory.grow` returns -1 |
+//! | [`MAX_MEMORY64_PAGES`] | 2^20 pages (64 GiB) per 64-bit memory | the same |
 //! | [`MAX_GC_ARRAY_ELEMENTS`] | 2^26 elements in all the live GC arrays of a store | the allocating constant expression fails instantiation |
 //!
 //! A [`ResourceLimiter`] can only lower these.
@@ -17,7 +18,7 @@ use crate::vm::GrowthLimiter;
 use anyhow::Result;
 
 pub use crate::gc::MAX_ARRAY_CELLS as MAX_GC_ARRAY_ELEMENTS;
-pub use crate::vm::memory::MAX_MEMORY_PAGES;
+pub use crate::vm::memory::{MAX_MEMORY_PAGES, MAX_MEMORY64_PAGES};
 pub use crate::vm::table::{MAX_STORE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 
 /// Decides whether memories and tables of a store may be created or grow.

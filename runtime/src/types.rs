@@ -539,8 +539,8 @@ impl MemoryType {
     }
 
     /// A 64-bit memory (indexed by `i64`, the memory64 proposal) of
-    /// `minimum` pages, at most `maximum`. Trestle still gives one memory at
-    /// most [`crate::MAX_MEMORY_PAGES`] pages; the type may declare more.
+    /// `minimum` pages, at most `maximum`. Trestle gives a 64-bit memory at
+    /// most [`crate::MAX_MEMORY64_PAGES`] pages; the type may declare more.
     pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
         Self {
             inner: WasmMemoryType {

@@ -6,7 +6,8 @@
 
 use crate::harness::{assert_trap, call_ok, engine, new_instance, trap};
 use trestle::{
-    Engine, Instance, Linker, Memory, MemoryType, Module, ResourceLimiter, Store, Trap, Val,
+    Engine, Instance, Linker, MAX_MEMORY64_PAGES, Memory, MemoryType, Module, ResourceLimiter,
+    Store, Trap, Val,
 };
 
 /// An instance with a 64-bit memory of one page (at most three) and
@@ -173,6 +174,51 @@ fn growth_near_2_pow_64_is_refused() {
     assert!(memory.grow(&mut store, u64::MAX).is_err());
     assert!(memory.grow(&mut store, 1 << 48).is_err());
     assert_eq!(memory.size(&store), 3);
+}
+
+/// A 64-bit memory grows past 4 GiB, up to `MAX_MEMORY64_PAGES`: compiled
+/// code and the host API reach bytes above 4 GiB, and the top stays
+/// bounds-checked.
+#[test]
+fn a_64_bit_memory_grows_past_4_gib() {
+    let (mut store, inst) = new_instance(&engine(), &MEMORY64.replace("i64 1 3", "i64 1"));
+    let grow = inst.get_typed_func::<i64, i64>(&mut store, "grow").unwrap();
+    let load = inst.get_typed_func::<i64, i32>(&mut store, "load").unwrap();
+    let store_fn = inst
+        .get_typed_func::<(i64, i32), ()>(&mut store, "store")
+        .unwrap();
+    let four_gib = 1i64 << 32;
+    assert_trap(load.call(&mut store, four_gib), Trap::MemoryOutOfBounds);
+    assert_eq!(grow.call(&mut store, 65536).unwrap(), 1);
+    store_fn
+        .call(&mut store, (four_gib + 8, 0x1234_5678))
+        .unwrap();
+    assert_eq!(load.call(&mut store, four_gib + 8).unwrap(), 0x1234_5678);
+    let top = four_gib + 65536;
+    store_fn.call(&mut store, (top - 4, 9)).unwrap();
+    assert_trap(load.call(&mut store, top - 3), Trap::MemoryOutOfBounds);
+    let memory = inst.get_memory(&mut store, "mem").unwrap();
+    assert_eq!(memory.size(&store), 65537);
+    assert_eq!(memory.data_size(&store), (4 << 30) + 65536);
+    let mut bytes = [0u8; 4];
+    memory.read(&store, (4 << 30) + 8, &mut bytes).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes), 0x1234_5678);
+    memory
+        .write(&mut store, (4 << 30) + 65532, &[1, 2, 3, 4])
+        .unwrap();
+    assert_eq!(load.call(&mut store, top - 4).unwrap(), 0x0403_0201);
+    assert!(
+        memory
+            .write(&mut store, (4 << 30) + 65533, &[0; 4])
+            .is_err()
+    );
+    let room = MAX_MEMORY64_PAGES - memory.size(&store);
+    assert!(memory.grow(&mut store, room + 1).is_err());
+    assert_eq!(
+        grow.call(&mut store, i64::try_from(room + 1).unwrap())
+            .unwrap(),
+        -1
+    );
 }
 
 /// Adversarial: an active data segment that does not fit in the second

@@ -49,6 +49,15 @@ pub const HOST_CTX_MAGIC: u32 = u32::from_le_bytes(*b"THST");
 /// a function's type.
 pub const TYPE_ID_FIRST: u32 = 1;
 
+/// The most 64 KiB pages a 32-bit linear memory may have: 65,536, the
+/// whole 4 GiB a 32-bit address reaches.
+pub const MEMORY32_MAX_PAGES: u64 = 1 << 16;
+
+/// The most 64 KiB pages a 64-bit linear memory may have in Trestle:
+/// 2^20, 64 GiB. The runtime and the compiler both rely on it: a memory
+/// declared larger fails instantiation, so no code runs against one.
+pub const MEMORY64_MAX_PAGES: u64 = 1 << 20;
+
 /// The code word of a null funcref table entry: not an address, only
 /// non-zero, so that a null entry differs from one not yet initialized.
 pub const NULL_ENTRY_CODE: usize = 1;

@@ -30,8 +30,8 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// When the minimum exceeds the maximum or [`crate::MAX_MEMORY_PAGES`]
-    /// (4 GiB), when the store's limiter refuses it, or when the address
+    /// When the minimum exceeds the maximum or the limit for its index type
+    /// ([`crate::MAX_MEMORY_PAGES`], [`crate::MAX_MEMORY64_PAGES`]), when the store's limiter refuses it, or when the address
     /// space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let cx = store.as_context_mut();
@@ -175,7 +175,8 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// When the new size would exceed the maximum or 4 GiB, or the store's
+    /// When the new size would exceed the maximum or the limit for the
+    /// memory's index type (4 GiB for 32-bit, 64 GiB for 64-bit), or the store's
     /// limiter refuses.
     ///
     /// # Panics

@@ -11,10 +11,14 @@
 //! `size * 64 KiB` of which are accessible; any out-of-bounds access lands in
 //! the inaccessible rest and faults, and the fault becomes a
 //! [`Trap::MemoryOutOfBounds`](trestle_vmctx::Trap::MemoryOutOfBounds). Since
-//! the whole range is reserved, growing never moves the base. A 64-bit
-//! memory has the same reservation and the same limit of
-//! [`MAX_MEMORY_PAGES`]; compiled code checks its addresses explicitly
-//! against the current length (the compiler's `translate/env/memory.rs`).
+//! the whole range is reserved, growing never moves the base.
+//!
+//! A 64-bit memory may grow to [`MAX_MEMORY64_PAGES`] (64 GiB). Compiled
+//! code checks the start of each access explicitly against the current
+//! length (the compiler's `translate/env/memory.rs`), so its reservation
+//! only covers its largest possible size, its declared maximum when it has
+//! one, plus a guard region for an access that starts in bounds and runs
+//! past the end.
 
 use anyhow::{Context as _, Result, bail};
 use cranelift_entity::PrimaryMap;
@@ -29,40 +33,61 @@ use super::{Definition, GrowthLimiter, StoreMemoryIndex};
 /// The size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 
-/// The most pages a linear memory may have: 65,536, 4 GiB, the whole of
-/// a 32-bit address space. A larger declared minimum fails instantiation
-/// (and [`crate::Memory::new`]), and `memory.grow` past it returns -1.
-pub const MAX_MEMORY_PAGES: u64 = 65536;
+/// The most pages a 32-bit linear memory may have: 65,536, 4 GiB, the
+/// whole of a 32-bit address space. A larger declared minimum fails
+/// instantiation (and [`crate::Memory::new`]), and `memory.grow` past it
+/// returns -1.
+pub const MAX_MEMORY_PAGES: u64 = trestle_vmctx::MEMORY32_MAX_PAGES;
 
-/// The largest size, in pages, of a 32-bit linear memory (4 GiB).
-pub(crate) const WASM32_MAX_PAGES: u64 = MAX_MEMORY_PAGES;
+/// The most pages a 64-bit linear memory may have: 2^20, 64 GiB. Past it,
+/// the same as for [`MAX_MEMORY_PAGES`].
+pub const MAX_MEMORY64_PAGES: u64 = trestle_vmctx::MEMORY64_MAX_PAGES;
 
-/// Bytes of address space reserved for every linear memory: 8 GiB, which
-/// covers every address compiled code can compute (`base + u32 + u32 +
-/// access size`), plus a 64 KiB guard region.
-pub(crate) const MEMORY_RESERVATION: usize = (8 << 30) + (64 << 10);
+/// The inaccessible bytes reserved after the largest size of every memory,
+/// so that an access starting in bounds faults rather than reaching past
+/// the reservation: 64 KiB, more than the widest access.
+const GUARD_BYTES: usize = 64 << 10;
 
-/// The storage of one linear memory: a fixed reservation of
-/// [`MEMORY_RESERVATION`] bytes whose accessible prefix grows in whole
-/// WebAssembly pages. The base address never changes.
+/// Bytes of address space reserved for every 32-bit linear memory: 8 GiB,
+/// which covers every address compiled code can compute (`base + u32 +
+/// u32 + access size`), plus the guard region.
+pub(crate) const MEMORY32_RESERVATION: usize = (8 << 30) + GUARD_BYTES;
+
+/// The storage of one linear memory: a fixed reservation whose accessible
+/// prefix grows in whole WebAssembly pages (see the [module
+/// documentation](self) for its size). The base address never changes.
 #[derive(Debug)]
 pub(crate) struct LinearMemory {
     mmap: Mmap,
     size_pages: u64,
     maximum_pages: Option<u64>,
+    /// The most pages this memory can reach: the smaller of its declared
+    /// maximum and the limit for its index type.
+    limit_pages: u64,
 }
 
 impl LinearMemory {
     /// Creates a zeroed memory of `minimum_pages` pages that may grow up to
-    /// `maximum_pages` (or [`WASM32_MAX_PAGES`] without a maximum).
+    /// `maximum_pages`, and in any case up to [`MAX_MEMORY_PAGES`] for a
+    /// 32-bit memory or [`MAX_MEMORY64_PAGES`] for a 64-bit one
+    /// (`memory64`).
     ///
-    /// Fails if the minimum exceeds [`WASM32_MAX_PAGES`] or the maximum, or if
-    /// the address space cannot be reserved.
-    pub(crate) fn new(minimum_pages: u64, maximum_pages: Option<u64>) -> anyhow::Result<Self> {
-        if minimum_pages > WASM32_MAX_PAGES {
+    /// Fails if the minimum exceeds that limit or the maximum, or if the
+    /// address space cannot be reserved.
+    pub(crate) fn new(
+        minimum_pages: u64,
+        maximum_pages: Option<u64>,
+        memory64: bool,
+    ) -> anyhow::Result<Self> {
+        let type_limit = if memory64 {
+            MAX_MEMORY64_PAGES
+        } else {
+            MAX_MEMORY_PAGES
+        };
+        if minimum_pages > type_limit {
             bail!(
                 "memory minimum size of {minimum_pages} pages exceeds the limit of \
-                 {WASM32_MAX_PAGES} pages"
+                 {type_limit} pages"
             );
         }
         if let Some(max) = maximum_pages
@@ -70,7 +95,13 @@ impl LinearMemory {
         {
             bail!("memory minimum size of {minimum_pages} pages exceeds its maximum of {max}");
         }
-        let mut mmap = Mmap::reserve(MEMORY_RESERVATION)
+        let limit_pages = maximum_pages.map_or(type_limit, |m| m.min(type_limit));
+        let reservation = if memory64 {
+            pages_to_bytes(limit_pages) + GUARD_BYTES
+        } else {
+            MEMORY32_RESERVATION
+        };
+        let mut mmap = Mmap::reserve(reservation)
             .context("failed to reserve address space for a linear memory")?;
         let bytes = pages_to_bytes(minimum_pages);
         mmap.make_accessible(0, bytes)
@@ -79,6 +110,7 @@ impl LinearMemory {
             mmap,
             size_pages: minimum_pages,
             maximum_pages,
+            limit_pages,
         })
     }
 
@@ -86,8 +118,8 @@ impl LinearMemory {
     /// old size in pages.
     ///
     /// Returns `None`, leaving the memory unchanged, if the new size would
-    /// exceed the maximum (the declared one, and in any case
-    /// [`WASM32_MAX_PAGES`]), or if the pages cannot be made accessible.
+    /// exceed the maximum (the declared one, and in any case the limit for
+    /// the memory's index type), or if the pages cannot be made accessible.
     /// Growing by zero pages returns the current size.
     pub(crate) fn grow(&mut self, delta_pages: u64) -> Option<u64> {
         let old = self.size_pages;
@@ -95,10 +127,7 @@ impl LinearMemory {
             return Some(old);
         }
         let new = old.checked_add(delta_pages)?;
-        let limit = self
-            .maximum_pages
-            .map_or(WASM32_MAX_PAGES, |m| m.min(WASM32_MAX_PAGES));
-        if new > limit {
+        if new > self.limit_pages {
             return None;
         }
         // Memory never shrinks and fresh anonymous pages read as zero, so the
@@ -176,7 +205,7 @@ impl Memory {
         if !limiter.memory_growing(0, pages_bytes(ty.minimum), max) {
             bail!("memory of {} pages refused by the limiter", ty.minimum);
         }
-        let storage = LinearMemory::new(ty.minimum, ty.maximum)?;
+        let storage = LinearMemory::new(ty.minimum, ty.maximum, ty.memory64)?;
         // SAFETY: per this function's contract.
         let def = unsafe { Definition::new(def, storage.vmmemory()) };
         Ok(Memory { storage, def, ty })
@@ -322,9 +351,9 @@ impl Memory {
     }
 }
 
-/// Converts a page count no larger than [`WASM32_MAX_PAGES`] to bytes.
+/// Converts a page count no larger than [`MAX_MEMORY64_PAGES`] to bytes.
 fn pages_to_bytes(pages: u64) -> usize {
-    debug_assert!(pages <= WASM32_MAX_PAGES);
+    debug_assert!(pages <= MAX_MEMORY64_PAGES);
     usize::try_from(pages * WASM_PAGE_SIZE).expect("64-bit host")
 }
 
@@ -341,13 +370,13 @@ mod tests {
 
     #[test]
     fn new_checks_limits() {
-        assert!(LinearMemory::new(WASM32_MAX_PAGES + 1, None).is_err());
-        assert!(LinearMemory::new(3, Some(2)).is_err());
-        let m = LinearMemory::new(0, Some(0)).unwrap();
+        assert!(LinearMemory::new(MAX_MEMORY_PAGES + 1, None, false).is_err());
+        assert!(LinearMemory::new(3, Some(2), false).is_err());
+        let m = LinearMemory::new(0, Some(0), false).unwrap();
         assert_eq!(m.size_pages(), 0);
         assert_eq!(m.byte_size(), 0);
         assert_eq!(m.maximum_pages(), Some(0));
-        let m = LinearMemory::new(2, None).unwrap();
+        let m = LinearMemory::new(2, None, false).unwrap();
         assert_eq!(m.size_pages(), 2);
         assert_eq!(m.byte_size(), 2 * 65536);
         assert_eq!(m.maximum_pages(), None);
@@ -358,7 +387,7 @@ mod tests {
 
     #[test]
     fn contents_are_zeroed_and_last_byte_writable() {
-        let m = LinearMemory::new(1, None).unwrap();
+        let m = LinearMemory::new(1, None, false).unwrap();
         // SAFETY: the first `byte_size()` bytes are accessible and owned by
         // `m`.
         let bytes = unsafe { std::slice::from_raw_parts_mut(m.base(), m.byte_size()) };
@@ -370,7 +399,7 @@ mod tests {
 
     #[test]
     fn grow_returns_old_size_and_respects_maximum() {
-        let mut m = LinearMemory::new(1, Some(3)).unwrap();
+        let mut m = LinearMemory::new(1, Some(3), false).unwrap();
         let base = m.base();
         // SAFETY: page 0 is accessible.
         unsafe { base.write(9) };
@@ -396,9 +425,9 @@ mod tests {
 
     #[test]
     fn grow_without_maximum_stops_at_4_gib() {
-        let mut m = LinearMemory::new(0, None).unwrap();
-        assert_eq!(m.grow(WASM32_MAX_PAGES + 1), None);
-        assert_eq!(m.grow(WASM32_MAX_PAGES), Some(0));
+        let mut m = LinearMemory::new(0, None, false).unwrap();
+        assert_eq!(m.grow(MAX_MEMORY_PAGES + 1), None);
+        assert_eq!(m.grow(MAX_MEMORY_PAGES), Some(0));
         assert_eq!(m.byte_size(), 4 << 30);
         assert_eq!(m.grow(1), None);
         // SAFETY: the whole 4 GiB are accessible; touching the last byte only
@@ -411,9 +440,36 @@ mod tests {
     }
 
     #[test]
+    fn a_64_bit_memory_grows_past_4_gib_up_to_its_limit() {
+        let mut m = LinearMemory::new(MAX_MEMORY_PAGES, None, true).unwrap();
+        assert_eq!(m.grow(1), Some(MAX_MEMORY_PAGES));
+        assert_eq!(m.byte_size(), (4 << 30) + 65536);
+        // SAFETY: the memory has 65,537 accessible pages; touching the last
+        // byte only commits one page.
+        unsafe {
+            let last = m.base().add(m.byte_size() - 1);
+            last.write(7);
+            assert_eq!(last.read(), 7);
+        }
+        let room = MAX_MEMORY64_PAGES - m.size_pages();
+        assert_eq!(m.grow(room + 1), None);
+        assert_eq!(m.grow(room), Some(MAX_MEMORY_PAGES + 1));
+        assert_eq!(m.grow(1), None);
+        assert!(LinearMemory::new(MAX_MEMORY64_PAGES + 1, None, true).is_err());
+    }
+
+    #[test]
+    fn a_64_bit_memory_reserves_only_its_maximum() {
+        let mut m = LinearMemory::new(1, Some(2), true).unwrap();
+        assert_eq!(m.mmap.len(), 2 * 65536 + GUARD_BYTES);
+        assert_eq!(m.grow(1), Some(1));
+        assert_eq!(m.grow(1), None);
+    }
+
+    #[test]
     fn maximum_above_the_wasm32_limit_is_clamped() {
-        let mut m = LinearMemory::new(0, Some(u64::MAX)).unwrap();
-        assert_eq!(m.grow(WASM32_MAX_PAGES + 1), None);
+        let mut m = LinearMemory::new(0, Some(u64::MAX), false).unwrap();
+        assert_eq!(m.grow(MAX_MEMORY_PAGES + 1), None);
         assert_eq!(m.grow(1), Some(0));
     }
 }

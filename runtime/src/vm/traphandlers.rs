@@ -786,7 +786,7 @@ mod tests {
         let code = CodeMemory::new(&[0x48, 0x8b, 0x07, 0xc3], vec![]).unwrap();
         // SAFETY: the code is a complete `extern "C" fn(*const u8) -> u64`.
         let load: extern "C" fn(*const u8) -> u64 = unsafe { mem::transmute(code.base()) };
-        let mut memory = LinearMemory::new(1, None).unwrap();
+        let mut memory = LinearMemory::new(1, None, false).unwrap();
         let mut s = store();
         let mut value = 1;
         // SAFETY: the last 8 bytes of the memory are accessible.

@@ -30,12 +30,7 @@ use crate::index::MemoryIndex;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, TrapCode, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
-use trestle_vmctx::VMOffsets;
-
-/// The most pages any memory can have at run time (the runtime's
-/// `MAX_MEMORY_PAGES`): a larger declared size fails instantiation, so code
-/// compiled for it never runs.
-const MAX_PAGES: u64 = 65536;
+use trestle_vmctx::{MEMORY64_MAX_PAGES, VMOffsets};
 
 impl FuncEnvironment<'_> {
     /// Whether `mem` is indexed by `i64` (memory64).
@@ -112,7 +107,7 @@ impl FuncEnvironment<'_> {
         // length of any other is read per access, since it grows.
         let ty = self.info.memories[mem];
         let length = match ty.maximum {
-            Some(max) if max == ty.minimum && max <= MAX_PAGES => {
+            Some(max) if max == ty.minimum && max <= MEMORY64_MAX_PAGES => {
                 b.ins().iconst(types::I64, (max << 16) as i64)
             }
             _ => b.ins().load(
