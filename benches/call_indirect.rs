@@ -18,7 +18,8 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use trestle_cli::bench::engines::{self, BenchEngine, EngineKind};
-use trestle_cli::bench::simd::{SimdCase, simd_bench};
+use trestle_cli::bench::kernel::{KernelCase as _, kernel_bench};
+use trestle_cli::bench::simd::SimdCase;
 use trestle_cli::bench::{
     Bench, CallCase, ModuleCase, TABLE_SIZES, TableOp, call_bench, compile_bench,
     instantiate_bench, native_bench, table_bench, table_init_module,
@@ -86,7 +87,7 @@ fn simd(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("simd/{}", case.name()));
         for kind in kinds() {
             let engine = engine(kind, true);
-            let bench = simd_bench(&*engine, case).expect("case runs");
+            let bench = kernel_bench(&*engine, case).expect("case runs");
             add(&mut group, kind.name(), bench);
         }
         group.finish();

@@ -32,6 +32,7 @@
 
 pub mod compile;
 pub mod engines;
+pub mod kernel;
 pub mod memory;
 pub mod native;
 pub mod programs;
@@ -40,6 +41,7 @@ pub mod simd;
 
 use anyhow::{Context as _, Result, bail};
 use engines::{Arg, BenchEngine, BenchInstance, BenchModule, EngineKind};
+use kernel::KernelCase as _;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::Write;
@@ -966,7 +968,7 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
                 (measure(&mut b, &options.sample)?, b.unit)
             }
             Job::Simd(e, c) => {
-                let mut b = simd::simd_bench(engines.get(e, true)?, c)
+                let mut b = kernel::kernel_bench(engines.get(e, true)?, c)
                     .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
@@ -980,7 +982,7 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
                 (measure(&mut b, &options.sample)?, b.unit)
             }
             Job::Memory(e, c) => {
-                let mut b = memory::memory_bench(engines.get(e, true)?, c)
+                let mut b = kernel::kernel_bench(engines.get(e, true)?, c)
                     .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
@@ -1234,11 +1236,11 @@ mod tests {
             measure(&mut b, &options).unwrap();
         }
         for case in simd::SimdCase::ALL {
-            let mut b = simd::simd_bench(&*engine, case).unwrap();
+            let mut b = kernel::kernel_bench(&*engine, case).unwrap();
             measure(&mut b, &options).unwrap();
         }
         for case in memory::MemoryCase::ALL {
-            let mut b = memory::memory_bench(&*engine, case).unwrap();
+            let mut b = kernel::kernel_bench(&*engine, case).unwrap();
             measure(&mut b, &options).unwrap();
         }
     }

@@ -220,9 +220,149 @@ fn metering() -> Metering {
     }
 }
 
+/// Defines `Program` and `Inst`, the [`BenchModule`] and [`BenchInstance`]
+/// of an engine whose embedding API is shaped like Wasmtime's, as
+/// Trestle's is: the same source serves both crates. `$api` is the crate;
+/// `$prepare` readies each new store before instantiation.
+macro_rules! wasmtime_shaped_program {
+    ($api:ident, $prepare:expr) => {
+        use $api::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+
+        struct Program {
+            engine: Engine,
+            modules: Vec<Module>,
+        }
+
+        impl BenchModule for Program {
+            fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
+                let mut store = Store::new(&self.engine, ());
+                let prepare: fn(&mut Store<()>) -> Result<()> = $prepare;
+                prepare(&mut store)?;
+                let mut last: Option<Instance> = None;
+                for module in &self.modules {
+                    let mut imports = Vec::new();
+                    if let Some(prev) = last {
+                        for import in module.imports() {
+                            let item =
+                                prev.get_export(&mut store, import.name())
+                                    .with_context(|| {
+                                        format!("no export `{}` to import", import.name())
+                                    })?;
+                            imports.push(item);
+                        }
+                    }
+                    last = Some(Instance::new(&mut store, module, &imports)?);
+                }
+                Ok(Box::new(Inst {
+                    store,
+                    instance: last.context("a program without modules")?,
+                    run: None,
+                }))
+            }
+        }
+
+        struct Inst {
+            store: Store<()>,
+            instance: Instance,
+            run: Option<TypedFunc<(i32, i32), i32>>,
+        }
+
+        impl Inst {
+            fn table(&mut self) -> Result<Table> {
+                self.instance
+                    .get_table(&mut self.store, "t")
+                    .context("the module exports no table `t`")
+            }
+        }
+
+        impl BenchInstance for Inst {
+            #[allow(
+                clippy::needless_question_mark,
+                reason = "Trestle's errors are `anyhow` errors already, Wasmtime's convert"
+            )]
+            fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
+                if self.run.is_none() {
+                    self.run = Some(self.instance.get_typed_func(&mut self.store, "run")?);
+                }
+                let run = self.run.as_ref().expect("looked up above");
+                Ok(run.call(&mut self.store, (n, seed))?)
+            }
+
+            fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
+                let table = self.table()?;
+                let mask = index_mask(table.size(&self.store))?;
+                let mut i = seed & mask;
+                for _ in 0..n {
+                    let is_null = table.get(&mut self.store, i).is_none_or(|r| r.is_null());
+                    i = next_get_index(i, is_null, mask);
+                }
+                Ok(i)
+            }
+
+            #[allow(
+                clippy::clone_on_copy,
+                reason = "Trestle's references are `Copy`, Wasmtime's only `Clone`"
+            )]
+            fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
+                let table = self.table()?;
+                let mask = index_mask(table.size(&self.store))?;
+                let value = table
+                    .get(&mut self.store, 0)
+                    .context("the table `t` is empty")?;
+                let mut i = seed & mask;
+                for _ in 0..n {
+                    table.set(&mut self.store, i, value.clone())?;
+                    i = (i + 1) & mask;
+                }
+                Ok(i)
+            }
+
+            fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
+                let func = match self.instance.get_export(&mut self.store, name) {
+                    Some(Extern::Func(f)) => f,
+                    _ => bail!("the module exports no function `{name}`"),
+                };
+                let params: Vec<Val> = args
+                    .iter()
+                    .map(|a| match *a {
+                        Arg::I32(v) => Val::I32(v),
+                        Arg::I64(v) => Val::I64(v),
+                        Arg::F32(v) => Val::F32(v),
+                        Arg::F64(v) => Val::F64(v),
+                    })
+                    .collect();
+                let ty = func.ty(&self.store);
+                let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+                for _ in 0..n.max(1) {
+                    func.call(&mut self.store, &params, &mut results)?;
+                }
+                results
+                    .iter()
+                    .map(|v| match v {
+                        Val::I32(v) => Ok(Arg::I32(*v)),
+                        Val::I64(v) => Ok(Arg::I64(*v)),
+                        Val::F32(v) => Ok(Arg::F32(*v)),
+                        Val::F64(v) => Ok(Arg::F64(*v)),
+                        other => Err(anyhow!("unsupported result {other:?}")),
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
 mod trestle_engine {
     use super::*;
-    use trestle::{Config, Engine, Extern, Func, Instance, Module, Store, Table, TypedFunc, Val};
+    use trestle::Config;
+
+    wasmtime_shaped_program!(trestle, |store| {
+        match metering() {
+            Metering::None => {}
+            Metering::Fuel => store.set_fuel(u64::MAX)?,
+            Metering::Epoch => store.set_epoch_deadline(u64::MAX),
+        }
+        Ok(())
+    });
 
     pub(super) struct TrestleEngine {
         engine: Engine,
@@ -258,128 +398,14 @@ mod trestle_engine {
             }))
         }
     }
-
-    struct Program {
-        engine: Engine,
-        modules: Vec<Module>,
-    }
-
-    impl BenchModule for Program {
-        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
-            let mut store = Store::new(&self.engine, ());
-            match metering() {
-                Metering::None => {}
-                Metering::Fuel => store.set_fuel(u64::MAX)?,
-                Metering::Epoch => store.set_epoch_deadline(u64::MAX),
-            }
-            let mut last: Option<Instance> = None;
-            for module in &self.modules {
-                let mut imports = Vec::new();
-                if let Some(prev) = last {
-                    for import in module.imports() {
-                        let item = prev
-                            .get_export(&mut store, import.name())
-                            .with_context(|| format!("no export `{}` to import", import.name()))?;
-                        imports.push(item);
-                    }
-                }
-                last = Some(Instance::new(&mut store, module, &imports)?);
-            }
-            Ok(Box::new(Inst {
-                store,
-                instance: last.context("a program without modules")?,
-                run: None,
-            }))
-        }
-    }
-
-    struct Inst {
-        store: Store<()>,
-        instance: Instance,
-        run: Option<TypedFunc<(i32, i32), i32>>,
-    }
-
-    impl Inst {
-        fn table(&mut self) -> Result<Table> {
-            self.instance
-                .get_table(&mut self.store, "t")
-                .context("the module exports no table `t`")
-        }
-    }
-
-    impl BenchInstance for Inst {
-        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
-            let run = match self.run {
-                Some(f) => f,
-                None => *self
-                    .run
-                    .insert(self.instance.get_typed_func(&mut self.store, "run")?),
-            };
-            run.call(&mut self.store, (n, seed))
-        }
-
-        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                let is_null = table.get(&mut self.store, i).is_none_or(|r| r.is_null());
-                i = next_get_index(i, is_null, mask);
-            }
-            Ok(i)
-        }
-
-        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let value = table
-                .get(&mut self.store, 0)
-                .context("the table `t` is empty")?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                table.set(&mut self.store, i, value)?;
-                i = (i + 1) & mask;
-            }
-            Ok(i)
-        }
-
-        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
-            let func: Func = match self.instance.get_export(&mut self.store, name) {
-                Some(Extern::Func(f)) => f,
-                _ => bail!("the module exports no function `{name}`"),
-            };
-            let params: Vec<Val> = args
-                .iter()
-                .map(|a| match *a {
-                    Arg::I32(v) => Val::I32(v),
-                    Arg::I64(v) => Val::I64(v),
-                    Arg::F32(v) => Val::F32(v),
-                    Arg::F64(v) => Val::F64(v),
-                })
-                .collect();
-            let ty = func.ty(&self.store);
-            let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(&t)).collect();
-            for _ in 0..n.max(1) {
-                func.call(&mut self.store, &params, &mut results)?;
-            }
-            results
-                .iter()
-                .map(|v| match v {
-                    Val::I32(v) => Ok(Arg::I32(*v)),
-                    Val::I64(v) => Ok(Arg::I64(*v)),
-                    Val::F32(v) => Ok(Arg::F32(*v)),
-                    Val::F64(v) => Ok(Arg::F64(*v)),
-                    other => Err(anyhow!("unsupported result {other:?}")),
-                })
-                .collect()
-        }
-    }
 }
 
 #[cfg(feature = "compare")]
 mod wasmtime_engine {
     use super::*;
-    use wasmtime::{Config, Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+    use wasmtime::Config;
+
+    wasmtime_shaped_program!(wasmtime, |_| Ok(()));
 
     pub(super) struct WasmtimeEngine {
         engine: Engine,
@@ -410,118 +436,6 @@ mod wasmtime_engine {
                 engine: self.engine.clone(),
                 modules,
             }))
-        }
-    }
-
-    struct Program {
-        engine: Engine,
-        modules: Vec<Module>,
-    }
-
-    impl BenchModule for Program {
-        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
-            let mut store = Store::new(&self.engine, ());
-            let mut last: Option<Instance> = None;
-            for module in &self.modules {
-                let mut imports = Vec::new();
-                if let Some(prev) = last {
-                    for import in module.imports() {
-                        let item = prev
-                            .get_export(&mut store, import.name())
-                            .with_context(|| format!("no export `{}` to import", import.name()))?;
-                        imports.push(item);
-                    }
-                }
-                last = Some(Instance::new(&mut store, module, &imports)?);
-            }
-            Ok(Box::new(Inst {
-                store,
-                instance: last.context("a program without modules")?,
-                run: None,
-            }))
-        }
-    }
-
-    struct Inst {
-        store: Store<()>,
-        instance: Instance,
-        run: Option<TypedFunc<(i32, i32), i32>>,
-    }
-
-    impl Inst {
-        fn table(&mut self) -> Result<Table> {
-            self.instance
-                .get_table(&mut self.store, "t")
-                .context("the module exports no table `t`")
-        }
-    }
-
-    impl BenchInstance for Inst {
-        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
-            let run = match &self.run {
-                Some(f) => f.clone(),
-                None => self
-                    .run
-                    .insert(self.instance.get_typed_func(&mut self.store, "run")?)
-                    .clone(),
-            };
-            Ok(run.call(&mut self.store, (n, seed))?)
-        }
-
-        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                let is_null = table.get(&mut self.store, i).is_none_or(|r| r.is_null());
-                i = next_get_index(i, is_null, mask);
-            }
-            Ok(i)
-        }
-
-        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let value = table
-                .get(&mut self.store, 0)
-                .context("the table `t` is empty")?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                table.set(&mut self.store, i, value.clone())?;
-                i = (i + 1) & mask;
-            }
-            Ok(i)
-        }
-
-        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
-            let func = match self.instance.get_export(&mut self.store, name) {
-                Some(Extern::Func(f)) => f,
-                _ => bail!("the module exports no function `{name}`"),
-            };
-            let params: Vec<Val> = args
-                .iter()
-                .map(|a| match *a {
-                    Arg::I32(v) => Val::I32(v),
-                    Arg::I64(v) => Val::I64(v),
-                    Arg::F32(v) => Val::F32(v),
-                    Arg::F64(v) => Val::F64(v),
-                })
-                .collect();
-            let ty = func.ty(&self.store);
-            let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
-            for _ in 0..n.max(1) {
-                func.call(&mut self.store, &params, &mut results)?;
-            }
-            results
-                .iter()
-                .map(|v| match v {
-                    Val::I32(v) => Ok(Arg::I32(*v)),
-                    Val::I64(v) => Ok(Arg::I64(*v)),
-                    Val::F32(v) => Ok(Arg::F32(*v)),
-                    Val::F64(v) => Ok(Arg::F64(*v)),
-                    other => Err(anyhow!("unsupported result {other:?}")),
-                })
-                .collect()
         }
     }
 }

@@ -9,10 +9,7 @@
 //! exports `run(n, seed) -> i32`, checked against [`MemoryCase::expected`]
 //! before timing.
 
-use super::simd::run_checked_bench;
-use super::{Bench, wat_to_binary};
-use crate::bench::engines::BenchEngine;
-use anyhow::Result;
+use super::kernel::KernelCase;
 
 /// The `i32` elements of the source buffer (32 KiB); the destination
 /// buffer follows it.
@@ -68,8 +65,15 @@ impl MemoryCase {
         MemoryCase { kernel, target }
     }
 
+    /// Element `i` of the source buffer.
+    fn source(i: u32) -> i32 {
+        i.wrapping_mul(7).wrapping_add(3) as i32
+    }
+}
+
+impl KernelCase for MemoryCase {
     /// The case's name in reports: `load-store-32k/mem0`.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         use Kernel::*;
         use Target::*;
         match (self.kernel, self.target) {
@@ -82,13 +86,8 @@ impl MemoryCase {
         }
     }
 
-    /// Element `i` of the source buffer.
-    fn source(i: u32) -> i32 {
-        i.wrapping_mul(7).wrapping_add(3) as i32
-    }
-
     /// What `run(n, seed)` returns.
-    pub fn expected(self, n: u32, seed: i32) -> i32 {
+    fn expected(self, n: u32, seed: i32) -> i32 {
         let per_pass = match self.kernel {
             Kernel::LoadStore => (0..WORDS).fold(0i32, |acc, i| acc.wrapping_add(Self::source(i))),
             Kernel::Copy => Self::source(1),
@@ -97,7 +96,7 @@ impl MemoryCase {
     }
 
     /// The module, as text.
-    pub fn wat(self) -> String {
+    fn wat(self) -> String {
         // The memory declarations, the memory operand of every access and
         // the address type.
         let (memories, mem, addr) = match self.target {
@@ -149,49 +148,15 @@ impl MemoryCase {
 "#
         )
     }
-
-    /// The module in binary form.
-    ///
-    /// # Errors
-    ///
-    /// Never for the built-in text; an error would be a bug here.
-    pub fn module(self) -> Result<Vec<u8>> {
-        wat_to_binary(&self.wat())
-    }
-}
-
-/// A memory kernel on `engine`, one pass per iteration. Checks the
-/// module's result against [`MemoryCase::expected`] first.
-///
-/// # Errors
-///
-/// When the module does not compile or instantiate (an engine without
-/// multiple or 64-bit memories), or computes a wrong result.
-pub fn memory_bench(engine: &dyn BenchEngine, case: MemoryCase) -> Result<Bench<'static>> {
-    run_checked_bench(engine, case.name(), &case.module()?, |n, seed| {
-        case.expected(n, seed)
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::engines::{EngineKind, engine};
+    use crate::bench::kernel::assert_kernels_compute_the_expected_results;
 
     #[test]
     fn kernels_compute_the_expected_results() {
-        let engine = engine(EngineKind::Trestle, true).unwrap();
-        for case in MemoryCase::ALL {
-            let module = engine.compile(&[case.module().unwrap()]).unwrap();
-            let mut instance = module.instantiate().unwrap();
-            for (n, seed) in [(0, 5), (1, 0), (2, -1), (5, 0x1234)] {
-                assert_eq!(
-                    instance.run(n, seed).unwrap(),
-                    case.expected(n as u32, seed),
-                    "{} n={n} seed={seed}",
-                    case.name()
-                );
-            }
-        }
+        assert_kernels_compute_the_expected_results(&MemoryCase::ALL);
     }
 }

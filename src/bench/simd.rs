@@ -7,9 +7,7 @@
 //! value that depends on every one of them, checked against
 //! [`SimdCase::expected`] before timing.
 
-use super::{Bench, verified_run, wat_to_binary};
-use crate::bench::engines::BenchEngine;
-use anyhow::Result;
+use super::kernel::KernelCase;
 
 /// The `i32` elements of each array of the dot product.
 pub const DOT_LEN: u32 = 4096;
@@ -34,14 +32,6 @@ impl SimdCase {
     /// Every case, in report order.
     pub const ALL: [SimdCase; 2] = [SimdCase::DotI32, SimdCase::ByteCount];
 
-    /// The case's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SimdCase::DotI32 => "i32-dot-4096",
-            SimdCase::ByteCount => "byte-count-32k",
-        }
-    }
-
     /// Element `i` of the first array of the dot product.
     fn dot_a(i: u32) -> i32 {
         i.wrapping_mul(7).wrapping_add(3) as i32
@@ -57,9 +47,19 @@ impl SimdCase {
     fn byte(i: u32) -> u8 {
         (i.wrapping_mul(i) >> 7) as u8
     }
+}
+
+impl KernelCase for SimdCase {
+    /// The case's name in reports.
+    fn name(self) -> &'static str {
+        match self {
+            SimdCase::DotI32 => "i32-dot-4096",
+            SimdCase::ByteCount => "byte-count-32k",
+        }
+    }
 
     /// What `run(n, seed)` returns.
-    pub fn expected(self, n: u32, seed: i32) -> i32 {
+    fn expected(self, n: u32, seed: i32) -> i32 {
         match self {
             SimdCase::DotI32 => {
                 let dot = (0..DOT_LEN).fold(0i32, |acc, i| {
@@ -77,7 +77,7 @@ impl SimdCase {
     }
 
     /// The module, as text.
-    pub fn wat(self) -> String {
+    fn wat(self) -> String {
         match self {
             SimdCase::DotI32 => format!(
                 r#"(module
@@ -144,76 +144,16 @@ impl SimdCase {
             ),
         }
     }
-
-    /// The module in binary form.
-    ///
-    /// # Errors
-    ///
-    /// Never for the built-in text; an error would be a bug here.
-    pub fn module(self) -> Result<Vec<u8>> {
-        wat_to_binary(&self.wat())
-    }
-}
-
-/// A SIMD kernel on `engine`, one pass per iteration. Checks the module's
-/// result against [`SimdCase::expected`] first.
-///
-/// # Errors
-///
-/// When the module does not compile or instantiate (an engine without
-/// SIMD), or computes a wrong result.
-pub fn simd_bench(engine: &dyn BenchEngine, case: SimdCase) -> Result<Bench<'static>> {
-    run_checked_bench(engine, case.name(), &case.module()?, |n, seed| {
-        case.expected(n, seed)
-    })
-}
-
-/// A benchmark of the `run(n, seed)` export of `module`, one unit
-/// (`pass`) per iteration, after checking that `run(3, seed)` returns
-/// `expected(3, seed)`. The kernels of the SIMD and memory groups.
-///
-/// # Errors
-///
-/// When the module does not compile or instantiate, or computes a wrong
-/// result.
-pub(super) fn run_checked_bench(
-    engine: &dyn BenchEngine,
-    name: &str,
-    module: &[u8],
-    expected: impl Fn(u32, i32) -> i32,
-) -> Result<Bench<'static>> {
-    let module = engine.compile(&[module.to_vec()])?;
-    let (n, seed) = (3, 0x31);
-    let expected = expected(n, seed);
-    Ok(Bench {
-        sampler: Box::new(verified_run(engine, module, name, (n, seed, expected))?),
-        units_per_iter: 1,
-        unit: "pass",
-        fixed_n: None,
-        max_n: 1 << 24,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::engines::{EngineKind, engine};
+    use crate::bench::kernel::assert_kernels_compute_the_expected_results;
 
     #[test]
     fn kernels_compute_the_expected_results() {
-        let engine = engine(EngineKind::Trestle, true).unwrap();
-        for case in SimdCase::ALL {
-            let module = engine.compile(&[case.module().unwrap()]).unwrap();
-            let mut instance = module.instantiate().unwrap();
-            for (n, seed) in [(0, 5), (1, 0), (2, -1), (5, 0x1234)] {
-                assert_eq!(
-                    instance.run(n, seed).unwrap(),
-                    case.expected(n as u32, seed),
-                    "{} n={n} seed={seed}",
-                    case.name()
-                );
-            }
-        }
+        assert_kernels_compute_the_expected_results(&SimdCase::ALL);
         // Some byte of the buffer is found, and the counts differ by seed.
         let counts: Vec<i32> = (0..256)
             .map(|b| SimdCase::ByteCount.expected(1, b))
