@@ -77,6 +77,7 @@ struct CompileArgs {
 /// argv[0]), --env and --dir give it environment variables and directories,
 /// standard input and output are the terminal's, and its exit status is
 /// trestle's. With --invoke, a WASI reactor's `_initialize` runs first.
+/// A trap exits with status 134 (as after SIGABRT), other errors with 1.
 /// Other imports are not provided: such a module is refused before it is
 /// compiled.
 ///
@@ -284,7 +285,7 @@ fn main() -> ExitCode {
             if let Some(backtrace) = e.downcast_ref::<trestle::WasmBacktrace>() {
                 eprintln!("{backtrace}");
             }
-            ExitCode::FAILURE
+            exit_code_of(&e)
         }
         Err(payload) => {
             eprintln!("error: internal error: {}", panic_message(&*payload));
@@ -292,6 +293,21 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The exit status for an error: [`TRAP_EXIT_STATUS`] when WebAssembly
+/// trapped, 1 otherwise.
+fn exit_code_of(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<trestle::Trap>().is_some() {
+        ExitCode::from(TRAP_EXIT_STATUS)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The exit status of `trestle run` when the module traps: 134, what a
+/// shell reports for a process killed by `SIGABRT`, as Wasmtime exits, so
+/// that scripts tell a trap from other failures the same way.
+const TRAP_EXIT_STATUS: u8 = 134;
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {

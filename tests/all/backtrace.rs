@@ -367,7 +367,11 @@ fn cli_prints_the_backtrace_under_the_error() {
         .args(["--invoke", "run"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(134),
+        "a trap exits as Wasmtime does: {out:?}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(lines[0].starts_with("error: "), "{stderr}");

@@ -286,7 +286,7 @@ fn cli_fuel_and_timeout_stop_an_infinite_loop() {
             limit[0],
             limit[1],
         ]);
-        assert_eq!(out.status.code(), Some(1), "{limit:?}");
+        assert_eq!(out.status.code(), Some(134), "a trap: {limit:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let expected = if limit[0] == "--fuel" {
             "ran out of fuel"
