@@ -455,138 +455,78 @@ mod tests {
     use super::*;
     use core::mem::{align_of, offset_of, size_of};
 
+    /// Asserts that the size of `$ty` (where given) and the offset of each
+    /// named field are the constants compiled code is built with.
+    macro_rules! assert_layout {
+        ($ty:ident { $(size: $size:expr,)? $($field:ident: $offset:expr),* $(,)? }) => {
+            $(assert_eq!(size_of::<$ty>(), $size as usize, "size of {}", stringify!($ty));)?
+            $(assert_eq!(
+                offset_of!($ty, $field),
+                $offset as usize,
+                "offset of {}::{}",
+                stringify!($ty),
+                stringify!($field)
+            );)*
+        };
+    }
+
     #[test]
     fn struct_layouts_match_offsets() {
-        assert_eq!(size_of::<VMFuncRef>(), VMOffsets::SIZE_OF_FUNC_REF as usize);
-        assert_eq!(
-            offset_of!(VMFuncRef, wasm_call),
-            VMOffsets::FUNC_REF_WASM_CALL as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, array_call),
-            VMOffsets::FUNC_REF_ARRAY_CALL as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, vmctx),
-            VMOffsets::FUNC_REF_VMCTX as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, type_id),
-            VMOffsets::FUNC_REF_TYPE_ID as usize
-        );
-
+        assert_layout!(VMFuncRef {
+            size: VMOffsets::SIZE_OF_FUNC_REF,
+            wasm_call: VMOffsets::FUNC_REF_WASM_CALL,
+            array_call: VMOffsets::FUNC_REF_ARRAY_CALL,
+            vmctx: VMOffsets::FUNC_REF_VMCTX,
+            type_id: VMOffsets::FUNC_REF_TYPE_ID
+        });
+        assert_layout!(VMTableDefinition {
+            size: VMOffsets::SIZE_OF_TABLE_DEFINITION,
+            base: VMOffsets::TABLE_DEFINITION_BASE,
+            current_elements: VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS,
+            inline_capacity: VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY,
+            func_refs: VMOffsets::TABLE_DEFINITION_FUNC_REFS
+        });
+        assert_layout!(VMTableImport {
+            size: VMOffsets::SIZE_OF_TABLE_IMPORT,
+            from: VMOffsets::TABLE_IMPORT_FROM
+        });
+        assert_layout!(VMMemoryDefinition {
+            size: VMOffsets::SIZE_OF_MEMORY_DEFINITION,
+            base: VMOffsets::MEMORY_DEFINITION_BASE,
+            current_length: VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH
+        });
+        assert_layout!(VMMemoryImport {
+            size: VMOffsets::SIZE_OF_MEMORY_IMPORT,
+            from: VMOffsets::MEMORY_IMPORT_FROM
+        });
+        assert_layout!(VMGlobalDefinition {
+            size: VMOffsets::SIZE_OF_GLOBAL_DEFINITION
+        });
+        assert_layout!(VMGlobalImport {
+            size: VMOffsets::SIZE_OF_GLOBAL_IMPORT,
+            from: VMOffsets::GLOBAL_IMPORT_FROM
+        });
+        assert_layout!(VMFunctionImport {
+            size: VMOffsets::SIZE_OF_FUNCTION_IMPORT,
+            wasm_call: VMOffsets::FUNCTION_IMPORT_WASM_CALL,
+            vmctx: VMOffsets::FUNCTION_IMPORT_VMCTX
+        });
+        assert_layout!(VMHostFuncContext {
+            magic: VMOffsets::HOST_CTX_MAGIC,
+            array_call: VMOffsets::HOST_CTX_ARRAY_CALL
+        });
+        assert_layout!(VMStoreContext {
+            stack_limit: VMOffsets::STORE_CONTEXT_STACK_LIMIT,
+            fuel_consumed: VMOffsets::STORE_CONTEXT_FUEL_CONSUMED,
+            epoch_deadline: VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE,
+            epoch_ptr: VMOffsets::STORE_CONTEXT_EPOCH_PTR,
+            last_wasm_exit_fp: VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP
+        });
         assert_eq!(
             1 << VMOffsets::TABLE_ELEMENT_SHIFT,
             VMOffsets::SIZE_OF_TABLE_ELEMENT
         );
-
-        assert_eq!(
-            size_of::<VMTableDefinition>(),
-            VMOffsets::SIZE_OF_TABLE_DEFINITION as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, base),
-            VMOffsets::TABLE_DEFINITION_BASE as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, current_elements),
-            VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, inline_capacity),
-            VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, func_refs),
-            VMOffsets::TABLE_DEFINITION_FUNC_REFS as usize
-        );
-        assert_eq!(
-            size_of::<VMTableImport>(),
-            VMOffsets::SIZE_OF_TABLE_IMPORT as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableImport, from),
-            VMOffsets::TABLE_IMPORT_FROM as usize
-        );
-
-        assert_eq!(
-            size_of::<VMMemoryDefinition>(),
-            VMOffsets::SIZE_OF_MEMORY_DEFINITION as usize
-        );
-        assert_eq!(
-            offset_of!(VMMemoryDefinition, base),
-            VMOffsets::MEMORY_DEFINITION_BASE as usize
-        );
-        assert_eq!(
-            offset_of!(VMMemoryDefinition, current_length),
-            VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH as usize
-        );
-        assert_eq!(
-            size_of::<VMMemoryImport>(),
-            VMOffsets::SIZE_OF_MEMORY_IMPORT as usize
-        );
-        assert_eq!(
-            offset_of!(VMMemoryImport, from),
-            VMOffsets::MEMORY_IMPORT_FROM as usize
-        );
-
-        assert_eq!(
-            size_of::<VMGlobalDefinition>(),
-            VMOffsets::SIZE_OF_GLOBAL_DEFINITION as usize
-        );
         assert_eq!(align_of::<VMGlobalDefinition>(), 16);
-        assert_eq!(
-            size_of::<VMGlobalImport>(),
-            VMOffsets::SIZE_OF_GLOBAL_IMPORT as usize
-        );
-        assert_eq!(
-            offset_of!(VMGlobalImport, from),
-            VMOffsets::GLOBAL_IMPORT_FROM as usize
-        );
-
-        assert_eq!(
-            size_of::<VMFunctionImport>(),
-            VMOffsets::SIZE_OF_FUNCTION_IMPORT as usize
-        );
-        assert_eq!(
-            offset_of!(VMFunctionImport, wasm_call),
-            VMOffsets::FUNCTION_IMPORT_WASM_CALL as usize
-        );
-        assert_eq!(
-            offset_of!(VMFunctionImport, vmctx),
-            VMOffsets::FUNCTION_IMPORT_VMCTX as usize
-        );
-
-        assert_eq!(
-            offset_of!(VMHostFuncContext, magic),
-            VMOffsets::HOST_CTX_MAGIC as usize
-        );
-        assert_eq!(
-            offset_of!(VMHostFuncContext, array_call),
-            VMOffsets::HOST_CTX_ARRAY_CALL as usize
-        );
-
-        assert_eq!(
-            offset_of!(VMStoreContext, stack_limit),
-            VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, fuel_consumed),
-            VMOffsets::STORE_CONTEXT_FUEL_CONSUMED as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, epoch_deadline),
-            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, epoch_ptr),
-            VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, last_wasm_exit_fp),
-            VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP as usize
-        );
-
         assert_eq!(size_of::<ValRaw>(), VAL_RAW_SIZE as usize);
     }
 
