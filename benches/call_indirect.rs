@@ -1,11 +1,11 @@
 //! Criterion benchmarks of `call_indirect` throughput, table operations,
-//! SIMD kernels, compilation and instantiation, on Trestle and, with
+//! SIMD and memory kernels, compilation and instantiation, on Trestle and, with
 //! `--features compare`, on Wasmtime and wasmi, plus the native baseline.
 //!
 //! The cases and engines are those of `trestle bench` (`src/bench.rs`);
 //! only the sampling is criterion's. Each benchmark id is
 //! `group/case/engine`, and throughput is reported per call, grow,
-//! element or pass of a SIMD kernel.
+//! element or pass of a kernel.
 //!
 //! ```sh
 //! cargo bench                                   # Trestle and native
@@ -18,7 +18,8 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use trestle_cli::bench::engines::{self, BenchEngine, EngineKind};
-use trestle_cli::bench::kernel::{KernelCase as _, kernel_bench};
+use trestle_cli::bench::kernel::{KernelCase, kernel_bench};
+use trestle_cli::bench::memory::MemoryCase;
 use trestle_cli::bench::simd::SimdCase;
 use trestle_cli::bench::{
     Bench, CallCase, ModuleCase, TABLE_SIZES, TableOp, call_bench, compile_bench,
@@ -57,41 +58,53 @@ fn add(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, mut bench: Bench<'_>)
     });
 }
 
-fn call_indirect(c: &mut Criterion) {
-    for case in CallCase::ALL {
-        let mut group = c.benchmark_group(format!("call_indirect/{}", case.name()));
-        add(&mut group, "native", native_bench(case.native()));
+/// Adds a group `{prefix}/{case name}` per case, with one benchmark per
+/// engine made by `bench`, after whatever `baseline` adds (the native
+/// loop, where there is one).
+fn per_engine<C: Copy>(
+    c: &mut Criterion,
+    prefix: &str,
+    cases: &[C],
+    name: impl Fn(C) -> &'static str,
+    bench: impl Fn(&dyn BenchEngine, C) -> anyhow::Result<Bench<'static>>,
+    baseline: impl Fn(&mut BenchmarkGroup<'_, WallTime>, C),
+) {
+    for &case in cases {
+        let mut group = c.benchmark_group(format!("{prefix}/{}", name(case)));
+        baseline(&mut group, case);
         for kind in kinds() {
             let engine = engine(kind, true);
-            let bench = call_bench(&*engine, case).expect("case runs");
+            let bench = bench(&*engine, case).expect("case runs");
             add(&mut group, kind.name(), bench);
         }
         group.finish();
     }
+}
+
+fn call_indirect(c: &mut Criterion) {
+    per_engine(
+        c,
+        "call_indirect",
+        &CallCase::ALL,
+        CallCase::name,
+        call_bench,
+        |group, case| add(group, "native", native_bench(case.native())),
+    );
 }
 
 fn table_ops(c: &mut Criterion) {
-    for op in TableOp::ALL {
-        let mut group = c.benchmark_group(format!("table/{}", op.name()));
-        for kind in kinds() {
-            let engine = engine(kind, true);
-            let bench = table_bench(&*engine, op).expect("case runs");
-            add(&mut group, kind.name(), bench);
-        }
-        group.finish();
-    }
+    per_engine(
+        c,
+        "table",
+        &TableOp::ALL,
+        TableOp::name,
+        table_bench,
+        |_, _| {},
+    );
 }
 
-fn simd(c: &mut Criterion) {
-    for case in SimdCase::ALL {
-        let mut group = c.benchmark_group(format!("simd/{}", case.name()));
-        for kind in kinds() {
-            let engine = engine(kind, true);
-            let bench = kernel_bench(&*engine, case).expect("case runs");
-            add(&mut group, kind.name(), bench);
-        }
-        group.finish();
-    }
+fn kernels<K: KernelCase>(c: &mut Criterion, prefix: &str, cases: &[K]) {
+    per_engine(c, prefix, cases, K::name, kernel_bench, |_, _| {});
 }
 
 fn compile_and_instantiate(c: &mut Criterion) {
@@ -144,7 +157,8 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     call_indirect(&mut c);
     table_ops(&mut c);
-    simd(&mut c);
+    kernels(&mut c, "simd", &SimdCase::ALL);
+    kernels(&mut c, "memory", &MemoryCase::ALL);
     compile_and_instantiate(&mut c);
     c.final_summary();
 }
