@@ -7,7 +7,12 @@ use crate::vm::StoreMemoryIndex;
 use crate::{AsContext, AsContextMut, MemoryType, vm};
 use anyhow::{Result, anyhow};
 
-/// A linear memory of a store.
+/// A linear memory of a store, 32- or 64-bit.
+///
+/// Byte offsets and sizes are `usize` and page counts `u64`, as in
+/// Wasmtime. Trestle runs only on 64-bit hosts, where a `usize` is 64 bits
+/// wide, so every byte of a 64-bit memory has an offset (see
+/// [`crate::MAX_MEMORY64_PAGES`] for how large one may grow).
 ///
 /// ```
 /// use trestle::{Engine, Memory, MemoryType, Store};
