@@ -222,10 +222,12 @@ fn metering() -> Metering {
 
 /// Defines `Program` and `Inst`, the [`BenchModule`] and [`BenchInstance`]
 /// of an engine whose embedding API is shaped like Wasmtime's, as
-/// Trestle's is: the same source serves both crates. `$api` is the crate;
-/// `$prepare` readies each new store before instantiation.
+/// Trestle's and wasmi's are: the same source serves every crate. `$api`
+/// is the crate; `$prepare` readies each new store before instantiation;
+/// `$f32` and `$f64` convert the bits of a float to the crate's value of
+/// it and back.
 macro_rules! wasmtime_shaped_program {
-    ($api:ident, $prepare:expr) => {
+    ($api:ident, $prepare:expr, f32: ($from32:expr, $to32:expr), f64: ($from64:expr, $to64:expr)) => {
         use $api::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
 
         struct Program {
@@ -327,12 +329,12 @@ macro_rules! wasmtime_shaped_program {
                     .map(|a| match *a {
                         Arg::I32(v) => Val::I32(v),
                         Arg::I64(v) => Val::I64(v),
-                        Arg::F32(v) => Val::F32(v),
-                        Arg::F64(v) => Val::F64(v),
+                        Arg::F32(v) => Val::F32($from32(v)),
+                        Arg::F64(v) => Val::F64($from64(v)),
                     })
                     .collect();
                 let ty = func.ty(&self.store);
-                let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+                let mut results: Vec<Val> = ty.results().into_iter().map(|_| Val::I32(0)).collect();
                 for _ in 0..n.max(1) {
                     func.call(&mut self.store, &params, &mut results)?;
                 }
@@ -341,8 +343,8 @@ macro_rules! wasmtime_shaped_program {
                     .map(|v| match v {
                         Val::I32(v) => Ok(Arg::I32(*v)),
                         Val::I64(v) => Ok(Arg::I64(*v)),
-                        Val::F32(v) => Ok(Arg::F32(*v)),
-                        Val::F64(v) => Ok(Arg::F64(*v)),
+                        Val::F32(v) => Ok(Arg::F32($to32(*v))),
+                        Val::F64(v) => Ok(Arg::F64($to64(*v))),
                         other => Err(anyhow!("unsupported result {other:?}")),
                     })
                     .collect()
@@ -355,14 +357,19 @@ mod trestle_engine {
     use super::*;
     use trestle::Config;
 
-    wasmtime_shaped_program!(trestle, |store| {
-        match metering() {
-            Metering::None => {}
-            Metering::Fuel => store.set_fuel(u64::MAX)?,
-            Metering::Epoch => store.set_epoch_deadline(u64::MAX),
-        }
-        Ok(())
-    });
+    wasmtime_shaped_program!(
+        trestle,
+        |store| {
+            match metering() {
+                Metering::None => {}
+                Metering::Fuel => store.set_fuel(u64::MAX)?,
+                Metering::Epoch => store.set_epoch_deadline(u64::MAX),
+            }
+            Ok(())
+        },
+        f32: (std::convert::identity, std::convert::identity),
+        f64: (std::convert::identity, std::convert::identity)
+    );
 
     pub(super) struct TrestleEngine {
         engine: Engine,
@@ -405,7 +412,12 @@ mod wasmtime_engine {
     use super::*;
     use wasmtime::Config;
 
-    wasmtime_shaped_program!(wasmtime, |_| Ok(()));
+    wasmtime_shaped_program!(
+        wasmtime,
+        |_| Ok(()),
+        f32: (std::convert::identity, std::convert::identity),
+        f64: (std::convert::identity, std::convert::identity)
+    );
 
     pub(super) struct WasmtimeEngine {
         engine: Engine,
@@ -443,7 +455,13 @@ mod wasmtime_engine {
 #[cfg(feature = "compare")]
 mod wasmi_engine {
     use super::*;
-    use wasmi::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+
+    wasmtime_shaped_program!(
+        wasmi,
+        |_| Ok(()),
+        f32: (wasmi::F32::from_bits, wasmi::F32::to_bits),
+        f64: (wasmi::F64::from_bits, wasmi::F64::to_bits)
+    );
 
     pub(super) struct WasmiEngine {
         engine: Engine,
@@ -474,121 +492,6 @@ mod wasmi_engine {
                 engine: self.engine.clone(),
                 modules,
             }))
-        }
-    }
-
-    struct Program {
-        engine: Engine,
-        modules: Vec<Module>,
-    }
-
-    impl BenchModule for Program {
-        fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
-            let mut store = Store::new(&self.engine, ());
-            let mut last: Option<Instance> = None;
-            for module in &self.modules {
-                let mut imports = Vec::new();
-                if let Some(prev) = last {
-                    for import in module.imports() {
-                        let item = prev
-                            .get_export(&store, import.name())
-                            .with_context(|| format!("no export `{}` to import", import.name()))?;
-                        imports.push(item);
-                    }
-                }
-                last = Some(Instance::new(&mut store, module, &imports)?);
-            }
-            Ok(Box::new(Inst {
-                store,
-                instance: last.context("a program without modules")?,
-                run: None,
-            }))
-        }
-    }
-
-    struct Inst {
-        store: Store<()>,
-        instance: Instance,
-        run: Option<TypedFunc<(i32, i32), i32>>,
-    }
-
-    impl Inst {
-        fn table(&mut self) -> Result<Table> {
-            self.instance
-                .get_table(&self.store, "t")
-                .context("the module exports no table `t`")
-        }
-    }
-
-    impl BenchInstance for Inst {
-        fn run(&mut self, n: i32, seed: i32) -> Result<i32> {
-            let run = match self.run {
-                Some(f) => f,
-                None => *self
-                    .run
-                    .insert(self.instance.get_typed_func(&self.store, "run")?),
-            };
-            Ok(run.call(&mut self.store, (n, seed))?)
-        }
-
-        fn table_get(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                let is_null = table.get(&self.store, i).is_none_or(|r| r.is_null());
-                i = next_get_index(i, is_null, mask);
-            }
-            Ok(i)
-        }
-
-        fn table_set(&mut self, n: u64, seed: u64) -> Result<u64> {
-            let table = self.table()?;
-            let mask = index_mask(table.size(&self.store))?;
-            let value = table
-                .get(&self.store, 0)
-                .context("the table `t` is empty")?;
-            let mut i = seed & mask;
-            for _ in 0..n {
-                table.set(&mut self.store, i, value)?;
-                i = (i + 1) & mask;
-            }
-            Ok(i)
-        }
-
-        fn call(&mut self, name: &str, args: &[Arg], n: u64) -> Result<Vec<Arg>> {
-            let func = match self.instance.get_export(&self.store, name) {
-                Some(Extern::Func(f)) => f,
-                _ => bail!("the module exports no function `{name}`"),
-            };
-            let params: Vec<Val> = args
-                .iter()
-                .map(|a| match *a {
-                    Arg::I32(v) => Val::I32(v),
-                    Arg::I64(v) => Val::I64(v),
-                    Arg::F32(v) => Val::F32(wasmi::F32::from_bits(v)),
-                    Arg::F64(v) => Val::F64(wasmi::F64::from_bits(v)),
-                })
-                .collect();
-            let ty = func.ty(&self.store);
-            let mut results: Vec<Val> = ty
-                .results()
-                .iter()
-                .map(|t| Val::default_for_ty(*t))
-                .collect();
-            for _ in 0..n.max(1) {
-                func.call(&mut self.store, &params, &mut results)?;
-            }
-            results
-                .iter()
-                .map(|v| match v {
-                    Val::I32(v) => Ok(Arg::I32(*v)),
-                    Val::I64(v) => Ok(Arg::I64(*v)),
-                    Val::F32(v) => Ok(Arg::F32(v.to_bits())),
-                    Val::F64(v) => Ok(Arg::F64(v.to_bits())),
-                    other => Err(anyhow!("unsupported result {other:?}")),
-                })
-                .collect()
         }
     }
 }
