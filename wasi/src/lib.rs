@@ -119,7 +119,8 @@ impl From<Errno> for Error {
 /// Calls `$m!` with every preview 1 function but `proc_exit` (which
 /// returns no errno): its name and its parameters with their Rust types,
 /// which give the wasm types (`u32` is `i32`, `u64` and `i64` are `i64`).
-/// The implementation of each is the function of the same name in `p1`.
+/// The implementation of each is the function of the same name in `p1`,
+/// or the call after `=`, with the context and memory as first arguments.
 macro_rules! for_each_function {
     ($m:ident) => {
         $m! {
@@ -139,17 +140,17 @@ macro_rules! for_each_function {
             fd_filestat_get(fd: u32, out: u32);
             fd_filestat_set_size(fd: u32, size: u64);
             fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, flags: u32);
-            fd_pread(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
+            fd_pread(fd: u32, iovs: u32, count: u32, offset: u64, out: u32) = read(fd, (iovs, count), At::Offset(offset), out);
             fd_prestat_get(fd: u32, out: u32);
             fd_prestat_dir_name(fd: u32, path: u32, len: u32);
-            fd_pwrite(fd: u32, iovs: u32, count: u32, offset: u64, out: u32);
-            fd_read(fd: u32, iovs: u32, count: u32, out: u32);
+            fd_pwrite(fd: u32, iovs: u32, count: u32, offset: u64, out: u32) = write(fd, (iovs, count), At::Offset(offset), out);
+            fd_read(fd: u32, iovs: u32, count: u32, out: u32) = read(fd, (iovs, count), At::Cursor, out);
             fd_readdir(fd: u32, buf: u32, len: u32, cookie: u64, out: u32);
             fd_renumber(from: u32, to: u32);
             fd_seek(fd: u32, offset: i64, whence: u32, out: u32);
             fd_sync(fd: u32);
             fd_tell(fd: u32, out: u32);
-            fd_write(fd: u32, iovs: u32, count: u32, out: u32);
+            fd_write(fd: u32, iovs: u32, count: u32, out: u32) = write(fd, (iovs, count), At::Cursor, out);
             path_create_directory(fd: u32, path: u32, len: u32);
             path_filestat_get(fd: u32, flags: u32, path: u32, len: u32, out: u32);
             path_filestat_set_times(fd: u32, flags: u32, path: u32, len: u32, atim: u64, mtim: u64, fst: u32);
@@ -205,17 +206,32 @@ pub fn add_to_linker<T: 'static>(
     get: impl Fn(&mut T) -> &mut WasiP1Ctx + Copy + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     macro_rules! define {
-        ($( $name:ident ( $( $arg:ident : $ty:ty ),* ); )*) => {
+        ($(
+            $name:ident ( $( $arg:ident : $ty:ty ),* )
+            $( = $imp:ident ( $( $e:expr ),* ) )?;
+        )*) => {
             $(
                 linker.func_wrap(
                     MODULE,
                     stringify!($name),
                     move |mut caller: Caller<'_, T>, $( $arg: $ty ),*| -> anyhow::Result<i32> {
-                        dispatch(&mut caller, get, |cx, mem| p1::$name(cx, mem, $( $arg ),*))
+                        dispatch(&mut caller, get, |cx, mem| {
+                            implementation!(cx, mem, $name ( $( $arg ),* ) $( = $imp ( $( $e ),* ) )?)
+                        })
                     },
                 )?;
             )*
         };
+    }
+    /// The call that implements one function: see [`for_each_function`].
+    macro_rules! implementation {
+        ($cx:ident, $mem:ident, $name:ident ( $( $arg:ident ),* )) => {
+            p1::$name($cx, $mem, $( $arg ),*)
+        };
+        ($cx:ident, $mem:ident, $name:ident ( $( $arg:ident ),* ) = $imp:ident ( $( $e:expr ),* )) => {{
+            use p1::At;
+            p1::$imp($cx, $mem, $( $e ),*)
+        }};
     }
     for_each_function!(define);
     linker.func_wrap(
@@ -237,7 +253,7 @@ pub fn add_to_linker<T: 'static>(
 }
 
 macro_rules! names {
-    ($( $name:ident ( $( $arg:ident : $ty:ty ),* ); )*) => {
+    ($( $name:ident ( $( $arg:ident : $ty:ty ),* ) $( = $imp:ident ( $( $e:expr ),* ) )?; )*) => {
         /// The names of every function [`add_to_linker`] defines.
         pub const FUNCTIONS: &[&str] = &[$( stringify!($name), )* "proc_exit"];
     };

@@ -582,7 +582,7 @@ fn to_u32(n: usize) -> R<u32> {
 /// advances (`fd_read`, `fd_write`), or a given offset, which leaves it
 /// alone (`fd_pread`, `fd_pwrite`; streams cannot seek: `ESPIPE`).
 #[derive(Clone, Copy)]
-enum At {
+pub(crate) enum At {
     Cursor,
     Offset(u64),
 }
@@ -593,7 +593,9 @@ fn advance(position: u64, n: usize) -> R<u64> {
         .ok_or(Error::from(Errno::Overflow))
 }
 
-fn read(
+/// `fd_read` and `fd_pread`: reads into the first non-empty buffer of
+/// `iovs` at `at`, and stores the number of bytes read at `out`.
+pub(crate) fn read(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
     fd: u32,
@@ -632,7 +634,9 @@ fn file_write(f: &FileDesc, buf: &[u8], offset: u64) -> R<usize> {
     }
 }
 
-fn write(
+/// `fd_write` and `fd_pwrite`: writes the first non-empty buffer of
+/// `iovs` at `at`, and stores the number of bytes written at `out`.
+pub(crate) fn write(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
     fd: u32,
@@ -661,52 +665,6 @@ fn write(
         _ => return Err(Errno::Badf.into()),
     };
     mem.write_u32(out, to_u32(n)?)
-}
-
-pub(crate) fn fd_read(
-    cx: &mut WasiP1Ctx,
-    mem: &mut GuestMemory<'_>,
-    fd: u32,
-    iovs: u32,
-    count: u32,
-    out: u32,
-) -> R {
-    read(cx, mem, fd, (iovs, count), At::Cursor, out)
-}
-
-pub(crate) fn fd_pread(
-    cx: &mut WasiP1Ctx,
-    mem: &mut GuestMemory<'_>,
-    fd: u32,
-    iovs: u32,
-    count: u32,
-    offset: u64,
-    out: u32,
-) -> R {
-    read(cx, mem, fd, (iovs, count), At::Offset(offset), out)
-}
-
-pub(crate) fn fd_write(
-    cx: &mut WasiP1Ctx,
-    mem: &mut GuestMemory<'_>,
-    fd: u32,
-    iovs: u32,
-    count: u32,
-    out: u32,
-) -> R {
-    write(cx, mem, fd, (iovs, count), At::Cursor, out)
-}
-
-pub(crate) fn fd_pwrite(
-    cx: &mut WasiP1Ctx,
-    mem: &mut GuestMemory<'_>,
-    fd: u32,
-    iovs: u32,
-    count: u32,
-    offset: u64,
-    out: u32,
-) -> R {
-    write(cx, mem, fd, (iovs, count), At::Offset(offset), out)
 }
 
 pub(crate) fn fd_prestat_get(
