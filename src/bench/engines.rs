@@ -147,15 +147,11 @@ pub fn compare_unavailable() -> anyhow::Error {
 /// in a build without the `compare` feature.
 pub fn engine(kind: EngineKind, table_lazy_init: bool) -> Result<Box<dyn BenchEngine>> {
     match kind {
-        EngineKind::Trestle => Ok(Box::new(trestle_engine::TrestleEngine::new(
-            table_lazy_init,
-        )?)),
+        EngineKind::Trestle => Ok(Box::new(trestle_engine::new(table_lazy_init)?)),
         #[cfg(feature = "compare")]
-        EngineKind::Wasmtime => Ok(Box::new(wasmtime_engine::WasmtimeEngine::new(
-            table_lazy_init,
-        )?)),
+        EngineKind::Wasmtime => Ok(Box::new(wasmtime_engine::new(table_lazy_init)?)),
         #[cfg(feature = "compare")]
-        EngineKind::Wasmi => Ok(Box::new(wasmi_engine::WasmiEngine::new())),
+        EngineKind::Wasmi => Ok(Box::new(wasmi_engine::new())),
         #[cfg(not(feature = "compare"))]
         EngineKind::Wasmtime | EngineKind::Wasmi => Err(compare_unavailable()),
     }
@@ -220,15 +216,45 @@ fn metering() -> Metering {
     }
 }
 
-/// Defines `Program` and `Inst`, the [`BenchModule`] and [`BenchInstance`]
-/// of an engine whose embedding API is shaped like Wasmtime's, as
-/// Trestle's and wasmi's are: the same source serves every crate. `$api`
-/// is the crate; `$prepare` readies each new store before instantiation;
-/// `$f32` and `$f64` convert the bits of a float to the crate's value of
-/// it and back.
-macro_rules! wasmtime_shaped_program {
-    ($api:ident, $prepare:expr, f32: ($from32:expr, $to32:expr), f64: ($from64:expr, $to64:expr)) => {
+/// Defines the adapters of an engine whose embedding API is shaped like
+/// Wasmtime's, as Trestle's and wasmi's are, from one source: `Adapter`
+/// (the [`BenchEngine`], made from an engine of the crate), `Program`
+/// and `Inst`. `api` is the crate, `kind` the engine's [`EngineKind`];
+/// `load` compiles one module; `prepare` readies each new store before
+/// instantiation; `f32` and `f64` convert the bits of a float to the
+/// crate's value of it and back.
+macro_rules! wasmtime_shaped_engine {
+    (
+        api: $api:ident,
+        kind: $kind:expr,
+        load: $load:expr,
+        prepare: $prepare:expr,
+        f32: ($from32:expr, $to32:expr),
+        f64: ($from64:expr, $to64:expr) $(,)?
+    ) => {
         use $api::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
+
+        pub(super) struct Adapter {
+            engine: Engine,
+        }
+
+        impl BenchEngine for Adapter {
+            fn kind(&self) -> EngineKind {
+                $kind
+            }
+
+            fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
+                let load: fn(&Engine, &[u8]) -> Result<Module> = $load;
+                let modules = modules
+                    .iter()
+                    .map(|m| load(&self.engine, m))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Box::new(Program {
+                    engine: self.engine.clone(),
+                    modules,
+                }))
+            }
+        }
 
         struct Program {
             engine: Engine,
@@ -355,11 +381,12 @@ macro_rules! wasmtime_shaped_program {
 
 mod trestle_engine {
     use super::*;
-    use trestle::Config;
 
-    wasmtime_shaped_program!(
-        trestle,
-        |store| {
+    wasmtime_shaped_engine! {
+        api: trestle,
+        kind: EngineKind::Trestle,
+        load: crate::run::module_from_bytes,
+        prepare: |store| {
             match metering() {
                 Metering::None => {}
                 Metering::Fuel => store.set_fuel(u64::MAX)?,
@@ -368,87 +395,42 @@ mod trestle_engine {
             Ok(())
         },
         f32: (std::convert::identity, std::convert::identity),
-        f64: (std::convert::identity, std::convert::identity)
-    );
-
-    pub(super) struct TrestleEngine {
-        engine: Engine,
+        f64: (std::convert::identity, std::convert::identity),
     }
 
-    impl TrestleEngine {
-        pub(super) fn new(table_lazy_init: bool) -> Result<Self> {
-            let mut config = Config::new();
-            config
-                .table_lazy_init(table_lazy_init)
-                .consume_fuel(metering() == Metering::Fuel)
-                .epoch_interruption(metering() == Metering::Epoch)
-                .profiler(profiler());
-            Ok(Self {
-                engine: Engine::new(&config)?,
-            })
-        }
-    }
-
-    impl BenchEngine for TrestleEngine {
-        fn kind(&self) -> EngineKind {
-            EngineKind::Trestle
-        }
-
-        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
-            let modules = modules
-                .iter()
-                .map(|m| crate::run::module_from_bytes(&self.engine, m))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Box::new(Program {
-                engine: self.engine.clone(),
-                modules,
-            }))
-        }
+    pub(super) fn new(table_lazy_init: bool) -> Result<Adapter> {
+        let mut config = trestle::Config::new();
+        config
+            .table_lazy_init(table_lazy_init)
+            .consume_fuel(metering() == Metering::Fuel)
+            .epoch_interruption(metering() == Metering::Epoch)
+            .profiler(profiler());
+        Ok(Adapter {
+            engine: Engine::new(&config)?,
+        })
     }
 }
 
 #[cfg(feature = "compare")]
 mod wasmtime_engine {
     use super::*;
-    use wasmtime::Config;
 
-    wasmtime_shaped_program!(
-        wasmtime,
-        |_| Ok(()),
+    wasmtime_shaped_engine! {
+        api: wasmtime,
+        kind: EngineKind::Wasmtime,
+        load: |engine, bytes| Ok(Module::from_binary(engine, bytes)?),
+        prepare: |_| Ok(()),
         f32: (std::convert::identity, std::convert::identity),
-        f64: (std::convert::identity, std::convert::identity)
-    );
-
-    pub(super) struct WasmtimeEngine {
-        engine: Engine,
+        f64: (std::convert::identity, std::convert::identity),
     }
 
-    impl WasmtimeEngine {
-        pub(super) fn new(table_lazy_init: bool) -> Result<Self> {
-            let mut config = Config::default();
-            // 64-bit memories for the memory group, as Trestle has them.
-            config.table_lazy_init(table_lazy_init).wasm_memory64(true);
-            Ok(Self {
-                engine: Engine::new(&config)?,
-            })
-        }
-    }
-
-    impl BenchEngine for WasmtimeEngine {
-        fn kind(&self) -> EngineKind {
-            EngineKind::Wasmtime
-        }
-
-        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
-            let modules = modules
-                .iter()
-                .map(|m| Module::from_binary(&self.engine, m).map_err(anyhow::Error::from))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Box::new(Program {
-                engine: self.engine.clone(),
-                modules,
-            }))
-        }
+    pub(super) fn new(table_lazy_init: bool) -> Result<Adapter> {
+        let mut config = wasmtime::Config::default();
+        // 64-bit memories for the memory group, as Trestle has them.
+        config.table_lazy_init(table_lazy_init).wasm_memory64(true);
+        Ok(Adapter {
+            engine: Engine::new(&config)?,
+        })
     }
 }
 
@@ -456,42 +438,21 @@ mod wasmtime_engine {
 mod wasmi_engine {
     use super::*;
 
-    wasmtime_shaped_program!(
-        wasmi,
-        |_| Ok(()),
+    wasmtime_shaped_engine! {
+        api: wasmi,
+        kind: EngineKind::Wasmi,
+        load: |engine, bytes| Ok(Module::new(engine, bytes)?),
+        prepare: |_| Ok(()),
         f32: (wasmi::F32::from_bits, wasmi::F32::to_bits),
-        f64: (wasmi::F64::from_bits, wasmi::F64::to_bits)
-    );
-
-    pub(super) struct WasmiEngine {
-        engine: Engine,
+        f64: (wasmi::F64::from_bits, wasmi::F64::to_bits),
     }
 
-    impl WasmiEngine {
-        pub(super) fn new() -> Self {
-            // 64-bit memories for the memory group; otherwise the defaults.
-            let mut config = wasmi::Config::default();
-            config.wasm_memory64(true);
-            Self {
-                engine: Engine::new(&config),
-            }
-        }
-    }
-
-    impl BenchEngine for WasmiEngine {
-        fn kind(&self) -> EngineKind {
-            EngineKind::Wasmi
-        }
-
-        fn compile(&self, modules: &[Vec<u8>]) -> Result<Box<dyn BenchModule>> {
-            let modules = modules
-                .iter()
-                .map(|m| Module::new(&self.engine, m).map_err(anyhow::Error::from))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Box::new(Program {
-                engine: self.engine.clone(),
-                modules,
-            }))
+    pub(super) fn new() -> Adapter {
+        // 64-bit memories for the memory group; otherwise the defaults.
+        let mut config = wasmi::Config::default();
+        config.wasm_memory64(true);
+        Adapter {
+            engine: Engine::new(&config),
         }
     }
 }
