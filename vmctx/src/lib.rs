@@ -455,10 +455,11 @@ mod tests {
     use super::*;
     use core::mem::{align_of, offset_of, size_of};
 
-    /// Asserts that the size of `$ty` (where given) and the offset of each
-    /// named field are the constants compiled code is built with.
+    /// Asserts that the size of `$ty` (in parentheses, where given) and the
+    /// offset of each named field are the constants compiled code is built
+    /// with.
     macro_rules! assert_layout {
-        ($ty:ident { $(size: $size:expr,)? $($field:ident: $offset:expr),* $(,)? }) => {
+        ($ty:ident $(($size:expr))? { $($field:ident: $offset:expr),* $(,)? }) => {
             $(assert_eq!(size_of::<$ty>(), $size as usize, "size of {}", stringify!($ty));)?
             $(assert_eq!(
                 offset_of!($ty, $field),
@@ -472,42 +473,33 @@ mod tests {
 
     #[test]
     fn struct_layouts_match_offsets() {
-        assert_layout!(VMFuncRef {
-            size: VMOffsets::SIZE_OF_FUNC_REF,
+        assert_layout!(VMFuncRef(VMOffsets::SIZE_OF_FUNC_REF) {
             wasm_call: VMOffsets::FUNC_REF_WASM_CALL,
             array_call: VMOffsets::FUNC_REF_ARRAY_CALL,
             vmctx: VMOffsets::FUNC_REF_VMCTX,
             type_id: VMOffsets::FUNC_REF_TYPE_ID
         });
-        assert_layout!(VMTableDefinition {
-            size: VMOffsets::SIZE_OF_TABLE_DEFINITION,
+        assert_layout!(VMTableDefinition(VMOffsets::SIZE_OF_TABLE_DEFINITION) {
             base: VMOffsets::TABLE_DEFINITION_BASE,
             current_elements: VMOffsets::TABLE_DEFINITION_CURRENT_ELEMENTS,
             inline_capacity: VMOffsets::TABLE_DEFINITION_INLINE_CAPACITY,
             func_refs: VMOffsets::TABLE_DEFINITION_FUNC_REFS
         });
-        assert_layout!(VMTableImport {
-            size: VMOffsets::SIZE_OF_TABLE_IMPORT,
+        assert_layout!(VMTableImport(VMOffsets::SIZE_OF_TABLE_IMPORT) {
             from: VMOffsets::TABLE_IMPORT_FROM
         });
-        assert_layout!(VMMemoryDefinition {
-            size: VMOffsets::SIZE_OF_MEMORY_DEFINITION,
+        assert_layout!(VMMemoryDefinition(VMOffsets::SIZE_OF_MEMORY_DEFINITION) {
             base: VMOffsets::MEMORY_DEFINITION_BASE,
             current_length: VMOffsets::MEMORY_DEFINITION_CURRENT_LENGTH
         });
-        assert_layout!(VMMemoryImport {
-            size: VMOffsets::SIZE_OF_MEMORY_IMPORT,
+        assert_layout!(VMMemoryImport(VMOffsets::SIZE_OF_MEMORY_IMPORT) {
             from: VMOffsets::MEMORY_IMPORT_FROM
         });
-        assert_layout!(VMGlobalDefinition {
-            size: VMOffsets::SIZE_OF_GLOBAL_DEFINITION
-        });
-        assert_layout!(VMGlobalImport {
-            size: VMOffsets::SIZE_OF_GLOBAL_IMPORT,
+        assert_layout!(VMGlobalDefinition(VMOffsets::SIZE_OF_GLOBAL_DEFINITION) {});
+        assert_layout!(VMGlobalImport(VMOffsets::SIZE_OF_GLOBAL_IMPORT) {
             from: VMOffsets::GLOBAL_IMPORT_FROM
         });
-        assert_layout!(VMFunctionImport {
-            size: VMOffsets::SIZE_OF_FUNCTION_IMPORT,
+        assert_layout!(VMFunctionImport(VMOffsets::SIZE_OF_FUNCTION_IMPORT) {
             wasm_call: VMOffsets::FUNCTION_IMPORT_WASM_CALL,
             vmctx: VMOffsets::FUNCTION_IMPORT_VMCTX
         });
