@@ -19,54 +19,47 @@ fn target<const K: i32>(x: i32) -> i32 {
     x.wrapping_add(K)
 }
 
+/// Four of `$m!` at `$k`, `$k + $step`, `$k + 2 * $step` and
+/// `$k + 3 * $step`.
+macro_rules! four {
+    ($m:ident, $k:expr, $step:expr) => {
+        [
+            $m!($k),
+            $m!($k + $step),
+            $m!($k + 2 * $step),
+            $m!($k + 3 * $step),
+        ]
+    };
+}
+macro_rules! target_at {
+    ($k:expr) => {
+        target::<{ $k }>
+    };
+}
+// Nested arrays of 4, 16, 64 and 256 targets from `target::<$k>` up.
 macro_rules! targets4 {
     ($k:expr) => {
-        [
-            target::<{ $k }>,
-            target::<{ $k + 1 }>,
-            target::<{ $k + 2 }>,
-            target::<{ $k + 3 }>,
-        ]
+        four!(target_at, $k, 1)
     };
 }
 macro_rules! targets16 {
     ($k:expr) => {
-        [
-            targets4!($k),
-            targets4!($k + 4),
-            targets4!($k + 8),
-            targets4!($k + 12),
-        ]
+        four!(targets4, $k, 4)
     };
 }
 macro_rules! targets64 {
     ($k:expr) => {
-        [
-            targets16!($k),
-            targets16!($k + 16),
-            targets16!($k + 32),
-            targets16!($k + 48),
-        ]
+        four!(targets16, $k, 16)
     };
 }
 macro_rules! targets256 {
     ($k:expr) => {
-        [
-            targets64!($k),
-            targets64!($k + 64),
-            targets64!($k + 128),
-            targets64!($k + 192),
-        ]
+        four!(targets64, $k, 64)
     };
 }
 
 /// 1024 distinct functions; entry `k` adds `k + 1`.
-static TARGETS: [[[[[Target; 4]; 4]; 4]; 4]; 4] = [
-    targets256!(1),
-    targets256!(257),
-    targets256!(513),
-    targets256!(769),
-];
+static TARGETS: [[[[[Target; 4]; 4]; 4]; 4]; 4] = four!(targets256, 1, 256);
 
 /// The 1024 distinct targets, `targets()[k]` adding `k + 1`.
 pub fn targets() -> &'static [Target] {
