@@ -186,7 +186,7 @@ struct WastArgs {
 /// group; progress goes to stderr. Each call_indirect case loops inside
 /// WebAssembly, every call taking the previous call's result, so the time
 /// per call is its latency. Reports the median of the samples, and writes
-/// the results as JSON and a bar chart of the call_indirect cases as SVG.
+/// the results as JSON and bar charts of every group as SVG.
 ///
 /// With --compare (in a build with `--features compare`) the same modules
 /// also run on Wasmtime and wasmi. With --module FILE --invoke NAME [ARGS],
@@ -219,7 +219,7 @@ struct BenchArgs {
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     json: PathBuf,
 
-    /// Where to write the bar chart of the call_indirect cases (SVG).
+    /// Where to write the bar charts, one per group (SVG).
     #[arg(long, value_name = "FILE", default_value = "bench.svg")]
     svg: PathBuf,
 

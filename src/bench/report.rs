@@ -468,46 +468,28 @@ impl Report {
         out
     }
 
-    /// A horizontal bar chart of the `call_indirect` group (or of the
-    /// function group of a `--module` run): one group of bars per case, one
-    /// bar per engine.
+    /// Horizontal bar charts, one per group the report holds (in suite
+    /// order, a `--module` run's function group last), each on its own
+    /// scale: one group of bars per case, one bar per engine.
     pub fn svg(&self) -> String {
-        let group = if self.records.iter().any(|r| r.group == Group::Function) {
-            Group::Function
-        } else {
-            Group::CallIndirect
-        };
-        let cases = self.cases(group);
+        let groups: Vec<Group> = Group::SUITE
+            .into_iter()
+            .chain([Group::Function])
+            .filter(|g| self.records.iter().any(|r| r.group == *g))
+            .collect();
         let mut engines: Vec<&str> = Vec::new();
-        for r in self.records.iter().filter(|r| r.group == group) {
+        for r in &self.records {
             if !engines.contains(&r.engine.as_str()) {
                 engines.push(r.engine.as_str());
             }
         }
-        let values: Vec<f64> = self
-            .records
-            .iter()
-            .filter(|r| r.group == group)
-            .map(|r| r.median_ns())
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(*v), hi.max(*v))
-        });
-        let log = hi / lo > 30.0;
-        let scale = Scale::new(lo, hi, log);
-
-        let (left, bar_x, bar_w) = (10.0, 250.0, 560.0);
-        let (bar_h, gap, group_gap, top) = (14.0, 3.0, 14.0, 70.0);
-        let rows_h: f64 = cases
-            .iter()
-            .map(|c| {
-                let n = self.rows(group, c).len() as f64;
-                n * (bar_h + gap) + group_gap
-            })
-            .sum();
-        let height = top + rows_h + 40.0;
-        let width = bar_x + bar_w + 90.0;
+        let left = 10.0;
+        let mut body = String::new();
+        let mut y = 70.0;
+        for group in groups {
+            y = self.svg_group(&mut body, group, y);
+        }
+        let (width, height) = (SVG_BAR_X + SVG_BAR_W + 90.0, y + 10.0);
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -517,15 +499,10 @@ impl Report {
         let _ = writeln!(
             s,
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-             <text x=\"{left}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{}</text>\n\
-             <text x=\"{left}\" y=\"40\" fill=\"#555\">ns per call, median of {} samples; {} \
-             scale; {} CPUs, {}</text>",
-            match group {
-                Group::Function => "Function call latency from the host",
-                _ => "call_indirect latency (lower is better)",
-            },
+             <text x=\"{left}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Trestle \
+             benchmarks (lower is better)</text>\n\
+             <text x=\"{left}\" y=\"40\" fill=\"#555\">median of {} samples; {} CPUs, {}</text>",
             self.sample.samples,
-            if log { "logarithmic" } else { "linear" },
             self.machine.cpus,
             xml(&self.machine.cpu_model)
         );
@@ -542,26 +519,61 @@ impl Report {
             );
             lx += 24.0 + 7.0 * e.len() as f64;
         }
+        s.push_str(&body);
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// Appends the chart of `group` from height `top` to `s`; returns
+    /// where the next chart starts.
+    fn svg_group(&self, s: &mut String, group: Group, top: f64) -> f64 {
+        let (left, bar_x, bar_w) = (10.0, SVG_BAR_X, SVG_BAR_W);
+        let (bar_h, gap, group_gap) = (14.0, 3.0, 14.0);
+        let (unit, div) = group.time_unit();
+        let cases = self.cases(group);
+        let values: Vec<f64> = self
+            .records
+            .iter()
+            .filter(|r| r.group == group)
+            .map(|r| r.median_ns() / div)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+        if values.is_empty() {
+            return top;
+        }
+        let log = hi / lo > 30.0;
+        let scale = Scale::new(lo, hi, log);
+        let _ = writeln!(
+            s,
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"14\" font-weight=\"bold\">{}</text>\
+             <text x=\"{left}\" y=\"{:.1}\" fill=\"#555\">{unit}, {} scale</text>",
+            top + 4.0,
+            xml(group.title()),
+            top + 20.0,
+            if log { "logarithmic" } else { "linear" },
+        );
+        let bars_top = top + 28.0;
+        let rows_h: f64 = cases
+            .iter()
+            .map(|c| self.rows(group, c).len() as f64 * (bar_h + gap) + group_gap)
+            .sum();
         // Grid lines.
-        let grid_bottom = top + rows_h;
+        let grid_bottom = bars_top + rows_h;
         for tick in scale.ticks() {
             let x = bar_x + scale.pos(tick) * bar_w;
             let _ = writeln!(
                 s,
-                "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{grid_bottom}\" stroke=\"#ddd\"/>\
+                "<line x1=\"{x:.1}\" y1=\"{bars_top}\" x2=\"{x:.1}\" y2=\"{grid_bottom}\" stroke=\"#ddd\"/>\
                  <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
                 grid_bottom + 14.0,
                 trim_number(tick)
             );
         }
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">ns per call</text>",
-            bar_x + bar_w / 2.0,
-            grid_bottom + 30.0
-        );
         // Bars.
-        let mut y = top + group_gap / 2.0;
+        let mut y = bars_top + group_gap / 2.0;
         for case in &cases {
             let rows = self.rows(group, case);
             let group_h = rows.len() as f64 * (bar_h + gap);
@@ -572,7 +584,7 @@ impl Report {
                 xml(case)
             );
             for r in rows {
-                let v = r.median_ns();
+                let v = r.median_ns() / div;
                 let w = (scale.pos(v) * bar_w).max(1.0);
                 let _ = writeln!(
                     s,
@@ -591,10 +603,13 @@ impl Report {
             }
             y += group_gap;
         }
-        s.push_str("</svg>\n");
-        s
+        grid_bottom + 40.0
     }
 }
+
+/// Where the bars of the SVG charts start, and their longest length.
+const SVG_BAR_X: f64 = 250.0;
+const SVG_BAR_W: f64 = 560.0;
 
 /// Maps times to bar lengths in `0..=1`.
 struct Scale {
@@ -757,6 +772,25 @@ mod tests {
         let svg = report.svg();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect x=\"250\"").count(), 3);
+    }
+
+    #[test]
+    fn the_svg_charts_every_group_in_its_own_unit() {
+        let mut report = Report::new(SampleOptions::default());
+        let mut program = record("interp", "trestle", 3.0);
+        program.group = Group::Programs;
+        let mut compile = record("textstats", "wasmtime", 2.5e6);
+        compile.group = Group::Compile;
+        report.records = vec![record("mono", "trestle", 2.0), program, compile];
+        let svg = report.svg();
+        for group in [Group::CallIndirect, Group::Programs, Group::Compile] {
+            assert!(svg.contains(&xml(group.title())), "{svg}");
+        }
+        assert!(!svg.contains(&xml(Group::Simd.title())), "{svg}");
+        assert_eq!(svg.matches("<rect x=\"250\"").count(), 3);
+        // 2.5 ms in the compile chart's milliseconds.
+        assert!(svg.contains(">2.50</text>"), "{svg}");
+        assert!(svg.contains("wasmtime</text>"), "{svg}");
     }
 
     #[test]
