@@ -18,7 +18,7 @@ use crate::vm::{StoreInstanceIndex, StoreTagIndex};
 use crate::{AsContext, AsContextMut, TagType, Val};
 use anyhow::{Result, bail};
 use std::fmt;
-use trestle_compiler::{RefFamily, TagIndex, WasmValType};
+use trestle_compiler::{CanonicalTypeId, RefFamily, TagIndex, WasmValType};
 use trestle_vmctx::ValRaw;
 
 pub(crate) use crate::vm::unwind::Resume;
@@ -60,7 +60,11 @@ impl Tag {
             bail!("a tag's type must have no results, found {}", ty.ty());
         }
         let store = &mut store.as_context_mut().0.opaque;
-        let index = store.tags.push(ty.clone());
+        let type_id = store.engine.intern_type(&ty.ty().inner);
+        let index = store.tags.push(TagData {
+            ty: ty.clone(),
+            type_id,
+        });
         Ok(Tag {
             store: store.id,
             index,
@@ -75,7 +79,7 @@ impl Tag {
     pub fn ty(&self, store: impl AsContext) -> TagType {
         let store = &store.as_context().0.opaque;
         store.assert_owns(self.store);
-        store.tags[self.index].clone()
+        store.tags[self.index].ty.clone()
     }
 
     /// Whether `a` and `b` are the same tag (the same as `a == b`).
@@ -88,6 +92,13 @@ impl From<Tag> for crate::Extern {
     fn from(t: Tag) -> crate::Extern {
         crate::Extern::Tag(t)
     }
+}
+
+/// A tag of a store: its type, and the canonical id of its function type,
+/// which an import must name exactly.
+pub(crate) struct TagData {
+    pub(crate) ty: TagType,
+    pub(crate) type_id: CanonicalTypeId,
 }
 
 /// An exception object in the store's reference heap.

@@ -97,7 +97,7 @@ pub struct StoreOpaque {
     pub(crate) host_tables: PrimaryMap<DefinedTableIndex, StoreTableIndex>,
     pub(crate) globals: PrimaryMap<StoreGlobalIndex, vm::Global>,
     /// Every tag: those instances define and those of [`crate::Tag::new`].
-    pub(crate) tags: PrimaryMap<vm::StoreTagIndex, crate::TagType>,
+    pub(crate) tags: PrimaryMap<vm::StoreTagIndex, crate::exception::TagData>,
     /// Where the throw stub resumes at a handler: written by the
     /// `throw_ref` libcall just before the stub reads it.
     pub(crate) resume: crate::exception::Resume,

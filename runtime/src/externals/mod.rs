@@ -107,6 +107,6 @@ pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
         Extern::Memory(m) => ExternType::Memory(MemoryType {
             inner: store.memories[m.index].current_ty(),
         }),
-        Extern::Tag(t) => ExternType::Tag(store.tags[t.index].clone()),
+        Extern::Tag(t) => ExternType::Tag(store.tags[t.index].ty.clone()),
     }
 }

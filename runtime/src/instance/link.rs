@@ -176,8 +176,9 @@ fn link_import(
             entities.globals.push(global.index);
         }
         (EntityIndex::Tag(t), Extern::Tag(tag)) => {
-            // Tags match by their exact type; the import is the tag itself.
-            if store.tags[tag.index].ty.inner != *info.tag_type(t) {
+            // Tags match by their exact type (the same canonical type, so
+            // the same recursion group too); the import is the tag itself.
+            if store.tags[tag.index].type_id != info.type_ids[info.tags[t]] {
                 return Err(incompatible());
             }
             entities.tags.push(tag.index);

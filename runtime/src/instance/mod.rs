@@ -419,7 +419,8 @@ fn instantiate_rooted(
     let mut tags = entities.tags;
     for t in info.tags.keys().skip(info.num_imported_tags as usize) {
         let ty = crate::TagType::new(crate::FuncType::from_wasm(info.tag_type(t).clone()));
-        tags.push(store.tags.push(ty));
+        let type_id = info.type_ids[info.tags[t]];
+        tags.push(store.tags.push(crate::exception::TagData { ty, type_id }));
     }
 
     let mut globals = entities.globals;
