@@ -279,7 +279,7 @@ pub(crate) unsafe fn exn_new(
 ) -> usize {
     let tag = TagIndex::from_u32(tag);
     let data = &store.instances[inst];
-    let types: Box<[WasmValType]> = data.info().tag_type(tag).params.clone().into();
+    let types: Box<[WasmValType]> = data.info().tag_type(tag).params.clone();
     let payload = (0..types.len())
         .map(|i| {
             // SAFETY: per the contract; the cells are not necessarily

@@ -313,17 +313,48 @@ fn throw_ref(
 /// record that returns ([`crate::vm::unwind::Resume`]): stack pointer,
 /// frame pointer, the `exnref` in the first payload register, then a jump
 /// to the handler. It never returns to its caller.
+///
+/// The stub is written for Linux on x86-64 and aarch64 (ELF directives);
+/// elsewhere compiled code throws into a stand-in that traps instead.
 mod throw_stub {
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
     unsafe extern "C" {
         fn trestle_throw_stub();
     }
 
     /// The stub's address, for the builtins array.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
     pub(super) const fn address() -> *const () {
         trestle_throw_stub as *const ()
     }
 
-    #[cfg(target_arch = "x86_64")]
+    /// The stand-in's address, for the builtins array.
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    pub(super) const fn address() -> *const () {
+        unsupported as *const ()
+    }
+
+    /// Where no stub exists: a throw traps ("unreachable").
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    extern "C" fn unsupported(_vmctx: *mut trestle_vmctx::VMContext, _exn: usize) {
+        // SAFETY: called by compiled code inside `catch_traps`, as its last
+        // action; this frame owns nothing.
+        unsafe { crate::vm::traphandlers::raise_trap(trestle_vmctx::Trap::UnreachableCodeReached) }
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     std::arch::global_asm!(
         ".text",
         ".p2align 4",
@@ -349,7 +380,7 @@ mod throw_stub {
         entry = sym super::entry::throw_ref,
     );
 
-    #[cfg(target_arch = "aarch64")]
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     std::arch::global_asm!(
         ".text",
         ".p2align 4",
