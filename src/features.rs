@@ -43,6 +43,9 @@ pub struct Features {
     /// Arithmetic in constant expressions
     /// ([`Config::wasm_extended_const`]).
     pub extended_const: bool,
+    /// Exception handling: tags, `throw`, `throw_ref`, `try_table`,
+    /// `exnref` ([`Config::wasm_exceptions`]).
+    pub exceptions: bool,
 }
 
 /// Turns one feature (and what depends on it) off.
@@ -71,6 +74,7 @@ const SWITCHES: &[(&str, Switch)] = &[
     ("relaxed-simd", |f| f.relaxed_simd = false),
     ("multi-memory", |f| f.multi_memory = false),
     ("extended-const", |f| f.extended_const = false),
+    ("exceptions", |f| f.exceptions = false),
 ];
 
 impl Features {
@@ -91,6 +95,7 @@ impl Features {
         relaxed_simd: false,
         multi_memory: false,
         extended_const: false,
+        exceptions: false,
     };
 
     /// WebAssembly 2.0: multi-value, sign extension, non-trapping
@@ -109,9 +114,9 @@ impl Features {
 
     /// WebAssembly 3.0 as far as Trestle implements it: [`Features::WASM2`]
     /// with 64-bit memories and tables, typed function references, the GC
-    /// subset, tail calls, relaxed SIMD, multiple memories and extended
-    /// constant expressions. (Exception handling, also part of 3.0, is not
-    /// implemented.) The `wasm-v3` suite runs with these.
+    /// subset, tail calls, relaxed SIMD, multiple memories, extended
+    /// constant expressions and exception handling. The `wasm-v3` suite
+    /// runs with these.
     pub const WASM3: Features = Features {
         memory64: true,
         function_references: true,
@@ -120,6 +125,7 @@ impl Features {
         relaxed_simd: true,
         multi_memory: true,
         extended_const: true,
+        exceptions: true,
         ..Features::WASM2
     };
 
@@ -195,7 +201,8 @@ impl Features {
             .wasm_simd(self.simd)
             .wasm_relaxed_simd(self.simd && self.relaxed_simd)
             .wasm_multi_memory(self.multi_memory)
-            .wasm_extended_const(self.extended_const);
+            .wasm_extended_const(self.extended_const)
+            .wasm_exceptions(self.exceptions);
     }
 }
 
@@ -224,6 +231,10 @@ mod tests {
         assert_eq!(
             ours.get_wasm_extended_const(),
             engine_default.get_wasm_extended_const()
+        );
+        assert_eq!(
+            ours.get_wasm_exceptions(),
+            engine_default.get_wasm_exceptions()
         );
         assert_eq!(
             ours.get_wasm_multi_memory(),

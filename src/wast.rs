@@ -513,9 +513,16 @@ impl Runner {
                     Err(_) => Ok(()),
                 }
             }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => bail!(
+                    "expected an uncaught exception, but it returned {}",
+                    describe_vals(&values)
+                ),
+                Err(e) if e.downcast_ref::<trestle::ThrownException>().is_some() => Ok(()),
+                Err(e) => bail!("expected an uncaught exception, found error: {e:#}"),
+            },
             WastDirective::AssertInvalidCustom { .. }
             | WastDirective::AssertMalformedCustom { .. }
-            | WastDirective::AssertException { .. }
             | WastDirective::AssertSuspension { .. }
             | WastDirective::Thread(_)
             | WastDirective::Wait { .. } => bail!("unsupported directive"),
@@ -614,6 +621,7 @@ impl Runner {
                 Some(RefKind::Func) => Val::FuncRef(None),
                 Some(RefKind::Extern) => Val::ExternRef(None),
                 Some(RefKind::Any) => Val::AnyRef(None),
+                Some(RefKind::Exn) => Val::ExnRef(None),
                 None => bail!("unsupported argument `ref.null {heap:?}`"),
             },
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)?)),
@@ -658,13 +666,17 @@ impl Runner {
             WastRetCore::RefNull(None) => {
                 matches!(
                     actual,
-                    Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None)
+                    Val::FuncRef(None)
+                        | Val::ExternRef(None)
+                        | Val::AnyRef(None)
+                        | Val::ExnRef(None)
                 )
             }
             WastRetCore::RefNull(Some(heap)) => match heap_kind(heap) {
                 Some(RefKind::Func) => matches!(actual, Val::FuncRef(None)),
                 Some(RefKind::Extern) => matches!(actual, Val::ExternRef(None)),
                 Some(RefKind::Any) => matches!(actual, Val::AnyRef(None)),
+                Some(RefKind::Exn) => matches!(actual, Val::ExnRef(None)),
                 None => bail!("unsupported result pattern `ref.null {heap:?}`"),
             },
             WastRetCore::RefArray => match actual {
@@ -721,6 +733,7 @@ enum RefKind {
     Func,
     Extern,
     Any,
+    Exn,
 }
 
 fn heap_kind(heap: &WastHeapType<'_>) -> Option<RefKind> {
@@ -742,6 +755,10 @@ fn heap_kind(heap: &WastHeapType<'_>) -> Option<RefKind> {
                 | AbstractHeapType::Struct
                 | AbstractHeapType::None,
         } => Some(RefKind::Any),
+        WastHeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+        } => Some(RefKind::Exn),
         _ => None,
     }
 }

@@ -106,7 +106,19 @@ pub(crate) fn import_defined_function(
 
 /// The Cranelift signature of a libcall, from the one list in
 /// `trestle-vmctx`.
+///
+/// `throw_ref` is the exception: compiled code calls the runtime's throw
+/// stub in its slot, with the `tail` convention (so that at the handlers
+/// of a `try_call` of it every register counts as clobbered, which is
+/// what lets the runtime resume there without restoring any) and only
+/// `(vmctx, exn)`; the stub adds the frame pointer and return address.
 pub(crate) fn libcall_signature(call_conv: CallConv, which: LibcallIndex) -> Signature {
+    if which == LibcallIndex::throw_ref {
+        let mut sig = Signature::new(CallConv::Tail);
+        sig.params.push(AbiParam::new(POINTER));
+        sig.params.push(AbiParam::new(POINTER));
+        return sig;
+    }
     macro_rules! kind_type {
         (vmctx) => {
             POINTER

@@ -56,7 +56,7 @@ pub const MAGIC: [u8; 16] = *b"\0trestle-cwasm\0\0";
 
 /// The version of the layout above; the Trestle version in the
 /// environment section covers the encoding of each section.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// Bytes of one entry of the section table.
 const TABLE_ENTRY: usize = 24;

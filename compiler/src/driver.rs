@@ -12,7 +12,7 @@
 //! relocations and trap sites; the trampolines use it too.
 
 use crate::abi::trap_from_code;
-use crate::frame_info::AddressRange;
+use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
 use crate::index::FuncIndex;
 use crate::translate::FuncTranslator;
 use crate::types::ModuleInfo;
@@ -36,6 +36,7 @@ pub(crate) struct CompiledFunction {
     /// The instruction each range of the code came from (empty without
     /// source locations).
     pub address_map: Vec<AddressRange>,
+    pub call_sites: Vec<CallSite>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -199,13 +200,63 @@ pub(crate) fn compile_function(
             module_offset: s.loc.bits(),
         })
         .collect();
+    let call_sites = call_sites(buffer)?;
     Ok(CompiledFunction {
         code,
         relocs,
         traps,
         loops,
         address_map,
+        call_sites,
     })
+}
+
+/// The calls of a compiled function that have exception handlers, each
+/// handler with the vmctx saved by the context entry before it (the
+/// translator puts one first in every exception table).
+fn call_sites(
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+) -> Result<Vec<CallSite>, CompileError> {
+    use cranelift_codegen::{ExceptionContextLoc, FinalizedMachExceptionHandler as H};
+    let mut sites = Vec::new();
+    for site in buffer.call_sites() {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let frame_offset = site
+            .frame_offset
+            .ok_or_else(|| CompileError::codegen("a try_call site without a frame offset"))?;
+        let mut vmctx = None;
+        let mut handlers = Vec::new();
+        for h in site.exception_handlers {
+            let (tag, target) = match *h {
+                H::Context(ExceptionContextLoc::SPOffset(off)) => {
+                    vmctx = Some(off);
+                    continue;
+                }
+                H::Context(other) => {
+                    return Err(CompileError::codegen(format!(
+                        "exception context in {other:?}, not in the frame"
+                    )));
+                }
+                H::Tag(tag, target) => (Some(tag.as_u32()), target),
+                H::Default(target) => (None, target),
+            };
+            let vmctx_sp_offset = vmctx
+                .ok_or_else(|| CompileError::codegen("an exception handler before its context"))?;
+            handlers.push(ExceptionHandler {
+                tag,
+                vmctx_sp_offset,
+                target,
+            });
+        }
+        sites.push(CallSite {
+            ret_addr: site.ret_addr,
+            frame_offset,
+            handlers: handlers.into(),
+        });
+    }
+    Ok(sites)
 }
 
 /// The loops of a function's machine code, from its blocks' start offsets

@@ -1,7 +1,8 @@
 //! What the runtime needs to name compiled code: for each defined function,
 //! its index, its name from the module's `name` section, where its body and
 //! its entry trampoline lie in the module's code, and the map from its
-//! machine code offsets back to the WebAssembly bytecode.
+//! machine code offsets back to the WebAssembly bytecode, and the call
+//! sites inside `try_table`s with their exception handlers.
 //!
 //! A [`FrameTable`] is plain data (offsets and strings, no pointers), kept
 //! next to the code in a [`crate::CompiledModule`]. Backtraces look return
@@ -39,6 +40,33 @@ pub struct AddressRange {
     pub module_offset: u32,
 }
 
+/// A call inside a `try_table`, as the runtime's unwinder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallSite {
+    /// The call's return address, relative to the start of the body.
+    pub ret_addr: u32,
+    /// How far below the frame pointer the stack pointer is at the call
+    /// (and must be again at a handler): the frame's size below its
+    /// frame record, outgoing argument area included.
+    pub frame_offset: u32,
+    /// The handlers, innermost `try_table` first, each clause in order:
+    /// the first that matches catches.
+    pub handlers: Box<[ExceptionHandler]>,
+}
+
+/// One handler of a [`CallSite`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExceptionHandler {
+    /// The tag it catches, an index of the module's tag space, or `None`
+    /// for `catch_all` and `catch_all_ref`.
+    pub tag: Option<u32>,
+    /// Where the function's vmctx is saved, as an offset from the stack
+    /// pointer at the call: the tag index is resolved through it.
+    pub vmctx_sp_offset: u32,
+    /// The handler's code, relative to the start of the body.
+    pub target: u32,
+}
+
 /// One defined function, as backtraces and profilers see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FuncFrameInfo {
@@ -55,12 +83,17 @@ pub struct FuncFrameInfo {
     /// Code ranges and the instruction each came from, sorted by code
     /// offset; empty when the module was compiled without backtraces.
     pub address_map: Box<[AddressRange]>,
+    /// The calls with exception handlers, sorted by return address.
+    pub call_sites: Box<[CallSite]>,
 }
 
 impl FuncFrameInfo {
     /// The module offset of the instruction whose code contains
     /// `body_offset` (relative to the start of the body), if the address
     /// map covers it.
+    ///
+    /// The call site whose return address is `body_offset`, if it has
+    /// exception handlers, is [`FuncFrameInfo::call_site`].
     pub fn module_offset(&self, body_offset: u32) -> Option<u32> {
         let i = self
             .address_map
@@ -68,6 +101,16 @@ impl FuncFrameInfo {
             .checked_sub(1)?;
         let range = &self.address_map[i];
         (body_offset < range.end).then_some(range.module_offset)
+    }
+
+    /// The call with exception handlers that returns to `ret_addr`
+    /// (relative to the start of the body).
+    pub fn call_site(&self, ret_addr: u32) -> Option<&CallSite> {
+        let i = self
+            .call_sites
+            .binary_search_by_key(&ret_addr, |c| c.ret_addr)
+            .ok()?;
+        Some(&self.call_sites[i])
     }
 }
 
@@ -141,6 +184,7 @@ mod tests {
                     module_offset,
                 })
                 .collect(),
+            call_sites: Box::new([]),
         }
     }
 

@@ -63,6 +63,8 @@ index_types! {
     ElemIndex;
     /// A data segment of the module.
     DataIndex;
+    /// A tag of the module (exception handling), imported or defined.
+    TagIndex;
 }
 
 /// The bit that marks a concrete type id as a position inside the

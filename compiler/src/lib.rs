@@ -23,7 +23,9 @@ mod types;
 
 pub use artifact::{MAGIC, ModuleArtifact, TypeGroup};
 pub use disas::{IndirectCallPath, OptimizedFunction};
-pub use frame_info::{AddressRange, CodeRange, FrameTable, FuncFrameInfo};
+pub use frame_info::{
+    AddressRange, CallSite, CodeRange, ExceptionHandler, FrameTable, FuncFrameInfo,
+};
 pub use index::*;
 pub use module::{CompiledModule, FuncLoc, InternGroup};
 pub use trampoline::HostTrampoline;
@@ -156,6 +158,9 @@ pub struct Features {
     /// Extended constant expressions: `i32`/`i64` `add`, `sub` and `mul`
     /// in constant expressions.
     pub extended_const: bool,
+    /// Exception handling (the standard `exnref` form): tags, `throw`,
+    /// `throw_ref`, `try_table` and the `exnref` type.
+    pub exceptions: bool,
 }
 
 impl Default for Features {
@@ -175,6 +180,7 @@ impl Default for Features {
             relaxed_simd: true,
             multi_memory: true,
             extended_const: true,
+            exceptions: true,
         }
     }
 }
@@ -197,6 +203,7 @@ impl Features {
             relaxed_simd: false,
             multi_memory: false,
             extended_const: false,
+            exceptions: false,
         }
     }
 
@@ -216,6 +223,7 @@ impl Features {
         f.set(F::SIMD, self.simd);
         f.set(F::MULTI_MEMORY, self.multi_memory);
         f.set(F::EXTENDED_CONST, self.extended_const);
+        f.set(F::EXCEPTIONS, self.exceptions);
         f.set(F::RELAXED_SIMD, self.simd && self.relaxed_simd);
         f
     }

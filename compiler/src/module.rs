@@ -96,6 +96,8 @@ pub(crate) fn heap_type(
             A::NoFunc => WasmHeapType::NoFunc,
             A::Extern => WasmHeapType::Extern,
             A::NoExtern => WasmHeapType::NoExtern,
+            A::Exn => WasmHeapType::Exn,
+            A::NoExn => WasmHeapType::NoExn,
             A::Any => WasmHeapType::Any,
             A::Eq => WasmHeapType::Eq,
             A::I31 => WasmHeapType::I31,
@@ -388,7 +390,11 @@ pub(crate) fn parse<'a>(
                             info.num_imported_globals += 1;
                             EntityIndex::Global(g)
                         }
-                        TypeRef::Tag(_) => return Err(CompileError::unsupported("tags")),
+                        TypeRef::Tag(t) => {
+                            let t = info.tags.push(TypeIndex::from_u32(t.func_type_idx));
+                            info.num_imported_tags += 1;
+                            EntityIndex::Tag(t)
+                        }
                     };
                     info.imports.push(Import {
                         module: import.module.to_string(),
@@ -435,7 +441,7 @@ pub(crate) fn parse<'a>(
                         ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(e.index)),
                         ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(e.index)),
                         ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(e.index)),
-                        ExternalKind::Tag => return Err(CompileError::unsupported("tags")),
+                        ExternalKind::Tag => EntityIndex::Tag(TagIndex::from_u32(e.index)),
                     };
                     info.exports.push(Export {
                         name: e.name.to_string(),
@@ -504,7 +510,11 @@ pub(crate) fn parse<'a>(
                     });
                 }
             }
-            Payload::TagSection(_) => return Err(CompileError::unsupported("tags")),
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    info.tags.push(TypeIndex::from_u32(t?.func_type_idx));
+                }
+            }
             Payload::CustomSection(section) => {
                 if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
                     names.read(reader);
@@ -695,6 +705,7 @@ fn frame_table(
                     len: tramp.code.len() as u32,
                 },
                 address_map: body.address_map.clone().into(),
+                call_sites: body.call_sites.clone().into(),
             }
         })
         .collect();

@@ -38,6 +38,10 @@ pub enum WasmHeapType {
     Extern,
     /// `noextern`: the bottom of the extern hierarchy (only null).
     NoExtern,
+    /// `exn`: any exception (the exception-handling proposal).
+    Exn,
+    /// `noexn`: the bottom of the exception hierarchy (only null).
+    NoExn,
     /// `any`: the top of the GC hierarchy.
     Any,
     /// `eq`: GC values comparable with `ref.eq`.
@@ -68,6 +72,8 @@ pub enum RefFamily {
     Extern,
     /// GC values (`any` and below): a heap slot plus one, 0 for null.
     Any,
+    /// Exceptions (`exn`, `noexn`): a heap slot plus one, 0 for null.
+    Exn,
 }
 
 impl WasmHeapType {
@@ -77,6 +83,7 @@ impl WasmHeapType {
         match self {
             H::Func | H::NoFunc | H::ConcreteFunc(_) => RefFamily::Func,
             H::Extern | H::NoExtern => RefFamily::Extern,
+            H::Exn | H::NoExn => RefFamily::Exn,
             H::Any
             | H::Eq
             | H::I31
@@ -122,6 +129,7 @@ impl WasmHeapType {
         match (self, other) {
             (H::NoFunc, o) => o.family() == RefFamily::Func,
             (H::NoExtern, o) => o.family() == RefFamily::Extern,
+            (H::NoExn, o) => o.family() == RefFamily::Exn,
             (H::None, o) => o.family() == RefFamily::Any,
             (H::ConcreteFunc(_), H::Func) => true,
             (H::ConcreteArray(_), H::Array | H::Eq | H::Any) => true,
@@ -434,6 +442,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// A global, in the global index space.
     Global(GlobalIndex),
+    /// A tag, in the tag index space.
+    Tag(TagIndex),
 }
 
 /// An import: the names and the index it occupies.
@@ -549,6 +559,10 @@ pub struct ModuleInfo {
     /// Every global (imported first).
     #[serde(with = "crate::artifact::primary_map")]
     pub globals: PrimaryMap<GlobalIndex, WasmGlobalType>,
+    /// The function type of every tag (imported first): its parameters
+    /// are the exception's payload, its results are empty.
+    #[serde(with = "crate::artifact::primary_map")]
+    pub tags: PrimaryMap<TagIndex, TypeIndex>,
     /// Initializers of the defined globals.
     #[serde(with = "crate::artifact::primary_map")]
     pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
@@ -572,6 +586,8 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Functions that may be referenced by `ref.func` or escape through
     /// exports, tables and segments.
     pub escaping_funcs: Vec<FuncIndex>,
@@ -674,5 +690,19 @@ impl ModuleInfo {
     /// The global index of defined global `global`.
     pub fn global_index(&self, global: DefinedGlobalIndex) -> GlobalIndex {
         with_imports(global, self.num_imported_globals)
+    }
+
+    /// Whether tag `tag` is imported.
+    pub fn is_imported_tag(&self, tag: TagIndex) -> bool {
+        tag.as_u32() < self.num_imported_tags
+    }
+
+    /// The payload types of tag `tag` (its function type's parameters).
+    ///
+    /// # Panics
+    ///
+    /// When `tag` is out of range.
+    pub fn tag_type(&self, tag: TagIndex) -> &Arc<WasmFuncType> {
+        &self.types[self.tags[tag]]
     }
 }

@@ -248,6 +248,8 @@ enum Item {
     Table(Vec<Value>),
     Global(Value),
     Func,
+    /// A tag (not generated while the oracle lacks exception handling).
+    Tag,
     /// No export of that name.
     Missing,
 }
@@ -356,6 +358,9 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
+        // The oracle, wasmi, does not implement exception handling; the
+        // seeded tests of `tests/all/exceptions.rs` and the
+        // `proposals/exceptions` spec suite cover it instead.
         exceptions_enabled: false,
         gc_enabled: false,
         tail_call_enabled: false,
@@ -773,6 +778,7 @@ impl TrestleSide {
             })),
             Val::V128(x) => Value::V128(x.as_u128()),
             Val::AnyRef(a) => Value::Other(format!("anyref {}", a.is_some())),
+            Val::ExnRef(e) => Value::Other(format!("exnref {}", e.is_some())),
         }
     }
 
@@ -794,6 +800,7 @@ impl TrestleSide {
                 }
                 Item::Table(elems)
             }
+            Extern::Tag(_) => Item::Tag,
         }
     }
 

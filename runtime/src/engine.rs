@@ -165,6 +165,14 @@ impl Config {
         self
     }
 
+    /// Enables exception handling (the standard `exnref` form of
+    /// WebAssembly 3.0): tags, `throw`, `throw_ref`, `try_table` and the
+    /// `exnref` type. On by default.
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.features.exceptions = enable;
+        self
+    }
+
     /// Enables fixed-width SIMD: the `v128` type and its instructions,
     /// compiled to the host's vector instructions. On by default.
     ///
@@ -354,6 +362,11 @@ impl Config {
     /// Whether tail calls are enabled.
     pub fn get_wasm_tail_call(&self) -> bool {
         self.features.tail_call
+    }
+
+    /// Whether exception handling is enabled.
+    pub fn get_wasm_exceptions(&self) -> bool {
+        self.features.exceptions
     }
 
     /// Whether extended constant expressions are enabled.

@@ -162,6 +162,25 @@ impl ExternHeap {
         Ok((index, generation))
     }
 
+    /// Moves `value`, which wasm made and holds, into a slot that no scope
+    /// roots and that is exposed; its index.
+    ///
+    /// # Errors
+    ///
+    /// When the heap has no free slot and cannot grow.
+    fn alloc_exposed(&mut self, value: Payload) -> Result<u32> {
+        let (index, _) = self.alloc(value)?;
+        let slot = &mut self.slots[index as usize];
+        if slot.root_depth == self.depth {
+            slot.root_depth = NOT_ROOTED;
+            if self.depth > 0 {
+                self.roots.pop();
+            }
+        }
+        slot.exposed.set(true);
+        Ok(index)
+    }
+
     /// Whether slot `index` holds the value of generation `generation`.
     pub(crate) fn is_live(&self, index: u32, generation: u32) -> bool {
         self.slots
@@ -299,6 +318,37 @@ impl StoreOpaque {
         Ok(index as usize + 1)
     }
 
+    /// Moves an exception `throw` made into the heap; its `exnref` word,
+    /// exposed to wasm and rooted by nothing (the throwing code holds it).
+    ///
+    /// # Panics
+    ///
+    /// When the heap has no free slot left (four billion live values).
+    pub(crate) fn new_exception(&mut self, exn: crate::exception::ExnObject) -> usize {
+        if self.externrefs.wants_collection() {
+            self.gc();
+        }
+        let index = self
+            .externrefs
+            .alloc_exposed(Box::new(exn))
+            .expect("the store's reference heap is full");
+        index as usize + 1
+    }
+
+    /// The exception of `exnref` word `exn`.
+    ///
+    /// # Panics
+    ///
+    /// When `exn` is not the word of a live exception (compiled code only
+    /// hands over such words).
+    pub(crate) fn exception(&self, exn: usize) -> &crate::exception::ExnObject {
+        exn.checked_sub(1)
+            .and_then(|i| self.externrefs.slots.get(i))
+            .and_then(|s| s.value.as_ref())
+            .and_then(|v| v.downcast_ref::<crate::exception::ExnObject>())
+            .expect("an exnref word names a live exception")
+    }
+
     /// Makes sure the store's arrays may grow by `cells` elements,
     /// collecting first when they would exceed [`MAX_ARRAY_CELLS`].
     ///
@@ -344,7 +394,7 @@ impl StoreOpaque {
         let want = ty.to_wasm();
         let family = |h: HeapType| h.to_wasm().family();
         let actual = match r {
-            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) => {
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) | Ref::Exn(None) => {
                 return Ok(want.nullable && family(r.heap_type()) == want.family());
             }
             Ref::Func(Some(f)) => {
@@ -363,6 +413,15 @@ impl StoreOpaque {
                     return Err(crate::values::collected());
                 }
                 WasmHeapType::Extern
+            }
+            Ref::Exn(Some(e)) => {
+                if e.store != self.id {
+                    bail!("cross-store value: the exnref belongs to another store");
+                }
+                if !self.externrefs.is_live(e.index, e.generation) {
+                    bail!("exnref was collected");
+                }
+                WasmHeapType::Exn
             }
             Ref::Any(Some(a)) => {
                 if a.store != self.id {
@@ -452,16 +511,20 @@ impl Marks {
         }
     }
 
-    /// Marks everything the pending arrays hold, transitively.
+    /// Marks everything the pending arrays and exceptions hold,
+    /// transitively.
     fn trace(&mut self, heap: &ExternHeap) {
         while let Some(i) = self.pending.pop() {
-            let array = heap.slots[i as usize]
-                .value
-                .as_ref()
-                .and_then(|v| v.downcast_ref::<GcArray>());
-            if let Some(array) = array.filter(|a| a.traced) {
+            let Some(value) = heap.slots[i as usize].value.as_ref() else {
+                continue;
+            };
+            if let Some(array) = value.downcast_ref::<GcArray>().filter(|a| a.traced) {
                 for &e in &array.elems {
                     self.word(e as usize);
+                }
+            } else if let Some(exn) = value.downcast_ref::<crate::exception::ExnObject>() {
+                for word in exn.heap_words() {
+                    self.word(word);
                 }
             }
         }

@@ -34,6 +34,7 @@
 
 mod backtrace;
 mod engine;
+mod exception;
 mod externals;
 mod func;
 mod gc;
@@ -53,6 +54,7 @@ mod vm;
 pub use anyhow::{Error, Result};
 pub use backtrace::{FrameInfo, WasmBacktrace};
 pub use engine::{Config, Engine};
+pub use exception::{ExnRef, Tag, ThrownException};
 pub use externals::{CTable, Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use gc::RootScope;
@@ -68,7 +70,7 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trestle_vmctx::Trap;
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
-    RefType, TableType, TypeIndex, ValType,
+    RefType, TableType, TagType, TypeIndex, ValType,
 };
 pub use v128::V128;
 pub use values::{AnyRef, ExternRef, Ref, Val};

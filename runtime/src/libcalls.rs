@@ -56,11 +56,17 @@ macro_rules! libcalls {
             )*
         }
 
-        static BUILTINS: Builtins = Builtins([$({
-            let f: unsafe extern "C" fn(*mut VMContext $(, kind_type!($pkind))*) $(-> kind_type!($result))? =
-                entry::$name;
-            f as *const ()
-        },)*]);
+        static BUILTINS: Builtins = {
+            let mut entries = [$({
+                let f: unsafe extern "C" fn(*mut VMContext $(, kind_type!($pkind))*) $(-> kind_type!($result))? =
+                    entry::$name;
+                f as *const ()
+            },)*];
+            // Compiled code throws through the stub, which calls the
+            // entry point (see `throw_stub`).
+            entries[trestle_vmctx::LibcallIndex::throw_ref as usize] = throw_stub::address();
+            Builtins(entries)
+        };
     };
 }
 trestle_vmctx::foreach_libcall!(libcalls);
@@ -253,6 +259,151 @@ fn table_lazy_init(
     tables[t]
         .lazy_entry(index, &items)
         .ok_or(Trap::UndefinedElement)
+}
+
+// ---- Exceptions ------------------------------------------------------------
+
+fn exn_new(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    tag: u32,
+    values: usize,
+) -> Result<usize, Trap> {
+    // SAFETY: compiled code passes one cell per parameter of the tag.
+    Ok(unsafe { crate::exception::exn_new(store, inst, tag, values) })
+}
+
+fn exn_payload(
+    store: &mut StoreOpaque,
+    _inst: StoreInstanceIndex,
+    exn: usize,
+    values: usize,
+) -> Result<(), Trap> {
+    // SAFETY: compiled code passes a caught (live, non-null) exception and
+    // one cell per value of its tag's payload.
+    unsafe { crate::exception::exn_payload(store, exn, values) };
+    Ok(())
+}
+
+/// The body of the throw stub's call: the address of the resume record of
+/// the handler, or, when no wasm frame catches the exception, a long jump
+/// to the host with the [`crate::ThrownException`] error.
+fn throw_ref(
+    store: &mut StoreOpaque,
+    _inst: StoreInstanceIndex,
+    exn: usize,
+    fp: usize,
+    pc: usize,
+) -> Result<usize, Trap> {
+    // SAFETY: the stub passes the frame pointer of the wasm function that
+    // called it and its return address into that function; compiled code
+    // checked `exn` for null, and non-null words name live exceptions.
+    match unsafe { crate::exception::throw_ref(store, exn, fp, pc) } {
+        Ok(resume) => Ok(resume as usize),
+        // SAFETY: the frames skipped are this body's (the error moves into
+        // the activation, nothing else here owns resources), the entry
+        // point's and the stub's, and wasm frames; no panic is unwinding.
+        Err(err) => unsafe { traphandlers::raise_error(err) },
+    }
+}
+
+/// The stub compiled code calls to throw, with the `tail` convention and
+/// `(vmctx, exn)`: it adds the caller's frame pointer and its own return
+/// address, calls the `throw_ref` entry point, and resumes from the
+/// record that returns ([`crate::vm::unwind::Resume`]): stack pointer,
+/// frame pointer, the `exnref` in the first payload register, then a jump
+/// to the handler. It never returns to its caller.
+///
+/// The stub is written for Linux on x86-64 and aarch64 (ELF directives);
+/// elsewhere compiled code throws into a stand-in that traps instead.
+mod throw_stub {
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    unsafe extern "C" {
+        fn trestle_throw_stub();
+    }
+
+    /// The stub's address, for the builtins array.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub(super) const fn address() -> *const () {
+        trestle_throw_stub as *const ()
+    }
+
+    /// The stand-in's address, for the builtins array.
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    pub(super) const fn address() -> *const () {
+        unsupported as *const ()
+    }
+
+    /// Where no stub exists: a throw traps ("unreachable").
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    extern "C" fn unsupported(_vmctx: *mut trestle_vmctx::VMContext, _exn: usize) {
+        // SAFETY: called by compiled code inside `catch_traps`, as its last
+        // action; this frame owns nothing.
+        unsafe { crate::vm::traphandlers::raise_trap(trestle_vmctx::Trap::UnreachableCodeReached) }
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    std::arch::global_asm!(
+        ".text",
+        ".p2align 4",
+        ".globl trestle_throw_stub",
+        ".hidden trestle_throw_stub",
+        ".type trestle_throw_stub, @function",
+        "trestle_throw_stub:",
+        // rdi = vmctx, rsi = exn; add fp (the caller's rbp) and pc (the
+        // return address on top of the stack).
+        "mov rdx, rbp",
+        "mov rcx, [rsp]",
+        // Realign the stack for the call.
+        "sub rsp, 8",
+        "call {entry}",
+        // rax = &Resume { pc, sp, fp, payload }.
+        "mov rcx, [rax]",
+        "mov rsp, [rax + 8]",
+        "mov rbp, [rax + 16]",
+        "mov rax, [rax + 24]",
+        "xor edx, edx",
+        "jmp rcx",
+        ".size trestle_throw_stub, . - trestle_throw_stub",
+        entry = sym super::entry::throw_ref,
+    );
+
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+    std::arch::global_asm!(
+        ".text",
+        ".p2align 4",
+        ".globl trestle_throw_stub",
+        ".hidden trestle_throw_stub",
+        ".type trestle_throw_stub, %function",
+        "trestle_throw_stub:",
+        // x0 = vmctx, x1 = exn; add fp (x29) and pc (the link register).
+        "mov x2, x29",
+        "mov x3, x30",
+        "stp x29, x30, [sp, #-16]!",
+        "bl {entry}",
+        // x0 = &Resume { pc, sp, fp, payload }.
+        "ldr x16, [x0]",
+        "ldr x17, [x0, #8]",
+        "ldr x29, [x0, #16]",
+        "ldr x0, [x0, #24]",
+        "mov x1, xzr",
+        "mov sp, x17",
+        "br x16",
+        ".size trestle_throw_stub, . - trestle_throw_stub",
+        entry = sym super::entry::throw_ref,
+    );
 }
 
 /// Whether the type with canonical id `actual` is `expected` or declares it

@@ -181,6 +181,9 @@ impl Module {
                 inner: info.memories[m],
             }),
             EntityIndex::Global(g) => ExternType::Global(GlobalType::from_wasm(info.globals[g])),
+            EntityIndex::Tag(t) => ExternType::Tag(crate::TagType::new(FuncType::from_wasm(
+                info.tag_type(t).clone(),
+            ))),
         }
     }
 

@@ -96,6 +96,11 @@ pub struct StoreOpaque {
     /// defined tables of [`StoreInstanceIndex::HOST`].
     pub(crate) host_tables: PrimaryMap<DefinedTableIndex, StoreTableIndex>,
     pub(crate) globals: PrimaryMap<StoreGlobalIndex, vm::Global>,
+    /// Every tag: those instances define and those of [`crate::Tag::new`].
+    pub(crate) tags: PrimaryMap<vm::StoreTagIndex, crate::exception::TagData>,
+    /// Where the throw stub resumes at a handler: written by the
+    /// `throw_ref` libcall just before the stub reads it.
+    pub(crate) resume: crate::exception::Resume,
     /// The host values of externrefs, with their roots.
     pub(crate) externrefs: crate::gc::ExternHeap,
     /// How many calls into wasm (or host functions through
@@ -377,6 +382,8 @@ impl<T> Store<T> {
                     table_budget: TableBudget::default(),
                     host_tables: PrimaryMap::new(),
                     globals: PrimaryMap::new(),
+                    tags: PrimaryMap::new(),
+                    resume: Default::default(),
                     externrefs: crate::gc::ExternHeap::default(),
                     wasm_activations: 0,
                     limiter: StoreLimiter::default(),

@@ -45,6 +45,10 @@ pub enum HeapType {
     Extern,
     /// No host value: the bottom of the extern hierarchy (only null).
     NoExtern,
+    /// Exceptions.
+    Exn,
+    /// No exception: the bottom of the exception hierarchy (only null).
+    NoExn,
     /// Any GC value.
     Any,
     /// GC values that `ref.eq` compares.
@@ -73,6 +77,8 @@ impl HeapType {
             W::NoFunc => HeapType::NoFunc,
             W::Extern => HeapType::Extern,
             W::NoExtern => HeapType::NoExtern,
+            W::Exn => HeapType::Exn,
+            W::NoExn => HeapType::NoExn,
             W::Any => HeapType::Any,
             W::Eq => HeapType::Eq,
             W::I31 => HeapType::I31,
@@ -92,6 +98,8 @@ impl HeapType {
             HeapType::NoFunc => W::NoFunc,
             HeapType::Extern => W::Extern,
             HeapType::NoExtern => W::NoExtern,
+            HeapType::Exn => W::Exn,
+            HeapType::NoExn => W::NoExn,
             HeapType::Any => W::Any,
             HeapType::Eq => W::Eq,
             HeapType::I31 => W::I31,
@@ -119,6 +127,11 @@ impl HeapType {
     pub fn is_any(&self) -> bool {
         self.to_wasm().family() == RefFamily::Any
     }
+
+    /// Whether this is in the exception hierarchy (`exn`, `noexn`).
+    pub fn is_exn(&self) -> bool {
+        self.to_wasm().family() == RefFamily::Exn
+    }
 }
 
 impl fmt::Display for HeapType {
@@ -128,6 +141,8 @@ impl fmt::Display for HeapType {
             HeapType::NoFunc => f.write_str("nofunc"),
             HeapType::Extern => f.write_str("extern"),
             HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
             HeapType::Any => f.write_str("any"),
             HeapType::Eq => f.write_str("eq"),
             HeapType::I31 => f.write_str("i31"),
@@ -217,6 +232,8 @@ impl fmt::Display for RefType {
             HeapType::NoFunc => "nullfuncref",
             HeapType::Extern => "externref",
             HeapType::NoExtern => "nullexternref",
+            HeapType::Exn => "exnref",
+            HeapType::NoExn => "nullexnref",
             HeapType::Any => "anyref",
             HeapType::Eq => "eqref",
             HeapType::I31 => "i31ref",
@@ -588,6 +605,36 @@ impl fmt::Display for MemoryType {
     }
 }
 
+/// The type of a tag: a function type whose parameters are the payload
+/// of the exceptions it tags and whose results are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TagType {
+    pub(crate) ty: FuncType,
+}
+
+impl TagType {
+    /// The tag type of function type `ty`.
+    pub fn new(ty: FuncType) -> Self {
+        Self { ty }
+    }
+
+    /// The function type: its parameters are the payload.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+}
+
+/// As in the text format: `(tag (param i32))`.
+impl fmt::Display for TagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(tag")?;
+        for p in self.ty.params() {
+            write!(f, " (param {p})")?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// The type of an import or export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternType {
@@ -599,9 +646,19 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// A tag (exception handling).
+    Tag(TagType),
 }
 
 impl ExternType {
+    /// The tag type, if this is one.
+    pub fn tag(&self) -> Option<&TagType> {
+        match self {
+            ExternType::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The function type, if this is one.
     pub fn func(&self) -> Option<&FuncType> {
         match self {
@@ -644,6 +701,7 @@ impl fmt::Display for ExternType {
             ExternType::Global(t) => t.fmt(f),
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
+            ExternType::Tag(t) => t.fmt(f),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! them, and their conversion to and from the raw form compiled code uses.
 
 use crate::store::{StoreId, StoreOpaque};
-use crate::{AsContextMut, Func, HeapType, RefType, V128, ValType};
+use crate::{AsContextMut, ExnRef, Func, HeapType, RefType, V128, ValType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use trestle_vmctx::{VMFuncRef, ValRaw};
@@ -254,12 +254,17 @@ pub enum Ref {
     Extern(Option<ExternRef>),
     /// A reference in the GC hierarchy (`anyref`, `eqref`, `arrayref`, ...).
     Any(Option<AnyRef>),
+    /// An `exnref`: a caught exception.
+    Exn(Option<ExnRef>),
 }
 
 impl Ref {
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Any(None))
+        matches!(
+            self,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) | Ref::Exn(None)
+        )
     }
 
     /// The function, when this is a function reference.
@@ -293,6 +298,7 @@ impl Ref {
             Ref::Func(_) => HeapType::Func,
             Ref::Extern(_) => HeapType::Extern,
             Ref::Any(_) => HeapType::Any,
+            Ref::Exn(_) => HeapType::Exn,
         }
     }
 
@@ -314,6 +320,7 @@ impl Ref {
             Ref::Func(Some(f)) => store.assert_owns(f.store),
             Ref::Extern(Some(e)) => store.assert_owns(e.store),
             Ref::Any(Some(a)) => store.assert_owns(a.store),
+            Ref::Exn(Some(e)) => store.assert_owns(e.store),
             _ => {}
         }
         store.ref_matches(self, ty)
@@ -385,6 +392,8 @@ impl Ref {
             Ref::Extern(None)
         } else if heap.is_any() {
             Ref::Any(None)
+        } else if heap.is_exn() {
+            Ref::Exn(None)
         } else {
             Ref::Func(None)
         }
@@ -393,7 +402,7 @@ impl Ref {
     /// The raw word for a table or a wasm value of this store.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
         Ok(match self {
-            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) => 0,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) | Ref::Exn(None) => 0,
             Ref::Func(Some(f)) => {
                 if f.store != store.id {
                     bail!("cross-store value: the funcref belongs to another store");
@@ -402,6 +411,7 @@ impl Ref {
             }
             Ref::Extern(Some(e)) => e.to_raw(store)?,
             Ref::Any(Some(a)) => a.to_raw(store)?,
+            Ref::Exn(Some(e)) => e.to_raw(store)?,
         })
     }
 
@@ -415,6 +425,8 @@ impl Ref {
             Ref::Extern(ExternRef::from_raw(store, raw))
         } else if heap.is_any() {
             Ref::Any(AnyRef::from_raw(store, raw))
+        } else if heap.is_exn() {
+            Ref::Exn(ExnRef::from_raw(store, raw))
         } else if raw == 0 {
             Ref::Func(None)
         } else {
@@ -481,6 +493,8 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// A reference in the GC hierarchy (`anyref`, `eqref`, `arrayref`, ...).
     AnyRef(Option<AnyRef>),
+    /// An `exnref`.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -533,6 +547,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::AnyRef(_) => ValType::Ref(RefType::ANYREF),
+            Val::ExnRef(_) => ValType::Ref(RefType::new(true, HeapType::Exn)),
         }
     }
 
@@ -652,6 +667,7 @@ impl Val {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(*e)),
             Val::AnyRef(a) => Some(Ref::Any(*a)),
+            Val::ExnRef(e) => Some(Ref::Exn(*e)),
             _ => None,
         }
     }
@@ -718,6 +734,7 @@ impl Val {
             Val::FuncRef(f) => ValRaw::ptr(Ref::Func(f).to_raw(store)? as *const u8),
             Val::ExternRef(e) => ValRaw::ptr(Ref::Extern(e).to_raw(store)? as *const u8),
             Val::AnyRef(a) => ValRaw::ptr(Ref::Any(a).to_raw(store)? as *const u8),
+            Val::ExnRef(e) => ValRaw::ptr(Ref::Exn(e).to_raw(store)? as *const u8),
         })
     }
 
@@ -793,6 +810,7 @@ impl From<Ref> for Val {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
             Ref::Any(a) => Val::AnyRef(a),
+            Ref::Exn(e) => Val::ExnRef(e),
         }
     }
 }

@@ -28,7 +28,10 @@
 //!   and the vector instructions' edge cases;
 //! - `disas`: golden Cranelift IR of `call_indirect`, the table
 //!   instructions and SIMD kernels;
-//! - `differential`: seeded modules run on Trestle and on wasmi.
+//! - `differential`: seeded modules run on Trestle and on wasmi;
+//! - `exceptions`: exception handling through the host API (tags,
+//!   uncaught exceptions, `throw_ref`, traps inside `try_table`, host
+//!   function frames, precompiled handlers).
 //!
 //! The cases a hostile module or a careless embedder may bring, each of
 //! which must end in its specific trap or a clean error with the store
@@ -43,6 +46,7 @@ mod backtrace;
 mod cli;
 mod differential;
 mod disas;
+mod exceptions;
 mod externref_gc;
 mod harness;
 mod limits;

@@ -35,13 +35,7 @@ const SPEC_V2_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `wasm-v3`: WebAssembly 3.0, run with all of it Trestle implements
 /// ([`Features::WASM3`]).
-const SPEC_V3_EXPECTED_FAILURES: ExpectedFailures = &[
-    // Exception handling is not implemented yet: these scripts define or
-    // import tags, or use `exnref`.
-    ("imports.wast", None),
-    ("instance.wast", None),
-    ("ref_null.wast", None),
-];
+const SPEC_V3_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `proposals/reference-types`, run with typed function references, GC
 /// types and tail calls on, as some of the proposal folders' scripts use
@@ -89,6 +83,11 @@ const MEMORY64_EXPECTED_FAILURES: ExpectedFailures = &[];
 /// `proposals/extended-const`, run with WebAssembly 2.0 and extended
 /// constant expressions.
 const EXTENDED_CONST_EXPECTED_FAILURES: ExpectedFailures = &[];
+
+/// `proposals/exceptions`, run with WebAssembly 2.0 and exception
+/// handling; like `proposals/function-references`, with typed function
+/// references, the GC subset and tail calls, which its scripts use.
+const EXCEPTIONS_EXPECTED_FAILURES: ExpectedFailures = &[];
 
 /// `tests/misc`: Trestle's own regression and edge-case scripts.
 const MISC_EXPECTED_FAILURES: ExpectedFailures = &[];
@@ -214,6 +213,11 @@ suites! {
         Suite::Proposal(Proposal::ExtendedConst),
         Features { extended_const: true, ..Features::WASM2 },
         EXTENDED_CONST_EXPECTED_FAILURES;
+    spec_proposal_exceptions_table_lazy_init_on,
+    spec_proposal_exceptions_table_lazy_init_off:
+        Suite::Proposal(Proposal::ExceptionHandling),
+        Features { exceptions: true, tail_call: true, function_references: true, gc: true, ..Features::WASM2 },
+        EXCEPTIONS_EXPECTED_FAILURES;
     misc_table_lazy_init_on, misc_table_lazy_init_off:
         Suite::Misc, Features::ALL, MISC_EXPECTED_FAILURES;
 }

@@ -419,6 +419,23 @@ macro_rules! foreach_libcall {
             /// have subtypes: 1 when type `actual` is `expected` or declares
             /// it as a (transitive) supertype, else 0.
             is_subtype(vmctx: vmctx, actual: i32, expected: i32) -> i32;
+            /// `throw`'s allocation: a new exception of tag `tag` (an index
+            /// of the caller's module) whose payload is the tag's parameter
+            /// values, one per 16-byte cell at `values`; returns its
+            /// `exnref` word.
+            exn_new(vmctx: vmctx, tag: i32, values: ptr) -> ptr;
+            /// A caught exception's payload: writes the values of the
+            /// non-null `exnref` word `exn` into 16-byte cells at `values`.
+            exn_payload(vmctx: vmctx, exn: ptr, values: ptr);
+            /// `throw` and `throw_ref` of the non-null `exnref` word `exn`:
+            /// finds the handler, from the frame `fp` of the throwing
+            /// function and the return address `pc` of this call, and
+            /// returns the address of the record the throw stub resumes
+            /// from; never returns when no wasm frame catches it. Compiled
+            /// code does not call this entry itself but the runtime's throw
+            /// stub (with the `tail` convention and `(vmctx, exn)` only),
+            /// which adds `fp` and `pc` (see `THROW_STUB_PARAMS`).
+            throw_ref(vmctx: vmctx, exn: ptr, fp: ptr, pc: ptr) -> ptr;
         }
     };
 }

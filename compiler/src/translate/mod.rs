@@ -17,6 +17,7 @@
 //! | this file | [`FuncTranslator`] (function entry, locals, the operator loop), the dispatch to the families below, unreachable code, fuel charging |
 //! | [`stack`] | [`stack::ValueStack`] (operands), [`stack::ControlStack`] / [`stack::ControlFrame`] (labels) |
 //! | [`ops::control`] | `block`, `loop`, `if`/`else`/`end`, `br`, `br_if`, `br_table`, `br_on_null`, `br_on_non_null`, `return`, `unreachable`, `nop` |
+//! | [`ops::exception`] | `try_table`, `throw`, `throw_ref` |
 //! | [`ops::call`] | `call`, `call_indirect`, `call_ref` and their `return_` (tail) forms |
 //! | [`ops::variable`] | locals, globals, `drop`, `select` |
 //! | [`ops::numeric`] | constants, integer and float arithmetic, comparisons, conversions |
@@ -228,6 +229,7 @@ impl BodyTranslator<'_, '_> {
             || self.translate_numeric(op)
             || self.translate_variable(op)
             || self.translate_control(op)?
+            || self.translate_exception(op)?
             || self.translate_call(op)?
             || self.translate_memory(op)
             || self.translate_table(op)
@@ -246,7 +248,10 @@ impl BodyTranslator<'_, '_> {
     /// control structure is tracked.
     fn translate_unreachable(&mut self, op: &Operator<'_>) {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
@@ -281,7 +286,9 @@ impl BodyTranslator<'_, '_> {
             | O::CallRef { .. }
             | O::ReturnCall { .. }
             | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. } => {
+            | O::ReturnCallRef { .. }
+            | O::Throw { .. }
+            | O::ThrowRef => {
                 self.env.add_fuel(1);
                 self.env.flush_fuel(&mut self.b);
             }

@@ -92,6 +92,9 @@ pub(crate) enum ControlKind {
     Block,
     /// A `loop`; branches go back to `header`.
     Loop { header: Block },
+    /// A `try_table`; branches go to the end, and the calls inside are
+    /// `try_call`s to its handlers (see [`super::env::Catch`]).
+    TryTable,
     /// An `if`; branches go to the end.
     If {
         /// The else block (whose params are the block type's params),

@@ -10,6 +10,8 @@ pub use global::Global;
 pub use memory::Memory;
 pub use table::{CTable, Table};
 
+pub use crate::exception::Tag;
+
 use crate::store::{StoreId, StoreOpaque};
 use crate::{AsContext, ExternType, Func, FuncType, GlobalType, MemoryType, TableType};
 
@@ -24,6 +26,8 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 impl Extern {
@@ -47,6 +51,14 @@ impl Extern {
     pub fn into_table(self) -> Option<Table> {
         match self {
             Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
             _ => None,
         }
     }
@@ -77,6 +89,7 @@ impl Extern {
             Extern::Memory(m) => m.store,
             Extern::Table(t) => t.store,
             Extern::Global(g) => g.store,
+            Extern::Tag(t) => t.store,
         }
     }
 }
@@ -94,5 +107,6 @@ pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
         Extern::Memory(m) => ExternType::Memory(MemoryType {
             inner: store.memories[m.index].current_ty(),
         }),
+        Extern::Tag(t) => ExternType::Tag(store.tags[t.index].ty.clone()),
     }
 }

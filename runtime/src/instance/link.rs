@@ -15,12 +15,12 @@
 use crate::externals::extern_type;
 use crate::store::StoreOpaque;
 use crate::vm::vmctx::VmctxAlloc;
-use crate::vm::{StoreGlobalIndex, StoreMemoryIndex, StoreTableIndex};
+use crate::vm::{StoreGlobalIndex, StoreMemoryIndex, StoreTableIndex, StoreTagIndex};
 use crate::{Extern, Module};
 use anyhow::{Result, anyhow, bail};
 use cranelift_entity::PrimaryMap;
 use trestle_compiler::{
-    CanonicalTypeId, EntityIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex,
+    CanonicalTypeId, EntityIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TagIndex,
 };
 
 /// The store indices of an instance's memories, tables and globals, imports
@@ -30,6 +30,7 @@ pub(super) struct Entities {
     pub(super) memories: PrimaryMap<MemoryIndex, StoreMemoryIndex>,
     pub(super) tables: PrimaryMap<TableIndex, StoreTableIndex>,
     pub(super) globals: PrimaryMap<GlobalIndex, StoreGlobalIndex>,
+    pub(super) tags: PrimaryMap<TagIndex, StoreTagIndex>,
 }
 
 fn import_name(info: &ModuleInfo, i: usize) -> String {
@@ -173,6 +174,14 @@ fn link_import(
             // matching type.
             unsafe { vmctx.set_global_import(g, gd.definition()) };
             entities.globals.push(global.index);
+        }
+        (EntityIndex::Tag(t), Extern::Tag(tag)) => {
+            // Tags match by their exact type (the same canonical type, so
+            // the same recursion group too); the import is the tag itself.
+            if store.tags[tag.index].type_id != info.type_ids[info.tags[t]] {
+                return Err(incompatible());
+            }
+            entities.tags.push(tag.index);
         }
         _ => return Err(incompatible()),
     }

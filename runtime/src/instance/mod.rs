@@ -23,14 +23,16 @@ pub(crate) use const_expr::ConstEnv;
 use crate::store::{StoreId, StoreOpaque};
 use crate::vm::table::TableInit;
 use crate::vm::vmctx::VmctxAlloc;
-use crate::vm::{StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex, StoreTableIndex};
+use crate::vm::{
+    StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex, StoreTableIndex, StoreTagIndex,
+};
 use crate::{AsContextMut, Extern, Func, Global, Memory, Module, Table};
 use anyhow::{Result, anyhow};
 use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 use std::panic::{self, AssertUnwindSafe};
 use trestle_compiler::{
     DataIndex, DefinedMemoryIndex, ElemIndex, EntityIndex, FuncIndex, GlobalIndex, MemoryIndex,
-    ModuleInfo, TableIndex,
+    ModuleInfo, TableIndex, TagIndex,
 };
 use trestle_vmctx::{VMFuncRef, ValRaw};
 
@@ -42,6 +44,9 @@ pub(crate) struct InstanceData {
     pub(crate) memories: PrimaryMap<MemoryIndex, StoreMemoryIndex>,
     pub(crate) tables: PrimaryMap<TableIndex, StoreTableIndex>,
     pub(crate) globals: PrimaryMap<GlobalIndex, StoreGlobalIndex>,
+    /// Store indices of every tag, imports included: an imported tag is
+    /// the exporter's.
+    pub(crate) tags: PrimaryMap<TagIndex, StoreTagIndex>,
     /// The raw words of each element segment not yet dropped.
     pub(crate) elements: SecondaryMap<ElemIndex, Option<Box<[usize]>>>,
     /// Whether each data segment was dropped.
@@ -256,6 +261,15 @@ impl Instance {
         self.get_export(store, name)?.into_global()
     }
 
+    /// The exported tag `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the instance belongs to another store.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
+
     /// The exported table `name`.
     ///
     /// # Panics
@@ -288,6 +302,10 @@ pub(crate) fn export_extern(
         EntityIndex::Global(g) => Extern::Global(Global {
             store: id,
             index: data.globals[g],
+        }),
+        EntityIndex::Tag(t) => Extern::Tag(crate::Tag {
+            store: id,
+            index: data.tags[t],
         }),
     }
 }
@@ -397,12 +415,21 @@ fn instantiate_rooted(
         }
     }
 
+    // Defined tags: each a new identity.
+    let mut tags = entities.tags;
+    for t in info.tags.keys().skip(info.num_imported_tags as usize) {
+        let ty = crate::TagType::new(crate::FuncType::from_wasm(info.tag_type(t).clone()));
+        let type_id = info.type_ids[info.tags[t]];
+        tags.push(store.tags.push(crate::exception::TagData { ty, type_id }));
+    }
+
     let mut globals = entities.globals;
     store.instances.push(InstanceData {
         module: module.clone(),
         vmctx,
         memories: entities.memories,
         tables: entities.tables,
+        tags,
         globals: PrimaryMap::new(),
         elements: SecondaryMap::new(),
         dropped_data: SecondaryMap::with_capacity(info.data.len()),

@@ -31,6 +31,9 @@ store_index_types! {
     StoreMemoryIndex;
     /// A global of a store.
     StoreGlobalIndex;
+    /// A tag of a store: its identity, which every instance that imports
+    /// it shares.
+    StoreTagIndex;
 }
 
 impl StoreInstanceIndex {

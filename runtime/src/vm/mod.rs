@@ -18,11 +18,13 @@ pub(crate) mod stack_walk;
 pub(crate) mod table;
 pub(crate) mod table_buf;
 pub(crate) mod traphandlers;
+pub(crate) mod unwind;
 pub(crate) mod vmctx;
 
 pub(crate) use global::Global;
 pub(crate) use index::{
     StoreFuncIndex, StoreGlobalIndex, StoreInstanceIndex, StoreMemoryIndex, StoreTableIndex,
+    StoreTagIndex,
 };
 pub(crate) use memory::Memory;
 pub(crate) use meter::Meter;

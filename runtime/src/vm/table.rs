@@ -844,10 +844,11 @@ fn new_elements(
             TableElements::Func(buf)
         }
         // Null externrefs and anyrefs are zero words.
-        (RefFamily::Extern | RefFamily::Any, TableInit::Value(0) | TableInit::Lazy) => {
-            TableElements::Words(TableBuf::zeroed(n, pool).ok_or_else(oom)?)
-        }
-        (RefFamily::Extern | RefFamily::Any, TableInit::Value(raw)) => {
+        (
+            RefFamily::Extern | RefFamily::Any | RefFamily::Exn,
+            TableInit::Value(0) | TableInit::Lazy,
+        ) => TableElements::Words(TableBuf::zeroed(n, pool).ok_or_else(oom)?),
+        (RefFamily::Extern | RefFamily::Any | RefFamily::Exn, TableInit::Value(raw)) => {
             TableElements::Words(TableBuf::filled(n, raw).ok_or_else(oom)?)
         }
     })

@@ -7,8 +7,8 @@
 //! Every callee has the wasm signature
 //! (`(callee_vmctx, caller_vmctx, params...)`, see
 //! [`crate::abi::wasm_signature`]). The caller hands over the parameters
-//! (the top of its operand stack) and gets back the call instruction, whose
-//! results it pushes, or `None` after a tail call, which ends the block.
+//! (the top of its operand stack) and gets back the call's results, which
+//! it pushes, or `None` after a tail call, which ends the block.
 
 use super::table::{load_code_word, load_func_ref};
 use super::{FuncEnvironment, func_ref_flags, readonly_flags};
@@ -17,7 +17,7 @@ use crate::abi::{POINTER, import_defined_function, trap_code, wasm_signature};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Value, types,
+    Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Value, types,
 };
 use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::{LibcallIndex, Trap, VMOffsets};
@@ -109,29 +109,38 @@ impl FuncEnvironment<'_> {
         f
     }
 
-    /// Calls `target` with `args`, or jumps to it for a tail call
-    /// (`None`: the block ends).
+    /// Calls `target` with `args` and returns its results, or jumps to it
+    /// for a tail call (`None`: the block ends). Inside a `try_table` a
+    /// call is a `try_call` whose handlers are the enclosing clauses; a
+    /// tail call leaves the `try_table`, so it never is.
     fn emit_call(
+        &mut self,
         b: &mut FunctionBuilder<'_>,
         target: CallTarget,
         args: &[Value],
         kind: CallKind,
-    ) -> Option<ir::Inst> {
+    ) -> Option<Vec<Value>> {
+        if kind == CallKind::Call && self.in_try_table() {
+            let (sig, callee) = match target {
+                CallTarget::Direct(f) => (b.func.dfg.ext_funcs[f].signature, Ok(f)),
+                CallTarget::Indirect(sig, code) => (sig, Err(code)),
+            };
+            return Some(self.try_call(b, sig, callee, args));
+        }
         let ins = b.ins();
-        match (target, kind) {
-            (CallTarget::Direct(f), CallKind::Call) => Some(ins.call(f, args)),
-            (CallTarget::Indirect(sig, code), CallKind::Call) => {
-                Some(ins.call_indirect(sig, code, args))
-            }
+        let call = match (target, kind) {
+            (CallTarget::Direct(f), CallKind::Call) => ins.call(f, args),
+            (CallTarget::Indirect(sig, code), CallKind::Call) => ins.call_indirect(sig, code, args),
             (CallTarget::Direct(f), CallKind::TailCall) => {
                 ins.return_call(f, args);
-                None
+                return None;
             }
             (CallTarget::Indirect(sig, code), CallKind::TailCall) => {
                 ins.return_call_indirect(sig, code, args);
-                None
+                return None;
             }
-        }
+        };
+        Some(b.inst_results(call).to_vec())
     }
 
     /// `call` / `return_call` of function `func` with `params`: a direct
@@ -143,7 +152,7 @@ impl FuncEnvironment<'_> {
         func: FuncIndex,
         params: &[Value],
         kind: CallKind,
-    ) -> Option<ir::Inst> {
+    ) -> Option<Vec<Value>> {
         if self.info.is_imported_func(func) {
             let off = self.offsets.imported_function(func.as_u32()) as i32;
             let code = b.ins().load(
@@ -160,11 +169,11 @@ impl FuncEnvironment<'_> {
             );
             let args = call_args(callee_vmctx, self.vmctx, params);
             let sig = self.signature(b, self.info.functions[func]);
-            return Self::emit_call(b, CallTarget::Indirect(sig, code), &args, kind);
+            return self.emit_call(b, CallTarget::Indirect(sig, code), &args, kind);
         }
         let callee = self.direct_callee(b, func);
         let args = call_args(self.vmctx, self.vmctx, params);
-        Self::emit_call(b, CallTarget::Direct(callee), &args, kind)
+        self.emit_call(b, CallTarget::Direct(callee), &args, kind)
     }
 
     /// `call_indirect` / `return_call_indirect` of type `type_index`
@@ -182,7 +191,7 @@ impl FuncEnvironment<'_> {
         index: Value,
         params: &[Value],
         kind: CallKind,
-    ) -> Result<Option<ir::Inst>, CompileError> {
+    ) -> Result<Option<Vec<Value>>, CompileError> {
         if !self.is_funcref_table(table) {
             return Err(CompileError::unsupported(
                 "call_indirect on a non-funcref table",
@@ -255,7 +264,7 @@ impl FuncEnvironment<'_> {
         type_id: Value,
         params: &[Value],
         kind: CallKind,
-    ) -> Option<ir::Inst> {
+    ) -> Option<Vec<Value>> {
         let expected = self.info.type_ids[type_index];
         let ok = b
             .ins()
@@ -304,7 +313,7 @@ impl FuncEnvironment<'_> {
         callee: Callee,
         params: &[Value],
         kind: CallKind,
-    ) -> Option<ir::Inst> {
+    ) -> Option<Vec<Value>> {
         let callee_vmctx = b.ins().load(
             POINTER,
             func_ref_flags(),
@@ -313,6 +322,6 @@ impl FuncEnvironment<'_> {
         );
         let args = call_args(callee_vmctx, self.vmctx, params);
         let sig = self.signature(b, type_index);
-        Self::emit_call(b, CallTarget::Indirect(sig, callee.code), &args, kind)
+        self.emit_call(b, CallTarget::Indirect(sig, callee.code), &args, kind)
     }
 }

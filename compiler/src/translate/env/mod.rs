@@ -17,13 +17,17 @@
 //!   epochs;
 //! - [`memory`]: linear-memory addresses and bounds checks, `memory.size`;
 //! - [`table`]: table elements, `table.get`/`set`/`size`/`grow`;
-//! - [`call`]: direct, imported, `call_indirect` and `call_ref` calls.
+//! - [`call`]: direct, imported, `call_indirect` and `call_ref` calls;
+//! - [`exception`]: `try_table` handlers, `try_call`s, `throw` and
+//!   `throw_ref`.
 
 mod call;
+mod exception;
 mod memory;
 mod table;
 
 pub(crate) use call::CallKind;
+pub(crate) use exception::Catch;
 
 use crate::abi::{POINTER, ir_type, libcall_signature, trap_code};
 use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
@@ -139,6 +143,8 @@ pub(crate) struct FuncEnvironment<'a> {
     store_ctx: Option<Value>,
     /// Fuel used by the operators since the last flush to the store.
     fuel_pending: i64,
+    /// The clauses of the enclosing `try_table`s, outermost first.
+    catch_scopes: Vec<Vec<Catch>>,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -158,6 +164,7 @@ impl<'a> FuncEnvironment<'a> {
             libcall_signatures: HashMap::new(),
             store_ctx: None,
             fuel_pending: 0,
+            catch_scopes: Vec::new(),
         }
     }
 
@@ -316,6 +323,29 @@ impl<'a> FuncEnvironment<'a> {
 
     // ---- Libcalls --------------------------------------------------------
 
+    /// The imported signature of libcall `which`.
+    fn libcall_sig(&mut self, b: &mut FunctionBuilder<'_>, which: LibcallIndex) -> SigRef {
+        if let Some(s) = self.libcall_signatures.get(&which) {
+            return *s;
+        }
+        let s = b.import_signature(libcall_signature(self.compiler.call_conv(), which));
+        self.libcall_signatures.insert(which, s);
+        s
+    }
+
+    /// The address of libcall `which`, read from the builtins array.
+    fn libcall_address(&mut self, b: &mut FunctionBuilder<'_>, which: LibcallIndex) -> Value {
+        // Read-only but not movable: libcalls mostly sit on cold paths, and
+        // a pointer hoisted out of a loop would hold a callee-saved register
+        // across the hot path's calls.
+        let flags = MemFlagsData::trusted().with_readonly();
+        let builtins = b
+            .ins()
+            .load(POINTER, flags, self.vmctx, VMOffsets::VMCTX_BUILTINS as i32);
+        b.ins()
+            .load(POINTER, flags, builtins, VMOffsets::builtin(which) as i32)
+    }
+
     /// Calls runtime function `which` with `args` after the vmctx, and
     /// returns the call instruction.
     pub(crate) fn libcall(
@@ -324,24 +354,8 @@ impl<'a> FuncEnvironment<'a> {
         which: LibcallIndex,
         args: &[Value],
     ) -> ir::Inst {
-        let sig = match self.libcall_signatures.get(&which) {
-            Some(s) => *s,
-            None => {
-                let s = b.import_signature(libcall_signature(self.compiler.call_conv(), which));
-                self.libcall_signatures.insert(which, s);
-                s
-            }
-        };
-        // Read-only but not movable: libcalls mostly sit on cold paths, and
-        // a pointer hoisted out of a loop would hold a callee-saved register
-        // across the hot path's calls.
-        let flags = MemFlagsData::trusted().with_readonly();
-        let builtins = b
-            .ins()
-            .load(POINTER, flags, self.vmctx, VMOffsets::VMCTX_BUILTINS as i32);
-        let f = b
-            .ins()
-            .load(POINTER, flags, builtins, VMOffsets::builtin(which) as i32);
+        let sig = self.libcall_sig(b, which);
+        let f = self.libcall_address(b, which);
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.vmctx);
         all.extend_from_slice(args);

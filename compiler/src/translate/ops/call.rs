@@ -84,13 +84,13 @@ impl BodyTranslator<'_, '_> {
         self.finish_call(call, n);
     }
 
-    /// Replaces the `num_params` arguments on the stack with the results
-    /// of `call`, or, after a tail call (`None`), drops them: the rest of
+    /// Replaces the `num_params` arguments on the stack with the call's
+    /// `results`, or, after a tail call (`None`), drops them: the rest of
     /// the block is unreachable.
-    fn finish_call(&mut self, call: Option<ir::Inst>, num_params: usize) {
+    fn finish_call(&mut self, results: Option<Vec<ir::Value>>, num_params: usize) {
         self.stack.drop_n(num_params);
-        match call {
-            Some(inst) => self.stack.extend(self.b.inst_results(inst)),
+        match results {
+            Some(results) => self.stack.extend(&results),
             None => self.reachable = false,
         }
     }

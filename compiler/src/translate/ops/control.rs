@@ -121,7 +121,10 @@ impl BodyTranslator<'_, '_> {
     }
 
     /// `(params, results)` of a block type.
-    fn block_type(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
+    pub(in crate::translate) fn block_type(
+        &self,
+        bt: BlockType,
+    ) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         let info = self.env.info();
         Ok(match bt {
             BlockType::Empty => (vec![], vec![]),
@@ -139,7 +142,7 @@ impl BodyTranslator<'_, '_> {
         })
     }
 
-    fn new_block_with(&mut self, params: &[Type]) -> Block {
+    pub(in crate::translate) fn new_block_with(&mut self, params: &[Type]) -> Block {
         let block = self.b.create_block();
         for t in params {
             self.b.append_block_param(block, *t);
@@ -204,6 +207,12 @@ impl BodyTranslator<'_, '_> {
                 exit_reached = true;
             }
             ControlKind::Loop { header } => self.b.seal_block(header),
+            ControlKind::TryTable => {
+                // Every `try_call` that can reach a handler is translated.
+                for catch in self.env.pop_catches() {
+                    self.b.seal_block(catch.handler);
+                }
+            }
             _ => {}
         }
         self.b.seal_block(frame.next);

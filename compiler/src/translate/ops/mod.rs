@@ -9,6 +9,7 @@
 
 pub(super) mod call;
 pub(super) mod control;
+pub(super) mod exception;
 pub(super) mod memory;
 pub(super) mod numeric;
 pub(super) mod reference;

@@ -1,0 +1,360 @@
+//! Exception handling as the host sees it: [`Tag`], [`ExnRef`] and the
+//! [`ThrownException`] error, and the exception objects `throw` allocates.
+//!
+//! A tag is an entity of the store, like a global: each tag a module
+//! defines is a new one at each instantiation, [`Tag::new`] makes one for
+//! the host, and an import is the very tag given for it, so two instances
+//! that import the same tag catch each other's exceptions. An exception is
+//! a value of the store's reference heap (see [`crate::RootScope`] for the
+//! lifetime rules it shares with externrefs): its tag and its payload, in
+//! the raw form compiled code uses. An `exnref` is its slot plus one.
+//!
+//! An exception that no wasm frame catches before the host is the error of
+//! the call into wasm: a [`ThrownException`], with its tag and payload. A
+//! trap is never an exception, so no `try_table` catches one.
+
+use crate::store::{StoreId, StoreOpaque};
+use crate::vm::{StoreInstanceIndex, StoreTagIndex};
+use crate::{AsContext, AsContextMut, TagType, Val};
+use anyhow::{Result, bail};
+use std::fmt;
+use trestle_compiler::{CanonicalTypeId, RefFamily, TagIndex, WasmValType};
+use trestle_vmctx::ValRaw;
+
+pub(crate) use crate::vm::unwind::Resume;
+
+/// A tag: the identity of a kind of exception, and the types of its
+/// payload.
+///
+/// ```
+/// use trestle::{Engine, FuncType, Instance, Module, Store, Tag, TagType, ValType};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = TagType::new(FuncType::new(&engine, [ValType::I32], []));
+/// let tag = Tag::new(&mut store, &ty)?;
+/// let module = Module::new(&engine, r#"(module
+///     (import "host" "oops" (tag $oops (param i32)))
+///     (func (export "run") (param i32) (result i32)
+///         (block $caught (result i32)
+///             (try_table (catch $oops $caught) (throw $oops (local.get 0)))
+///             (i32.const -1))))"#)?;
+/// let instance = Instance::new(&mut store, &module, &[tag.into()])?;
+/// let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+/// assert_eq!(run.call(&mut store, 7)?, 7);
+/// # Ok::<(), trestle::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store: StoreId,
+    pub(crate) index: StoreTagIndex,
+}
+
+impl Tag {
+    /// A new tag of type `ty`, distinct from every other tag.
+    ///
+    /// # Errors
+    ///
+    /// When the type has results (a tag's function type has none).
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Result<Tag> {
+        if ty.ty().results().len() != 0 {
+            bail!("a tag's type must have no results, found {}", ty.ty());
+        }
+        let store = &mut store.as_context_mut().0.opaque;
+        let type_id = store.engine.intern_type(&ty.ty().inner);
+        let index = store.tags.push(TagData {
+            ty: ty.clone(),
+            type_id,
+        });
+        Ok(Tag {
+            store: store.id,
+            index,
+        })
+    }
+
+    /// The tag's type.
+    ///
+    /// # Panics
+    ///
+    /// When the tag belongs to another store.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        let store = &store.as_context().0.opaque;
+        store.assert_owns(self.store);
+        store.tags[self.index].ty.clone()
+    }
+
+    /// Whether `a` and `b` are the same tag (the same as `a == b`).
+    pub fn eq(a: &Tag, b: &Tag, _store: impl AsContext) -> bool {
+        a == b
+    }
+}
+
+impl From<Tag> for crate::Extern {
+    fn from(t: Tag) -> crate::Extern {
+        crate::Extern::Tag(t)
+    }
+}
+
+/// A tag of a store: its type, and the canonical id of its function type,
+/// which an import must name exactly.
+pub(crate) struct TagData {
+    pub(crate) ty: TagType,
+    pub(crate) type_id: CanonicalTypeId,
+}
+
+/// An exception object in the store's reference heap.
+pub(crate) struct ExnObject {
+    pub(crate) tag: StoreTagIndex,
+    /// The payload, one raw value per parameter of the tag's type.
+    pub(crate) values: Box<[ValRaw]>,
+    /// The payload's types.
+    pub(crate) types: Box<[WasmValType]>,
+}
+
+impl ExnObject {
+    /// The heap words the payload holds, which a collection follows.
+    pub(crate) fn heap_words(&self) -> impl Iterator<Item = usize> + '_ {
+        self.values
+            .iter()
+            .zip(self.types.iter())
+            .filter(|(_, t)| matches!(t, WasmValType::Ref(r) if r.family() != RefFamily::Func))
+            .map(|(v, _)| v.get_ptr())
+    }
+}
+
+/// A reference to an exception, owned by a store. Like
+/// [`crate::ExternRef`], a `Copy` handle (store id, heap slot, generation)
+/// whose value lives while it is rooted or held by a table, a global, an
+/// exception or running wasm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl ExnRef {
+    /// The raw word for a table, a global or wasm.
+    ///
+    /// # Errors
+    ///
+    /// When the reference belongs to another store or its value was
+    /// collected.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        if self.store != store.id {
+            bail!("cross-store value: the exnref belongs to another store");
+        }
+        if !store.externrefs.is_live(self.index, self.generation) {
+            bail!("exnref was collected");
+        }
+        store.externrefs.expose(self.index);
+        Ok(self.index as usize + 1)
+    }
+
+    /// The handle for a raw word of `store` (null for 0), rooted in the
+    /// current scope.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExnRef> {
+        let index = raw.checked_sub(1)? as u32;
+        let generation = store.externrefs.root_raw(index);
+        Some(ExnRef {
+            store: store.id,
+            index,
+            generation,
+        })
+    }
+
+    fn object<'a>(&self, store: &'a StoreOpaque) -> Result<&'a ExnObject> {
+        store.assert_owns(self.store);
+        store
+            .externrefs
+            .get(self.index, self.generation)
+            .and_then(|v| v.downcast_ref::<ExnObject>())
+            .ok_or_else(|| anyhow::anyhow!("exnref was collected"))
+    }
+
+    /// The exception's tag.
+    ///
+    /// # Errors
+    ///
+    /// When the exception was collected.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn tag(&self, store: impl AsContext) -> Result<Tag> {
+        let store = &store.as_context().0.opaque;
+        Ok(Tag {
+            store: store.id,
+            index: self.object(store)?.tag,
+        })
+    }
+
+    /// The exception's payload, the values `throw` was given.
+    ///
+    /// # Errors
+    ///
+    /// When the exception was collected.
+    ///
+    /// # Panics
+    ///
+    /// When the reference belongs to another store.
+    pub fn payload(&self, mut store: impl AsContextMut) -> Result<Vec<Val>> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let obj = self.object(store)?;
+        let raw: Vec<(ValRaw, WasmValType)> = obj
+            .values
+            .iter()
+            .copied()
+            .zip(obj.types.iter().copied())
+            .collect();
+        Ok(payload_vals(store, &raw))
+    }
+}
+
+/// The payload values of raw `values`, rooted in the current scope.
+fn payload_vals(store: &mut StoreOpaque, values: &[(ValRaw, WasmValType)]) -> Vec<Val> {
+    values
+        .iter()
+        .map(|(raw, ty)| {
+            // SAFETY: the payload was written by compiled code of this
+            // store for these types.
+            unsafe { Val::from_raw(store, *raw, crate::ValType::from_wasm(*ty)) }
+        })
+        .collect()
+}
+
+/// The error of a call into wasm that threw an exception no wasm frame
+/// caught: downcast the error to it (`err.downcast_ref::<ThrownException>()`)
+/// to read the tag and the payload.
+///
+/// An exception that reaches a host function (wasm called by a host
+/// function threw it) is this error of the host function's
+/// [`crate::Func::call`]; if the host function returns it, it continues
+/// as an error, not an exception: the wasm that called the host function
+/// cannot catch it, and the outer call into wasm fails with it.
+#[derive(Debug, Clone)]
+pub struct ThrownException {
+    tag: Tag,
+    payload: Vec<Val>,
+}
+
+impl ThrownException {
+    /// The exception's tag.
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The exception's payload, the values `throw` was given.
+    pub fn payload(&self) -> &[Val] {
+        &self.payload
+    }
+}
+
+impl fmt::Display for ThrownException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "uncaught exception: a WebAssembly exception with {} payload value(s) was thrown \
+             and not caught",
+            self.payload.len()
+        )
+    }
+}
+
+impl std::error::Error for ThrownException {}
+
+// ---- Libcall bodies ---------------------------------------------------------
+
+/// `exn_new`: a new exception of tag `tag` (of instance `inst`'s module)
+/// whose payload is in the cells at `values`; its `exnref` word.
+///
+/// # Safety
+///
+/// `values` must point at one readable 16-byte cell per parameter of the
+/// tag's type.
+pub(crate) unsafe fn exn_new(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    tag: u32,
+    values: usize,
+) -> usize {
+    let tag = TagIndex::from_u32(tag);
+    let data = &store.instances[inst];
+    let types: Box<[WasmValType]> = data.info().tag_type(tag).params.clone();
+    let payload = (0..types.len())
+        .map(|i| {
+            // SAFETY: per the contract; the cells are not necessarily
+            // aligned for `ValRaw`.
+            unsafe { (values as *const ValRaw).add(i).read_unaligned() }
+        })
+        .collect();
+    let obj = ExnObject {
+        tag: data.tags[tag],
+        values: payload,
+        types,
+    };
+    store.new_exception(obj)
+}
+
+/// `exn_payload`: writes the payload of exception word `exn` into the
+/// cells at `values`.
+///
+/// # Safety
+///
+/// `exn` must be a live exception word of `store` and `values` point at
+/// one writable 16-byte cell per payload value.
+pub(crate) unsafe fn exn_payload(store: &StoreOpaque, exn: usize, values: usize) {
+    let obj = store.exception(exn);
+    for (i, v) in obj.values.iter().enumerate() {
+        // SAFETY: per the contract.
+        unsafe { (values as *mut ValRaw).add(i).write_unaligned(*v) };
+    }
+}
+
+/// `throw_ref`: the handler of exception word `exn`, thrown by the wasm
+/// frame `fp` from the call returning to `pc`: its resume record, in the
+/// store; `Err` with the error for the host when nothing catches it.
+///
+/// # Safety
+///
+/// As for [`crate::vm::unwind::find_handler`], and `exn` must be a live
+/// exception word of `store`.
+pub(crate) unsafe fn throw_ref(
+    store: &mut StoreOpaque,
+    exn: usize,
+    fp: usize,
+    pc: usize,
+) -> Result<*const Resume, anyhow::Error> {
+    let tag = store.exception(exn).tag;
+    let instances = &store.instances;
+    let matches = |vmctx, handler_tag: Option<u32>| match handler_tag {
+        None => true,
+        Some(t) => {
+            // SAFETY: a vmctx a live wasm frame of this store saved.
+            let (_, inst) = unsafe { crate::vm::vmctx::store_and_instance(vmctx) };
+            instances[inst].tags[TagIndex::from_u32(t)] == tag
+        }
+    };
+    // SAFETY: per this function's contract.
+    if let Some(handler) = unsafe { crate::vm::unwind::find_handler(fp, pc, matches) } {
+        store.resume = Resume {
+            payload: exn,
+            ..handler
+        };
+        return Ok(&store.resume);
+    }
+    let obj = store.exception(exn);
+    let raw: Vec<(ValRaw, WasmValType)> = obj
+        .values
+        .iter()
+        .copied()
+        .zip(obj.types.iter().copied())
+        .collect();
+    let payload = payload_vals(store, &raw);
+    Err(anyhow::Error::new(ThrownException {
+        tag: Tag {
+            store: store.id,
+            index: tag,
+        },
+        payload,
+    }))
+}

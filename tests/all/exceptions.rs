@@ -1,0 +1,391 @@
+//! Exception handling through the host API: exceptions that reach the
+//! host carry their tag and payload, tags keep their identity across
+//! instances and host definitions, `throw_ref` rethrows the same
+//! exception, traps are never caught, deep unwinding stays bounded, host
+//! function frames stop an exception, and precompiled modules keep their
+//! handlers.
+//!
+//! Adversarial cases: a trap inside `try_table` with `catch_all` (must
+//! trap), unbounded recursion inside `try_table` (must end in "call stack
+//! exhausted", not be caught), an exception thrown through a host
+//! function (must stay an error the outer wasm cannot catch).
+
+use crate::harness::{self, assert_trap, call_i32, engine, new_instance};
+use trestle::{
+    Engine, Extern, FuncType, Instance, Linker, Module, Store, Tag, TagType, ThrownException, Trap,
+    Val, ValType,
+};
+
+/// The exception an error carries.
+fn thrown(err: &trestle::Error) -> &ThrownException {
+    err.downcast_ref::<ThrownException>()
+        .unwrap_or_else(|| panic!("expected an uncaught exception, got: {err:#}"))
+}
+
+#[test]
+fn exception_to_host_carries_tag_and_payload() {
+    let (mut store, inst) = new_instance(
+        &engine(),
+        r#"(module
+            (tag $e (export "e") (param i32 f64))
+            (tag $other (export "other"))
+            (func (export "throw") (param i32)
+                (throw $e (local.get 0) (f64.const 2.5))))"#,
+    );
+    let f = inst.get_func(&mut store, "throw").unwrap();
+    let err = f.call(&mut store, &[Val::I32(7)], &mut []).unwrap_err();
+    let exn = thrown(&err);
+    let e = inst.get_tag(&mut store, "e").unwrap();
+    let other = inst.get_tag(&mut store, "other").unwrap();
+    assert_eq!(exn.tag(), e);
+    assert_ne!(exn.tag(), other);
+    assert_eq!(exn.payload(), &[Val::I32(7), Val::F64(2.5f64.to_bits())]);
+    assert!(err.to_string().contains("uncaught exception"), "{err}");
+    let ty = e.ty(&store);
+    assert_eq!(
+        ty.ty().params().collect::<Vec<_>>(),
+        [ValType::I32, ValType::F64]
+    );
+    // The store stays usable.
+    let err = f.call(&mut store, &[Val::I32(8)], &mut []).unwrap_err();
+    assert_eq!(thrown(&err).payload()[0], Val::I32(8));
+}
+
+/// A module that defines and exports tag `t` and a function that throws
+/// it with its argument.
+const THROWER: &str = r#"(module
+    (tag $t (export "t") (param i32))
+    (func (export "throw") (param i32) (throw $t (local.get 0))))"#;
+
+/// Catches `t` around a `call_indirect` and around a direct call of the
+/// imported thrower.
+const CATCHER: &str = r#"(module
+    (import "thrower" "t" (tag $t (param i32)))
+    (import "thrower" "throw" (func $throw (param i32)))
+    (tag $mine (param i32))
+    (type $sig (func (param i32)))
+    (table 2 funcref)
+    (elem (i32.const 0) $throw $local)
+    (func $local (param i32) (throw $mine (i32.add (local.get 0) (i32.const 100))))
+    (func (export "indirect") (param i32 i32) (result i32)
+        (block $caught (result i32)
+            (try_table (catch $t $caught)
+                (call_indirect (type $sig) (local.get 0) (local.get 1)))
+            (i32.const -1)))
+    (func (export "direct") (param i32) (result i32)
+        (block $caught (result i32)
+            (try_table (catch $t $caught) (call $throw (local.get 0)))
+            (i32.const -1)))
+    (func (export "mine_or_all") (param i32 i32) (result i32)
+        (block $all
+            (block $caught (result i32)
+                (try_table (catch $mine $caught) (catch_all $all)
+                    (call_indirect (type $sig) (local.get 0) (local.get 1)))
+                (return (i32.const -1)))
+            (return))
+        (i32.const -2)))"#;
+
+#[test]
+fn catch_across_call_indirect_and_instances() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let thrower = linker
+        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
+        .unwrap();
+    linker.instance(&mut store, "thrower", thrower).unwrap();
+    let catcher = linker
+        .instantiate(&mut store, &Module::new(&engine, CATCHER).unwrap())
+        .unwrap();
+    let args = |a: i32, b: i32| [Val::I32(a), Val::I32(b)];
+    // The imported tag is the exporter's: the other instance's throw is
+    // caught.
+    assert_eq!(call_i32(&mut store, &catcher, "indirect", &args(5, 0)), 5);
+    assert_eq!(call_i32(&mut store, &catcher, "direct", &[Val::I32(6)]), 6);
+    // A tag the catcher defines is another tag: `catch $t` misses it.
+    let err = harness::call(&mut store, &catcher, "indirect", &args(5, 1)).unwrap_err();
+    assert_eq!(thrown(&err).payload(), &[Val::I32(105)]);
+    // Clauses are tried in order: `$mine` first, else `catch_all`.
+    assert_eq!(
+        call_i32(&mut store, &catcher, "mine_or_all", &args(1, 1)),
+        101
+    );
+    assert_eq!(
+        call_i32(&mut store, &catcher, "mine_or_all", &args(1, 0)),
+        -2
+    );
+    // Two instances of one module define two tags.
+    let other = linker
+        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
+        .unwrap();
+    let t1 = thrower.get_tag(&mut store, "t").unwrap();
+    let t2 = other.get_tag(&mut store, "t").unwrap();
+    assert_ne!(t1, t2);
+}
+
+#[test]
+fn host_tag_is_shared_by_importers() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let ty = TagType::new(FuncType::new(&engine, [ValType::I64], []));
+    let tag = Tag::new(&mut store, &ty).unwrap();
+    assert!(
+        Tag::new(
+            &mut store,
+            &TagType::new(FuncType::new(&engine, [], [ValType::I32]))
+        )
+        .is_err()
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "tag", tag).unwrap();
+    let thrower = linker
+        .instantiate(
+            &mut store,
+            &Module::new(
+                &engine,
+                r#"(module (import "host" "tag" (tag $t (param i64)))
+                    (func (export "throw") (param i64) (throw $t (local.get 0))))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    linker.instance(&mut store, "thrower", thrower).unwrap();
+    let catcher = linker
+        .instantiate(
+            &mut store,
+            &Module::new(
+                &engine,
+                r#"(module (import "host" "tag" (tag $t (param i64)))
+                    (import "thrower" "throw" (func $throw (param i64)))
+                    (func (export "run") (param i64) (result i64)
+                        (block $h (result i64)
+                            (try_table (catch $t $h) (call $throw (local.get 0)))
+                            (i64.const 0))))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let run = catcher
+        .get_typed_func::<i64, i64>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, 42).unwrap(), 42);
+    // Uncaught, the host sees its own tag.
+    let throw = thrower
+        .get_typed_func::<i64, ()>(&mut store, "throw")
+        .unwrap();
+    let err = throw.call(&mut store, 9).unwrap_err();
+    assert_eq!(thrown(&err).tag(), tag);
+    assert!(matches!(
+        thrower.get_export(&mut store, "throw"),
+        Some(Extern::Func(_))
+    ));
+    // A tag of another type does not link.
+    let wrong = Module::new(
+        &engine,
+        r#"(module (import "host" "tag" (tag (param i32))))"#,
+    )
+    .unwrap();
+    let err = Instance::new(&mut store, &wrong, &[tag.into()]).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rethrow_with_throw_ref_keeps_the_exception() {
+    let (mut store, inst) = new_instance(
+        &engine(),
+        r#"(module
+            (tag $e (export "e") (param i32))
+            (global $saved (mut exnref) (ref.null exn))
+            (func $inner (param i32)
+                (block $h (result i32 exnref)
+                    (try_table (catch_ref $e $h) (throw $e (local.get 0)))
+                    (unreachable))
+                ;; catch_ref pushes the payload, then the exnref.
+                (global.set $saved)
+                (drop)
+                (throw_ref (global.get $saved)))
+            (func (export "rethrow_caught") (param i32) (result i32)
+                (block $h (result i32 exnref)
+                    (try_table (catch_ref $e $h) (call $inner (local.get 0)))
+                    (unreachable))
+                (drop))
+            (func (export "rethrow_out") (param i32) (call $inner (local.get 0)))
+            (func (export "saved") (result exnref) (global.get $saved))
+            (func (export "throw_ref") (param exnref) (throw_ref (local.get 0))))"#,
+    );
+    assert_eq!(
+        call_i32(&mut store, &inst, "rethrow_caught", &[Val::I32(3)]),
+        3
+    );
+    let err = harness::call(&mut store, &inst, "rethrow_out", &[Val::I32(4)]).unwrap_err();
+    let e = inst.get_tag(&mut store, "e").unwrap();
+    assert_eq!(thrown(&err).tag(), e);
+    assert_eq!(thrown(&err).payload(), &[Val::I32(4)]);
+    // The host holds the exnref, reads it and hands it back to throw.
+    let saved = harness::call_ok(&mut store, &inst, "saved", &[]);
+    let Val::ExnRef(Some(exn)) = saved[0] else {
+        panic!("expected an exnref, got {saved:?}")
+    };
+    assert_eq!(exn.tag(&store).unwrap(), e);
+    assert_eq!(exn.payload(&mut store).unwrap(), [Val::I32(4)]);
+    let err = harness::call(&mut store, &inst, "throw_ref", &[Val::ExnRef(Some(exn))]).unwrap_err();
+    assert_eq!(thrown(&err).payload(), &[Val::I32(4)]);
+    // A null exnref traps.
+    assert_trap(
+        harness::call(&mut store, &inst, "throw_ref", &[Val::ExnRef(None)]),
+        Trap::NullReference,
+    );
+}
+
+#[test]
+fn traps_are_never_caught() {
+    let (mut store, inst) = new_instance(
+        &engine(),
+        r#"(module
+            (func $div (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+            (func $forever (call $forever))
+            (func (export "unreachable") (result i32)
+                (block $h (try_table (catch_all $h) (unreachable)))
+                (i32.const 1))
+            (func (export "div") (param i32) (result i32)
+                (block $h (result exnref)
+                    (try_table (result i32) (catch_all_ref $h)
+                        (call $div (local.get 0)))
+                    (return))
+                (drop)
+                (i32.const -1))
+            (func (export "overflow") (result i32)
+                (block $h (try_table (catch_all $h) (call $forever)))
+                (i32.const 1)))"#,
+    );
+    assert_trap(
+        harness::call(&mut store, &inst, "unreachable", &[]),
+        Trap::UnreachableCodeReached,
+    );
+    assert_eq!(call_i32(&mut store, &inst, "div", &[Val::I32(1)]), 1);
+    assert_trap(
+        harness::call(&mut store, &inst, "div", &[Val::I32(0)]),
+        Trap::IntegerDivisionByZero,
+    );
+    assert_trap(
+        harness::call(&mut store, &inst, "overflow", &[]),
+        Trap::StackOverflow,
+    );
+}
+
+#[test]
+fn deep_recursion_with_throws_stays_bounded() {
+    let (mut store, inst) = new_instance(
+        &engine(),
+        r#"(module
+            (tag $e (param i32))
+            ;; Recurses `n` deep, then throws; every tenth frame catches
+            ;; and rethrows with one more in the payload.
+            (func $down (param $n i32) (param $d i32)
+                (if (i32.eqz (local.get $n)) (then (throw $e (local.get $d))))
+                (if (i32.rem_u (local.get $n) (i32.const 10))
+                    (then
+                        (call $down (i32.sub (local.get $n) (i32.const 1)) (local.get $d))
+                        (return)))
+                (block $h (result i32)
+                    (try_table (catch $e $h)
+                        (call $down (i32.sub (local.get $n) (i32.const 1)) (local.get $d)))
+                    (return))
+                (throw $e (i32.add (i32.const 1))))
+            (func (export "run") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $e $h) (call $down (local.get 0) (i32.const 0)))
+                    (i32.const -1)))
+            (func $forever (param i32)
+                (block $h (try_table (catch_all $h) (call $forever (local.get 0)))))
+            (func (export "overflow") (call $forever (i32.const 0))))"#,
+    );
+    for _ in 0..200 {
+        assert_eq!(call_i32(&mut store, &inst, "run", &[Val::I32(2000)]), 200);
+    }
+    // Unbounded recursion inside `try_table` is a stack overflow, which no
+    // handler catches, and the store stays usable.
+    assert_trap(
+        harness::call(&mut store, &inst, "overflow", &[]),
+        Trap::StackOverflow,
+    );
+    assert_eq!(call_i32(&mut store, &inst, "run", &[Val::I32(10)]), 1);
+}
+
+/// An exception thrown by wasm that a host function called is that call's
+/// error; returned by the host function, it is an error the calling wasm
+/// cannot catch, and the outer call fails with it.
+#[test]
+fn exception_through_a_host_function_is_an_uncatchable_error() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    let thrower = linker
+        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
+        .unwrap();
+    let throw = thrower.get_func(&mut store, "throw").unwrap();
+    linker
+        .func_wrap(
+            "host",
+            "call_thrower",
+            move |mut caller: trestle::Caller<'_, ()>, x: i32| {
+                let err = throw
+                    .call(&mut caller, &[Val::I32(x)], &mut [])
+                    .unwrap_err();
+                assert_eq!(thrown(&err).payload(), &[Val::I32(x)]);
+                Err::<(), _>(err)
+            },
+        )
+        .unwrap();
+    linker.instance(&mut store, "thrower", thrower).unwrap();
+    let outer = linker
+        .instantiate(
+            &mut store,
+            &Module::new(
+                &engine,
+                r#"(module
+                    (import "thrower" "t" (tag $t (param i32)))
+                    (import "host" "call_thrower" (func $host (param i32)))
+                    (func (export "run") (param i32) (result i32)
+                        (block $h
+                            (try_table (catch_all $h) (call $host (local.get 0))))
+                        (i32.const -1)))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let err = harness::call(&mut store, &outer, "run", &[Val::I32(11)]).unwrap_err();
+    assert_eq!(thrown(&err).payload(), &[Val::I32(11)]);
+}
+
+#[test]
+fn precompiled_module_keeps_its_handlers() {
+    let engine = engine();
+    let wat = r#"(module
+        (tag $e (param i32))
+        (func $throw (param i32) (throw $e (local.get 0)))
+        (func (export "run") (param i32) (result i32)
+            (block $h (result i32)
+                (try_table (catch $e $h) (call $throw (local.get 0)))
+                (i32.const -1))))"#;
+    let bytes = Module::new(&engine, wat).unwrap().serialize().unwrap();
+    // SAFETY: the bytes come from `Module::serialize` of this engine.
+    let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(call_i32(&mut store, &inst, "run", &[Val::I32(77)]), 77);
+}
+
+#[test]
+fn exceptions_can_be_switched_off() {
+    let mut config = harness::config();
+    config.wasm_exceptions(false);
+    let engine = Engine::new(&config).unwrap();
+    assert!(!config.get_wasm_exceptions());
+    let err = Module::new(&engine, THROWER).unwrap_err();
+    assert!(format!("{err:#}").contains("exception"), "{err:#}");
+    assert!(harness::config().get_wasm_exceptions());
+}
