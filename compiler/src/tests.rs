@@ -198,7 +198,8 @@ fn compiled_loops_lie_inside_cache_lines() {
         let crate::module::Parsed { info, bodies, .. } =
             crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
         let offsets = info.offsets().unwrap();
-        let mut fc = crate::driver::FunctionCompiler::new(&c, &info, &offsets);
+        let known = crate::devirt::KnownTables::default();
+        let mut fc = crate::driver::FunctionCompiler::new(&c, &info, &offsets, &known);
         let (func, body) = bodies.into_iter().last().unwrap();
         let compiled = fc
             .compile_body(crate::index::FuncIndex::from_u32(fillers), func, &body)

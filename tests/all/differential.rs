@@ -1,6 +1,8 @@
 //! Differential testing against wasmi, seeded: a fixed set of 2,400
 //! wasm-smith modules, made from a fixed seed, each run on Trestle and on
-//! wasmi with every export called and the final state compared. The
+//! wasmi with every export called and the final state compared. Some of
+//! them have tables whose contents the compiler knows (private, written
+//! only by their segments), whose `call_indirect`s are devirtualized. The
 //! checking code is the `differential` fuzz target's
 //! (`fuzz/src/differential.rs`); the fuzz target explores further from
 //! random input.
@@ -48,7 +50,20 @@ fn run_chunk(chunk: u64) {
     let mut instantiation_failed = 0;
     let mut skipped = 0;
     let mut divergences = Vec::new();
+    let mut known_tables = 0u64;
+    let compiler = trestle_compiler::Compiler::new(trestle_compiler::CompilerOptions {
+        features: trestle_compiler::Features {
+            memory64: true,
+            ..trestle_compiler::Features::default()
+        },
+        ..trestle_compiler::CompilerOptions::default()
+    })
+    .expect("host supported");
     for index in chunk * PER_CHUNK..(chunk + 1) * PER_CHUNK {
+        let wasm = check::module(&input(index), &Limits::SEEDED);
+        if let Some(known) = wasm.and_then(|w| compiler.known_tables(&w).ok()) {
+            known_tables += u64::from(!known.is_empty());
+        }
         match check::check(&input(index), &Limits::SEEDED) {
             Ok(Agreement::Ran {
                 calls: n, simd: s, ..
@@ -86,9 +101,16 @@ fn run_chunk(chunk: u64) {
         simd >= ran / 2,
         "only {simd} of {ran} modules that ran use SIMD"
     );
+    // And tables whose contents the compiler knows, whose calls are
+    // devirtualized, in some of them.
+    assert!(
+        known_tables >= PER_CHUNK / 50,
+        "only {known_tables} of {PER_CHUNK} modules have a table the compiler knows"
+    );
     eprintln!(
-        "chunk {chunk}: {ran} modules ran ({calls} calls, {simd} modules with SIMD), \
-         {instantiation_failed} failed to instantiate on both engines, {skipped} skipped"
+        "chunk {chunk}: {ran} modules ran ({calls} calls, {simd} modules with SIMD, \
+         {known_tables} with a known table), {instantiation_failed} failed to \
+         instantiate on both engines, {skipped} skipped"
     );
 }
 

@@ -4,7 +4,7 @@
 //! themselves (how a callee, its vmctx and its code pointer are found) are
 //! the environment's ([`crate::translate::env`]).
 
-use super::super::env::{CallKind, FuncEnvironment};
+use super::super::env::{CallKind, CallResults, FuncEnvironment};
 use super::super::{BodyTranslator, Handled};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
 use cranelift_codegen::ir;
@@ -66,10 +66,10 @@ impl BodyTranslator<'_, '_> {
         let index = self.stack.pop();
         let n = self.num_params(type_index);
         let params = self.stack.top_n(n);
-        let call = self
-            .env
-            .call_indirect(&mut self.b, type_index, table, index, params, kind)?;
-        self.finish_call(call, n);
+        let results =
+            self.env
+                .call_indirect(&mut self.b, type_index, table, index, params, kind)?;
+        self.finish_call_with(results, n);
         Ok(())
     }
 
@@ -88,9 +88,17 @@ impl BodyTranslator<'_, '_> {
     /// of `call`, or, after a tail call (`None`), drops them: the rest of
     /// the block is unreachable.
     fn finish_call(&mut self, call: Option<ir::Inst>, num_params: usize) {
+        let results = call.map(|inst| self.b.inst_results(inst).to_vec());
+        self.finish_call_with(results, num_params);
+    }
+
+    /// Replaces the `num_params` arguments on the stack with `results`, or,
+    /// when the block ended (`None`), drops them: the rest of the block is
+    /// unreachable.
+    fn finish_call_with(&mut self, results: CallResults, num_params: usize) {
         self.stack.drop_n(num_params);
-        match call {
-            Some(inst) => self.stack.extend(self.b.inst_results(inst)),
+        match results {
+            Some(values) => self.stack.extend(&values),
             None => self.reachable = false,
         }
     }
