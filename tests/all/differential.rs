@@ -23,23 +23,9 @@ use check::{Agreement, Limits};
 const SEED: u64 = 0x7e57_1e5e_ed00_0001;
 const PER_CHUNK: u64 = 600;
 
-/// splitmix64: the input bytes of module `index`.
+/// The input bytes of module `index`.
 fn input(index: u64) -> Vec<u8> {
-    let mut state = SEED ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let len = 512 + (next() % 3584) as usize;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        bytes.extend_from_slice(&next().to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
+    crate::harness::seeded_bytes(SEED, index, 512..4096)
 }
 
 /// Runs chunk `chunk` and fails on any divergence.

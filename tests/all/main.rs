@@ -28,7 +28,8 @@
 //!   and the vector instructions' edge cases;
 //! - `disas`: golden Cranelift IR of `call_indirect`, the table
 //!   instructions and SIMD kernels;
-//! - `differential`: seeded modules run on Trestle and on wasmi.
+//! - `differential`: seeded modules run on Trestle and on wasmi;
+//! - `table_ops`: seeded random table operations against a model.
 //!
 //! The cases a hostile module or a careless embedder may bring, each of
 //! which must end in its specific trap or a clean error with the store
@@ -53,6 +54,7 @@ mod precompiled;
 mod profiling;
 mod simd;
 mod spec;
+mod table_ops;
 mod tables;
 mod traps;
 mod wasi;
