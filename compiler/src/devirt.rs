@@ -17,8 +17,8 @@
 //!
 //! The `call_indirect` translation ([`crate::translate`]) uses it to call a
 //! constant index's function directly (or trap as the generic sequence
-//! would), and, when only a few functions in the table have exactly the
-//! expected type, to compare the index against their slots and call the
+//! would), and, when at most [`MAX_CANDIDATE_FUNCS`] functions in the table
+//! have exactly the expected type, to compare the index against their slots and call the
 //! match directly, the generic sequence remaining the fallback for every
 //! other index.
 //!
@@ -32,12 +32,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use wasmparser::{FunctionBody, Operator};
 
 /// The most distinct functions of one type a `call_indirect` compares
-/// against before falling back to the generic sequence.
-pub(crate) const MAX_CANDIDATE_FUNCS: usize = 4;
+/// against; with more, it keeps the generic sequence alone. Measured on the
+/// `programs` benchmark group (docs/benchmarks.md): 4 speeds up the
+/// comparator sort and the lexer, 8 also the C++ virtual calls and the
+/// type-erased callables, 16 also the interpreter's 11 handlers and the
+/// double-dispatch visitor, by far the most.
+pub(crate) const MAX_CANDIDATE_FUNCS: usize = 16;
 
 /// The most slot ranges (runs of consecutive slots holding one function) a
 /// `call_indirect` compares against.
-pub(crate) const MAX_CANDIDATE_RANGES: usize = 8;
+pub(crate) const MAX_CANDIDATE_RANGES: usize = 32;
 
 /// What one slot of a known table holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
