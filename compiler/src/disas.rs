@@ -12,6 +12,7 @@
 //! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
 //! and the hot blocks that lead to it, with their instruction counts.
 
+use crate::devirt::KnownTables;
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::{Parsed, parse};
@@ -81,7 +82,8 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let mut compiler = FunctionCompiler::new(self, &info, &offsets);
+        let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
+        let mut compiler = FunctionCompiler::new(self, &info, &offsets, &known_tables);
         compiler.keep_listing();
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {

@@ -12,6 +12,7 @@
 //! relocations and trap sites; the trampolines use it too.
 
 use crate::abi::trap_from_code;
+use crate::devirt::KnownTables;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
 use crate::index::FuncIndex;
 use crate::translate::FuncTranslator;
@@ -45,6 +46,7 @@ pub(crate) struct FunctionCompiler<'a> {
     compiler: &'a Compiler,
     info: &'a ModuleInfo,
     offsets: &'a VMOffsets,
+    known_tables: &'a KnownTables,
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
@@ -58,11 +60,13 @@ impl<'a> FunctionCompiler<'a> {
         compiler: &'a Compiler,
         info: &'a ModuleInfo,
         offsets: &'a VMOffsets,
+        known_tables: &'a KnownTables,
     ) -> Self {
         Self {
             compiler,
             info,
             offsets,
+            known_tables,
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
@@ -88,8 +92,14 @@ impl<'a> FunctionCompiler<'a> {
         let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
         self.ctx.set_disasm(self.listing);
-        let translated = FuncTranslator::new(self.compiler, self.info, self.offsets, func_index)
-            .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
+        let translated = FuncTranslator::new(
+            self.compiler,
+            self.info,
+            self.offsets,
+            self.known_tables,
+            func_index,
+        )
+        .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
         self.validator_allocs = validator.into_allocations();
         if translated.is_err() {
             // A translation that failed half-way leaves the builder's

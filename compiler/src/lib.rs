@@ -12,6 +12,7 @@
 
 mod abi;
 mod artifact;
+mod devirt;
 mod disas;
 mod driver;
 mod frame_info;

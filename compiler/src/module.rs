@@ -1,6 +1,7 @@
 //! Module-level translation: sections to [`ModuleInfo`], bodies to code, and
 //! the layout of all functions in one position-independent blob.
 
+use crate::devirt::KnownTables;
 use crate::driver::{CompiledFunction, FunctionCompiler};
 use crate::frame_info::{CodeRange, FrameTable, FuncFrameInfo, ModuleNames};
 use crate::index::*;
@@ -581,8 +582,9 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
+        let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
         let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
-        let new_compiler = || FunctionCompiler::new(self, &info, &offsets);
+        let new_compiler = || FunctionCompiler::new(self, &info, &offsets, &known_tables);
         let compile_one = |compiler: &mut FunctionCompiler<'_>,
                            (i, (func, body)): (usize, BodyToCompile<'_>)|
          -> Result<Compiled, CompileError> {

@@ -3,7 +3,10 @@
 //! [`check`] turns input bytes into a wasm-smith module (reference types,
 //! bulk memory, multi-value, fixed-width SIMD in most modules, up to five
 //! tables, 64-bit tables in some modules) that is sure to terminate
-//! (wasm-smith's fuel global), and runs
+//! (wasm-smith's fuel global), with its tables exported in half the
+//! modules and private in the others (then tables no instruction writes
+//! have contents the compiler knows, and their `call_indirect`s are
+//! devirtualized), and runs
 //! it on Trestle and on wasmi, the oracle, with the same host imports:
 //! functions (one with several results, one that fails on odd input,
 //! reference identities), a funcref and an externref table, a memory and
@@ -413,15 +416,105 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         // Sometimes no floats: denser integer and table code.
         c.allow_floats = false;
     }
+    let keep_table_exports: bool = u.arbitrary()?;
     let mut module = wasm_smith::Module::new(c, u)?;
     module
         .ensure_termination(limits.fuel)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    let mut wasm = module.to_bytes();
+    if !keep_table_exports {
+        wasm = without_table_exports(&wasm);
+    }
     Ok(Case {
-        wasm: module.to_bytes(),
+        wasm,
         memory64,
         lazy,
     })
+}
+
+/// The module made from `data`, as [`check`] makes it, if the input is
+/// long enough.
+pub fn module(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    generate(&mut Unstructured::new(data), limits)
+        .ok()
+        .map(|case| case.wasm)
+}
+
+/// Reads an unsigned LEB128 number at `*at`, moving past it.
+fn read_leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Appends `value` as an unsigned LEB128 number.
+fn write_leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// `wasm` without the exports of its tables: wasm-smith exports every
+/// entity, and a table that is neither exported nor imported, and that no
+/// instruction writes, is one whose contents Trestle's compiler knows and
+/// whose `call_indirect`s it devirtualizes. Such tables are then only seen
+/// through calls. Returns `wasm` unchanged when it does not decode.
+fn without_table_exports(wasm: &[u8]) -> Vec<u8> {
+    const EXPORT_SECTION: u8 = 7;
+    const TABLE_KIND: u8 = 1;
+    let rewrite = || -> Option<Vec<u8>> {
+        let mut out = wasm.get(..8)?.to_vec();
+        let mut at = 8;
+        while at < wasm.len() {
+            let id = wasm[at];
+            at += 1;
+            let size = read_leb(wasm, &mut at)? as usize;
+            let payload = wasm.get(at..at.checked_add(size)?)?;
+            at += size;
+            if id != EXPORT_SECTION {
+                out.push(id);
+                write_leb(&mut out, size as u64);
+                out.extend_from_slice(payload);
+                continue;
+            }
+            let mut kept = Vec::new();
+            let mut count = 0u64;
+            let mut p = 0;
+            for _ in 0..read_leb(payload, &mut p)? {
+                let start = p;
+                let name_len = read_leb(payload, &mut p)? as usize;
+                p = p.checked_add(name_len)?;
+                let kind = *payload.get(p)?;
+                p += 1;
+                read_leb(payload, &mut p)?;
+                if kind != TABLE_KIND {
+                    kept.extend_from_slice(payload.get(start..p)?);
+                    count += 1;
+                }
+            }
+            let mut section = Vec::new();
+            write_leb(&mut section, count);
+            section.extend_from_slice(&kept);
+            out.push(id);
+            write_leb(&mut out, section.len() as u64);
+            out.extend_from_slice(&section);
+        }
+        Some(out)
+    };
+    rewrite().unwrap_or_else(|| wasm.to_vec())
 }
 
 /// Runs the module made from `data` on both engines.

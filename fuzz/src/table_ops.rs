@@ -5,7 +5,11 @@
 //! an active segment), and exports a function per table instruction and
 //! table: `table.get`/`set`/`grow`/`fill`/`size`/`init`, `elem.drop`,
 //! `call_indirect`, and `table.copy` between every pair of tables of one
-//! element type. The input is a sequence of operations, each either a call
+//! element type. A third, private funcref table, which no instruction
+//! writes, is only called through (at computed and constant indices): the
+//! compiler knows its contents and devirtualizes those calls, which must
+//! keep giving the same results and traps whatever happens to the other
+//! tables. The input is a sequence of operations, each either a call
 //! of one of those exports or a host [`trestle::Table`] call (`get`, `set`,
 //! `grow`, `fill`, `copy`, and `Table::new` for more host tables), on
 //! indices near the bounds and on edge values, with `Ref::Func` and
@@ -79,6 +83,12 @@ const PASSIVE_EXTERNS: usize = 2;
 const OWN_TABLE_MIN: u64 = 8;
 const OWN_TABLE_MAX: u64 = 40;
 
+/// The module's private table `$k`: neither imported nor exported, and
+/// written by no instruction, so the compiler knows its contents and
+/// devirtualizes the `call_indirect`s through it. By slot: function
+/// indices as in [`Harness::funcs`], `None` for null.
+const KNOWN_TABLE: [Option<usize>; 6] = [None, Some(3), Some(4), Some(5), Some(3), None];
+
 fn module_text() -> String {
     let mut m = String::from(
         r#"(module
@@ -93,6 +103,9 @@ fn module_text() -> String {
   (func $w1 (export "w1") (type $ret) i32.const 101)
   (func $w2 (export "w2") (type $other) local.get 0)
   (elem (table $f) (i32.const 1) func $w0 $w1 $w2)
+  (table $k 6 funcref)
+  (elem (table $k) (i32.const 1) func $w0 $w1 $w2 $w0)
+  (func (export "call_k") (param i32) (result i32) (call_indirect $k (type $ret) (local.get 0)))
   (elem $pf func $w1 $w0 $w2 $w1)
   (elem $pe externref (ref.null extern) (ref.null extern))
   (func (export "drop_f") elem.drop $pf)
@@ -100,6 +113,13 @@ fn module_text() -> String {
   (func (export "hold_gc") (param externref) (result externref) call $gc local.get 0)
 "#,
     );
+    // A constant index into `$k` for every slot and the first one past it.
+    for slot in 0..=KNOWN_TABLE.len() {
+        m.push_str(&format!(
+            "  (func (export \"call_k{slot}\") (result i32) \
+             (call_indirect $k (type $ret) (i32.const {slot})))\n"
+        ));
+    }
     for (t, func) in WASM_TABLES {
         let ty = if func { "funcref" } else { "externref" };
         let seg = if func { "$pf" } else { "$pe" };
@@ -459,6 +479,33 @@ impl Harness {
         }
     }
 
+    /// A call through the private table `$k`, whose contents never change
+    /// whatever the other operations do: at a computed index, or at a
+    /// constant one.
+    fn known_table_op(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
+        let size = KNOWN_TABLE.len() as u64;
+        let (name, i) = if u.arbitrary()? {
+            let i = index(u, size)?;
+            ("call_k".to_string(), i)
+        } else {
+            let i = u.int_in_range(0..=size)?;
+            (format!("call_k{i}"), i)
+        };
+        let args = if name == "call_k" {
+            vec![Val::I32(i as u32 as i32)]
+        } else {
+            Vec::new()
+        };
+        let expected = match KNOWN_TABLE.get(i as usize) {
+            None => Err(Trap::UndefinedElement),
+            Some(None) => Err(Trap::IndirectCallToNull),
+            Some(Some(f)) => FUNC_RESULTS[*f].ok_or(Trap::BadSignature),
+        };
+        let got = self.call(&name, &args).map(|r| r[0].unwrap_i32());
+        assert_eq!(got, expected, "{name}({i})");
+        Ok(())
+    }
+
     /// The expected outcome of `call_indirect` on table `t` at `i`.
     fn expected_call(&self, t: usize, i: u64) -> Result<i32, Trap> {
         match self.model[t].elems.get(i as usize) {
@@ -737,7 +784,9 @@ pub fn check(data: &[u8]) -> &'static str {
     // it.
     let mut ops = 0usize;
     while !u.is_empty() && ops < 2000 {
-        let r = if u.ratio(1, 2).unwrap_or(false) {
+        let r = if u.ratio(1, 8).unwrap_or(false) {
+            h.known_table_op(&mut u)
+        } else if u.ratio(1, 2).unwrap_or(false) {
             h.wasm_op(&mut u)
         } else {
             h.host_op(&mut u)

@@ -1,6 +1,8 @@
 //! Differential testing against wasmi, seeded: a fixed set of 2,400
 //! wasm-smith modules, made from a fixed seed, each run on Trestle and on
-//! wasmi with every export called and the final state compared. The
+//! wasmi with every export called and the final state compared. Some of
+//! them have tables whose contents the compiler knows (private, written
+//! only by their segments), whose `call_indirect`s are devirtualized. The
 //! checking code is the `differential` fuzz target's
 //! (`fuzz/src/differential.rs`); the fuzz target explores further from
 //! random input.
@@ -21,23 +23,9 @@ use check::{Agreement, Limits};
 const SEED: u64 = 0x7e57_1e5e_ed00_0001;
 const PER_CHUNK: u64 = 600;
 
-/// splitmix64: the input bytes of module `index`.
+/// The input bytes of module `index`.
 fn input(index: u64) -> Vec<u8> {
-    let mut state = SEED ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let len = 512 + (next() % 3584) as usize;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        bytes.extend_from_slice(&next().to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
+    crate::harness::seeded_bytes(SEED, index, 512..4096)
 }
 
 /// Runs chunk `chunk` and fails on any divergence.
@@ -48,7 +36,20 @@ fn run_chunk(chunk: u64) {
     let mut instantiation_failed = 0;
     let mut skipped = 0;
     let mut divergences = Vec::new();
+    let mut known_tables = 0u64;
+    let compiler = trestle_compiler::Compiler::new(trestle_compiler::CompilerOptions {
+        features: trestle_compiler::Features {
+            memory64: true,
+            ..trestle_compiler::Features::default()
+        },
+        ..trestle_compiler::CompilerOptions::default()
+    })
+    .expect("host supported");
     for index in chunk * PER_CHUNK..(chunk + 1) * PER_CHUNK {
+        let wasm = check::module(&input(index), &Limits::SEEDED);
+        if let Some(known) = wasm.and_then(|w| compiler.known_tables(&w).ok()) {
+            known_tables += u64::from(!known.is_empty());
+        }
         match check::check(&input(index), &Limits::SEEDED) {
             Ok(Agreement::Ran {
                 calls: n, simd: s, ..
@@ -86,9 +87,16 @@ fn run_chunk(chunk: u64) {
         simd >= ran / 2,
         "only {simd} of {ran} modules that ran use SIMD"
     );
+    // And tables whose contents the compiler knows, whose calls are
+    // devirtualized, in some of them.
+    assert!(
+        known_tables >= PER_CHUNK / 50,
+        "only {known_tables} of {PER_CHUNK} modules have a table the compiler knows"
+    );
     eprintln!(
-        "chunk {chunk}: {ran} modules ran ({calls} calls, {simd} modules with SIMD), \
-         {instantiation_failed} failed to instantiate on both engines, {skipped} skipped"
+        "chunk {chunk}: {ran} modules ran ({calls} calls, {simd} modules with SIMD, \
+         {known_tables} with a known table), {instantiation_failed} failed to \
+         instantiate on both engines, {skipped} skipped"
     );
 }
 

@@ -32,6 +32,7 @@
 //! - `exceptions`: exception handling through the host API (tags,
 //!   uncaught exceptions, `throw_ref`, traps inside `try_table`, host
 //!   function frames, precompiled handlers).
+//! - `table_ops`: seeded random table operations against a model.
 //!
 //! The cases a hostile module or a careless embedder may bring, each of
 //! which must end in its specific trap or a clean error with the store
@@ -57,6 +58,7 @@ mod precompiled;
 mod profiling;
 mod simd;
 mod spec;
+mod table_ops;
 mod tables;
 mod traps;
 mod wasi;

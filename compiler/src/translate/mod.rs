@@ -41,6 +41,7 @@ mod ops;
 mod stack;
 
 use crate::abi::{enter_function, ir_type, wasm_signature};
+use crate::devirt::KnownTables;
 use crate::index::FuncIndex;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
@@ -70,6 +71,7 @@ pub(crate) struct FuncTranslator<'a> {
     compiler: &'a Compiler,
     info: &'a ModuleInfo,
     offsets: &'a VMOffsets,
+    known_tables: &'a KnownTables,
     func_index: FuncIndex,
 }
 
@@ -96,12 +98,14 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         info: &'a ModuleInfo,
         offsets: &'a VMOffsets,
+        known_tables: &'a KnownTables,
         func_index: FuncIndex,
     ) -> Self {
         Self {
             compiler,
             info,
             offsets,
+            known_tables,
             func_index,
         }
     }
@@ -151,7 +155,13 @@ impl<'a> FuncTranslator<'a> {
         }
         let mut t = BodyTranslator {
             b,
-            env: FuncEnvironment::new(self.compiler, self.info, self.offsets, vmctx),
+            env: FuncEnvironment::new(
+                self.compiler,
+                self.info,
+                self.offsets,
+                self.known_tables,
+                vmctx,
+            ),
             locals,
             stack: ValueStack::default(),
             control: ControlStack::new(ControlFrame {

@@ -134,3 +134,24 @@ fn the_mode_reaches_configs_engines_and_the_cli() {
         "the runtime's default does not depend on the environment"
     );
 }
+
+/// Fuzz input made from a seed, for the seeded runs of the fuzz targets'
+/// checking code: input number `index` of `seed`, of a length in `len`
+/// (splitmix64).
+pub fn seeded_bytes(seed: u64, index: u64, len: std::ops::Range<usize>) -> Vec<u8> {
+    let mut state = seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let len = len.start + (next() % (len.end - len.start) as u64) as usize;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        bytes.extend_from_slice(&next().to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}

@@ -2,6 +2,7 @@
 //! 64-bit tables, `call_indirect` (bounds, null entries, signatures, right
 //! after the table changes, into host functions), `table.grow`, the bulk
 //! operators (`table.copy`, `table.fill`, `table.init`, `elem.drop`),
+//! tables whose contents the compiler knows (devirtualized calls),
 //! tables shared by instances, and lazy and eager initialization.
 //!
 //! Most cases run in both table modes (`harness::both_modes`). The
@@ -15,6 +16,7 @@ mod api;
 mod bulk;
 mod call_indirect;
 mod grow;
+mod known;
 mod lazy_init;
 mod sharing;
 mod table64;

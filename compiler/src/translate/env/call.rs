@@ -31,6 +31,20 @@ pub(crate) enum CallKind {
     TailCall,
 }
 
+/// The results of a call, or `None` when the block ended with it (a tail
+/// call, or a call that always traps).
+pub(crate) type CallResults = Option<Vec<Value>>;
+
+/// One `call_indirect` or `return_call_indirect`: its type, its table, the
+/// index operand (in the table's index type) and the kind of call.
+#[derive(Clone, Copy)]
+pub(super) struct IndirectSite {
+    pub type_index: TypeIndex,
+    pub table: TableIndex,
+    pub index: Value,
+    pub kind: CallKind,
+}
+
 /// What a call instruction calls.
 #[derive(Clone, Copy)]
 enum CallTarget {
@@ -178,7 +192,14 @@ impl FuncEnvironment<'_> {
 
     /// `call_indirect` / `return_call_indirect` of type `type_index`
     /// through element `index` (in the table's index type) of table
-    /// `table`, with `params`.
+    /// `table`, with `params`: the call's results, or `None` when the
+    /// block ended (a tail call, or a call known to trap).
+    ///
+    /// Through a table whose contents are known at compile time, a constant
+    /// index becomes a direct call or a trap, and an index that may select
+    /// only a few functions is compared against their slots
+    /// ([`super::devirt`]); otherwise the generic sequence
+    /// ([`Self::generic_call_indirect`]) loads and checks the entry.
     ///
     /// # Errors
     ///
@@ -191,12 +212,39 @@ impl FuncEnvironment<'_> {
         index: Value,
         params: &[Value],
         kind: CallKind,
-    ) -> Result<Option<Vec<Value>>, CompileError> {
+    ) -> Result<CallResults, CompileError> {
         if !self.is_funcref_table(table) {
             return Err(CompileError::unsupported(
                 "call_indirect on a non-funcref table",
             ));
         }
+        let site = IndirectSite {
+            type_index,
+            table,
+            index,
+            kind,
+        };
+        if let Some(results) = self.known_call_indirect(b, site, params) {
+            return Ok(results);
+        }
+        Ok(self.generic_call_indirect(b, site, params))
+    }
+
+    /// The generic `call_indirect` sequence: the bounds check, the entry's
+    /// null (and, with lazy initialization, not-yet-written) check, the type
+    /// check and the call through the entry's code pointer.
+    pub(super) fn generic_call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        site: IndirectSite,
+        params: &[Value],
+    ) -> CallResults {
+        let IndirectSite {
+            type_index,
+            table,
+            index,
+            kind,
+        } = site;
         let index = self.table_index_to_i64(b, table, index);
         let elem = self.table_element(b, table, index, Trap::UndefinedElement);
 
@@ -213,7 +261,7 @@ impl FuncEnvironment<'_> {
             let flags = func_ref_flags().with_trap_code(Some(trap_code(Trap::IndirectCallToNull)));
             let type_id = load_type_id(b, func_ref, flags);
             let callee = Callee { code, func_ref };
-            return Ok(self.checked_call(b, type_index, callee, type_id, params, kind));
+            return self.checked_call(b, type_index, callee, type_id, params, kind);
         }
         let check = b.create_block();
         b.append_block_param(check, POINTER);
@@ -249,7 +297,7 @@ impl FuncEnvironment<'_> {
             func_ref: b.block_params(check)[1],
         };
         let type_id = load_type_id(b, callee.func_ref, func_ref_flags());
-        Ok(self.checked_call(b, type_index, callee, type_id, params, kind))
+        self.checked_call(b, type_index, callee, type_id, params, kind)
     }
 
     /// The rest of a `call_indirect` once the callee's funcref is known to

@@ -19,17 +19,21 @@
 //! - [`table`]: table elements, `table.get`/`set`/`size`/`grow`;
 //! - [`call`]: direct, imported, `call_indirect` and `call_ref` calls;
 //! - [`exception`]: `try_table` handlers, `try_call`s, `throw` and
-//!   `throw_ref`.
+//!   `throw_ref`;
+//! - [`devirt`]: `call_indirect` through a table whose contents are known
+//!   at compile time.
 
 mod call;
+mod devirt;
 mod exception;
 mod memory;
 mod table;
 
-pub(crate) use call::CallKind;
+pub(crate) use call::{CallKind, CallResults};
 pub(crate) use exception::Catch;
 
 use crate::abi::{POINTER, ir_type, libcall_signature, trap_code};
+use crate::devirt::KnownTables;
 use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
 use crate::types::ModuleInfo;
 use crate::{Compiler, CompilerOptions};
@@ -130,6 +134,8 @@ pub(crate) struct FuncEnvironment<'a> {
     compiler: &'a Compiler,
     info: &'a ModuleInfo,
     offsets: &'a VMOffsets,
+    /// The tables whose contents are known at compile time.
+    known_tables: &'a KnownTables,
     /// The function's own vmctx parameter.
     vmctx: Value,
     /// Imported signatures of wasm function types, by type index.
@@ -152,12 +158,14 @@ impl<'a> FuncEnvironment<'a> {
         compiler: &'a Compiler,
         info: &'a ModuleInfo,
         offsets: &'a VMOffsets,
+        known_tables: &'a KnownTables,
         vmctx: Value,
     ) -> Self {
         Self {
             compiler,
             info,
             offsets,
+            known_tables,
             vmctx,
             signatures: HashMap::new(),
             direct_callees: HashMap::new(),

@@ -421,22 +421,8 @@ impl FuncEnvironment<'_> {
 /// constant, a remainder by a constant. The type's maximum when nothing
 /// better is known.
 fn max_value(dfg: &ir::DataFlowGraph, v: Value, depth: u32) -> u64 {
-    let ty_max = match dfg.value_type(v).bits() {
-        64 => u64::MAX,
-        bits => (1u64 << bits) - 1,
-    };
-    let constant = |x: Value| -> Option<u64> {
-        let ir::ValueDef::Result(inst, _) = dfg.value_def(x) else {
-            return None;
-        };
-        match dfg.insts[inst] {
-            ir::InstructionData::UnaryImm {
-                opcode: ir::Opcode::Iconst,
-                imm,
-            } => Some(imm.bits() as u64 & ty_max),
-            _ => None,
-        }
-    };
+    let ty_max = type_max(dfg, v);
+    let constant = |x: Value| constant_value(dfg, x);
     if depth == 0 {
         return ty_max;
     }
@@ -460,4 +446,26 @@ fn max_value(dfg: &ir::DataFlowGraph, v: Value, depth: u32) -> u64 {
         _ => None,
     };
     bound.unwrap_or(ty_max).min(ty_max)
+}
+
+/// The largest unsigned value of integer `v`'s type.
+fn type_max(dfg: &ir::DataFlowGraph, v: Value) -> u64 {
+    match dfg.value_type(v).bits() {
+        64 => u64::MAX,
+        bits => (1u64 << bits) - 1,
+    }
+}
+
+/// The unsigned value of integer `v` when it is an `iconst`.
+pub(super) fn constant_value(dfg: &ir::DataFlowGraph, v: Value) -> Option<u64> {
+    let ir::ValueDef::Result(inst, _) = dfg.value_def(v) else {
+        return None;
+    };
+    match dfg.insts[inst] {
+        ir::InstructionData::UnaryImm {
+            opcode: ir::Opcode::Iconst,
+            imm,
+        } => Some(imm.bits() as u64 & type_max(dfg, v)),
+        _ => None,
+    }
 }

@@ -4,10 +4,9 @@
 //! themselves (how a callee, its vmctx and its code pointer are found) are
 //! the environment's ([`crate::translate::env`]).
 
-use super::super::env::{CallKind, FuncEnvironment};
+use super::super::env::{CallKind, CallResults, FuncEnvironment};
 use super::super::{BodyTranslator, Handled};
 use crate::index::{FuncIndex, TableIndex, TypeIndex};
-use cranelift_codegen::ir;
 use wasmparser::Operator;
 
 impl BodyTranslator<'_, '_> {
@@ -66,10 +65,10 @@ impl BodyTranslator<'_, '_> {
         let index = self.stack.pop();
         let n = self.num_params(type_index);
         let params = self.stack.top_n(n);
-        let call = self
-            .env
-            .call_indirect(&mut self.b, type_index, table, index, params, kind)?;
-        self.finish_call(call, n);
+        let results =
+            self.env
+                .call_indirect(&mut self.b, type_index, table, index, params, kind)?;
+        self.finish_call(results, n);
         Ok(())
     }
 
@@ -87,7 +86,7 @@ impl BodyTranslator<'_, '_> {
     /// Replaces the `num_params` arguments on the stack with the call's
     /// `results`, or, after a tail call (`None`), drops them: the rest of
     /// the block is unreachable.
-    fn finish_call(&mut self, results: Option<Vec<ir::Value>>, num_params: usize) {
+    fn finish_call(&mut self, results: CallResults, num_params: usize) {
         self.stack.drop_n(num_params);
         match results {
             Some(results) => self.stack.extend(&results),

@@ -1,0 +1,368 @@
+//! Tables whose contents are known at compile time, for devirtualized
+//! `call_indirect`.
+//!
+//! A funcref table the module defines, neither imports nor exports, and
+//! never writes after instantiation (no `table.set`, `table.grow`,
+//! `table.fill`, `table.init`, or `table.copy` into it anywhere in the
+//! module) holds, for the whole life of every instance, what its active
+//! element segments wrote into it at instantiation. When every segment's
+//! offset and items are constants (no `global.get` of an import, no
+//! initializer expression the compiler cannot evaluate) and every segment
+//! fits in the table (otherwise instantiation fails and no code of the
+//! module ever runs), [`KnownTables::analyze`] records the table's contents:
+//! its size (its minimum: it cannot grow) and the function in each non-null
+//! slot. Nothing outside the module can reach such a table: the host API
+//! only sees exported entities, and lazy initialization only fills in what
+//! the segments wrote.
+//!
+//! The `call_indirect` translation ([`crate::translate`]) uses it to call a
+//! constant index's function directly (or trap as the generic sequence
+//! would), and, when at most [`MAX_CANDIDATE_FUNCS`] functions in the table
+//! have exactly the expected type, to compare the index against their slots and call the
+//! match directly, the generic sequence remaining the fallback for every
+//! other index.
+//!
+//! Tables without any active segment are left to the generic sequence: all
+//! their slots are null and every call through them traps anyway.
+
+use crate::index::{CanonicalTypeId, FuncIndex, GlobalIndex, TableIndex};
+use crate::types::{ConstExpr, ConstOp, ElementItems, EntityIndex, ModuleInfo, SegmentMode};
+use crate::{CompileError, Compiler};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use wasmparser::{FunctionBody, Operator};
+
+/// The most distinct functions of one type a `call_indirect` compares
+/// against; with more, it keeps the generic sequence alone. Measured on the
+/// `programs` benchmark group (docs/benchmarks.md): 4 speeds up the
+/// comparator sort and the lexer, 8 also the C++ virtual calls and the
+/// type-erased callables, 16 also the interpreter's 11 handlers and the
+/// double-dispatch visitor, by far the most.
+pub(crate) const MAX_CANDIDATE_FUNCS: usize = 16;
+
+/// The most slot ranges (runs of consecutive slots holding one function) a
+/// `call_indirect` compares against.
+pub(crate) const MAX_CANDIDATE_RANGES: usize = 32;
+
+/// What one slot of a known table holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// The index is past the table's end.
+    OutOfBounds,
+    /// A null funcref.
+    Null,
+    /// A function.
+    Func(FuncIndex),
+}
+
+/// A run of consecutive slots `first..=last` that all hold `func`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SlotRange {
+    pub first: u64,
+    pub last: u64,
+    pub func: FuncIndex,
+}
+
+/// The contents of one table known at compile time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KnownTable {
+    /// The table's size, which never changes.
+    size: u64,
+    /// The non-null slots.
+    funcs: BTreeMap<u64, FuncIndex>,
+    /// By canonical type id: the slot ranges of the functions of exactly
+    /// that type, in slot order, or `None` when there are more than
+    /// [`MAX_CANDIDATE_FUNCS`] functions or [`MAX_CANDIDATE_RANGES`] ranges.
+    by_type: HashMap<CanonicalTypeId, Option<Vec<SlotRange>>>,
+}
+
+impl KnownTable {
+    /// What slot `index` holds.
+    pub(crate) fn slot(&self, index: u64) -> Slot {
+        if index >= self.size {
+            return Slot::OutOfBounds;
+        }
+        self.funcs
+            .get(&index)
+            .map_or(Slot::Null, |f| Slot::Func(*f))
+    }
+
+    /// The slot ranges of the functions of exactly type `ty`, when there is
+    /// at least one and they are few enough to compare against.
+    pub(crate) fn candidates(&self, ty: CanonicalTypeId) -> Option<&[SlotRange]> {
+        self.by_type.get(&ty)?.as_deref()
+    }
+
+    /// Groups the non-null slots into ranges by function and the ranges by
+    /// the functions' type.
+    fn index_by_type(&mut self, info: &ModuleInfo) {
+        let mut ranges: Vec<SlotRange> = Vec::new();
+        for (&slot, &func) in &self.funcs {
+            match ranges.last_mut() {
+                Some(r) if r.func == func && r.last + 1 == slot => r.last = slot,
+                _ => ranges.push(SlotRange {
+                    first: slot,
+                    last: slot,
+                    func,
+                }),
+            }
+        }
+        let mut funcs_of_type: HashMap<CanonicalTypeId, HashSet<FuncIndex>> = HashMap::new();
+        for range in ranges {
+            let ty = info.func_type_id(range.func);
+            let Some(few) = self.by_type.entry(ty).or_insert_with(|| Some(Vec::new())) else {
+                continue;
+            };
+            let funcs = funcs_of_type.entry(ty).or_default();
+            funcs.insert(range.func);
+            few.push(range);
+            if funcs.len() > MAX_CANDIDATE_FUNCS || few.len() > MAX_CANDIDATE_RANGES {
+                self.by_type.insert(ty, None);
+            }
+        }
+    }
+}
+
+/// The module's tables whose contents are known at compile time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KnownTables {
+    tables: HashMap<TableIndex, KnownTable>,
+}
+
+impl KnownTables {
+    /// The contents of table `table`, if known.
+    pub(crate) fn get(&self, table: TableIndex) -> Option<&KnownTable> {
+        self.tables.get(&table)
+    }
+
+    /// Finds the tables of the module `info` (with function bodies
+    /// `bodies`) whose contents are known at compile time.
+    pub(crate) fn analyze<'a, 'b: 'a>(
+        info: &ModuleInfo,
+        bodies: impl IntoIterator<Item = &'a FunctionBody<'b>>,
+    ) -> Self {
+        let mut tables: HashMap<TableIndex, KnownTable> = info
+            .tables
+            .keys()
+            .filter(|t| is_private_func_table(info, *t))
+            .map(|t| {
+                let size = info.tables[t].minimum;
+                (
+                    t,
+                    KnownTable {
+                        size,
+                        ..KnownTable::default()
+                    },
+                )
+            })
+            .collect();
+        // Apply the active segments in order, as instantiation does; a
+        // table with none, or with one the compiler cannot evaluate or that
+        // does not fit, is not known.
+        let mut has_segment = HashSet::new();
+        for segment in info.elements.values() {
+            let SegmentMode::Active { index, offset } = &segment.mode else {
+                continue;
+            };
+            let Some(table) = tables.get_mut(index) else {
+                continue;
+            };
+            let applied = eval_offset(info, offset).and_then(|offset| {
+                apply_segment(info, table, offset, &segment.items).then_some(())
+            });
+            if applied.is_some() {
+                has_segment.insert(*index);
+            } else {
+                tables.remove(index);
+            }
+        }
+        tables.retain(|t, _| has_segment.contains(t));
+        if !tables.is_empty() {
+            for body in bodies {
+                remove_written_tables(body, &mut tables);
+                if tables.is_empty() {
+                    break;
+                }
+            }
+        }
+        for table in tables.values_mut() {
+            table.index_by_type(info);
+        }
+        Self { tables }
+    }
+
+    /// The indices of the known tables, in order.
+    fn indices(&self) -> Vec<TableIndex> {
+        let mut out: Vec<TableIndex> = self.tables.keys().copied().collect();
+        out.sort();
+        out
+    }
+}
+
+/// Whether `table` is a funcref table the module defines and does not
+/// export, with no initializer expression other than null.
+fn is_private_func_table(info: &ModuleInfo, table: TableIndex) -> bool {
+    let Some(defined) = info.defined_table_index(table) else {
+        return false;
+    };
+    let null_init = match &info.table_inits[defined] {
+        None => true,
+        Some(init) => matches!(&init.ops[..], [ConstOp::RefNull(_)]),
+    };
+    info.tables[table].element.is_func()
+        && null_init
+        && !info
+            .exports
+            .iter()
+            .any(|e| e.index == EntityIndex::Table(table))
+}
+
+/// Writes the items of a segment at `offset` into `table`; `false` when an
+/// item is not a constant function or null, or the segment does not fit
+/// (instantiation would trap).
+fn apply_segment(
+    info: &ModuleInfo,
+    table: &mut KnownTable,
+    offset: u64,
+    items: &ElementItems,
+) -> bool {
+    let fits = offset
+        .checked_add(items.len() as u64)
+        .is_some_and(|end| end <= table.size);
+    if !fits {
+        return false;
+    }
+    let item = |i: usize| -> Option<Option<FuncIndex>> {
+        match items {
+            ElementItems::Functions(f) => Some(Some(f[i])),
+            ElementItems::Expressions(e) => match &e[i].ops[..] {
+                [ConstOp::RefFunc(f)] => Some(Some(*f)),
+                [ConstOp::RefNull(_)] => Some(None),
+                _ => None,
+            },
+        }
+    };
+    for i in 0..items.len() {
+        let slot = offset + i as u64;
+        match item(i) {
+            Some(Some(f)) if f.as_u32() < info.functions.len() as u32 => {
+                table.funcs.insert(slot, f);
+            }
+            Some(None) => {
+                table.funcs.remove(&slot);
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The value of an active segment's offset expression, when it does not
+/// depend on an import.
+fn eval_offset(info: &ModuleInfo, expr: &ConstExpr) -> Option<u64> {
+    eval_int(info, expr, 4)
+}
+
+/// Evaluates an integer constant expression of `i32` or `i64` operators
+/// and `global.get` of defined immutable globals (followed `depth` deep),
+/// as the unsigned value of its type.
+fn eval_int(info: &ModuleInfo, expr: &ConstExpr, depth: u32) -> Option<u64> {
+    let mut stack: Vec<u64> = Vec::new();
+    for op in expr.ops.iter() {
+        let value = match op {
+            ConstOp::I32(v) => u64::from(*v as u32),
+            ConstOp::I64(v) => *v as u64,
+            ConstOp::GlobalGet(g) => eval_global(info, *g, depth)?,
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (stack.pop()? as u32, stack.pop()? as u32);
+                u64::from(match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop()?, stack.pop()?);
+                match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+            _ => return None,
+        };
+        stack.push(value);
+    }
+    match stack[..] {
+        [value] => Some(value),
+        _ => None,
+    }
+}
+
+/// The value of defined, immutable integer global `global`, when its
+/// initializer does not depend on an import.
+fn eval_global(info: &ModuleInfo, global: GlobalIndex, depth: u32) -> Option<u64> {
+    let defined = info.defined_global_index(global)?;
+    if info.globals[global].mutable || depth == 0 {
+        return None;
+    }
+    eval_int(info, &info.global_inits[defined], depth - 1)
+}
+
+/// Removes from `tables` every table an instruction of `body` may write.
+/// A body that does not decode writes, as far as this is concerned, every
+/// table (validation rejects it later anyway).
+fn remove_written_tables(body: &FunctionBody<'_>, tables: &mut HashMap<TableIndex, KnownTable>) {
+    let Ok(mut ops) = body.get_operators_reader() else {
+        tables.clear();
+        return;
+    };
+    while !ops.eof() {
+        let Ok(op) = ops.read() else {
+            tables.clear();
+            return;
+        };
+        let written = match op {
+            Operator::TableSet { table }
+            | Operator::TableGrow { table }
+            | Operator::TableFill { table }
+            | Operator::TableInit { table, .. }
+            | Operator::TableCopy {
+                dst_table: table, ..
+            }
+            | Operator::TableAtomicSet {
+                table_index: table, ..
+            }
+            | Operator::TableAtomicRmwXchg {
+                table_index: table, ..
+            }
+            | Operator::TableAtomicRmwCmpxchg {
+                table_index: table, ..
+            } => table,
+            _ => continue,
+        };
+        tables.remove(&TableIndex::from_u32(written));
+        if tables.is_empty() {
+            return;
+        }
+    }
+}
+
+impl Compiler {
+    /// The tables of `wasm` whose contents the compiler knows at compile
+    /// time (defined, not exported, funcref, written only by constant
+    /// active element segments), whose `call_indirect`s it may turn into
+    /// direct calls.
+    ///
+    /// # Errors
+    ///
+    /// When the module is malformed or uses an unsupported feature.
+    pub fn known_tables(&self, wasm: &[u8]) -> Result<Vec<TableIndex>, CompileError> {
+        let mut next = 0;
+        let parsed = crate::module::parse(self.options.features, wasm, &mut |group| {
+            next += group.len() as u32;
+            next - group.len() as u32
+        })?;
+        let bodies = parsed.bodies.iter().map(|(_, body)| body);
+        Ok(KnownTables::analyze(&parsed.info, bodies).indices())
+    }
+}
