@@ -65,7 +65,10 @@ pub struct VMFuncRef {
     /// Entry point with the wasm calling convention:
     /// `(callee_vmctx, caller_vmctx, params...) -> results`.
     pub wasm_call: *const u8,
-    /// Entry point with the array calling convention, see [`ArrayCallFn`].
+    /// Entry point with the array calling convention, see [`ArrayCallFn`];
+    /// null for a wasm function the host can never reach (not exported,
+    /// in no table, segment or initializer, not the start function),
+    /// which has no entry trampoline.
     pub array_call: *const u8,
     /// The callee's vmctx (or [`VMHostFuncContext`] for host functions).
     pub vmctx: *mut VMContext,
@@ -290,6 +293,13 @@ pub struct VMStoreContext {
     /// wasm function that called the host. Written by the trampoline when
     /// backtraces are on; zero while no wasm code has called out.
     pub last_wasm_exit_fp: usize,
+    /// The frame pointer of the wasm function that made the last libcall,
+    /// written by the libcall's entry on every call: the wasm frames of a
+    /// trap the libcall raises are walked from it.
+    pub last_libcall_fp: usize,
+    /// The return address of the last libcall, into the wasm function that
+    /// made it; written with [`VMStoreContext::last_libcall_fp`].
+    pub last_libcall_pc: usize,
 }
 
 impl Default for VMStoreContext {
@@ -300,6 +310,8 @@ impl Default for VMStoreContext {
             epoch_deadline: u64::MAX,
             epoch_ptr: core::ptr::null(),
             last_wasm_exit_fp: 0,
+            last_libcall_fp: 0,
+            last_libcall_pc: 0,
         }
     }
 }
@@ -576,6 +588,14 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, last_wasm_exit_fp),
             VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_libcall_fp),
+            VMOffsets::STORE_CONTEXT_LAST_LIBCALL_FP as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_libcall_pc),
+            VMOffsets::STORE_CONTEXT_LAST_LIBCALL_PC as usize
         );
 
         assert_eq!(size_of::<ValRaw>(), VAL_RAW_SIZE as usize);
