@@ -29,7 +29,9 @@
 //!   compares type ids as immediates, so the loading engine must give them
 //!   the same ids).
 //! - [`SectionId::Functions`]: the entry points of each defined function,
-//!   two `u32` code offsets each.
+//!   two `u32` code offsets each: the body and the array-to-wasm
+//!   trampoline, `u32::MAX` for a function the host cannot call, which
+//!   has none.
 //! - [`SectionId::Traps`]: the trap sites, a `u32` code offset and a trap
 //!   byte each.
 //! - [`SectionId::Code`]: the machine code.
@@ -57,6 +59,10 @@ pub const MAGIC: [u8; 16] = *b"\0trestle-cwasm\0\0";
 /// The version of the layout above; the Trestle version in the
 /// environment section covers the encoding of each section.
 const FORMAT_VERSION: u32 = 2;
+
+/// The trampoline offset of a function without an entry trampoline in the
+/// functions section.
+const NO_TRAMPOLINE: u32 = u32::MAX;
 
 /// Bytes of one entry of the section table.
 const TABLE_ENTRY: usize = 24;
@@ -363,7 +369,7 @@ impl Compiler {
             .flat_map(|f| {
                 let mut r = [0; 8];
                 r[..4].copy_from_slice(&f.wasm_call.to_le_bytes());
-                r[4..].copy_from_slice(&f.array_call.to_le_bytes());
+                r[4..].copy_from_slice(&f.array_call.unwrap_or(NO_TRAMPOLINE).to_le_bytes());
                 r
             })
             .collect();
@@ -424,7 +430,10 @@ impl Compiler {
             .map(|r| {
                 Ok(FuncLoc {
                     wasm_call: in_code(u32_at(r, 0), "a function")?,
-                    array_call: in_code(u32_at(r, 4), "a trampoline")?,
+                    array_call: match u32_at(r, 4) {
+                        NO_TRAMPOLINE => None,
+                        offset => Some(in_code(offset, "a trampoline")?),
+                    },
                 })
             })
             .collect::<Result<PrimaryMap<DefinedFuncIndex, _>, CompileError>>()?;
@@ -433,6 +442,16 @@ impl Compiler {
             return Err(corrupt(format!(
                 "{} function entries for {defined} defined functions",
                 funcs.len()
+            )));
+        }
+        // The host may enter exactly the functions that escape.
+        if let Some((i, _)) = funcs
+            .iter()
+            .find(|(i, f)| f.array_call.is_some() != info.is_escaping(info.func_index(*i)))
+        {
+            return Err(corrupt(format!(
+                "the entry trampoline of function {} is out of place",
+                info.func_index(i).as_u32()
             )));
         }
         let traps = records::<5>(SectionId::Traps, sections.get(SectionId::Traps)?)?
@@ -475,7 +494,10 @@ fn check_frames(frames: &FrameTable, code_len: usize, defined: usize) -> Result<
     let mut previous_end = 0u64;
     for f in &frames.funcs {
         let body_end = u64::from(f.body.start) + u64::from(f.body.len);
-        if !inside(&f.body) || !inside(&f.array_call) || u64::from(f.body.start) < previous_end {
+        if !inside(&f.body)
+            || !f.array_call.as_ref().is_none_or(inside)
+            || u64::from(f.body.start) < previous_end
+        {
             return Err(corrupt(format!(
                 "the code range of function {} is out of place",
                 f.func_index.as_u32()

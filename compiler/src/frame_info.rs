@@ -78,8 +78,9 @@ pub struct FuncFrameInfo {
     pub module_start: u32,
     /// The function's body in the module's code.
     pub body: CodeRange,
-    /// Its array-to-wasm entry trampoline in the module's code.
-    pub array_call: CodeRange,
+    /// Its array-to-wasm entry trampoline in the module's code, if it has
+    /// one (only functions the host may call do).
+    pub array_call: Option<CodeRange>,
     /// Code ranges and the instruction each came from, sorted by code
     /// offset; empty when the module was compiled without backtraces.
     pub address_map: Box<[AddressRange]>,
@@ -175,7 +176,7 @@ mod tests {
             name: None,
             module_start: 0,
             body: CodeRange { start, len },
-            array_call: CodeRange::default(),
+            array_call: None,
             address_map: map
                 .iter()
                 .map(|&(start, end, module_offset)| AddressRange {

@@ -21,8 +21,9 @@ use wasmparser::{
 pub struct FuncLoc {
     /// Offset of the wasm-convention entry point.
     pub wasm_call: u32,
-    /// Offset of the array-convention entry trampoline.
-    pub array_call: u32,
+    /// Offset of the array-convention entry trampoline: only a function
+    /// the host may call ([`ModuleInfo::escaping_funcs`]) has one.
+    pub array_call: Option<u32>,
 }
 
 /// A translated module: its description and its machine code.
@@ -310,8 +311,9 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
     Ok(ConstExpr { ops: ops.into() })
 }
 
-/// A compiled body: its code and its array-to-wasm trampoline.
-type Compiled = (CompiledFunction, CompiledFunction);
+/// A compiled body: its code and its array-to-wasm trampoline, if the host
+/// may call it.
+type Compiled = (CompiledFunction, Option<CompiledFunction>);
 
 /// A function body as the validator hands it over, to compile.
 type BodyToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
@@ -530,6 +532,7 @@ pub(crate) fn parse<'a>(
             "unexpected end of module",
         ));
     }
+    info.find_escaping_funcs();
     Ok(Parsed {
         info,
         bodies,
@@ -590,7 +593,11 @@ impl Compiler {
          -> Result<Compiled, CompileError> {
             let func_index = info.func_index(DefinedFuncIndex::new(i));
             let code = compiler.compile_body(func_index, func, &body)?;
-            let tramp = compiler.compile_array_to_wasm(func_index)?;
+            let tramp = if info.is_escaping(func_index) {
+                Some(compiler.compile_array_to_wasm(func_index)?)
+            } else {
+                None
+            };
             Ok((code, tramp))
         };
         // Results come back in function order either way, so the first
@@ -618,12 +625,12 @@ impl Compiler {
     }
 }
 
-/// Lays out every function and trampoline in one blob and resolves the direct
-/// calls between them.
+/// Lays out every function and entry trampoline in one blob and resolves
+/// the direct calls between them.
 fn link(
     info: ModuleInfo,
     offsets: VMOffsets,
-    compiled: &PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
+    compiled: &PrimaryMap<DefinedFuncIndex, Compiled>,
 ) -> Result<CompiledModule, CompileError> {
     let mut code = Vec::new();
     let mut traps = Vec::new();
@@ -650,7 +657,7 @@ fn link(
         .map(|(f, _)| place(f, &mut code))
         .collect();
     for ((_, t), wasm_call) in compiled.values().zip(bodies) {
-        let array_call = place(t, &mut code);
+        let array_call = t.as_ref().map(|t| place(t, &mut code));
         funcs.push(FuncLoc {
             wasm_call,
             array_call,
@@ -684,7 +691,7 @@ fn link(
 /// by defined index.
 fn frame_table(
     module: &CompiledModule,
-    compiled: &PrimaryMap<DefinedFuncIndex, (CompiledFunction, CompiledFunction)>,
+    compiled: &PrimaryMap<DefinedFuncIndex, Compiled>,
     mut names: ModuleNames,
     body_starts: &[u32],
 ) -> FrameTable {
@@ -702,10 +709,13 @@ fn frame_table(
                     start: loc.wasm_call,
                     len: body.code.len() as u32,
                 },
-                array_call: CodeRange {
-                    start: loc.array_call,
-                    len: tramp.code.len() as u32,
-                },
+                array_call: loc
+                    .array_call
+                    .zip(tramp.as_ref())
+                    .map(|(start, t)| CodeRange {
+                        start,
+                        len: t.code.len() as u32,
+                    }),
                 address_map: body.address_map.clone().into(),
                 call_sites: body.call_sites.clone().into(),
             }

@@ -218,3 +218,47 @@ fn compiled_loops_lie_inside_cache_lines() {
         }
     }
 }
+
+/// Only the functions the host may reach get an array-to-wasm entry
+/// trampoline: exported, in an active, passive or declared element
+/// segment, named by a global's or a table's initializer, or the start
+/// function.
+#[test]
+fn only_escaping_functions_have_entry_trampolines() {
+    let m = compile(
+        r#"(module
+          (import "host" "f" (func $imported))
+          (table $t 1 funcref (ref.func $in_table_init))
+          (global funcref (ref.func $in_global))
+          (elem (table $t) (i32.const 0) func $in_active)
+          (elem func $in_passive)
+          (elem declare func $declared)
+          (start $start)
+          (func $exported (export "e") (ref.func $declared) drop (call $internal))
+          (func $in_table_init)
+          (func $in_global)
+          (func $in_active)
+          (func $in_passive)
+          (func $declared)
+          (func $start)
+          (func $internal)
+          (func $also_internal))"#,
+    )
+    .unwrap();
+    let with_trampoline: Vec<bool> = m.funcs.values().map(|f| f.array_call.is_some()).collect();
+    assert_eq!(
+        with_trampoline,
+        [true, true, true, true, true, true, true, false, false]
+    );
+    let escaping: Vec<u32> = m.info.escaping_funcs.iter().map(|f| f.as_u32()).collect();
+    assert_eq!(escaping, [1, 2, 3, 4, 5, 6, 7]);
+    // The frame table agrees, and no trampoline overlaps a body.
+    for (loc, frame) in m.funcs.values().zip(&m.frames.funcs) {
+        assert_eq!(loc.array_call, frame.array_call.map(|r| r.start));
+        if let Some(t) = frame.array_call {
+            assert!(
+                t.start >= frame.body.start + frame.body.len || t.start + t.len <= frame.body.start
+            );
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Trampolines between the array calling convention (the host's) and the
 //! wasm calling convention (compiled code's).
 //!
-//! - array-to-wasm, one per defined function: the host enters compiled code
+//! - array-to-wasm, one per defined function the host may call (exported,
+//!   in a table or a segment, a `ref.func` target, the start function;
+//!   [`crate::ModuleInfo::escaping_funcs`]): the host enters compiled code
 //!   through it with `(callee_vmctx, caller_vmctx, values, len)`; it loads the
 //!   arguments from `values`, calls the function directly and stores the
 //!   results back.

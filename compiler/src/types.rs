@@ -588,8 +588,10 @@ pub struct ModuleInfo {
     pub num_imported_globals: u32,
     /// Number of imported tags.
     pub num_imported_tags: u32,
-    /// Functions that may be referenced by `ref.func` or escape through
-    /// exports, tables and segments.
+    /// The functions the host may call, sorted: those exported, named in
+    /// an element segment, a global's or a table's initializer (the only
+    /// ones `ref.func` may name in a body), and the start function. Only
+    /// they have an array-to-wasm entry trampoline.
     pub escaping_funcs: Vec<FuncIndex>,
 }
 
@@ -606,6 +608,46 @@ fn with_imports<D: EntityRef, I: EntityRef>(defined: D, imported: u32) -> I {
 }
 
 impl ModuleInfo {
+    /// Fills [`ModuleInfo::escaping_funcs`] from the exports, the segments,
+    /// the initializers and the start function.
+    pub(crate) fn find_escaping_funcs(&mut self) {
+        let mut funcs: Vec<FuncIndex> = Vec::new();
+        let from_expr = |e: &ConstExpr, funcs: &mut Vec<FuncIndex>| {
+            funcs.extend(e.ops.iter().filter_map(|op| match op {
+                ConstOp::RefFunc(f) => Some(*f),
+                _ => None,
+            }));
+        };
+        for export in &self.exports {
+            if let EntityIndex::Function(f) = export.index {
+                funcs.push(f);
+            }
+        }
+        funcs.extend(self.start);
+        for segment in self.elements.values() {
+            match &segment.items {
+                ElementItems::Functions(f) => funcs.extend(f.iter().copied()),
+                ElementItems::Expressions(exprs) => {
+                    exprs.iter().for_each(|e| from_expr(e, &mut funcs));
+                }
+            }
+        }
+        for e in self.global_inits.values() {
+            from_expr(e, &mut funcs);
+        }
+        for e in self.table_inits.values().flatten() {
+            from_expr(e, &mut funcs);
+        }
+        funcs.sort_unstable();
+        funcs.dedup();
+        self.escaping_funcs = funcs;
+    }
+
+    /// Whether the host may call function `f` ([`ModuleInfo::escaping_funcs`]).
+    pub fn is_escaping(&self, f: FuncIndex) -> bool {
+        self.escaping_funcs.binary_search(&f).is_ok()
+    }
+
     /// The vmctx layout for this module.
     ///
     /// # Errors

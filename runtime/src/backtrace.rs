@@ -3,8 +3,9 @@
 //! host function asked.
 //!
 //! The frames are found by their frame pointers (`vm::stack_walk`): the
-//! signal handler walks them at a trap, a host function from the frame of
-//! the trampoline through which wasm called it. Each program counter is
+//! signal handler walks them at a trap in wasm code, a libcall that traps
+//! from the call its shim recorded, a host function from the frame of the
+//! trampoline through which wasm called it. Each program counter is
 //! looked up in the table of functions its module's code was registered
 //! with ([`trestle_compiler::FrameTable`]), which gives the function's
 //! index, its name from the `name` section, and the offset in the module

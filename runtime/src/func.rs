@@ -69,7 +69,12 @@ pub(crate) unsafe fn invoke_raw(
 ) -> Result<()> {
     // SAFETY: live per the contract.
     let f = unsafe { &*func_ref };
-    // SAFETY: `array_call` always holds an `ArrayCallFn`.
+    // Only functions the host cannot reach lack an entry; a funcref the
+    // host holds names none of them.
+    if f.array_call.is_null() {
+        bail!("internal error: calling a function without a host entry point");
+    }
+    // SAFETY: a non-null `array_call` always holds an `ArrayCallFn`.
     let array_call: ArrayCallFn = unsafe { std::mem::transmute(f.array_call) };
     let vmctx = f.vmctx;
     let max_stack = store.engine.config().max_wasm_stack;

@@ -15,13 +15,24 @@
 //! the list plus its body here; a body whose signature drifts from the list
 //! does not compile.
 //!
+//! Compiled code calls a libcall directly, not through a trampoline, so
+//! nothing on its side records where it left wasm. The address in the
+//! builtins array is therefore a shim of a few instructions in front of
+//! the entry point (x86-64 and aarch64): it stores the frame pointer
+//! register, still the calling wasm function's, and the return address
+//! into that function in the store context
+//! (`VMStoreContext::last_libcall_fp` / `last_libcall_pc`), then jumps to
+//! the entry point. A trap the body returns then carries the wasm frames
+//! from there ([`traphandlers::leave_wasm_with`]). The cost is two stores
+//! per libcall, none on the paths compiled code handles inline.
+//!
 //! Bulk operations charge fuel for their work and check the epoch deadline
 //! between chunks of it, through the store's [`vm::Meter`].
 
 use crate::store::StoreOpaque;
 use crate::vm::{self, StoreInstanceIndex, traphandlers};
 use trestle_compiler::{CanonicalTypeId, DataIndex, ElemIndex, MemoryIndex, TableIndex};
-use trestle_vmctx::{Trap, VMContext};
+use trestle_vmctx::{Trap, VMContext, VMStoreContext};
 
 /// The array of libcall entry points, in [`trestle_vmctx::LibcallIndex`]
 /// order.
@@ -56,19 +67,95 @@ macro_rules! libcalls {
             )*
         }
 
+        /// The shims in front of the entry points, one per libcall.
+        mod shim {
+            #[allow(unused_imports, reason = "only some targets have shims")]
+            use super::*;
+            $(
+                exit_shim!($name);
+            )*
+        }
+
         static BUILTINS: Builtins = {
-            let mut entries = [$({
-                let f: unsafe extern "C" fn(*mut VMContext $(, kind_type!($pkind))*) $(-> kind_type!($result))? =
-                    entry::$name;
-                f as *const ()
-            },)*];
-            // Compiled code throws through the stub, which calls the
-            // entry point (see `throw_stub`).
+            let mut entries = [$(shim::$name as *const (),)*];
+            // Compiled code throws through the stub, which records its own
+            // exit and calls the entry point (see `throw_stub`).
             entries[trestle_vmctx::LibcallIndex::throw_ref as usize] = throw_stub::address();
             Builtins(entries)
         };
     };
 }
+
+/// The shim of libcall `$name`: records the calling wasm function's frame
+/// pointer and the return address into it in the store context, then
+/// jumps to the entry point with the arguments untouched.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+macro_rules! exit_shim {
+    ($name:ident) => {
+        /// Records the exit from wasm and jumps to the entry point.
+        ///
+        /// # Safety
+        ///
+        /// Called only by compiled code, as the entry point is; `rdi` is
+        /// the caller's vmctx.
+        #[unsafe(naked)]
+        pub(super) unsafe extern "C" fn $name() {
+            // `rax` and `r11` are scratch and carry no argument; the
+            // return address is at the stack pointer on entry.
+            core::arch::naked_asm!(
+                "mov rax, qword ptr [rdi + {store_context}]",
+                "mov qword ptr [rax + {exit_fp}], rbp",
+                "mov r11, qword ptr [rsp]",
+                "mov qword ptr [rax + {exit_pc}], r11",
+                "jmp {entry}",
+                store_context = const trestle_vmctx::VMOffsets::VMCTX_STORE_CONTEXT,
+                exit_fp = const trestle_vmctx::VMOffsets::STORE_CONTEXT_LAST_LIBCALL_FP,
+                exit_pc = const trestle_vmctx::VMOffsets::STORE_CONTEXT_LAST_LIBCALL_PC,
+                entry = sym super::entry::$name,
+            )
+        }
+    };
+}
+
+/// The shim of libcall `$name` (see the x86-64 version): `x29` is the
+/// frame pointer, `x30` the return address, `x16` scratch.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+macro_rules! exit_shim {
+    ($name:ident) => {
+        /// Records the exit from wasm and jumps to the entry point.
+        ///
+        /// # Safety
+        ///
+        /// Called only by compiled code, as the entry point is; `x0` is
+        /// the caller's vmctx.
+        #[unsafe(naked)]
+        pub(super) unsafe extern "C" fn $name() {
+            core::arch::naked_asm!(
+                "ldr x16, [x0, #{store_context}]",
+                "str x29, [x16, #{exit_fp}]",
+                "str x30, [x16, #{exit_pc}]",
+                "b {entry}",
+                store_context = const trestle_vmctx::VMOffsets::VMCTX_STORE_CONTEXT,
+                exit_fp = const trestle_vmctx::VMOffsets::STORE_CONTEXT_LAST_LIBCALL_FP,
+                exit_pc = const trestle_vmctx::VMOffsets::STORE_CONTEXT_LAST_LIBCALL_PC,
+                entry = sym super::entry::$name,
+            )
+        }
+    };
+}
+
+/// Elsewhere there is no shim: the entry point itself, and traps raised by
+/// libcalls carry no backtrace.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+macro_rules! exit_shim {
+    ($name:ident) => {
+        pub(super) use super::entry::$name;
+    };
+}
+
 trestle_vmctx::foreach_libcall!(libcalls);
 
 /// The address of the builtins array, for the vmctx header.
@@ -96,8 +183,12 @@ unsafe fn enter<R>(
         let (store, instance) = vm::vmctx::store_and_instance(vmctx);
         (&mut *store.cast::<StoreOpaque>(), instance)
     };
-    // SAFETY: per the contract.
-    unsafe { traphandlers::leave_wasm_with(|| body(store, instance)) }
+    // The store context outlives the call (it is boxed in the store) and
+    // is read through this pointer only once the body has returned.
+    let store_context: *const VMStoreContext = &*store.vm_store_context;
+    // SAFETY: per the contract; the shim in front of this entry point
+    // recorded the exit of this very call in the store context.
+    unsafe { traphandlers::leave_wasm_with(store_context, || body(store, instance)) }
 }
 
 // ---- Memory --------------------------------------------------------------

@@ -85,12 +85,14 @@ pub(crate) fn register_module(strategy: ProfilingStrategy, code: &CodeMemory, fr
             None => format!("<wasm function {}>", func.func_index.as_u32()),
         };
         line(&mut lines, code, func.body, &format!("{module}!{name}"));
-        line(
-            &mut lines,
-            code,
-            func.array_call,
-            &format!("{module}!{name} (array-to-wasm trampoline)"),
-        );
+        if let Some(array_call) = func.array_call {
+            line(
+                &mut lines,
+                code,
+                array_call,
+                &format!("{module}!{name} (array-to-wasm trampoline)"),
+            );
+        }
     }
     append(&lines);
 }

@@ -74,7 +74,10 @@ pub struct VMFuncRef {
     /// Entry point with the wasm calling convention:
     /// `(callee_vmctx, caller_vmctx, params...) -> results`.
     pub wasm_call: *const u8,
-    /// Entry point with the array calling convention, see [`ArrayCallFn`].
+    /// Entry point with the array calling convention, see [`ArrayCallFn`];
+    /// null for a wasm function the host can never reach (not exported,
+    /// in no table, segment or initializer, not the start function),
+    /// which has no entry trampoline.
     pub array_call: *const u8,
     /// The callee's vmctx (or [`VMHostFuncContext`] for host functions).
     pub vmctx: *mut VMContext,
@@ -299,6 +302,13 @@ pub struct VMStoreContext {
     /// wasm function that called the host. Written by the trampoline when
     /// backtraces are on; zero while no wasm code has called out.
     pub last_wasm_exit_fp: usize,
+    /// The frame pointer of the wasm function that made the last libcall,
+    /// written by the libcall's entry on every call: the wasm frames of a
+    /// trap the libcall raises are walked from it.
+    pub last_libcall_fp: usize,
+    /// The return address of the last libcall, into the wasm function that
+    /// made it; written with [`VMStoreContext::last_libcall_fp`].
+    pub last_libcall_pc: usize,
 }
 
 impl Default for VMStoreContext {
@@ -309,6 +319,8 @@ impl Default for VMStoreContext {
             epoch_deadline: u64::MAX,
             epoch_ptr: core::ptr::null(),
             last_wasm_exit_fp: 0,
+            last_libcall_fp: 0,
+            last_libcall_pc: 0,
         }
     }
 }
@@ -529,7 +541,9 @@ mod tests {
             fuel_consumed: VMOffsets::STORE_CONTEXT_FUEL_CONSUMED,
             epoch_deadline: VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE,
             epoch_ptr: VMOffsets::STORE_CONTEXT_EPOCH_PTR,
-            last_wasm_exit_fp: VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP
+            last_wasm_exit_fp: VMOffsets::STORE_CONTEXT_LAST_WASM_EXIT_FP,
+            last_libcall_fp: VMOffsets::STORE_CONTEXT_LAST_LIBCALL_FP,
+            last_libcall_pc: VMOffsets::STORE_CONTEXT_LAST_LIBCALL_PC
         });
         assert_eq!(
             1 << VMOffsets::TABLE_ELEMENT_SHIFT,

@@ -170,6 +170,10 @@ impl VMOffsets {
     pub const STORE_CONTEXT_EPOCH_PTR: u32 = 24;
     /// Offset of [`crate::VMStoreContext::last_wasm_exit_fp`].
     pub const STORE_CONTEXT_LAST_WASM_EXIT_FP: u32 = 32;
+    /// Offset of [`crate::VMStoreContext::last_libcall_fp`].
+    pub const STORE_CONTEXT_LAST_LIBCALL_FP: u32 = 40;
+    /// Offset of [`crate::VMStoreContext::last_libcall_pc`].
+    pub const STORE_CONTEXT_LAST_LIBCALL_PC: u32 = 48;
 
     /// Computes the layout for a module with these counts.
     ///

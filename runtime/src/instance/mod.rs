@@ -407,7 +407,8 @@ fn instantiate_rooted(
                 f,
                 VMFuncRef::new(
                     code.add(loc.wasm_call as usize),
-                    code.add(loc.array_call as usize),
+                    loc.array_call
+                        .map_or(std::ptr::null(), |at| code.add(at as usize)),
                     vmctx.vmctx(),
                     info.func_type_id(f).as_u32(),
                 ),

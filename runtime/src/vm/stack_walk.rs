@@ -6,9 +6,12 @@
 //! pointer `fp`, the word at `fp` is the caller's frame pointer and the
 //! word after it the return address into the caller (the same layout on
 //! x86-64 and aarch64). A walk starts at a trap (the faulting program
-//! counter and frame pointer, read in the signal handler) or at the frame
+//! counter and frame pointer, read in the signal handler), at the frame
 //! of the wasm-to-host trampoline through which wasm last called the host
-//! (`VMStoreContext::last_wasm_exit_fp`), and follows the chain while the
+//! (`VMStoreContext::last_wasm_exit_fp`), or at the call of a libcall that
+//! trapped (the frame pointer and return address its shim recorded,
+//! `VMStoreContext::last_libcall_fp` / `last_libcall_pc`, walked as if the
+//! call instruction had faulted), and follows the chain while the
 //! return addresses lie in function bodies. The first return address into
 //! anything else (an entry trampoline, host code) ends it: the frames
 //! beyond belong to the host, which may not keep frame pointers at all.

@@ -519,21 +519,62 @@ pub(crate) unsafe fn raise_panic(payload: Box<dyn Any + Send>) -> ! {
 /// never unwinds into compiled code, and resumed by the caller of
 /// [`catch_traps`]).
 ///
+/// A trap's wasm frames are walked from the libcall's exit recorded in
+/// `store_ctx` (`last_libcall_fp` / `last_libcall_pc`) when the innermost
+/// [`catch_traps_with_backtrace`] captures backtraces.
+///
 /// # Safety
 ///
 /// Must be called by a function that compiled code called, inside a
 /// [`catch_traps`], as the last thing that function does, with nothing
 /// owning resources in its frame: on a trap or a panic, that frame and the
-/// wasm frames above it are skipped.
-pub(crate) unsafe fn leave_wasm_with<R>(body: impl FnOnce() -> Result<R, Trap>) -> R {
+/// wasm frames above it are skipped. `store_ctx` must be valid for reads
+/// once `body` has returned; when backtraces are captured, its exit must
+/// be that of this call, made by compiled code that keeps its frame
+/// pointers, or a return address outside wasm code.
+pub(crate) unsafe fn leave_wasm_with<R>(
+    store_ctx: *const VMStoreContext,
+    body: impl FnOnce() -> Result<R, Trap>,
+) -> R {
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,
         // SAFETY: per this function's contract; the closure was consumed
         // by `catch_unwind` and the trap is `Copy`, so this frame owns
         // nothing.
-        Ok(Err(trap)) => unsafe { raise_trap(trap) },
+        Ok(Err(trap)) => unsafe {
+            record_libcall_backtrace(store_ctx);
+            raise_trap(trap)
+        },
         // SAFETY: as above; the payload moves into the activation.
         Err(payload) => unsafe { raise_panic(payload) },
+    }
+}
+
+/// Appends the wasm frames under the libcall whose exit `store_ctx`
+/// records to the innermost activation's backtrace, if it captures one:
+/// the call instruction in the function that made the libcall, then the
+/// frames the frame pointer chain leads to.
+///
+/// # Safety
+///
+/// As for [`leave_wasm_with`], which calls it before leaving.
+unsafe fn record_libcall_backtrace(store_ctx: *const VMStoreContext) {
+    let activation = ACTIVATION.get();
+    if activation.is_null() {
+        return;
+    }
+    // SAFETY: the activation is live (we run inside its body); its
+    // backtrace, when not null, is the vector its caller lent, which
+    // nothing else touches while wasm runs; `store_ctx` is valid per the
+    // contract.
+    unsafe {
+        let backtrace = (*activation).backtrace;
+        let (fp, return_address) = ((*store_ctx).last_libcall_fp, (*store_ctx).last_libcall_pc);
+        // The call instruction precedes the return address; the walk then
+        // starts at the caller's frame record, as for a fault in its body.
+        if !backtrace.is_null() && return_address != 0 && is_wasm_body_pc(return_address - 1) {
+            stack_walk::walk(Some(return_address - 1), fp, &mut *backtrace);
+        }
     }
 }
 
@@ -652,20 +693,24 @@ mod tests {
         let mut s = store();
         let mut value = 0;
         // SAFETY: `s` is valid; the closures own nothing when they leave.
-        let r = unsafe { catch_traps(&mut s, 1 << 20, || value = leave_wasm_with(|| Ok(7))) };
+        let r = unsafe {
+            catch_traps(&mut s, 1 << 20, || {
+                value = leave_wasm_with(&VMStoreContext::default(), || Ok(7))
+            })
+        };
         assert!(r.is_ok());
         assert_eq!(value, 7);
         // SAFETY: as above.
         let r = unsafe {
             catch_traps(&mut s, 1 << 20, || {
-                leave_wasm_with::<()>(|| Err(Trap::TableOutOfBounds))
+                leave_wasm_with::<()>(&VMStoreContext::default(), || Err(Trap::TableOutOfBounds))
             })
         };
         assert_eq!(trap_of(r), Trap::TableOutOfBounds);
         // SAFETY: as above.
         let r = unsafe {
             catch_traps(&mut s, 1 << 20, || {
-                leave_wasm_with::<()>(|| panic!("limiter"))
+                leave_wasm_with::<()>(&VMStoreContext::default(), || panic!("limiter"))
             })
         };
         match r {

@@ -8,6 +8,10 @@
 //!
 //! Offsets are checked against the module's bytes: a trapping frame's
 //! offset holds the opcode that trapped, every outer frame's a call.
+//! Traps the runtime raises for compiled code (bulk operators, fuel and
+//! epochs inside them) are in [`libcalls`].
+
+mod libcalls;
 
 use crate::harness::config;
 use trestle::{
