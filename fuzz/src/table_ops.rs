@@ -393,6 +393,7 @@ impl Harness {
     fn elem_of(&self, r: Ref) -> Elem {
         match r {
             Ref::Func(None) | Ref::Extern(None) => Elem::Null,
+            Ref::Exn(_) => panic!("the harness's tables hold no exnref"),
             Ref::Func(Some(f)) => Elem::Func(
                 self.funcs
                     .iter()
