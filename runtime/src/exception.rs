@@ -111,6 +111,16 @@ pub(crate) struct ExnObject {
 }
 
 impl ExnObject {
+    /// The payload's raw values, each with its type: a copy, so that the
+    /// store can be borrowed mutably while they become [`Val`]s.
+    fn typed_payload(&self) -> Vec<(ValRaw, WasmValType)> {
+        self.values
+            .iter()
+            .copied()
+            .zip(self.types.iter().copied())
+            .collect()
+    }
+
     /// The heap words the payload holds, which a collection follows.
     pub(crate) fn heap_words(&self) -> impl Iterator<Item = usize> + '_ {
         self.values
@@ -199,13 +209,7 @@ impl ExnRef {
     /// When the reference belongs to another store.
     pub fn payload(&self, mut store: impl AsContextMut) -> Result<Vec<Val>> {
         let store = &mut store.as_context_mut().0.opaque;
-        let obj = self.object(store)?;
-        let raw: Vec<(ValRaw, WasmValType)> = obj
-            .values
-            .iter()
-            .copied()
-            .zip(obj.types.iter().copied())
-            .collect();
+        let raw = self.object(store)?.typed_payload();
         Ok(payload_vals(store, &raw))
     }
 }
@@ -342,13 +346,7 @@ pub(crate) unsafe fn throw_ref(
         };
         return Ok(&store.resume);
     }
-    let obj = store.exception(exn);
-    let raw: Vec<(ValRaw, WasmValType)> = obj
-        .values
-        .iter()
-        .copied()
-        .zip(obj.types.iter().copied())
-        .collect();
+    let raw = store.exception(exn).typed_payload();
     let payload = payload_vals(store, &raw);
     Err(anyhow::Error::new(ThrownException {
         tag: Tag {

@@ -14,7 +14,8 @@ use crate::vm::code_memory::CodeMemory;
 use crate::vm::traphandlers::{self, UnwindReason, catch_traps_with_backtrace};
 use crate::vm::{StoreFuncIndex, StoreInstanceIndex};
 use crate::{
-    AsContext, AsContextMut, Engine, Extern, ExternRef, FuncType, Val, ValType, WasmBacktrace,
+    AnyRef, AsContext, AsContextMut, Engine, ExnRef, Extern, ExternRef, FuncType, Val, ValType,
+    WasmBacktrace,
 };
 use anyhow::{Result, bail};
 use std::marker::PhantomData;
@@ -551,32 +552,34 @@ wasm_ty_num!(f64, F64, |v| ValRaw::f64(v.to_bits()), |r| f64::from_bits(
     r.get_f64()
 ));
 
-impl WasmTy for Option<Func> {
-    fn valtype() -> ValType {
-        ValType::FUNCREF
-    }
-    fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
-        Val::FuncRef(self).to_raw(store)
-    }
-    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
-        // SAFETY: per the trait method's contract.
-        match unsafe { Val::from_raw(store, raw, ValType::FUNCREF) } {
-            Val::FuncRef(f) => f,
-            _ => unreachable!(),
+/// [`WasmTy`] for a nullable reference handle, `Option<$handle>`: the
+/// value type `$valtype`, through [`Val::$val`].
+macro_rules! wasm_ty_ref {
+    ($($handle:ty => $val:ident, $valtype:ident;)*) => {$(
+        impl WasmTy for Option<$handle> {
+            fn valtype() -> ValType {
+                ValType::$valtype
+            }
+            fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+                Val::$val(self).to_raw(store)
+            }
+            unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+                // SAFETY: per the trait method's contract, `raw` holds a
+                // value of this type for `store`.
+                match unsafe { Val::from_raw(store, raw, ValType::$valtype) } {
+                    Val::$val(r) => r,
+                    _ => unreachable!("a {} value read as another type", stringify!($valtype)),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl WasmTy for Option<ExternRef> {
-    fn valtype() -> ValType {
-        ValType::EXTERNREF
-    }
-    fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
-        Val::ExternRef(self).to_raw(store)
-    }
-    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
-        ExternRef::from_raw(store, raw.get_ptr())
-    }
+wasm_ty_ref! {
+    Func => FuncRef, FUNCREF;
+    ExternRef => ExternRef, EXTERNREF;
+    AnyRef => AnyRef, ANYREF;
+    ExnRef => ExnRef, EXNREF;
 }
 
 /// The parameters of a [`TypedFunc`]: a [`WasmTy`], or a tuple of them.

@@ -191,6 +191,11 @@ impl RefType {
         nullable: true,
         heap_type: HeapType::Array,
     };
+    /// `exnref`.
+    pub const EXNREF: RefType = RefType {
+        nullable: true,
+        heap_type: HeapType::Exn,
+    };
 
     /// A reference type.
     pub fn new(nullable: bool, heap_type: HeapType) -> Self {
@@ -272,6 +277,10 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`.
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `anyref`.
+    pub const ANYREF: ValType = ValType::Ref(RefType::ANYREF);
+    /// `exnref`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
 
     /// Whether this is `i32`, `i64`, `f32` or `f64`.
     pub fn is_num(&self) -> bool {

@@ -291,6 +291,14 @@ impl Ref {
         }
     }
 
+    /// The exception, when this is an exnref.
+    pub fn as_exn(&self) -> Option<Option<&ExnRef>> {
+        match self {
+            Ref::Exn(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The top heap type of the reference's hierarchy: `func`, `extern` or
     /// `any`.
     pub fn heap_type(&self) -> HeapType {
@@ -358,6 +366,11 @@ impl Ref {
         matches!(self, Ref::Any(_))
     }
 
+    /// Whether this is an exnref.
+    pub fn is_exn(&self) -> bool {
+        matches!(self, Ref::Exn(_))
+    }
+
     /// The function, or `None` for a null function reference.
     ///
     /// # Panics
@@ -384,6 +397,15 @@ impl Ref {
     pub fn unwrap_any(&self) -> Option<&AnyRef> {
         self.as_any()
             .expect("expected a reference in the GC hierarchy")
+    }
+
+    /// The exception, or `None` for a null exnref.
+    ///
+    /// # Panics
+    ///
+    /// When this is not an exnref.
+    pub fn unwrap_exn(&self) -> Option<&ExnRef> {
+        self.as_exn().expect("expected an exnref")
     }
 
     /// The null reference of heap type `heap`'s hierarchy.
@@ -435,42 +457,6 @@ impl Ref {
                 store.func_from_ref(raw as *const VMFuncRef)
             }))
         }
-    }
-}
-
-impl From<Func> for Ref {
-    fn from(f: Func) -> Ref {
-        Ref::Func(Some(f))
-    }
-}
-
-impl From<ExternRef> for Ref {
-    fn from(e: ExternRef) -> Ref {
-        Ref::Extern(Some(e))
-    }
-}
-
-impl From<AnyRef> for Ref {
-    fn from(a: AnyRef) -> Ref {
-        Ref::Any(Some(a))
-    }
-}
-
-impl From<Option<Func>> for Ref {
-    fn from(f: Option<Func>) -> Ref {
-        Ref::Func(f)
-    }
-}
-
-impl From<Option<ExternRef>> for Ref {
-    fn from(e: Option<ExternRef>) -> Ref {
-        Ref::Extern(e)
-    }
-}
-
-impl From<Option<AnyRef>> for Ref {
-    fn from(a: Option<AnyRef>) -> Ref {
-        Ref::Any(a)
     }
 }
 
@@ -696,6 +682,14 @@ impl Val {
         }
     }
 
+    /// The exception, if this is an exnref.
+    pub fn exnref(&self) -> Option<Option<&ExnRef>> {
+        match self {
+            Val::ExnRef(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The function, or `None` for a null funcref.
     ///
     /// # Panics
@@ -721,6 +715,15 @@ impl Val {
     /// When the value is not an anyref.
     pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
         self.anyref().expect("expected an anyref")
+    }
+
+    /// The exception, or `None` for a null exnref.
+    ///
+    /// # Panics
+    ///
+    /// When the value is not an exnref.
+    pub fn unwrap_exnref(&self) -> Option<&ExnRef> {
+        self.exnref().expect("expected an exnref")
     }
 
     /// The raw form of this value for `store`.
@@ -815,38 +818,40 @@ impl From<Ref> for Val {
     }
 }
 
-impl From<Func> for Val {
-    fn from(f: Func) -> Val {
-        Val::FuncRef(Some(f))
-    }
+/// `From` conversions into [`Ref`] and [`Val`] for each kind of reference
+/// handle, present or null: `$handle` becomes `Ref::$ref(Some(..))` and
+/// `Val::$val(Some(..))`.
+macro_rules! reference_conversions {
+    ($($handle:ty => $ref:ident, $val:ident;)*) => {$(
+        impl From<$handle> for Ref {
+            fn from(r: $handle) -> Ref {
+                Ref::$ref(Some(r))
+            }
+        }
+
+        impl From<Option<$handle>> for Ref {
+            fn from(r: Option<$handle>) -> Ref {
+                Ref::$ref(r)
+            }
+        }
+
+        impl From<$handle> for Val {
+            fn from(r: $handle) -> Val {
+                Val::$val(Some(r))
+            }
+        }
+
+        impl From<Option<$handle>> for Val {
+            fn from(r: Option<$handle>) -> Val {
+                Val::$val(r)
+            }
+        }
+    )*};
 }
 
-impl From<Option<Func>> for Val {
-    fn from(f: Option<Func>) -> Val {
-        Val::FuncRef(f)
-    }
-}
-
-impl From<ExternRef> for Val {
-    fn from(e: ExternRef) -> Val {
-        Val::ExternRef(Some(e))
-    }
-}
-
-impl From<Option<ExternRef>> for Val {
-    fn from(e: Option<ExternRef>) -> Val {
-        Val::ExternRef(e)
-    }
-}
-
-impl From<AnyRef> for Val {
-    fn from(a: AnyRef) -> Val {
-        Val::AnyRef(Some(a))
-    }
-}
-
-impl From<Option<AnyRef>> for Val {
-    fn from(a: Option<AnyRef>) -> Val {
-        Val::AnyRef(a)
-    }
+reference_conversions! {
+    Func => Func, FuncRef;
+    ExternRef => Extern, ExternRef;
+    AnyRef => Any, AnyRef;
+    ExnRef => Exn, ExnRef;
 }

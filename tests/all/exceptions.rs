@@ -12,8 +12,8 @@
 
 use crate::harness::{self, assert_trap, call_i32, engine, new_instance};
 use trestle::{
-    Engine, Extern, FuncType, Instance, Linker, Module, Store, Tag, TagType, ThrownException, Trap,
-    Val, ValType,
+    Engine, ExnRef, Extern, ExternRef, FuncType, HeapType, Instance, Linker, Module, Ref, Store,
+    Tag, TagType, ThrownException, Trap, Val, ValType,
 };
 
 /// The exception an error carries.
@@ -237,6 +237,35 @@ fn rethrow_with_throw_ref_keeps_the_exception() {
     assert_trap(
         harness::call(&mut store, &inst, "throw_ref", &[Val::ExnRef(None)]),
         Trap::NullReference,
+    );
+
+    // The same through typed functions and the reference accessors.
+    let saved = inst
+        .get_typed_func::<(), Option<ExnRef>>(&mut store, "saved")
+        .unwrap();
+    let exn = saved
+        .call(&mut store, ())
+        .unwrap()
+        .expect("a saved exception");
+    let as_ref = Ref::from(exn);
+    assert!(as_ref.is_exn() && !as_ref.is_func());
+    assert_eq!(as_ref.as_exn(), Some(Some(&exn)));
+    assert_eq!(as_ref.as_extern(), None);
+    assert_eq!(Val::from(Some(exn)).unwrap_exnref(), Some(&exn));
+    assert_eq!(Val::ExnRef(None).exnref(), Some(None));
+    assert_eq!(Val::I32(0).exnref(), None);
+    assert_eq!(Ref::null(&HeapType::Exn).unwrap_exn(), None);
+    let throw_ref = inst
+        .get_typed_func::<Option<ExnRef>, ()>(&mut store, "throw_ref")
+        .unwrap();
+    let err = throw_ref.call(&mut store, Some(exn)).unwrap_err();
+    assert_eq!(thrown(&err).tag(), e);
+    assert_eq!(thrown(&err).payload(), &[Val::I32(4)]);
+    assert_trap(throw_ref.call(&mut store, None), Trap::NullReference);
+    // A typed function's exnref type must match the export's.
+    assert!(
+        inst.get_typed_func::<Option<ExternRef>, ()>(&mut store, "throw_ref")
+            .is_err()
     );
 }
 

@@ -937,6 +937,24 @@ pub(crate) fn path_filestat_set_times(
     }
 }
 
+/// The directories and paths of a two-path operation (`path_link`,
+/// `path_rename`), each given as a descriptor, a path pointer and a length;
+/// both directories must allow changes.
+fn two_mutable_paths<'c>(
+    cx: &'c WasiP1Ctx,
+    mem: &GuestMemory<'_>,
+    (old_fd, old_path, old_len): (u32, u32, u32),
+    (new_fd, new_path, new_len): (u32, u32, u32),
+) -> R<(&'c DirDesc, String, &'c DirDesc, String)> {
+    let src = cx.dir(old_fd)?;
+    let dst = cx.dir(new_fd)?;
+    let old_path = mem.string(old_path, old_len)?;
+    let new_path = mem.string(new_path, new_len)?;
+    require_mutate(src)?;
+    require_mutate(dst)?;
+    Ok((src, old_path, dst, new_path))
+}
+
 pub(crate) fn path_link(
     cx: &mut WasiP1Ctx,
     mem: &mut GuestMemory<'_>,
@@ -949,12 +967,12 @@ pub(crate) fn path_link(
     new_len: u32,
 ) -> R {
     let follow = check_lookup(old_flags)?;
-    let src = cx.dir(old_fd)?;
-    let dst = cx.dir(new_fd)?;
-    let old_path = mem.string(old_path, old_len)?;
-    let new_path = mem.string(new_path, new_len)?;
-    require_mutate(src)?;
-    require_mutate(dst)?;
+    let (src, old_path, dst, new_path) = two_mutable_paths(
+        cx,
+        mem,
+        (old_fd, old_path, old_len),
+        (new_fd, new_path, new_len),
+    )?;
     if follow {
         return Err(Errno::Inval.into());
     }
@@ -1110,12 +1128,12 @@ pub(crate) fn path_rename(
     new_path: u32,
     new_len: u32,
 ) -> R {
-    let src = cx.dir(old_fd)?;
-    let dst = cx.dir(new_fd)?;
-    let old_path = mem.string(old_path, old_len)?;
-    let new_path = mem.string(new_path, new_len)?;
-    require_mutate(src)?;
-    require_mutate(dst)?;
+    let (src, old_path, dst, new_path) = two_mutable_paths(
+        cx,
+        mem,
+        (old_fd, old_path, old_len),
+        (new_fd, new_path, new_len),
+    )?;
     if src.perms != dst.perms || src.file_perms != dst.file_perms {
         return Err(Errno::Perm.into());
     }
