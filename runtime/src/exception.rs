@@ -11,11 +11,15 @@
 //!
 //! An exception that no wasm frame catches before the host is the error of
 //! the call into wasm: a [`ThrownException`], with its tag and payload. A
-//! trap is never an exception, so no `try_table` catches one.
+//! host function throws by returning that error ([`crate::Caller::throw`]):
+//! the exception continues from the host function's call site, through
+//! the calling wasm's handlers. A trap is never an exception, so no
+//! `try_table` catches one.
 
 use crate::store::{StoreId, StoreOpaque};
+use crate::vm::traphandlers;
 use crate::vm::{StoreInstanceIndex, StoreTagIndex};
-use crate::{AsContext, AsContextMut, TagType, Val};
+use crate::{AsContext, AsContextMut, TagType, Val, ValType};
 use anyhow::{Result, bail};
 use std::fmt;
 use trestle_compiler::{CanonicalTypeId, RefFamily, TagIndex, WasmValType};
@@ -143,6 +147,56 @@ pub struct ExnRef {
 }
 
 impl ExnRef {
+    /// A new exception of tag `tag` with payload `payload`, as `throw`
+    /// makes one; rooted in the current scope. A host function throws it
+    /// with [`crate::Caller::throw`].
+    ///
+    /// # Errors
+    ///
+    /// When `payload` does not have one value of each of the tag's
+    /// parameter types, or a reference in it belongs to another store or
+    /// was collected.
+    ///
+    /// # Panics
+    ///
+    /// When `tag` belongs to another store.
+    pub fn new(mut store: impl AsContextMut, tag: &Tag, payload: &[Val]) -> Result<ExnRef> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.assert_owns(tag.store);
+        let params: Vec<ValType> = store.tags[tag.index].ty.ty().params().collect();
+        if params.len() != payload.len() {
+            bail!(
+                "the tag's payload has {} value(s), {} given",
+                params.len(),
+                payload.len()
+            );
+        }
+        let mut values = Vec::with_capacity(payload.len());
+        for (i, (v, t)) in payload.iter().zip(&params).enumerate() {
+            if !v.matches_in(store, t)? {
+                bail!("payload value {i} is not of the tag's type {t}");
+            }
+            values.push(v.to_raw(store)?);
+        }
+        let obj = ExnObject {
+            tag: tag.index,
+            values: values.into(),
+            types: params.iter().map(|t| t.to_wasm()).collect(),
+        };
+        let word = store.new_exception(obj);
+        Ok(ExnRef::from_raw(store, word).expect("a new exception's word is not null"))
+    }
+
+    /// The handle of live exception word `exn`, not rooted.
+    fn unrooted(store: &StoreOpaque, exn: usize) -> ExnRef {
+        let index = (exn - 1) as u32;
+        ExnRef {
+            store: store.id,
+            index,
+            generation: store.externrefs.generation_of(index),
+        }
+    }
+
     /// The raw word for a table, a global or wasm.
     ///
     /// # Errors
@@ -230,18 +284,46 @@ fn payload_vals(store: &mut StoreOpaque, values: &[(ValRaw, WasmValType)]) -> Ve
 /// caught: downcast the error to it (`err.downcast_ref::<ThrownException>()`)
 /// to read the tag and the payload.
 ///
-/// An exception that reaches a host function (wasm called by a host
-/// function threw it) is this error of the host function's
-/// [`crate::Func::call`]; if the host function returns it, it continues
-/// as an error, not an exception: the wasm that called the host function
-/// cannot catch it, and the outer call into wasm fails with it.
+/// It is also how a host function throws: a host function called from
+/// wasm that returns this error (made by [`crate::Caller::throw`], or
+/// received from wasm it called) throws the exception at its call site,
+/// where a `try_table` of the calling wasm may catch it, as if the host
+/// function had executed `throw_ref`. That holds while the exception
+/// object lives: it is collected like an externref once nothing holds it
+/// (see [`crate::RootScope`]), and then the error is an error again, which
+/// no wasm catches.
 #[derive(Debug, Clone)]
 pub struct ThrownException {
     tag: Tag,
     payload: Vec<Val>,
+    exn: ExnRef,
 }
 
 impl ThrownException {
+    /// The error that throws `exn`, with its tag and payload.
+    pub(crate) fn of(store: &mut StoreOpaque, exn: ExnRef) -> Result<ThrownException> {
+        if exn.store != store.id {
+            bail!("cross-store value: the exnref belongs to another store");
+        }
+        let obj = exn.object(store)?;
+        let tag = Tag {
+            store: store.id,
+            index: obj.tag,
+        };
+        let raw = obj.typed_payload();
+        Ok(ThrownException {
+            tag,
+            payload: payload_vals(store, &raw),
+            exn,
+        })
+    }
+
+    /// The thrown exception object. Its methods fail once it has been
+    /// collected.
+    pub fn exn(&self) -> ExnRef {
+        self.exn
+    }
+
     /// The exception's tag.
     pub fn tag(&self) -> Tag {
         self.tag
@@ -354,5 +436,98 @@ pub(crate) unsafe fn throw_ref(
             index: tag,
         },
         payload,
+        exn: ExnRef::unrooted(store, exn),
     }))
+}
+
+/// The error of a host function that wasm called, raised in the wasm that
+/// called it: a [`ThrownException`] of a live exception of this store is
+/// thrown from the call site to the innermost wasm handler that catches
+/// it (the host gets it back as the error of the outer call when none
+/// does); any other error is raised as an error.
+///
+/// # Safety
+///
+/// As for [`traphandlers::raise_error`]: the caller is the shim of a host
+/// function, called by compiled code inside `catch_traps`, and the frames
+/// this skips own nothing. `store.vm_store_context.last_wasm_exit_fp` is
+/// zero (the host called the function) or the frame of the wasm-to-host
+/// trampoline under this call, which holds the calling wasm function's
+/// frame pointer and the return address into it.
+pub(crate) unsafe fn raise_from_host(store: &mut StoreOpaque, err: anyhow::Error) -> ! {
+    let exit_fp = store.vm_store_context.last_wasm_exit_fp;
+    let word = err
+        .downcast_ref::<ThrownException>()
+        .and_then(|t| t.exn.to_raw(store).ok());
+    if let (Some(exn), true) = (word, exit_fp != 0 && resume::SUPPORTED) {
+        // SAFETY: per the contract, `exit_fp` is a live frame record: the
+        // caller's frame pointer, then the return address into it.
+        let (fp, pc) = unsafe {
+            let record = exit_fp as *const usize;
+            (record.read(), record.add(1).read())
+        };
+        // SAFETY: `fp` and `pc` are those of the wasm frame that called the
+        // host function; `exn` was checked live.
+        match unsafe { throw_ref(store, exn, fp, pc) } {
+            Ok(record) => {
+                drop(err);
+                // SAFETY: the record names a handler of a wasm frame below
+                // this one on the stack; the frames between own nothing.
+                unsafe { resume::resume_at(record) }
+            }
+            // SAFETY: per this function's contract.
+            Err(uncaught) => unsafe { traphandlers::raise_error(uncaught) },
+        }
+    }
+    // SAFETY: per this function's contract.
+    unsafe { traphandlers::raise_error(err) }
+}
+
+/// The jump from the host to a wasm handler: the stack and frame pointers
+/// of the handler's frame, the `exnref` in the first payload register,
+/// then the handler's code, as the throw stub of compiled code does it.
+mod resume {
+    use super::Resume;
+
+    /// Whether this platform has the jump (Linux on x86-64 and aarch64,
+    /// as the throw stub).
+    pub(super) const SUPPORTED: bool = cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ));
+
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    unsafe extern "C" {
+        #[link_name = "trestle_resume"]
+        fn trestle_resume(record: *const Resume) -> !;
+    }
+
+    /// Jumps to the handler `record` names; never returns.
+    ///
+    /// # Safety
+    ///
+    /// `record` must name a handler of a live wasm frame on this thread's
+    /// stack, below (older than) every frame of the caller that is skipped,
+    /// and those frames must own nothing.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub(super) unsafe fn resume_at(record: *const Resume) -> ! {
+        // SAFETY: per this function's contract.
+        unsafe { trestle_resume(record) }
+    }
+
+    /// Where the jump does not exist: unreachable, since [`SUPPORTED`] is
+    /// false.
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    pub(super) unsafe fn resume_at(_record: *const Resume) -> ! {
+        unreachable!("no resume on this platform")
+    }
 }

@@ -14,8 +14,8 @@ use crate::vm::code_memory::CodeMemory;
 use crate::vm::traphandlers::{self, UnwindReason, catch_traps_with_backtrace};
 use crate::vm::{StoreFuncIndex, StoreInstanceIndex};
 use crate::{
-    AnyRef, AsContext, AsContextMut, Engine, ExnRef, Extern, ExternRef, FuncType, Val, ValType,
-    WasmBacktrace,
+    AnyRef, AsContext, AsContextMut, Engine, ExnRef, Extern, ExternRef, FuncType, ThrownException,
+    Val, ValType, WasmBacktrace,
 };
 use anyhow::{Result, bail};
 use std::marker::PhantomData;
@@ -156,10 +156,11 @@ unsafe extern "C" fn host_shim<T: 'static>(
     drop(call);
     match result {
         Ok(Ok(())) => {}
-        // SAFETY: compiled code called this shim inside `catch_traps`; the
-        // shim's values are dropped (`call`) or moved into the raise (the
-        // error, the payload), so the skipped frames own nothing.
-        Ok(Err(e)) => unsafe { traphandlers::raise_error(e) },
+        // SAFETY: compiled code called this shim inside `catch_traps` (or
+        // the host did, through an entry that cleared the exit record);
+        // the shim's values are dropped (`call`) or moved into the raise
+        // (the error, the payload), so the skipped frames own nothing.
+        Ok(Err(e)) => unsafe { crate::exception::raise_from_host(&mut store.opaque, e) },
         // SAFETY: as above.
         Err(p) => unsafe { traphandlers::raise_panic(p) },
     }
@@ -487,6 +488,47 @@ impl<T> Caller<'_, T> {
     /// [`crate::Store::gc`].
     pub fn gc(&mut self) {
         self.store.0.opaque.gc();
+    }
+
+    /// Throws exception `exn` from this host function: returned from it,
+    /// the error throws the exception at the call site in the calling
+    /// wasm, where a `try_table` may catch it (see [`ThrownException`]).
+    ///
+    /// ```
+    /// use trestle::{Caller, Engine, ExnRef, FuncType, Linker, Module, Store, Tag, TagType, Val, ValType};
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let tag = Tag::new(&mut store, &TagType::new(FuncType::new(&engine, [ValType::I32], [])))?;
+    /// let mut linker = Linker::new(&engine);
+    /// linker.define(&store, "host", "oops", tag)?;
+    /// linker.func_wrap("host", "fail", move |mut caller: Caller<'_, ()>, code: i32| -> trestle::Result<()> {
+    ///     let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(code)])?;
+    ///     caller.throw(exn)
+    /// })?;
+    /// let module = Module::new(&engine, r#"(module
+    ///     (import "host" "oops" (tag $oops (param i32)))
+    ///     (import "host" "fail" (func $fail (param i32)))
+    ///     (func (export "run") (result i32)
+    ///         (block $caught (result i32)
+    ///             (try_table (catch $oops $caught) (call $fail (i32.const 42)))
+    ///             (i32.const -1))))"#)?;
+    /// let instance = linker.instantiate(&mut store, &module)?;
+    /// let run = instance.get_typed_func::<(), i32>(&mut store, "run")?;
+    /// assert_eq!(run.call(&mut store, ())?, 42);
+    /// # Ok::<(), trestle::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Always: the [`ThrownException`] error to return. When `exn` was
+    /// collected or belongs to another store, an error that says so
+    /// instead, which no wasm catches.
+    pub fn throw<R>(&mut self, exn: ExnRef) -> Result<R> {
+        let store = &mut self.store.0.opaque;
+        Err(match ThrownException::of(store, exn) {
+            Ok(thrown) => anyhow::Error::new(thrown),
+            Err(e) => e,
+        })
     }
 
     fn reborrow(&mut self) -> Caller<'_, T> {

@@ -181,6 +181,11 @@ impl ExternHeap {
         Ok(index)
     }
 
+    /// The generation of the value in slot `index`, without rooting it.
+    pub(crate) fn generation_of(&self, index: u32) -> u32 {
+        self.slots[index as usize].generation
+    }
+
     /// Whether slot `index` holds the value of generation `generation`.
     pub(crate) fn is_live(&self, index: u32, generation: u32) -> bool {
         self.slots

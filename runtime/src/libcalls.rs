@@ -401,9 +401,10 @@ fn throw_ref(
 /// The stub compiled code calls to throw, with the `tail` convention and
 /// `(vmctx, exn)`: it adds the caller's frame pointer and its own return
 /// address, calls the `throw_ref` entry point, and resumes from the
-/// record that returns ([`crate::vm::unwind::Resume`]): stack pointer,
-/// frame pointer, the `exnref` in the first payload register, then a jump
-/// to the handler. It never returns to its caller.
+/// record that returns ([`crate::vm::unwind::Resume`]) through
+/// `trestle_resume`: stack pointer, frame pointer, the `exnref` in the
+/// first payload register, then a jump to the handler. It never returns
+/// to its caller.
 ///
 /// The stub is written for Linux on x86-64 and aarch64 (ELF directives);
 /// elsewhere compiled code throws into a stand-in that traps instead.
@@ -460,14 +461,24 @@ mod throw_stub {
         // Realign the stack for the call.
         "sub rsp, 8",
         "call {entry}",
-        // rax = &Resume { pc, sp, fp, payload }.
-        "mov rcx, [rax]",
-        "mov rsp, [rax + 8]",
-        "mov rbp, [rax + 16]",
-        "mov rax, [rax + 24]",
+        "mov rdi, rax",
+        "jmp trestle_resume",
+        ".size trestle_throw_stub, . - trestle_throw_stub",
+        "",
+        // trestle_resume(rdi = &Resume { pc, sp, fp, payload }): also the
+        // jump of a host function's throw (`exception::raise_from_host`).
+        ".p2align 4",
+        ".globl trestle_resume",
+        ".hidden trestle_resume",
+        ".type trestle_resume, @function",
+        "trestle_resume:",
+        "mov rcx, [rdi]",
+        "mov rsp, [rdi + 8]",
+        "mov rbp, [rdi + 16]",
+        "mov rax, [rdi + 24]",
         "xor edx, edx",
         "jmp rcx",
-        ".size trestle_throw_stub, . - trestle_throw_stub",
+        ".size trestle_resume, . - trestle_resume",
         entry = sym super::entry::throw_ref,
     );
 
@@ -484,7 +495,16 @@ mod throw_stub {
         "mov x3, x30",
         "stp x29, x30, [sp, #-16]!",
         "bl {entry}",
-        // x0 = &Resume { pc, sp, fp, payload }.
+        "b trestle_resume",
+        ".size trestle_throw_stub, . - trestle_throw_stub",
+        "",
+        // trestle_resume(x0 = &Resume { pc, sp, fp, payload }): also the
+        // jump of a host function's throw (`exception::raise_from_host`).
+        ".p2align 4",
+        ".globl trestle_resume",
+        ".hidden trestle_resume",
+        ".type trestle_resume, %function",
+        "trestle_resume:",
         "ldr x16, [x0]",
         "ldr x17, [x0, #8]",
         "ldr x29, [x0, #16]",
@@ -492,7 +512,7 @@ mod throw_stub {
         "mov x1, xzr",
         "mov sp, x17",
         "br x16",
-        ".size trestle_throw_stub, . - trestle_throw_stub",
+        ".size trestle_resume, . - trestle_resume",
         entry = sym super::entry::throw_ref,
     );
 }

@@ -2,13 +2,13 @@
 //! host carry their tag and payload, tags keep their identity across
 //! instances and host definitions, `throw_ref` rethrows the same
 //! exception, traps are never caught, deep unwinding stays bounded, host
-//! function frames stop an exception, and precompiled modules keep their
-//! handlers.
+//! functions throw exceptions that wasm catches (and pass on those of wasm
+//! they call), and precompiled modules keep their handlers.
 //!
 //! Adversarial cases: a trap inside `try_table` with `catch_all` (must
 //! trap), unbounded recursion inside `try_table` (must end in "call stack
-//! exhausted", not be caught), an exception thrown through a host
-//! function (must stay an error the outer wasm cannot catch).
+//! exhausted", not be caught), thousands of host throws caught in a loop
+//! (must not grow the stack).
 
 use crate::harness::{self, assert_trap, call_i32, engine, new_instance};
 use trestle::{
@@ -345,10 +345,10 @@ fn deep_recursion_with_throws_stays_bounded() {
 }
 
 /// An exception thrown by wasm that a host function called is that call's
-/// error; returned by the host function, it is an error the calling wasm
-/// cannot catch, and the outer call fails with it.
+/// error; returned by the host function, it continues as the same
+/// exception in the wasm that called the host function, which catches it.
 #[test]
-fn exception_through_a_host_function_is_an_uncatchable_error() {
+fn exception_through_a_host_function_stays_an_exception() {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::<()>::new(&engine);
@@ -378,16 +378,139 @@ fn exception_through_a_host_function_is_an_uncatchable_error() {
                 r#"(module
                     (import "thrower" "t" (tag $t (param i32)))
                     (import "host" "call_thrower" (func $host (param i32)))
+                    (export "t" (tag $t))
                     (func (export "run") (param i32) (result i32)
-                        (block $h
-                            (try_table (catch_all $h) (call $host (local.get 0))))
-                        (i32.const -1)))"#,
+                        (block $h (result i32)
+                            (try_table (catch $t $h) (call $host (local.get 0)))
+                            (i32.const -1)))
+                    (func (export "uncaught") (param i32) (call $host (local.get 0))))"#,
             )
             .unwrap(),
         )
         .unwrap();
-    let err = harness::call(&mut store, &outer, "run", &[Val::I32(11)]).unwrap_err();
-    assert_eq!(thrown(&err).payload(), &[Val::I32(11)]);
+    assert_eq!(call_i32(&mut store, &outer, "run", &[Val::I32(11)]), 11);
+    // With no handler it reaches the host as the outer call's exception.
+    let err = harness::call(&mut store, &outer, "uncaught", &[Val::I32(12)]).unwrap_err();
+    let t = outer.get_tag(&mut store, "t").unwrap();
+    assert_eq!(thrown(&err).tag(), t);
+    assert_eq!(thrown(&err).payload(), &[Val::I32(12)]);
+}
+
+/// A module importing tag `host.oops (param i32 i64)` and host function
+/// `host.fail (param i32)`, calling it directly, through `call_indirect`,
+/// and with no handler around the call.
+const HOST_THROW: &str = r#"(module
+    (import "host" "oops" (tag $oops (param i32 i64)))
+    (import "host" "fail" (func $fail (param i32)))
+    (table 1 funcref)
+    (elem (i32.const 0) $fail)
+    (type $t (func (param i32)))
+    (func (export "direct") (param i32) (result i32)
+        (block $caught (result i32 i64)
+            (try_table (catch $oops $caught) (call $fail (local.get 0)))
+            (return (i32.const -1)))
+        (drop))
+    (func (export "indirect") (param i32) (result i64)
+        (local $high i64)
+        (block $caught (result i32 i64)
+            (try_table (catch $oops $caught)
+                (call_indirect (type $t) (local.get 0) (i32.const 0)))
+            (return (i64.const -1)))
+        (local.set $high)
+        (i64.extend_i32_s)
+        (i64.add (local.get $high)))
+    (func (export "catch_all") (param i32) (result i32)
+        (block $caught
+            (try_table (catch_all $caught) (call $fail (local.get 0)))
+            (return (i32.const 0)))
+        (i32.const 1))
+    (func (export "uncaught") (param i32) (call $fail (local.get 0)))
+    (func (export "loop") (param $n i32) (result i64)
+        (local $i i32) (local $sum i64)
+        (loop $next
+            (block $caught (result i32 i64)
+                (try_table (catch $oops $caught) (call $fail (local.get $i)))
+                (unreachable))
+            (local.set $sum (i64.add (local.get $sum)))
+            (drop)
+            (br_if $next (i32.lt_u
+                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (local.get $n))))
+        (local.get $sum))
+    (export "fail" (func $fail)))"#;
+
+/// Instantiates [`HOST_THROW`] with a host function that throws `oops`
+/// with payload `(x, 2 * x)` for `x >= 0` and returns normally otherwise.
+fn host_throw_instance() -> (Store<()>, Instance, Tag) {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let ty = TagType::new(FuncType::new(&engine, [ValType::I32, ValType::I64], []));
+    let tag = Tag::new(&mut store, &ty).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.define(&store, "host", "oops", tag).unwrap();
+    linker
+        .func_wrap(
+            "host",
+            "fail",
+            move |mut caller: trestle::Caller<'_, ()>, x: i32| -> trestle::Result<()> {
+                if x < 0 {
+                    return Ok(());
+                }
+                let exn = ExnRef::new(
+                    &mut caller,
+                    &tag,
+                    &[Val::I32(x), Val::I64(2 * i64::from(x))],
+                )?;
+                caller.throw(exn)
+            },
+        )
+        .unwrap();
+    let module = Module::new(&engine, HOST_THROW).unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    (store, inst, tag)
+}
+
+#[test]
+fn host_functions_throw_exceptions_wasm_catches() {
+    let (mut store, inst, tag) = host_throw_instance();
+    assert_eq!(call_i32(&mut store, &inst, "direct", &[Val::I32(5)]), 5);
+    assert_eq!(call_i32(&mut store, &inst, "direct", &[Val::I32(-5)]), -1);
+    let r = harness::call_ok(&mut store, &inst, "indirect", &[Val::I32(7)]);
+    assert_eq!(r, [Val::I64(21)]);
+    assert_eq!(call_i32(&mut store, &inst, "catch_all", &[Val::I32(1)]), 1);
+    assert_eq!(call_i32(&mut store, &inst, "catch_all", &[Val::I32(-1)]), 0);
+    // No handler: the outer call's error carries the host's exception.
+    let err = harness::call(&mut store, &inst, "uncaught", &[Val::I32(9)]).unwrap_err();
+    assert_eq!(thrown(&err).tag(), tag);
+    assert_eq!(thrown(&err).payload(), &[Val::I32(9), Val::I64(18)]);
+    assert_eq!(thrown(&err).exn().tag(&store).unwrap(), tag);
+    // Called directly by the host, the function's error is the exception.
+    let fail = inst.get_func(&mut store, "fail").unwrap();
+    let err = fail.call(&mut store, &[Val::I32(3)], &mut []).unwrap_err();
+    assert_eq!(thrown(&err).payload(), &[Val::I32(3), Val::I64(6)]);
+}
+
+/// Every caught host throw resumes on the handler's own stack: a hundred
+/// thousand of them caught in one wasm loop leave no frames behind (left
+/// behind, they would exhaust the stack).
+#[test]
+fn host_throws_in_a_loop_do_not_grow_the_stack() {
+    let (mut store, inst, _) = host_throw_instance();
+    let n = 100_000i64;
+    let r = harness::call_ok(&mut store, &inst, "loop", &[Val::I32(n as i32)]);
+    assert_eq!(r, [Val::I64(n * (n - 1))]);
+}
+
+#[test]
+fn exnref_new_checks_its_payload() {
+    let (mut store, _, tag) = host_throw_instance();
+    let err = ExnRef::new(&mut store, &tag, &[Val::I32(1)]).unwrap_err();
+    assert!(err.to_string().contains("2 value(s), 1 given"), "{err}");
+    let err = ExnRef::new(&mut store, &tag, &[Val::I32(1), Val::I32(2)]).unwrap_err();
+    assert!(err.to_string().contains("payload value 1"), "{err}");
+    let exn = ExnRef::new(&mut store, &tag, &[Val::I32(1), Val::I64(2)]).unwrap();
+    assert_eq!(exn.tag(&store).unwrap(), tag);
+    assert_eq!(exn.payload(&mut store).unwrap(), [Val::I32(1), Val::I64(2)]);
 }
 
 #[test]
