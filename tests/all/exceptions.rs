@@ -441,12 +441,11 @@ const HOST_THROW: &str = r#"(module
 
 /// Instantiates [`HOST_THROW`] with a host function that throws `oops`
 /// with payload `(x, 2 * x)` for `x >= 0` and returns normally otherwise.
-fn host_throw_instance() -> (Store<()>, Instance, Tag) {
-    let engine = engine();
-    let mut store = Store::new(&engine, ());
-    let ty = TagType::new(FuncType::new(&engine, [ValType::I32, ValType::I64], []));
+fn host_throw_instance(engine: &Engine) -> (Store<()>, Instance, Tag) {
+    let mut store = Store::new(engine, ());
+    let ty = TagType::new(FuncType::new(engine, [ValType::I32, ValType::I64], []));
     let tag = Tag::new(&mut store, &ty).unwrap();
-    let mut linker = Linker::<()>::new(&engine);
+    let mut linker = Linker::<()>::new(engine);
     linker.define(&store, "host", "oops", tag).unwrap();
     linker
         .func_wrap(
@@ -465,14 +464,22 @@ fn host_throw_instance() -> (Store<()>, Instance, Tag) {
             },
         )
         .unwrap();
-    let module = Module::new(&engine, HOST_THROW).unwrap();
+    let module = Module::new(engine, HOST_THROW).unwrap();
     let inst = linker.instantiate(&mut store, &module).unwrap();
     (store, inst, tag)
 }
 
 #[test]
 fn host_functions_throw_exceptions_wasm_catches() {
-    let (mut store, inst, tag) = host_throw_instance();
+    let mut without_backtraces = harness::config();
+    without_backtraces.wasm_backtrace(false);
+    for engine in [engine(), Engine::new(&without_backtraces).unwrap()] {
+        host_throws_are_caught(&engine);
+    }
+}
+
+fn host_throws_are_caught(engine: &Engine) {
+    let (mut store, inst, tag) = host_throw_instance(engine);
     assert_eq!(call_i32(&mut store, &inst, "direct", &[Val::I32(5)]), 5);
     assert_eq!(call_i32(&mut store, &inst, "direct", &[Val::I32(-5)]), -1);
     let r = harness::call_ok(&mut store, &inst, "indirect", &[Val::I32(7)]);
@@ -495,7 +502,7 @@ fn host_functions_throw_exceptions_wasm_catches() {
 /// behind, they would exhaust the stack).
 #[test]
 fn host_throws_in_a_loop_do_not_grow_the_stack() {
-    let (mut store, inst, _) = host_throw_instance();
+    let (mut store, inst, _) = host_throw_instance(&engine());
     let n = 100_000i64;
     let r = harness::call_ok(&mut store, &inst, "loop", &[Val::I32(n as i32)]);
     assert_eq!(r, [Val::I64(n * (n - 1))]);
@@ -503,7 +510,7 @@ fn host_throws_in_a_loop_do_not_grow_the_stack() {
 
 #[test]
 fn exnref_new_checks_its_payload() {
-    let (mut store, _, tag) = host_throw_instance();
+    let (mut store, _, tag) = host_throw_instance(&engine());
     let err = ExnRef::new(&mut store, &tag, &[Val::I32(1)]).unwrap_err();
     assert!(err.to_string().contains("2 value(s), 1 given"), "{err}");
     let err = ExnRef::new(&mut store, &tag, &[Val::I32(1), Val::I32(2)]).unwrap_err();
