@@ -84,7 +84,11 @@ pub(crate) unsafe fn invoke_raw(
     let len = values.len();
     // While this call runs, wasm frames may hold exposed externrefs; the
     // count is restored however the call ends (`catch_traps` returns on
-    // traps, errors and panics alike).
+    // traps, errors and panics alike). The outermost call marks where the
+    // stack the collector scans for them ends.
+    if store.wasm_activations == 0 {
+        store.wasm_stack_top = crate::vm::stack_scan::here();
+    }
     store.wasm_activations += 1;
     // Host functions called from this entry's wasm find their caller's
     // frames from the exit the trampoline records; one called directly
@@ -482,10 +486,11 @@ impl<T> Caller<'_, T> {
     /// Collects externref values nothing can use any more.
     ///
     /// A host function runs while wasm (or [`Func::call`]) is on the stack,
-    /// so this frees only the values that no open scope roots and that were
-    /// not handed to wasm, a table or a global since the last collection
-    /// with no wasm running: a wasm frame may hold any other one. See
-    /// [`crate::Store::gc`].
+    /// so this keeps the values that an open scope roots, that a table, a
+    /// global or a segment holds, and every value whose word is on the
+    /// stack of the running wasm: compiled code has no stack maps, so the
+    /// stack is scanned conservatively, and an integer that looks like a
+    /// value's word keeps it too. See [`crate::Store::gc`].
     pub fn gc(&mut self) {
         self.store.0.opaque.gc();
     }

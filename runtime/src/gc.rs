@@ -17,12 +17,16 @@
 //!   no record of which frames do. The mark is sticky until a collection
 //!   that runs while no wasm of the store is on the stack recomputes it.
 //!
-//! A collection with no wasm running frees everything neither rooted nor
-//! reachable from a table, a global or a passive element segment. One run
-//! from a host function called by wasm frees only values that are neither
-//! rooted nor exposed, which no wasm frame can hold.
+//! A collection frees everything neither rooted nor reachable from a
+//! table, a global, a passive element segment or, while wasm runs, a word
+//! on the stack of the wasm that is running: compiled code has no stack
+//! maps, so the stack is scanned conservatively (`vm::stack_scan`), and a
+//! value wasm allocates and drops in a long call (an exception thrown and
+//! caught in a loop) is freed while the call runs. Where the stack cannot
+//! be scanned, a collection while wasm runs keeps every exposed value.
 
 use crate::store::{StoreContext, StoreContextMut, StoreOpaque};
+use crate::vm::stack_scan;
 use crate::{AsContext, AsContextMut, HeapType};
 use anyhow::{Result, bail};
 use std::any::Any;
@@ -270,8 +274,9 @@ impl ExternHeap {
     /// Frees every slot `keep` rejects; `keep` also gets the slot index and
     /// may update the exposure mark. The payloads are dropped only once the
     /// heap is consistent again, so a panicking destructor leaves no
-    /// half-freed slot behind.
-    fn sweep(&mut self, mut keep: impl FnMut(u32, &Slot) -> bool) {
+    /// half-freed slot behind. `root_words` is how many words finding the
+    /// roots read, which spaces out the next collection.
+    fn sweep(&mut self, root_words: usize, mut keep: impl FnMut(u32, &Slot) -> bool) {
         let mut garbage: Vec<Payload> = Vec::new();
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if slot.value.is_none() || keep(i as u32, slot) {
@@ -294,7 +299,9 @@ impl ExternHeap {
             .map(|a| a.elems.len())
             .sum();
         self.array_cells -= freed_cells;
-        self.threshold = MIN_THRESHOLD.max(self.live.saturating_mul(2));
+        self.threshold = MIN_THRESHOLD
+            .max(self.live.saturating_mul(2))
+            .max(root_words / 4);
         drop(garbage);
     }
 }
@@ -454,41 +461,63 @@ impl StoreOpaque {
         };
         let mut mark = |word: usize| marks.word(word);
         let full = self.wasm_activations == 0;
-        if full {
-            for table in self.tables.values() {
-                if let Some(words) = table.heap_words() {
+        // How many words the roots took to read: the next collection waits
+        // for as many allocations, so that large tables or deep stacks
+        // cost a bounded amount per allocation.
+        let mut root_words = 0;
+        for table in self.tables.values() {
+            if let Some(words) = table.heap_words() {
+                root_words += words.len();
+                words.iter().copied().for_each(&mut mark);
+            }
+        }
+        for global in self.globals.values() {
+            if let Some(word) = global.heap_word() {
+                mark(word);
+            }
+        }
+        for instance in self.instances.values() {
+            let segments = &instance.info().elements;
+            for (seg, words) in instance.elements.iter() {
+                if let (false, Some(words)) = (segments[seg].element.is_func(), words) {
+                    root_words += words.len();
                     words.iter().copied().for_each(&mut mark);
                 }
             }
-            for global in self.globals.values() {
-                if let Some(word) = global.heap_word() {
+        }
+        // While wasm runs, its frames hold what they hold: every word on
+        // the stack down from the outermost entry into wasm that names an
+        // exposed slot (only those were ever handed to wasm) counts (see
+        // `vm::stack_scan`). Where the stack cannot be scanned, every
+        // exposed value is kept instead.
+        let mut keep_exposed = false;
+        if !full {
+            let mut on_stack = |word: usize| {
+                root_words += 1;
+                let slot = word.checked_sub(1).and_then(|i| heap.slots.get(i));
+                if slot.is_some_and(|s| s.exposed.get()) {
                     mark(word);
                 }
-            }
-            for instance in self.instances.values() {
-                let segments = &instance.info().elements;
-                for (seg, words) in instance.elements.iter() {
-                    if let (false, Some(words)) = (segments[seg].element.is_func(), words) {
-                        words.iter().copied().for_each(&mut mark);
-                    }
-                }
-            }
+            };
+            // SAFETY: `wasm_stack_top` is a local of the frame of the
+            // store's outermost call into wasm, live since wasm of the
+            // store is on this thread's stack (a store is used by one
+            // thread at a time, and wasm runs on the calling thread).
+            keep_exposed = !unsafe { stack_scan::scan(self.wasm_stack_top, &mut on_stack) };
         }
         marks.trace(heap);
         // What wasm can reach now; recomputed only when no wasm runs.
         let reachable_from_wasm = full.then(|| marks.reached.clone());
         for (i, slot) in heap.slots.iter().enumerate() {
-            // Rooted values are kept; while wasm runs, so are exposed ones,
-            // which a wasm frame may hold.
             if slot.value.is_some()
-                && (slot.root_depth != NOT_ROOTED || (!full && slot.exposed.get()))
+                && (slot.root_depth != NOT_ROOTED || (keep_exposed && slot.exposed.get()))
             {
                 marks.word(i + 1);
             }
         }
         marks.trace(heap);
         let reached = marks.reached;
-        self.externrefs.sweep(|i, s| {
+        self.externrefs.sweep(root_words, |i, s| {
             if let Some(exposed) = &reachable_from_wasm {
                 s.exposed.set(exposed[i as usize]);
             }

@@ -107,6 +107,10 @@ pub struct StoreOpaque {
     /// [`crate::Func::call`]) of this store are on the stack; while any is,
     /// a collection frees only what no wasm frame can hold.
     pub(crate) wasm_activations: u32,
+    /// While [`StoreOpaque::wasm_activations`] is not zero, an address in
+    /// the frame of the outermost of those calls: every wasm frame of the
+    /// store lies below it on this thread's stack.
+    pub(crate) wasm_stack_top: usize,
     /// The embedder's limiter, reached through the generic shell.
     pub(crate) limiter: StoreLimiter,
 }
@@ -386,6 +390,7 @@ impl<T> Store<T> {
                     resume: Default::default(),
                     externrefs: crate::gc::ExternHeap::default(),
                     wasm_activations: 0,
+                    wasm_stack_top: 0,
                     limiter: StoreLimiter::default(),
                 },
                 limiter_fn: None,
@@ -479,10 +484,9 @@ impl<T> Store<T> {
     /// that is still open, or outside any scope, which roots it until the
     /// store is dropped) nor held by a table, a global or a passive element
     /// segment. Called from a host function ([`crate::Caller::gc`],
-    /// [`StoreContextMut::gc`]) while wasm runs, it frees only unrooted
-    /// values that were never handed to wasm, a table or a global since the
-    /// last collection without wasm running, since any other value may sit
-    /// in a wasm frame. Handles to freed values stay safe to use: they give
+    /// [`StoreContextMut::gc`]) while wasm runs, it also keeps every value
+    /// whose word is on the stack of the running wasm, which is scanned
+    /// conservatively. Handles to freed values stay safe to use: they give
     /// errors.
     ///
     /// [`crate::ExternRef::new`] collects on its own as the number of live

@@ -548,3 +548,95 @@ fn exceptions_can_be_switched_off() {
     assert!(format!("{err:#}").contains("exception"), "{err:#}");
     assert!(harness::config().get_wasm_exceptions());
 }
+
+/// Exceptions (and the externrefs they carry) that wasm throws, catches
+/// and drops are freed while the call that made them still runs, and the
+/// values its frames still hold survive those collections.
+#[test]
+fn exceptions_dropped_in_a_long_call_are_freed_while_it_runs() {
+    use crate::harness::{Counted, Counts};
+    use std::sync::Arc;
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let counts = Arc::new(Counts::default());
+    let mut linker = Linker::<()>::new(&engine);
+    let made = counts.clone();
+    linker
+        .func_wrap(
+            "host",
+            "make",
+            move |mut caller: trestle::Caller<'_, ()>| -> Option<ExternRef> {
+                Some(made.make(&mut caller))
+            },
+        )
+        .unwrap();
+    let live = counts.clone();
+    linker
+        .func_wrap(
+            "host",
+            "live",
+            move |mut caller: trestle::Caller<'_, ()>| -> i32 {
+                caller.gc();
+                (live.created() - live.dropped()) as i32
+            },
+        )
+        .unwrap();
+    linker
+        .func_wrap(
+            "host",
+            "alive",
+            |caller: trestle::Caller<'_, ()>, r: Option<ExternRef>| -> i32 {
+                let data = r.expect("non-null").data(&caller).ok().flatten();
+                i32::from(data.is_some_and(|d| d.downcast_ref::<Counted>().is_some()))
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "make" (func $make (result externref)))
+            (import "host" "live" (func $live (result i32)))
+            (import "host" "alive" (func $alive (param externref) (result i32)))
+            (tag $e (param externref))
+            (func (export "run") (param $n i32) (result i32 i32 i32)
+                (local $i i32) (local $kept externref) (local $first exnref)
+                (local.set $kept (call $make))
+                ;; The first exception is kept in a local for the whole loop.
+                (block $h (result externref exnref)
+                    (try_table (catch_ref $e $h) (throw $e (call $make)))
+                    (unreachable))
+                (local.set $first)
+                (drop)
+                (loop $next
+                    (block $caught (result externref)
+                        (try_table (catch $e $caught) (throw $e (call $make)))
+                        (unreachable))
+                    (drop)
+                    (br_if $next (i32.lt_u
+                        (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                        (local.get $n))))
+                ;; Live values now, then whether the kept ones survived.
+                (call $live)
+                (call $alive (local.get $kept))
+                (block $again (result externref)
+                    (try_table (catch $e $again) (throw_ref (local.get $first)))
+                    (unreachable))
+                (call $alive)))"#,
+    )
+    .unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let n = 20_000;
+    let r = harness::call_ok(&mut store, &inst, "run", &[Val::I32(n)]);
+    let [Val::I32(live), Val::I32(kept_alive), Val::I32(first_alive)] = r[..] else {
+        panic!("unexpected results {r:?}")
+    };
+    assert_eq!((kept_alive, first_alive), (1, 1), "a held value was freed");
+    assert!(
+        live < 2_000,
+        "{live} of {} values still live in the call that dropped them",
+        n + 2
+    );
+    assert_eq!(counts.created(), n as usize + 2);
+    drop(store);
+    assert_eq!(counts.dropped(), counts.created());
+}

@@ -14,6 +14,7 @@ pub(crate) mod index;
 pub(crate) mod memory;
 pub(crate) mod meter;
 pub(crate) mod mmap;
+pub(crate) mod stack_scan;
 pub(crate) mod stack_walk;
 pub(crate) mod table;
 pub(crate) mod table_buf;
