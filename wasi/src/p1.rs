@@ -939,7 +939,8 @@ pub(crate) fn path_filestat_set_times(
 
 /// The directories and paths of a two-path operation (`path_link`,
 /// `path_rename`), each given as a descriptor, a path pointer and a length;
-/// both directories must allow changes.
+/// both directories must allow changes, with the same rights (an operation
+/// between them must not give a path more rights than its directory has).
 fn two_mutable_paths<'c>(
     cx: &'c WasiP1Ctx,
     mem: &GuestMemory<'_>,
@@ -952,6 +953,9 @@ fn two_mutable_paths<'c>(
     let new_path = mem.string(new_path, new_len)?;
     require_mutate(src)?;
     require_mutate(dst)?;
+    if src.perms != dst.perms || src.file_perms != dst.file_perms {
+        return Err(Errno::Perm.into());
+    }
     Ok((src, old_path, dst, new_path))
 }
 
@@ -975,9 +979,6 @@ pub(crate) fn path_link(
     )?;
     if follow {
         return Err(Errno::Inval.into());
-    }
-    if src.perms != dst.perms || src.file_perms != dst.file_perms {
-        return Err(Errno::Perm.into());
     }
     src.dir.hard_link(old_path, &dst.dir, new_path).map_err(io)
 }
@@ -1134,9 +1135,6 @@ pub(crate) fn path_rename(
         (old_fd, old_path, old_len),
         (new_fd, new_path, new_len),
     )?;
-    if src.perms != dst.perms || src.file_perms != dst.file_perms {
-        return Err(Errno::Perm.into());
-    }
     src.dir.rename(old_path, &dst.dir, new_path).map_err(io)
 }
 
