@@ -16,6 +16,7 @@ use crate::devirt::KnownTables;
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::{Parsed, parse};
+use crate::translate::ModuleEnv;
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{Block, Function, Opcode};
@@ -83,7 +84,12 @@ impl Compiler {
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
         let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
-        let mut compiler = FunctionCompiler::new(self, &info, &offsets, &known_tables);
+        let mut compiler = FunctionCompiler::new(ModuleEnv {
+            compiler: self,
+            info: &info,
+            offsets: &offsets,
+            known_tables: &known_tables,
+        });
         compiler.keep_listing();
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {

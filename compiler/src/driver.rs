@@ -12,16 +12,14 @@
 //! relocations and trap sites; the trampolines use it too.
 
 use crate::abi::trap_from_code;
-use crate::devirt::KnownTables;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
 use crate::index::FuncIndex;
-use crate::translate::FuncTranslator;
-use crate::types::ModuleInfo;
+use crate::translate::{FuncTranslator, ModuleEnv};
 use crate::{CompileError, Compiler, trampoline};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::{ExternalName, Function, Opcode};
 use cranelift_frontend::FunctionBuilderContext;
-use trestle_vmctx::{Trap, VMOffsets};
+use trestle_vmctx::Trap;
 use wasmparser::{FuncToValidate, FuncValidatorAllocations, FunctionBody, ValidatorResources};
 
 /// Machine code of one function, before it is placed in the module's code.
@@ -43,10 +41,7 @@ pub(crate) struct CompiledFunction {
 /// Compiles the defined functions of one module, one after the other,
 /// reusing Cranelift's allocations between them.
 pub(crate) struct FunctionCompiler<'a> {
-    compiler: &'a Compiler,
-    info: &'a ModuleInfo,
-    offsets: &'a VMOffsets,
-    known_tables: &'a KnownTables,
+    module: ModuleEnv<'a>,
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
@@ -56,17 +51,9 @@ pub(crate) struct FunctionCompiler<'a> {
 }
 
 impl<'a> FunctionCompiler<'a> {
-    pub(crate) fn new(
-        compiler: &'a Compiler,
-        info: &'a ModuleInfo,
-        offsets: &'a VMOffsets,
-        known_tables: &'a KnownTables,
-    ) -> Self {
+    pub(crate) fn new(module: ModuleEnv<'a>) -> Self {
         Self {
-            compiler,
-            info,
-            offsets,
-            known_tables,
+            module,
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
@@ -92,14 +79,12 @@ impl<'a> FunctionCompiler<'a> {
         let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
         self.ctx.set_disasm(self.listing);
-        let translated = FuncTranslator::new(
-            self.compiler,
-            self.info,
-            self.offsets,
-            self.known_tables,
-            func_index,
-        )
-        .translate(&mut self.ctx, &mut self.builder_ctx, &mut validator, body);
+        let translated = FuncTranslator::new(self.module, func_index).translate(
+            &mut self.ctx,
+            &mut self.builder_ctx,
+            &mut validator,
+            body,
+        );
         self.validator_allocs = validator.into_allocations();
         if translated.is_err() {
             // A translation that failed half-way leaves the builder's
@@ -108,7 +93,7 @@ impl<'a> FunctionCompiler<'a> {
             self.builder_ctx = FunctionBuilderContext::new();
         }
         translated?;
-        compile_function(self.compiler, &mut self.ctx)
+        compile_function(self.module.compiler, &mut self.ctx)
     }
 
     /// The function [`Self::compile_body`] compiled last, after Cranelift's
@@ -135,13 +120,13 @@ impl<'a> FunctionCompiler<'a> {
     ) -> Result<CompiledFunction, CompileError> {
         self.ctx.clear();
         trampoline::build_array_to_wasm(
-            self.compiler,
-            self.info,
+            self.module.compiler,
+            self.module.info,
             func_index,
             &mut self.ctx,
             &mut self.builder_ctx,
         );
-        compile_function(self.compiler, &mut self.ctx)
+        compile_function(self.module.compiler, &mut self.ctx)
     }
 }
 

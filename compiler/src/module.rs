@@ -5,6 +5,7 @@ use crate::devirt::KnownTables;
 use crate::driver::{CompiledFunction, FunctionCompiler};
 use crate::frame_info::{CodeRange, FrameTable, FuncFrameInfo, ModuleNames};
 use crate::index::*;
+use crate::translate::ModuleEnv;
 use crate::types::*;
 use crate::{CompileError, CompileErrorKind, Compiler};
 use cranelift_codegen::binemit::Reloc;
@@ -587,7 +588,14 @@ impl Compiler {
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
         let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
         let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
-        let new_compiler = || FunctionCompiler::new(self, &info, &offsets, &known_tables);
+        let new_compiler = || {
+            FunctionCompiler::new(ModuleEnv {
+                compiler: self,
+                info: &info,
+                offsets: &offsets,
+                known_tables: &known_tables,
+            })
+        };
         let compile_one = |compiler: &mut FunctionCompiler<'_>,
                            (i, (func, body)): (usize, BodyToCompile<'_>)|
          -> Result<Compiled, CompileError> {

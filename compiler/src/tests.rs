@@ -201,7 +201,12 @@ fn compiled_loops_lie_inside_cache_lines() {
             crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
         let offsets = info.offsets().unwrap();
         let known = crate::devirt::KnownTables::default();
-        let mut fc = crate::driver::FunctionCompiler::new(&c, &info, &offsets, &known);
+        let mut fc = crate::driver::FunctionCompiler::new(crate::translate::ModuleEnv {
+            compiler: &c,
+            info: &info,
+            offsets: &offsets,
+            known_tables: &known,
+        });
         let (func, body) = bodies.into_iter().last().unwrap();
         let compiled = fc
             .compile_body(crate::index::FuncIndex::from_u32(fillers), func, &body)

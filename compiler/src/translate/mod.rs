@@ -66,12 +66,20 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
+/// What every function of a module is translated against: the compiler,
+/// the module, its vmctx layout and the tables whose contents are known at
+/// compile time.
+#[derive(Clone, Copy)]
+pub(crate) struct ModuleEnv<'a> {
+    pub(crate) compiler: &'a Compiler,
+    pub(crate) info: &'a ModuleInfo,
+    pub(crate) offsets: &'a VMOffsets,
+    pub(crate) known_tables: &'a KnownTables,
+}
+
 /// Translates the body of one defined function.
 pub(crate) struct FuncTranslator<'a> {
-    compiler: &'a Compiler,
-    info: &'a ModuleInfo,
-    offsets: &'a VMOffsets,
-    known_tables: &'a KnownTables,
+    module: ModuleEnv<'a>,
     func_index: FuncIndex,
 }
 
@@ -94,20 +102,8 @@ struct BodyTranslator<'a, 'b> {
 }
 
 impl<'a> FuncTranslator<'a> {
-    pub(crate) fn new(
-        compiler: &'a Compiler,
-        info: &'a ModuleInfo,
-        offsets: &'a VMOffsets,
-        known_tables: &'a KnownTables,
-        func_index: FuncIndex,
-    ) -> Self {
-        Self {
-            compiler,
-            info,
-            offsets,
-            known_tables,
-            func_index,
-        }
+    pub(crate) fn new(module: ModuleEnv<'a>, func_index: FuncIndex) -> Self {
+        Self { module, func_index }
     }
 
     /// Validates and translates `body` into `ctx.func`.
@@ -118,7 +114,7 @@ impl<'a> FuncTranslator<'a> {
         validator: &mut FuncValidator<ValidatorResources>,
         body: &FunctionBody<'_>,
     ) -> Result<(), CompileError> {
-        let ty = self.info.func_type(self.func_index).clone();
+        let ty = self.module.info.func_type(self.func_index).clone();
         ctx.func = Function::with_name_signature(
             UserFuncName::user(0, self.func_index.as_u32()),
             wasm_signature(&ty),
@@ -140,7 +136,7 @@ impl<'a> FuncTranslator<'a> {
             let offset = reader.original_position();
             let (count, vt) = reader.read()?;
             validator.define_locals(offset, count, vt)?;
-            let t = ir_type(crate::module::val_type(self.info, None, vt)?);
+            let t = ir_type(crate::module::val_type(self.module.info, None, vt)?);
             for _ in 0..count {
                 let var = b.declare_var(t);
                 let zero = zero_value(&mut b, t);
@@ -155,13 +151,7 @@ impl<'a> FuncTranslator<'a> {
         }
         let mut t = BodyTranslator {
             b,
-            env: FuncEnvironment::new(
-                self.compiler,
-                self.info,
-                self.offsets,
-                self.known_tables,
-                vmctx,
-            ),
+            env: FuncEnvironment::new(self.module, vmctx),
             locals,
             stack: ValueStack::default(),
             control: ControlStack::new(ControlFrame {
@@ -183,7 +173,7 @@ impl<'a> FuncTranslator<'a> {
             let offset = ops.original_position();
             let op = ops.read()?;
             validator.op(offset, &op)?;
-            if self.compiler.options.wasm_backtrace {
+            if self.module.compiler.options.wasm_backtrace {
                 // The address map of backtraces: the code of this operator
                 // comes from `offset` in the module.
                 t.b.set_srcloc(SourceLoc::new(offset as u32));
@@ -197,7 +187,7 @@ impl<'a> FuncTranslator<'a> {
             let rets = t.stack.top_n(ty.results.len()).to_vec();
             t.b.ins().return_(&rets);
         }
-        t.b.finalize(self.compiler.isa.frontend_config());
+        t.b.finalize(self.module.compiler.isa.frontend_config());
         Ok(())
     }
 }

@@ -154,13 +154,13 @@ pub(crate) struct FuncEnvironment<'a> {
 }
 
 impl<'a> FuncEnvironment<'a> {
-    pub(crate) fn new(
-        compiler: &'a Compiler,
-        info: &'a ModuleInfo,
-        offsets: &'a VMOffsets,
-        known_tables: &'a KnownTables,
-        vmctx: Value,
-    ) -> Self {
+    pub(crate) fn new(module: super::ModuleEnv<'a>, vmctx: Value) -> Self {
+        let super::ModuleEnv {
+            compiler,
+            info,
+            offsets,
+            known_tables,
+        } = module;
         Self {
             compiler,
             info,
