@@ -48,7 +48,7 @@ mod trestle_side;
 mod wasmi_side;
 
 pub(crate) use embedding::wasmtime_style_side;
-use trestle_side::TrestleSide;
+pub(crate) use trestle_side::TrestleSide;
 pub(crate) use wasmi_side::WasmiSide;
 
 /// Size limits of the generated modules.

@@ -11,9 +11,7 @@ use crate::differential::{
     func_ty_name, mix,
 };
 use std::sync::OnceLock;
-use wasmtime::{
-    Engine, ExnRef, Extern, ExternRef, Func, Instance, Rooted, Store, Tag, Val, ValType,
-};
+use wasmtime::{Engine, ExnRef, Extern, ExternRef, Func, Instance, Rooted, Store, Val};
 use wasmtime_oracle as wasmtime;
 
 /// A store with the host imports, and the instance once there is one.
@@ -108,5 +106,89 @@ impl Oracle for WasmtimeSide {
 
     fn new() -> WasmtimeSide {
         Self::with_engine(&engine())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::differential::{Agreement, TrestleSide, compare_with};
+
+    /// Throws with a host tag and a tag of the module, catches an
+    /// exception into a global and throws it again, and throws a null
+    /// exnref.
+    const EXCEPTIONS: &str = r#"(module
+        (import "host" "fail" (tag $fail (param i32 f64)))
+        (tag $mine (export "mine") (param i64))
+        (global $caught (export "caught") (mut exnref) (ref.null exn))
+        (func (export "host_tag") (param i32)
+            (throw $fail (local.get 0) (f64.const 2.5)))
+        (func (export "own_tag") (param i64) (throw $mine (local.get 0)))
+        (func (export "catch_keep") (param i64) (result i64)
+            (block $h (result i64 exnref)
+                (try_table (catch_ref $mine $h) (throw $mine (local.get 0)))
+                (unreachable))
+            (global.set $caught))
+        (func (export "rethrow") (throw_ref (global.get $caught)))
+        (func (export "null") (throw_ref (ref.null exn))))"#;
+
+    fn thrown(tag: &str, payload: Vec<Value>) -> Outcome {
+        Outcome::Thrown(Exception {
+            tag: tag.into(),
+            payload,
+        })
+    }
+
+    /// What each engine's side must report for [`EXCEPTIONS`].
+    fn check_side(side: &mut impl Side) {
+        let wasm = wat::parse_str(EXCEPTIONS).unwrap();
+        assert_eq!(side.instantiate(&wasm), Outcome::Returned(Vec::new()));
+        let fail_payload = vec![Value::I32(7), Value::F64(2.5f64.to_bits())];
+        assert_eq!(
+            side.call("host_tag", &[Arg::I32(7)]),
+            thrown("host.fail", fail_payload)
+        );
+        assert_eq!(
+            side.call("own_tag", &[Arg::I64(-1)]),
+            thrown("mine", vec![Value::I64(-1)])
+        );
+        assert_eq!(
+            side.call("catch_keep", &[Arg::I64(5)]),
+            Outcome::Returned(vec![Value::I64(5)])
+        );
+        let kept = Exception {
+            tag: "mine".into(),
+            payload: vec![Value::I64(5)],
+        };
+        assert_eq!(
+            side.item("caught", false),
+            Item::Global(Value::Exn(Some(Box::new(kept))))
+        );
+        assert_eq!(
+            side.call("rethrow", &[]),
+            thrown("mine", vec![Value::I64(5)])
+        );
+        assert_eq!(
+            side.call("null", &[]),
+            Outcome::Trapped(TrapKind::NullReference)
+        );
+        assert_eq!(side.item("mine", false), Item::Tag("mine".into()));
+    }
+
+    #[test]
+    fn both_sides_report_exceptions_by_tag_and_payload() {
+        check_side(&mut WasmtimeSide::new());
+        check_side(&mut TrestleSide::new(false, true));
+    }
+
+    #[test]
+    fn trestle_and_wasmtime_agree_on_exceptions() {
+        let wasm = wat::parse_str(EXCEPTIONS).unwrap();
+        for lazy in [false, true] {
+            match compare_with::<WasmtimeSide>(&wasm, true, lazy) {
+                Ok(Agreement::Ran { thrown, .. }) => assert_eq!(thrown, 9, "uncaught exceptions"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
