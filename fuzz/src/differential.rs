@@ -31,7 +31,7 @@
 //! overflow on either side ends the comparison without a verdict: the
 //! engines' stack limits differ by design.
 //!
-//! Each engine is a [`Side`]: `differential/trestle_side.rs` and
+//! Each engine is a `Side`: `differential/trestle_side.rs` and
 //! `differential/wasmi_side.rs` here, the Wasmtime side in the fuzz crate's
 //! `src/wasmtime_side.rs`. Shared by the `differential` fuzz target and the
 //! seeded test in `tests/all/differential.rs`.
@@ -724,7 +724,7 @@ pub fn check(data: &[u8], limits: &Limits) -> Result<Agreement, Divergence> {
     check_with::<WasmiSide>(data, limits)
 }
 
-/// Runs `wasm` on Trestle and on wasmi: see [`compare_with`].
+/// Runs `wasm` on Trestle and on wasmi: see `compare_with`.
 ///
 /// # Errors
 ///
