@@ -8,6 +8,9 @@
 # libFuzzer (`cargo +nightly fuzz run`, with AddressSanitizer); otherwise,
 # or with FUZZ_DRIVER=smoke, the stable driver fuzz/src/bin/smoke.rs feeds
 # it random input from a seeded PRNG (FUZZ_SEED, default fixed).
+# FUZZ_FEATURES names cargo features of the fuzz crate to build with, e.g.
+# FUZZ_FEATURES=wasmtime-oracle to compare with Wasmtime instead of wasmi
+# (modules then also use exception handling and tail calls).
 #
 # Findings land in fuzz/artifacts/TARGET/. Replay one with
 #   cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-...
@@ -31,6 +34,11 @@ esac
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 
+feature_args=()
+if [[ -n "${FUZZ_FEATURES:-}" ]]; then
+    feature_args=(--features "$FUZZ_FEATURES")
+fi
+
 driver=${FUZZ_DRIVER:-}
 if [[ -z "$driver" ]]; then
     if cargo fuzz --version >/dev/null 2>&1 && rustup run nightly rustc --version >/dev/null 2>&1; then
@@ -47,7 +55,7 @@ case "$driver" in
         # -timeout: no single input may run 30 s; -max_len and
         # -len_control=0: wasm-smith needs a few KiB to build a module of
         # 20 functions, so long inputs from the start.
-        cargo +nightly fuzz run "$target" -- \
+        cargo +nightly fuzz run "${feature_args[@]}" "$target" -- \
             -max_total_time="$seconds" \
             -timeout=30 \
             -max_len=8192 \
@@ -57,7 +65,7 @@ case "$driver" in
         ;;
     smoke)
         echo "==> smoke driver: $target (${seconds} s)"
-        cargo build --quiet --release --bin smoke
+        cargo build --quiet --release --bin smoke "${feature_args[@]}"
         seed_args=()
         if [[ -n "${FUZZ_SEED:-}" ]]; then
             seed_args=(--seed "$FUZZ_SEED")

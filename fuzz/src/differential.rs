@@ -1,21 +1,27 @@
-//! Differential execution of generated modules: Trestle against wasmi.
+//! Differential execution of generated modules: Trestle against an
+//! oracle, wasmi by default or Wasmtime with the `wasmtime-oracle` feature.
 //!
 //! [`check`] turns input bytes into a wasm-smith module (reference types,
 //! bulk memory, multi-value, fixed-width SIMD in most modules, up to five
-//! tables, 64-bit tables in some modules) that is sure to terminate
+//! tables, up to three memories, 64-bit tables and memories in some
+//! modules, and with an oracle that has them exception handling and tail
+//! calls) that is sure to terminate
 //! (wasm-smith's fuel global), with its tables exported in half the
 //! modules and private in the others (then tables no instruction writes
 //! have contents the compiler knows, and their `call_indirect`s are
 //! devirtualized), and runs
-//! it on Trestle and on wasmi, the oracle, with the same host imports:
+//! it on Trestle and on the oracle with the same host imports:
 //! functions (one with several results, one that fails on odd input,
-//! reference identities), a funcref and an externref table, a memory and
-//! globals. Every exported function is called in three rounds, with zeros,
-//! ones and minus ones (null and non-null references); each call must agree
-//! on its results or on trapping, and on the trap's kind. Then the final
+//! reference identities), a funcref and an externref table, a memory,
+//! globals and, with exceptions, tags. Every exported function is called in
+//! three rounds, with zeros, ones and minus ones (null and non-null
+//! references); each call must agree on its results, on trapping and the
+//! trap's kind, or on the uncaught exception it threw (its tag, named by
+//! the host import or the export it is, and its payload). Then the final
 //! contents of every exported and imported memory, table and global must
 //! agree: memory bytes, table sizes with each element's null or non-null
-//! (a funcref's type, an externref's host value) and global values.
+//! (a funcref's type, an externref's host value, an exnref's tag and
+//! payload) and global values.
 //!
 //! Float results are compared by bits, any NaN matching any NaN (the
 //! modules canonicalize NaNs, so memory bytes compare exactly); a `v128`
@@ -25,16 +31,25 @@
 //! overflow on either side ends the comparison without a verdict: the
 //! engines' stack limits differ by design.
 //!
-//! Shared by the `differential` fuzz target and the seeded test in
-//! `tests/all/differential.rs`.
+//! Each engine is a `Side`: `differential/trestle_side.rs` and
+//! `differential/wasmi_side.rs` here, the Wasmtime side in the fuzz crate's
+//! `src/wasmtime_side.rs`. Shared by the `differential` fuzz target and the
+//! seeded test in `tests/all/differential.rs`.
 
 use arbitrary::Unstructured;
 use std::fmt;
 use std::sync::OnceLock;
-// wasmi 1.x: wasmi 2.0.0 picks the wrong operand of a `select` whose
-// condition is a comparison, e.g. `(select (i32.const 7) (local.get 1)
-// (i32.ne (local.get 0) (i32.const 0)))`.
-use wasmi_oracle as wasmi;
+
+#[path = "differential/embedding.rs"]
+mod embedding;
+#[path = "differential/trestle_side.rs"]
+mod trestle_side;
+#[path = "differential/wasmi_side.rs"]
+mod wasmi_side;
+
+pub(crate) use embedding::wasmtime_style_side;
+pub(crate) use trestle_side::TrestleSide;
+pub(crate) use wasmi_side::WasmiSide;
 
 /// Size limits of the generated modules.
 #[derive(Debug, Clone, Copy)]
@@ -72,10 +87,14 @@ pub enum Agreement {
     Ran {
         /// Calls made on each engine.
         calls: usize,
-        /// How many of them trapped or failed.
+        /// How many of them trapped, failed or threw.
         traps: usize,
+        /// How many of them threw an exception no wasm frame caught.
+        thrown: usize,
         /// Whether the module uses SIMD (`v128` values or instructions).
         simd: bool,
+        /// Whether the module has a `try_table`, `throw` or `throw_ref`.
+        exceptions: bool,
     },
     /// Both failed to instantiate, the same way.
     InstantiationFailed,
@@ -84,11 +103,13 @@ pub enum Agreement {
     Skipped(&'static str),
 }
 
-/// A difference between Trestle and wasmi.
+/// A difference between Trestle and the oracle.
 #[derive(Debug)]
 pub struct Divergence {
     /// The module.
     pub wasm: Vec<u8>,
+    /// The oracle's name.
+    pub oracle: &'static str,
     /// What differed.
     pub what: String,
 }
@@ -97,7 +118,8 @@ impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Trestle and wasmi diverge on a module of {} bytes: {}",
+            "Trestle and {} diverge on a module of {} bytes: {}",
+            self.oracle,
             self.wasm.len(),
             self.what
         )
@@ -106,7 +128,7 @@ impl fmt::Display for Divergence {
 
 /// A value as both engines can report it.
 #[derive(Debug, Clone)]
-enum Value {
+pub(crate) enum Value {
     I32(i32),
     I64(i64),
     F32(u32),
@@ -117,6 +139,8 @@ enum Value {
     Extern(Option<u32>),
     /// A `v128`, by its bits.
     V128(u128),
+    /// An exnref: null, or its tag and payload.
+    Exn(Option<Box<Exception>>),
     /// Anything else.
     Other(String),
 }
@@ -151,17 +175,30 @@ impl PartialEq for Value {
             (Value::Func(a), Value::Func(b)) => a == b,
             (Value::Extern(a), Value::Extern(b)) => a == b,
             (Value::V128(a), Value::V128(b)) => v128_matches(*a, *b),
+            (Value::Exn(a), Value::Exn(b)) => a == b,
             (Value::Other(a), Value::Other(b)) => a == b,
             _ => false,
         }
     }
 }
 
+/// An exception: its tag, named as the host import or the export it is
+/// (tags are equal when their names are), and its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Exception {
+    pub(crate) tag: String,
+    pub(crate) payload: Vec<Value>,
+}
+
+/// The name of a tag no host import or export is: one of the module's,
+/// during instantiation, before its exports can be read.
+pub(crate) const UNEXPORTED_TAG: &str = "(a tag of no export)";
+
 /// A trap, in categories both engines distinguish. An out-of-bounds
 /// `call_indirect` is "undefined element" in Trestle and a table access
-/// out of bounds in wasmi, so both are `Table`.
+/// out of bounds in wasmi and Wasmtime, so both are `Table`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TrapKind {
+pub(crate) enum TrapKind {
     Unreachable,
     Memory,
     Table,
@@ -170,15 +207,19 @@ enum TrapKind {
     Overflow,
     DivZero,
     Conversion,
+    /// A null reference: `throw_ref` of a null exnref.
+    NullReference,
     Stack,
     Other,
 }
 
 /// What a call or an instantiation did.
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Returned(Vec<Value>),
     Trapped(TrapKind),
+    /// An exception no wasm frame caught.
+    Thrown(Exception),
     /// The `host.check` import failed.
     HostError,
     /// Any other error (its message; these never match each other).
@@ -200,28 +241,32 @@ impl Outcome {
 
 /// An argument, made into each engine's value.
 #[derive(Debug, Clone, Copy)]
-enum Arg {
+pub(crate) enum Arg {
     I32(i32),
     I64(i64),
     F32(u32),
     F64(u64),
-    /// A funcref: null, or the `host.add1` function.
-    Func(bool),
+    /// A funcref: null, or the host function of that index in
+    /// [`HOST_FUNCS`].
+    Func(Option<usize>),
     /// An externref: null, or host value `n`.
     Extern(Option<u32>),
     /// A `v128`.
     V128(u128),
+    /// A null exnref.
+    NullExn,
 }
 
 /// The abstract type of a parameter.
 #[derive(Debug, Clone, Copy)]
-enum ParamTy {
+pub(crate) enum ParamTy {
     I32,
     I64,
     F32,
     F64,
     FuncRef,
     ExternRef,
+    ExnRef,
     V128,
     Unsupported,
 }
@@ -234,25 +279,26 @@ fn arg(ty: ParamTy, round: usize) -> Option<Arg> {
         ParamTy::I64 => Arg::I64(n),
         ParamTy::F32 => Arg::F32((n as f32).to_bits()),
         ParamTy::F64 => Arg::F64((n as f64).to_bits()),
-        ParamTy::FuncRef => Arg::Func(round == 2),
+        ParamTy::FuncRef => Arg::Func((round == 2).then_some(0)),
         ParamTy::ExternRef => Arg::Extern((round > 0).then_some(round as u32)),
         // Zeros, a one in every 32-bit lane, all ones.
         ParamTy::V128 => {
             Arg::V128([0, 0x0000_0001_0000_0001_0000_0001_0000_0001, u128::MAX][round])
         }
+        ParamTy::ExnRef => Arg::NullExn,
         ParamTy::Unsupported => return None,
     })
 }
 
 /// One item of the final state.
 #[derive(Debug, PartialEq)]
-enum Item {
+pub(crate) enum Item {
     Memory(Vec<u8>),
     Table(Vec<Value>),
     Global(Value),
     Func,
-    /// A tag (not generated while the oracle lacks exception handling).
-    Tag,
+    /// A tag, by the name of its host import or export.
+    Tag(String),
     /// No export of that name.
     Missing,
 }
@@ -283,9 +329,10 @@ fn describe_item_difference(a: &Item, b: &Item) -> String {
 }
 
 /// The host imports a generated module may use (a subset, chosen by
-/// wasm-smith).
+/// wasm-smith). Each engine's side makes them from [`HOST_FUNCS`],
+/// [`HOST_TABLES`], [`HOST_MEMORY`], [`HOST_GLOBALS`] and [`HOST_TAGS`],
+/// which say the same.
 const HOST_IMPORTS: &str = r#"
-(module
   (import "host" "add1" (func (param i32) (result i32)))
   (import "host" "mix" (func (param i64 f64) (result i64 f32)))
   (import "host" "check" (func (param i32)))
@@ -298,19 +345,125 @@ const HOST_IMPORTS: &str = r#"
   (import "host" "g_i64" (global i64))
   (import "host" "g_f64" (global (mut f64)))
   (import "host" "g_extern" (global (mut externref)))
-  (import "host" "g_func" (global (mut funcref))))
+  (import "host" "g_func" (global (mut funcref)))
 "#;
 
-fn host_imports() -> Vec<u8> {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| wat::parse_str(HOST_IMPORTS).expect("the host import list parses"))
+/// The tags the host also offers to modules with exception handling.
+const HOST_TAG_IMPORTS: &str = r#"
+  (import "host" "oops" (tag))
+  (import "host" "fail" (tag (param i32 f64)))
+"#;
+
+/// The host imports as a module, with the tags or without.
+fn host_imports(tags: bool) -> Vec<u8> {
+    static BYTES: [OnceLock<Vec<u8>>; 2] = [OnceLock::new(), OnceLock::new()];
+    BYTES[usize::from(tags)]
+        .get_or_init(|| {
+            let tags = if tags { HOST_TAG_IMPORTS } else { "" };
+            wat::parse_str(format!("(module {HOST_IMPORTS} {tags})"))
+                .expect("the host import list parses")
+        })
         .clone()
 }
 
+/// The host functions, in this order; [`Arg::Func`] names them by index.
+/// Each engine's side defines them the same way: `add1` adds one, `mix`
+/// is [`mix`], `check` fails with [`HostFailure`] on odd numbers and the
+/// last two return their argument.
+pub(crate) const HOST_FUNCS: [&str; 5] = ["add1", "mix", "check", "id_extern", "id_func"];
+
+/// A host table: its element type (funcref or externref), limits and the
+/// elements set before instantiation (the others are null).
+pub(crate) struct HostTable {
+    pub(crate) name: &'static str,
+    pub(crate) ty: ParamTy,
+    pub(crate) min: u32,
+    pub(crate) max: u32,
+    pub(crate) elems: &'static [(u64, Arg)],
+}
+
+impl HostTable {
+    /// The table's null reference.
+    pub(crate) fn null(&self) -> Arg {
+        match self.ty {
+            ParamTy::FuncRef => Arg::Func(None),
+            _ => Arg::Extern(None),
+        }
+    }
+}
+
+pub(crate) const HOST_TABLES: [HostTable; 2] = [
+    HostTable {
+        name: "funcs",
+        ty: ParamTy::FuncRef,
+        min: 6,
+        max: 12,
+        elems: &[
+            (0, Arg::Func(Some(0))),
+            (2, Arg::Func(Some(1))),
+            (4, Arg::Func(Some(2))),
+        ],
+    },
+    HostTable {
+        name: "externs",
+        ty: ParamTy::ExternRef,
+        min: 4,
+        max: 8,
+        elems: &[(1, Arg::Extern(Some(1))), (2, Arg::Extern(Some(2)))],
+    },
+];
+
+/// The host memory: its name, limits in pages and its first bytes.
+pub(crate) const HOST_MEMORY: (&str, u32, u32, &[u8]) = ("mem", 1, 3, b"host memory 0123");
+
+/// A host global: its type, whether it is mutable, its initial value.
+pub(crate) struct HostGlobal {
+    pub(crate) name: &'static str,
+    pub(crate) ty: ParamTy,
+    pub(crate) mutable: bool,
+    pub(crate) init: Arg,
+}
+
+pub(crate) const HOST_GLOBALS: [HostGlobal; 5] = [
+    HostGlobal {
+        name: "g_i32",
+        ty: ParamTy::I32,
+        mutable: true,
+        init: Arg::I32(7),
+    },
+    HostGlobal {
+        name: "g_i64",
+        ty: ParamTy::I64,
+        mutable: false,
+        init: Arg::I64(-9),
+    },
+    HostGlobal {
+        name: "g_f64",
+        ty: ParamTy::F64,
+        mutable: true,
+        init: Arg::F64(0x4004_0000_0000_0000), // 2.5
+    },
+    HostGlobal {
+        name: "g_extern",
+        ty: ParamTy::ExternRef,
+        mutable: true,
+        init: Arg::Extern(Some(2)),
+    },
+    HostGlobal {
+        name: "g_func",
+        ty: ParamTy::FuncRef,
+        mutable: true,
+        init: Arg::Func(Some(0)),
+    },
+];
+
+/// The host tags: name and payload types.
+pub(crate) const HOST_TAGS: [(&str, &[ParamTy]); 2] =
+    [("oops", &[]), ("fail", &[ParamTy::I32, ParamTy::F64])];
+
 /// The error of the `host.check` import.
 #[derive(Debug)]
-struct HostFailure;
+pub(crate) struct HostFailure;
 
 impl fmt::Display for HostFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -320,19 +473,14 @@ impl fmt::Display for HostFailure {
 
 impl std::error::Error for HostFailure {}
 
-impl wasmi::errors::HostError for HostFailure {}
-
-fn mix(a: i64, b: f64) -> (i64, f32) {
+/// The `host.mix` import.
+pub(crate) fn mix(a: i64, b: f64) -> (i64, f32) {
     (a ^ (b.to_bits() as i64).rotate_left(7), a as f32)
 }
 
-/// How many functions and tables `HOST_IMPORTS` has.
-const HOST_FUNCS: usize = 5;
-const HOST_TABLES: usize = 2;
-
 /// The externref host values: a number, also in the externref table and
 /// global at instantiation.
-const EXTERN_VALUES: u32 = 3;
+pub(crate) const EXTERN_VALUES: u32 = 3;
 
 /// A generated module and the engine settings to run it with.
 struct Case {
@@ -341,14 +489,19 @@ struct Case {
     lazy: bool,
 }
 
-/// Makes a module from `u`.
-fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case> {
+/// Makes a module from `u`, with exception handling and tail calls when
+/// `exceptions`.
+fn generate(
+    u: &mut Unstructured<'_>,
+    limits: &Limits,
+    exceptions: bool,
+) -> arbitrary::Result<Case> {
     let memory64: bool = u.arbitrary()?;
     let lazy: bool = u.arbitrary()?;
     // Minimums, or wasm-smith makes about one function a module. The
     // maximums count imports: five functions and two tables may be
     // imported, and a minimum that does not fit fails the generation.
-    let min_funcs = u.int_in_range(1..=limits.max_funcs - HOST_FUNCS)?;
+    let min_funcs = u.int_in_range(1..=limits.max_funcs - HOST_FUNCS.len())?;
     let min_tables = u.int_in_range(0..=4)?;
     // SIMD in three modules of four; the others keep denser scalar code.
     let simd = u.ratio(3, 4)?;
@@ -361,12 +514,14 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        // The oracle, wasmi, does not implement exception handling; the
-        // seeded tests of `tests/all/exceptions.rs` and the
-        // `proposals/exceptions` spec suite cover it instead.
-        exceptions_enabled: false,
+        // Exception handling and tail calls when the oracle has them
+        // (Wasmtime); wasmi has neither, and then the seeded tests of
+        // `tests/all/exceptions.rs` and the `proposals/exceptions` spec
+        // suite cover them instead.
+        exceptions_enabled: exceptions,
+        max_tags: if exceptions { 4 } else { 0 },
         gc_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: exceptions,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
         extended_const_enabled: true,
@@ -386,7 +541,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         // so growth never depends on how much an engine is willing to
         // allocate.
         min_tables,
-        max_tables: min_tables as usize + HOST_TABLES,
+        max_tables: min_tables as usize + HOST_TABLES.len(),
         max_table_elements: 100,
         table_max_size_required: true,
         max_memory32_bytes: 3 * 65536,
@@ -406,7 +561,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
         max_data_segments: 6,
         max_imports: 8,
         export_everything: true,
-        available_imports: Some(host_imports()),
+        available_imports: Some(host_imports(exceptions)),
         canonicalize_nans: true,
         disallow_traps: u.ratio(1, 4)?,
         min_uleb_size: u.int_in_range(0..=5)?,
@@ -435,7 +590,7 @@ fn generate(u: &mut Unstructured<'_>, limits: &Limits) -> arbitrary::Result<Case
 /// The module made from `data`, as [`check`] makes it, if the input is
 /// long enough.
 pub fn module(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
-    generate(&mut Unstructured::new(data), limits)
+    generate(&mut Unstructured::new(data), limits, false)
         .ok()
         .map(|case| case.wasm)
 }
@@ -517,46 +672,114 @@ fn without_table_exports(wasm: &[u8]) -> Vec<u8> {
     rewrite().unwrap_or_else(|| wasm.to_vec())
 }
 
-/// Runs the module made from `data` on both engines.
+/// One engine a module runs on, with the host imports defined.
+pub(crate) trait Side {
+    /// The engine's name, in reports.
+    const NAME: &'static str;
+
+    /// Compiles and instantiates `wasm` with the host imports.
+    fn instantiate(&mut self, wasm: &[u8]) -> Outcome;
+
+    /// Calls the instance's export `name` with `args`.
+    fn call(&mut self, name: &str, args: &[Arg]) -> Outcome;
+
+    /// The host's table, memory or global `name` (`host`), or the
+    /// instance's export `name` ([`Item::Missing`] without one).
+    fn item(&mut self, name: &str, host: bool) -> Item;
+}
+
+/// An engine Trestle is compared with.
+pub(crate) trait Oracle: Side {
+    /// Whether the oracle runs exception handling and tail calls: modules
+    /// use them only then.
+    const EXCEPTIONS: bool;
+
+    /// A new store with the host imports.
+    fn new() -> Self;
+}
+
+/// The final state of `side`: the host's tables, memory and globals, then
+/// the exports `exports`.
+fn snapshot(side: &mut impl Side, exports: &[String]) -> Vec<(String, Item)> {
+    let host = HOST_TABLES
+        .iter()
+        .map(|t| t.name)
+        .chain([HOST_MEMORY.0])
+        .chain(HOST_GLOBALS.iter().map(|g| g.name));
+    let mut items: Vec<(String, Item)> = host
+        .map(|name| (format!("host.{name}"), side.item(name, true)))
+        .collect();
+    for name in exports {
+        items.push((name.clone(), side.item(name, false)));
+    }
+    items
+}
+
+/// Runs the module made from `data` on Trestle and on wasmi.
 ///
 /// # Errors
 ///
 /// When the engines disagree.
 pub fn check(data: &[u8], limits: &Limits) -> Result<Agreement, Divergence> {
-    let mut u = Unstructured::new(data);
-    let Ok(case) = generate(&mut u, limits) else {
-        return Ok(Agreement::Skipped("input too short for a module"));
-    };
-    compare(&case.wasm, case.memory64, case.lazy)
+    check_with::<WasmiSide>(data, limits)
 }
 
-/// Runs `wasm` on both engines: Trestle with 64-bit memories and tables enabled or
-/// not, and lazy or eager table initialization.
+/// Runs `wasm` on Trestle and on wasmi: see `compare_with`.
 ///
 /// # Errors
 ///
 /// When the engines disagree.
 pub fn compare(wasm: &[u8], memory64: bool, lazy: bool) -> Result<Agreement, Divergence> {
+    compare_with::<WasmiSide>(wasm, memory64, lazy)
+}
+
+/// Runs the module made from `data` for oracle `O` on Trestle and on `O`.
+///
+/// # Errors
+///
+/// When the engines disagree.
+pub(crate) fn check_with<O: Oracle>(data: &[u8], limits: &Limits) -> Result<Agreement, Divergence> {
+    let mut u = Unstructured::new(data);
+    let Ok(case) = generate(&mut u, limits, O::EXCEPTIONS) else {
+        return Ok(Agreement::Skipped("input too short for a module"));
+    };
+    compare_with::<O>(&case.wasm, case.memory64, case.lazy)
+}
+
+/// Runs `wasm` on Trestle, with 64-bit memories and tables enabled or
+/// not and lazy or eager table initialization, and on oracle `O`.
+///
+/// # Errors
+///
+/// When the engines disagree.
+pub(crate) fn compare_with<O: Oracle>(
+    wasm: &[u8],
+    memory64: bool,
+    lazy: bool,
+) -> Result<Agreement, Divergence> {
+    let oracle = O::NAME;
     let diverge = |what: String| Divergence {
         wasm: wasm.to_vec(),
+        oracle,
         what,
     };
 
     let mut t = TrestleSide::new(memory64, lazy);
-    let mut w = WasmiSide::new();
+    let mut o = O::new();
     let t_inst = t.instantiate(wasm);
-    let w_inst = w.instantiate(wasm);
-    if t_inst.overflowed() || w_inst.overflowed() {
+    let o_inst = o.instantiate(wasm);
+    if t_inst.overflowed() || o_inst.overflowed() {
         return Ok(Agreement::Skipped("stack overflow"));
     }
-    if !t_inst.agrees(&w_inst) {
+    if !t_inst.agrees(&o_inst) {
         return Err(diverge(format!(
-            "instantiation: Trestle {t_inst:?}, wasmi {w_inst:?}"
+            "instantiation: Trestle {t_inst:?}, {oracle} {o_inst:?}"
         )));
     }
 
     let mut calls = 0;
     let mut traps = 0;
+    let mut thrown = 0;
     if matches!(t_inst, Outcome::Returned(_)) {
         let funcs = t.exported_funcs();
         for round in 0..3 {
@@ -569,29 +792,30 @@ pub fn compare(wasm: &[u8], memory64: bool, lazy: bool) -> Result<Agreement, Div
                     continue;
                 };
                 let a = t.call(name, &args);
-                let b = w.call(name, &args);
+                let b = o.call(name, &args);
                 if a.overflowed() || b.overflowed() {
                     return Ok(Agreement::Skipped("stack overflow"));
                 }
                 if !a.agrees(&b) {
                     return Err(diverge(format!(
-                        "call {name:?} with {args:?}: Trestle {a:?}, wasmi {b:?}"
+                        "call {name:?} with {args:?}: Trestle {a:?}, {oracle} {b:?}"
                     )));
                 }
                 calls += 1;
                 traps += usize::from(!matches!(a, Outcome::Returned(_)));
+                thrown += usize::from(matches!(a, Outcome::Thrown(_)));
             }
         }
     }
 
     // The final state: the host's objects, then the exports.
     let names = t.export_names();
-    let a = t.snapshot(&names);
-    let b = w.snapshot(&names);
+    let a = snapshot(&mut t, &names);
+    let b = snapshot(&mut o, &names);
     for ((name_a, item_a), (_, item_b)) in a.iter().zip(&b) {
         if item_a != item_b {
             return Err(diverge(format!(
-                "final state of {name_a:?}: Trestle vs wasmi: {}",
+                "final state of {name_a:?}: Trestle vs {oracle}: {}",
                 describe_item_difference(item_a, item_b)
             )));
         }
@@ -600,11 +824,32 @@ pub fn compare(wasm: &[u8], memory64: bool, lazy: bool) -> Result<Agreement, Div
         Agreement::Ran {
             calls,
             traps,
+            thrown,
             simd: uses_simd(wasm),
+            exceptions: uses_exceptions(wasm),
         }
     } else {
         Agreement::InstantiationFailed
     })
+}
+
+/// Whether `wasm` has a `try_table`, `throw` or `throw_ref` instruction.
+fn uses_exceptions(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Payload};
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(|payload| match payload {
+            Ok(Payload::CodeSectionEntry(body)) => body.get_operators_reader().ok(),
+            _ => None,
+        })
+        .any(|ops| {
+            ops.into_iter().any(|op| {
+                matches!(
+                    op,
+                    Ok(Operator::TryTable { .. } | Operator::Throw { .. } | Operator::ThrowRef)
+                )
+            })
+        })
 }
 
 /// Whether `wasm` uses SIMD: it does not validate with SIMD off.
@@ -618,560 +863,28 @@ fn uses_simd(wasm: &[u8]) -> bool {
     trestle::Module::validate(engine, wasm).is_err()
 }
 
-// ---- Trestle ------------------------------------------------------------
-
-/// A store with the host imports, and the instance once there is one.
-struct TrestleSide {
-    store: trestle::Store<()>,
-    linker: trestle::Linker<()>,
-    add1: trestle::Func,
-    externs: Vec<trestle::ExternRef>,
-    host: Vec<(String, trestle::Extern)>,
-    instance: Option<trestle::Instance>,
-}
-
-impl TrestleSide {
-    fn engine(memory64: bool, lazy: bool) -> trestle::Engine {
-        static ENGINES: OnceLock<Vec<trestle::Engine>> = OnceLock::new();
-        let engines = ENGINES.get_or_init(|| {
-            let mut v = Vec::new();
-            for memory64 in [false, true] {
-                for lazy in [false, true] {
-                    let mut config = trestle::Config::new();
-                    config.wasm_memory64(memory64).table_lazy_init(lazy);
-                    v.push(trestle::Engine::new(&config).expect("the engine configuration"));
-                }
-            }
-            v
-        });
-        engines[usize::from(memory64) * 2 + usize::from(lazy)].clone()
-    }
-
-    fn new(memory64: bool, lazy: bool) -> TrestleSide {
-        use trestle::{
-            Extern, ExternRef, Func, Global, GlobalType, Memory, MemoryType, Mutability, Ref,
-            RefType, Table, TableType, Val, ValType,
-        };
-        let engine = Self::engine(memory64, lazy);
-        let mut store = trestle::Store::new(&engine, ());
-        let add1 = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
-        let mix = Func::wrap(&mut store, mix);
-        let check = Func::wrap(&mut store, |x: i32| -> trestle::Result<()> {
-            if x & 1 == 1 {
-                return Err(trestle::Error::new(HostFailure));
-            }
-            Ok(())
-        });
-        let id_extern = Func::wrap(&mut store, |x: Option<ExternRef>| x);
-        let id_func = Func::wrap(&mut store, |x: Option<Func>| x);
-        let externs: Vec<ExternRef> = (0..EXTERN_VALUES)
-            .map(|n| ExternRef::new(&mut store, n).expect("an externref"))
-            .collect();
-        let funcs = Table::new(
-            &mut store,
-            TableType::new(RefType::FUNCREF, 6, Some(12)),
-            Ref::Func(None),
-        )
-        .expect("the host funcref table");
-        for (i, f) in [add1, mix, check].into_iter().enumerate() {
-            funcs
-                .set(&mut store, i as u64 * 2, Ref::Func(Some(f)))
-                .expect("a funcref table entry");
-        }
-        let externs_table = Table::new(
-            &mut store,
-            TableType::new(RefType::EXTERNREF, 4, Some(8)),
-            Ref::Extern(None),
-        )
-        .expect("the host externref table");
-        for (i, e) in externs.iter().enumerate().skip(1) {
-            externs_table
-                .set(&mut store, i as u64, Ref::Extern(Some(*e)))
-                .expect("an externref table entry");
-        }
-        let mem = Memory::new(&mut store, MemoryType::new(1, Some(3))).expect("the host memory");
-        mem.data_mut(&mut store)[..16].copy_from_slice(b"host memory 0123");
-        let global = |store: &mut trestle::Store<()>, ty: ValType, m: Mutability, v: Val| {
-            Global::new(store, GlobalType::new(ty, m), v).expect("a host global")
-        };
-        let g_i32 = global(&mut store, ValType::I32, Mutability::Var, Val::I32(7));
-        let g_i64 = global(&mut store, ValType::I64, Mutability::Const, Val::I64(-9));
-        let g_f64 = global(
-            &mut store,
-            ValType::F64,
-            Mutability::Var,
-            Val::F64(2.5f64.to_bits()),
-        );
-        let g_extern = global(
-            &mut store,
-            ValType::EXTERNREF,
-            Mutability::Var,
-            Val::ExternRef(Some(externs[2])),
-        );
-        let g_func = global(
-            &mut store,
-            ValType::FUNCREF,
-            Mutability::Var,
-            Val::FuncRef(Some(add1)),
-        );
-        let host: Vec<(String, Extern)> = vec![
-            ("add1".into(), add1.into()),
-            ("mix".into(), mix.into()),
-            ("check".into(), check.into()),
-            ("id_extern".into(), id_extern.into()),
-            ("id_func".into(), id_func.into()),
-            ("funcs".into(), funcs.into()),
-            ("externs".into(), externs_table.into()),
-            ("mem".into(), mem.into()),
-            ("g_i32".into(), g_i32.into()),
-            ("g_i64".into(), g_i64.into()),
-            ("g_f64".into(), g_f64.into()),
-            ("g_extern".into(), g_extern.into()),
-            ("g_func".into(), g_func.into()),
-        ];
-        let mut linker = trestle::Linker::new(&engine);
-        for (name, item) in &host {
-            linker
-                .define(&store, "host", name, *item)
-                .expect("a host definition");
-        }
-        TrestleSide {
-            store,
-            linker,
-            add1,
-            externs,
-            host,
-            instance: None,
-        }
-    }
-
-    fn instantiate(&mut self, wasm: &[u8]) -> Outcome {
-        let module = match trestle::Module::new(self.store.engine(), wasm) {
-            Ok(m) => m,
-            Err(e) => return Outcome::Error(format!("compilation: {e:#}")),
-        };
-        match self.linker.instantiate(&mut self.store, &module) {
-            Ok(i) => {
-                self.instance = Some(i);
-                Outcome::Returned(Vec::new())
-            }
-            Err(e) => Self::outcome_of_error(&e),
-        }
-    }
-
-    fn outcome_of_error(e: &trestle::Error) -> Outcome {
-        use trestle::Trap;
-        if let Some(trap) = e.downcast_ref::<Trap>() {
-            return Outcome::Trapped(match trap {
-                Trap::UnreachableCodeReached => TrapKind::Unreachable,
-                Trap::MemoryOutOfBounds => TrapKind::Memory,
-                Trap::TableOutOfBounds | Trap::UndefinedElement => TrapKind::Table,
-                Trap::IndirectCallToNull => TrapKind::NullCall,
-                Trap::BadSignature => TrapKind::Signature,
-                Trap::IntegerOverflow => TrapKind::Overflow,
-                Trap::IntegerDivisionByZero => TrapKind::DivZero,
-                Trap::BadConversionToInteger => TrapKind::Conversion,
-                Trap::StackOverflow => TrapKind::Stack,
-                _ => TrapKind::Other,
-            });
-        }
-        if e.downcast_ref::<HostFailure>().is_some() {
-            return Outcome::HostError;
-        }
-        Outcome::Error(format!("{e:#}"))
-    }
-
-    fn param_ty(ty: &trestle::ValType) -> ParamTy {
-        use trestle::{HeapType, ValType};
-        match ty {
-            ValType::I32 => ParamTy::I32,
-            ValType::I64 => ParamTy::I64,
-            ValType::F32 => ParamTy::F32,
-            ValType::F64 => ParamTy::F64,
-            ValType::Ref(r) => match r.heap_type() {
-                HeapType::Func => ParamTy::FuncRef,
-                HeapType::Extern => ParamTy::ExternRef,
-                _ => ParamTy::Unsupported,
-            },
-            ValType::V128 => ParamTy::V128,
-        }
-    }
-
-    /// The exported functions, in export order, with their parameters.
-    fn exported_funcs(&mut self) -> Vec<(String, Vec<ParamTy>)> {
-        let instance = self.instance.expect("an instance");
-        let exports: Vec<(String, trestle::Extern)> = instance
-            .exports(&mut self.store)
-            .map(|e| (e.name().to_string(), e.into_extern()))
-            .collect();
-        exports
-            .into_iter()
-            .filter_map(|(name, e)| {
-                let f = e.into_func()?;
-                let params = f
-                    .ty(&self.store)
-                    .params()
-                    .map(|t| Self::param_ty(&t))
-                    .collect();
-                Some((name, params))
-            })
-            .collect()
-    }
-
-    fn call(&mut self, name: &str, args: &[Arg]) -> Outcome {
-        use trestle::Val;
-        let instance = self.instance.expect("an instance");
-        let f = instance.get_func(&mut self.store, name).expect("an export");
-        let params: Vec<Val> = args
-            .iter()
-            .map(|a| match *a {
-                Arg::I32(v) => Val::I32(v),
-                Arg::I64(v) => Val::I64(v),
-                Arg::F32(v) => Val::F32(v),
-                Arg::F64(v) => Val::F64(v),
-                Arg::Func(f) => Val::FuncRef(f.then_some(self.add1)),
-                Arg::Extern(e) => Val::ExternRef(e.map(|n| self.externs[n as usize])),
-                Arg::V128(v) => Val::V128(trestle::V128::from(v)),
-            })
-            .collect();
-        let ty = f.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(&t)).collect();
-        match f.call(&mut self.store, &params, &mut results) {
-            Ok(()) => Outcome::Returned(results.iter().map(|v| self.value(v)).collect()),
-            Err(e) => Self::outcome_of_error(&e),
-        }
-    }
-
-    fn value(&mut self, v: &trestle::Val) -> Value {
-        use trestle::Val;
-        match v {
-            Val::I32(x) => Value::I32(*x),
-            Val::I64(x) => Value::I64(*x),
-            Val::F32(x) => Value::F32(*x),
-            Val::F64(x) => Value::F64(*x),
-            Val::FuncRef(f) => Value::Func(f.map(|f| {
-                let ty = f.ty(&self.store);
-                let list = |it: &mut dyn Iterator<Item = trestle::ValType>| {
-                    it.map(|t| ty_name(&format!("{t}")))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                format!(
-                    "({}) -> ({})",
-                    list(&mut ty.params()),
-                    list(&mut ty.results())
-                )
-            })),
-            Val::ExternRef(e) => Value::Extern(e.map(|e| {
-                let data = e
-                    .data(&self.store)
-                    .expect("externref data")
-                    .expect("host data");
-                *data.downcast_ref::<u32>().expect("a u32 host value")
-            })),
-            Val::V128(x) => Value::V128(x.as_u128()),
-            Val::AnyRef(a) => Value::Other(format!("anyref {}", a.is_some())),
-            Val::ExnRef(e) => Value::Other(format!("exnref {}", e.is_some())),
-        }
-    }
-
-    fn item(&mut self, e: trestle::Extern) -> Item {
-        use trestle::Extern;
-        match e {
-            Extern::Func(_) => Item::Func,
-            Extern::Memory(m) => Item::Memory(m.data(&self.store).to_vec()),
-            Extern::Global(g) => {
-                let v = g.get(&mut self.store);
-                Item::Global(self.value(&v))
-            }
-            Extern::Table(t) => {
-                let size = t.size(&self.store);
-                let mut elems = Vec::with_capacity(size as usize);
-                for i in 0..size {
-                    let r = t.get(&mut self.store, i).expect("an element in bounds");
-                    elems.push(self.value(&r.into()));
-                }
-                Item::Table(elems)
-            }
-            Extern::Tag(_) => Item::Tag,
-        }
-    }
-
-    /// The names of the instance's exports, in order.
-    fn export_names(&mut self) -> Vec<String> {
-        let Some(instance) = self.instance else {
-            return Vec::new();
-        };
-        instance
-            .exports(&mut self.store)
-            .map(|e| e.name().to_string())
-            .collect()
-    }
-
-    fn snapshot(&mut self, exports: &[String]) -> Vec<(String, Item)> {
-        let mut items = Vec::new();
-        for (name, e) in self.host.clone() {
-            items.push((format!("host.{name}"), self.item(e)));
-        }
-        if let Some(instance) = self.instance {
-            for name in exports {
-                let item = match instance.get_export(&mut self.store, name) {
-                    Some(e) => self.item(e),
-                    None => Item::Missing,
-                };
-                items.push((name.clone(), item));
-            }
-        }
-        items
-    }
-}
-
-/// The one spelling of a value type in function types both engines print.
-fn ty_name(s: &str) -> String {
+/// The one spelling of a value type in function types the engines print.
+pub(crate) fn ty_name(s: &str) -> String {
     match s.to_ascii_lowercase().as_str() {
         "funcref" | "(ref null func)" => "funcref".into(),
         "externref" | "(ref null extern)" => "externref".into(),
+        "exnref" | "(ref null exn)" => "exnref".into(),
         other => other.into(),
     }
 }
 
-// ---- wasmi --------------------------------------------------------------
-
-/// The same for wasmi.
-struct WasmiSide {
-    store: wasmi::Store<()>,
-    linker: wasmi::Linker<()>,
-    add1: wasmi::Func,
-    externs: Vec<wasmi::ExternRef>,
-    host: Vec<(String, wasmi::Extern)>,
-    instance: Option<wasmi::Instance>,
-}
-
-impl WasmiSide {
-    fn new() -> WasmiSide {
-        use wasmi::ValType;
-        use wasmi::{
-            Extern, ExternRef, Func, Global, Memory, MemoryType, Mutability, Ref, Table, TableType,
-            Val,
-        };
-        // Deeper recursion than Trestle's stack allows, so that when
-        // recursion runs out of stack, Trestle's limit is the one reached
-        // (and the comparison ends there without a verdict).
-        let mut config = wasmi::Config::default();
-        config
-            .set_max_recursion_depth(10_000)
-            .wasm_simd(true)
-            .wasm_memory64(true)
-            .wasm_multi_memory(true)
-            .wasm_extended_const(true);
-        let engine = wasmi::Engine::new(&config);
-        let mut store = wasmi::Store::new(&engine, ());
-        let add1 = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
-        let mix = Func::wrap(&mut store, mix);
-        let check = Func::wrap(&mut store, |x: i32| -> Result<(), wasmi::Error> {
-            if x & 1 == 1 {
-                return Err(wasmi::Error::host(HostFailure));
-            }
-            Ok(())
-        });
-        let id_extern = Func::wrap(&mut store, |x: Ref<ExternRef>| x);
-        let id_func = Func::wrap(&mut store, |x: Ref<Func>| x);
-        let externs: Vec<ExternRef> = (0..EXTERN_VALUES)
-            .map(|n| ExternRef::new(&mut store, n))
-            .collect();
-        let funcs = Table::new(
-            &mut store,
-            TableType::new(ValType::FuncRef, 6, Some(12)),
-            Val::FuncRef(Ref::Null),
-        )
-        .expect("the host funcref table");
-        for (i, f) in [add1, mix, check].into_iter().enumerate() {
-            funcs
-                .set(&mut store, i as u64 * 2, Val::FuncRef(Ref::Val(f)))
-                .expect("a funcref table entry");
-        }
-        let externs_table = Table::new(
-            &mut store,
-            TableType::new(ValType::ExternRef, 4, Some(8)),
-            Val::ExternRef(Ref::Null),
-        )
-        .expect("the host externref table");
-        for (i, e) in externs.iter().enumerate().skip(1) {
-            externs_table
-                .set(&mut store, i as u64, Val::ExternRef(Ref::Val(*e)))
-                .expect("an externref table entry");
-        }
-        let mem = Memory::new(&mut store, MemoryType::new(1, Some(3))).expect("the host memory");
-        mem.data_mut(&mut store)[..16].copy_from_slice(b"host memory 0123");
-        let g_i32 = Global::new(&mut store, Val::I32(7), Mutability::Var);
-        let g_i64 = Global::new(&mut store, Val::I64(-9), Mutability::Const);
-        let g_f64 = Global::new(&mut store, Val::F64(2.5f64.into()), Mutability::Var);
-        let g_extern = Global::new(
-            &mut store,
-            Val::ExternRef(Ref::Val(externs[2])),
-            Mutability::Var,
-        );
-        let g_func = Global::new(&mut store, Val::FuncRef(Ref::Val(add1)), Mutability::Var);
-        let host: Vec<(String, Extern)> = vec![
-            ("add1".into(), add1.into()),
-            ("mix".into(), mix.into()),
-            ("check".into(), check.into()),
-            ("id_extern".into(), id_extern.into()),
-            ("id_func".into(), id_func.into()),
-            ("funcs".into(), funcs.into()),
-            ("externs".into(), externs_table.into()),
-            ("mem".into(), mem.into()),
-            ("g_i32".into(), g_i32.into()),
-            ("g_i64".into(), g_i64.into()),
-            ("g_f64".into(), g_f64.into()),
-            ("g_extern".into(), g_extern.into()),
-            ("g_func".into(), g_func.into()),
-        ];
-        let mut linker = wasmi::Linker::new(&engine);
-        for (name, item) in &host {
-            linker
-                .define("host", name, *item)
-                .expect("a host definition");
-        }
-        WasmiSide {
-            store,
-            linker,
-            add1,
-            externs,
-            host,
-            instance: None,
-        }
-    }
-
-    fn instantiate(&mut self, wasm: &[u8]) -> Outcome {
-        let module = match wasmi::Module::new(self.store.engine(), wasm) {
-            Ok(m) => m,
-            Err(e) => return Outcome::Error(format!("compilation: {e}")),
-        };
-        match self.linker.instantiate_and_start(&mut self.store, &module) {
-            Ok(i) => {
-                self.instance = Some(i);
-                Outcome::Returned(Vec::new())
-            }
-            Err(e) => Self::outcome_of_error(&e),
-        }
-    }
-
-    fn outcome_of_error(e: &wasmi::Error) -> Outcome {
-        use wasmi::TrapCode;
-        if let Some(code) = e.as_trap_code() {
-            return Outcome::Trapped(match code {
-                TrapCode::UnreachableCodeReached => TrapKind::Unreachable,
-                TrapCode::MemoryOutOfBounds => TrapKind::Memory,
-                TrapCode::TableOutOfBounds => TrapKind::Table,
-                TrapCode::IndirectCallToNull => TrapKind::NullCall,
-                TrapCode::BadSignature => TrapKind::Signature,
-                TrapCode::IntegerOverflow => TrapKind::Overflow,
-                TrapCode::IntegerDivisionByZero => TrapKind::DivZero,
-                TrapCode::BadConversionToInteger => TrapKind::Conversion,
-                TrapCode::StackOverflow => TrapKind::Stack,
-                _ => TrapKind::Other,
-            });
-        }
-        if e.downcast_ref::<HostFailure>().is_some() {
-            return Outcome::HostError;
-        }
-        // wasmi reports some traps as errors of their own: an active
-        // element segment that does not fit, and `table.copy` out of
-        // bounds. The spec's trap is "out of bounds table access".
-        use wasmi::errors::{ErrorKind, InstantiationError, TableError};
-        match e.kind() {
-            ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
-            | ErrorKind::Table(TableError::CopyOutOfBounds) => Outcome::Trapped(TrapKind::Table),
-            _ => Outcome::Error(format!("{e}")),
-        }
-    }
-
-    fn call(&mut self, name: &str, args: &[Arg]) -> Outcome {
-        use wasmi::{Ref, Val};
-        let instance = self.instance.expect("an instance");
-        let f = instance.get_func(&self.store, name).expect("an export");
-        let params: Vec<Val> = args
-            .iter()
-            .map(|a| match *a {
-                Arg::I32(v) => Val::I32(v),
-                Arg::I64(v) => Val::I64(v),
-                Arg::F32(v) => Val::F32(wasmi::F32::from_bits(v)),
-                Arg::F64(v) => Val::F64(wasmi::F64::from_bits(v)),
-                Arg::Func(f) => Val::FuncRef(if f { Ref::Val(self.add1) } else { Ref::Null }),
-                Arg::Extern(e) => Val::ExternRef(match e {
-                    Some(n) => Ref::Val(self.externs[n as usize]),
-                    None => Ref::Null,
-                }),
-                Arg::V128(v) => Val::V128(wasmi::V128::from(v)),
-            })
-            .collect();
-        let ty = f.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
-        match f.call(&mut self.store, &params, &mut results) {
-            Ok(()) => Outcome::Returned(results.iter().map(|v| self.value(v)).collect()),
-            Err(e) => Self::outcome_of_error(&e),
-        }
-    }
-
-    fn value(&self, v: &wasmi::Val) -> Value {
-        use wasmi::Val;
-        match v {
-            Val::I32(x) => Value::I32(*x),
-            Val::I64(x) => Value::I64(*x),
-            Val::F32(x) => Value::F32(x.to_bits()),
-            Val::F64(x) => Value::F64(x.to_bits()),
-            Val::FuncRef(f) => Value::Func(f.val().map(|f| {
-                let ty = f.ty(&self.store);
-                let list = |ts: &[wasmi::ValType]| {
-                    ts.iter()
-                        .map(|t| ty_name(&format!("{t:?}")))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                format!("({}) -> ({})", list(ty.params()), list(ty.results()))
-            })),
-            Val::ExternRef(e) => Value::Extern(e.val().map(|e| {
-                *e.data(&self.store)
-                    .downcast_ref::<u32>()
-                    .expect("a u32 host value")
-            })),
-            Val::V128(x) => Value::V128(x.as_u128()),
-        }
-    }
-
-    fn item(&mut self, e: wasmi::Extern) -> Item {
-        use wasmi::Extern;
-        match e {
-            Extern::Func(_) => Item::Func,
-            Extern::Memory(m) => Item::Memory(m.data(&self.store).to_vec()),
-            Extern::Global(g) => Item::Global(self.value(&g.get(&self.store))),
-            Extern::Table(t) => {
-                let size = t.size(&self.store);
-                let mut elems = Vec::with_capacity(size as usize);
-                for i in 0..size {
-                    let v = t.get(&self.store, i).expect("an element in bounds");
-                    elems.push(self.value(&v));
-                }
-                Item::Table(elems)
-            }
-        }
-    }
-
-    fn snapshot(&mut self, exports: &[String]) -> Vec<(String, Item)> {
-        let mut items = Vec::new();
-        for (name, e) in self.host.clone() {
-            items.push((format!("host.{name}"), self.item(e)));
-        }
-        if let Some(instance) = self.instance {
-            for name in exports {
-                let item = match instance.get_export(&self.store, name) {
-                    Some(e) => self.item(e),
-                    None => Item::Missing,
-                };
-                items.push((name.clone(), item));
-            }
-        }
-        items
-    }
+/// A function's type as `(params) -> (results)`, from the engine's
+/// spellings of its parameter and result types.
+pub(crate) fn func_ty_name(
+    params: impl IntoIterator<Item = String>,
+    results: impl IntoIterator<Item = String>,
+) -> String {
+    let list = |ts: &mut dyn Iterator<Item = String>| {
+        ts.map(|t| ty_name(&t)).collect::<Vec<_>>().join(" ")
+    };
+    format!(
+        "({}) -> ({})",
+        list(&mut params.into_iter()),
+        list(&mut results.into_iter())
+    )
 }

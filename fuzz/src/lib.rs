@@ -2,8 +2,10 @@
 //! libFuzzer targets in `fuzz_targets/` and the stable-Rust driver in
 //! `src/bin/smoke.rs` both call them.
 //!
-//! - [`differential`]: wasm-smith modules on Trestle and on wasmi, results
-//!   and final state compared.
+//! - [`differential`]: wasm-smith modules on Trestle and on an oracle,
+//!   results and final state compared: wasmi, or with the
+//!   `wasmtime-oracle` feature Wasmtime, on modules that also use
+//!   exception handling and tail calls.
 //! - [`table_ops`]: random table operations from the host and from wasm
 //!   against a model, externref drops counted.
 //! - [`compile`]: arbitrary bytes and invalid modules through
@@ -12,6 +14,15 @@
 pub mod compile;
 pub mod differential;
 pub mod table_ops;
+#[cfg(feature = "wasmtime-oracle")]
+mod wasmtime_side;
+
+/// The oracle of the `differential` target: Wasmtime with the
+/// `wasmtime-oracle` feature, wasmi without.
+#[cfg(feature = "wasmtime-oracle")]
+type DifferentialOracle = wasmtime_side::WasmtimeSide;
+#[cfg(not(feature = "wasmtime-oracle"))]
+type DifferentialOracle = differential::WasmiSide;
 
 /// The targets by name.
 pub const TARGETS: &[&str] = &["differential", "table_ops", "compile"];
@@ -34,15 +45,43 @@ pub fn run(name: &str, data: &[u8]) -> &'static str {
 ///
 /// # Panics
 ///
-/// When Trestle and wasmi disagree.
+/// When Trestle and the oracle disagree.
 pub fn differential_target(data: &[u8]) -> &'static str {
-    match differential::check(data, &differential::Limits::FUZZ) {
-        Ok(differential::Agreement::Ran { traps: 0, .. }) => "ran, no trap",
-        Ok(differential::Agreement::Ran { .. }) => "ran, with traps",
-        Ok(differential::Agreement::InstantiationFailed) => "instantiation failed on both",
-        Ok(differential::Agreement::Skipped(why)) => why,
+    use differential::Agreement;
+    let agreement =
+        differential::check_with::<DifferentialOracle>(data, &differential::Limits::FUZZ);
+    match agreement {
+        Ok(Agreement::Ran {
+            exceptions: true,
+            thrown,
+            ..
+        }) => {
+            if thrown > 0 {
+                "ran, with try_table/throw, an exception reached the host"
+            } else {
+                "ran, with try_table/throw, no exception reached the host"
+            }
+        }
+        Ok(Agreement::Ran { traps: 0, .. }) => "ran, no trap",
+        Ok(Agreement::Ran { .. }) => "ran, with traps",
+        Ok(Agreement::InstantiationFailed) => "instantiation failed on both",
+        Ok(Agreement::Skipped(why)) => why,
         Err(d) => panic!("{d}\nmodule: {}", hex(&d.wasm)),
     }
+}
+
+/// Runs `wasm` on Trestle and on the `differential` target's oracle:
+/// see [`differential::compare`].
+///
+/// # Errors
+///
+/// When the engines disagree.
+pub fn differential_compare(
+    wasm: &[u8],
+    memory64: bool,
+    lazy: bool,
+) -> Result<differential::Agreement, differential::Divergence> {
+    differential::compare_with::<DifferentialOracle>(wasm, memory64, lazy)
 }
 
 /// Lowercase hex, for modules in panic messages.

@@ -8,6 +8,9 @@
 //! smoke differential --module FILE.wasm|FILE.wat...
 //! ```
 //!
+//! The `differential` target's oracle is wasmi, or Wasmtime when built
+//! with the `wasmtime-oracle` feature.
+//!
 //! On a finding (a panic) it writes the input to
 //! `artifacts/TARGET/crash-HASH` under the fuzz directory and exits with
 //! status 1. The input being run is also kept in
@@ -80,7 +83,7 @@ fn main() -> ExitCode {
         for file in &args[2..] {
             let wasm = wat::parse_file(file).unwrap_or_else(|e| panic!("{file}: {e}"));
             for (table64, lazy) in [(false, true), (false, false), (true, true)] {
-                match trestle_fuzz::differential::compare(&wasm, table64, lazy) {
+                match trestle_fuzz::differential_compare(&wasm, table64, lazy) {
                     Ok(a) => println!("{file} (table64 {table64}, lazy {lazy}): {a:?}"),
                     Err(d) => {
                         println!(
