@@ -13,14 +13,14 @@
 //! and buffers that are written in full right away (eagerly initialized and
 //! grown tables), for which fresh pages would only add page faults.
 //!
-//! A page fault costs several times what clearing the page costs, so a
-//! table that is instantiated again and again would pay for its pages over
-//! and over. The engine therefore keeps a small [`TablePool`] of mappings
-//! whose tables were dropped: on the way in, the pages the table touched
-//! are cleared (and the ones the kernel holds elsewhere are discarded), so
-//! the next table of that size starts zeroed and already resident. The
-//! clearing happens when a store drops its tables, not when an instance is
-//! created or first touches its table.
+//! Mapping and unmapping a large table at every instantiation would cost
+//! two system calls and the kernel's bookkeeping each time, so the engine
+//! keeps a small [`TablePool`] of mappings whose tables were dropped: on
+//! the way in, a mapping's pages are discarded in one `madvise` (the
+//! kernel's work is in proportion to the pages the table touched, not to
+//! its size), so the next table of that size starts zeroed. The discarding
+//! happens when a store drops its tables, not when an instance is created
+//! or first touches its table.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -216,7 +216,7 @@ impl<T: Zeroable> Drop for TableBuf<T> {
     }
 }
 
-/// Mappings of dropped tables, cleared and kept for the next table of the
+/// Mappings of dropped tables, zeroed and kept for the next table of the
 /// same size (see the module documentation). Shared by an engine's stores;
 /// bounded in count and bytes, the rest is unmapped.
 #[derive(Default)]
@@ -253,7 +253,7 @@ impl TablePool {
     }
 
     /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap.
-    /// Clearing happens outside the lock.
+    /// Zeroing happens outside the lock.
     fn give(&self, p: NonNull<u8>, bytes: usize) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
         if room && scrub(p, bytes) {
@@ -276,48 +276,21 @@ impl Drop for TablePool {
     }
 }
 
-/// Returns the mapping of `bytes` bytes at `p` to all zeros: pages in
-/// memory are cleared in place (so they stay mapped, with no fault on the
-/// next touch), the others are discarded (the next touch maps a zero
-/// page). `false` when the kernel does not say which pages are in memory.
+/// Returns the mapping of `bytes` bytes at `p` to all zeros, in one
+/// system call: every page is discarded, and the next touch of one maps a
+/// zero page. The kernel's work is in proportion to the pages in memory,
+/// which are the pages touched since the mapping was last discarded: a
+/// table that touched a few entries costs a few pages, whatever its size.
+/// (Clearing the pages in memory in place instead would keep them mapped,
+/// but nothing tells which of them were written since they were last
+/// cleared, so every drop would clear every page any earlier table had
+/// touched.) `false` when the kernel refuses.
 fn scrub(p: NonNull<u8>, bytes: usize) -> bool {
-    let page = super::mmap::page_size();
-    let pages = bytes.div_ceil(page);
-    let mut resident = vec![0u8; pages];
-    // SAFETY: `p` is a page-aligned mapping of `bytes` bytes owned by the
-    // caller; `resident` has one byte per page.
-    let rc = unsafe { libc::mincore(p.as_ptr().cast(), bytes, resident.as_mut_ptr().cast()) };
-    if rc != 0 {
-        return false;
-    }
-    let mut at = 0;
-    while at < pages {
-        let in_memory = resident[at] & 1 != 0;
-        let run = resident[at..]
-            .iter()
-            .take_while(|r| (*r & 1 != 0) == in_memory)
-            .count();
-        let start = at * page;
-        if in_memory {
-            // SAFETY: inside the mapping, which nothing else refers to.
-            unsafe { ptr::write_bytes(p.as_ptr().add(start), 0, (run * page).min(bytes - start)) };
-        } else {
-            // SAFETY: as above; discarding private anonymous pages makes
-            // them read as zero.
-            let rc = unsafe {
-                libc::madvise(
-                    p.as_ptr().add(start).cast(),
-                    run * page,
-                    libc::MADV_DONTNEED,
-                )
-            };
-            if rc != 0 {
-                return false;
-            }
-        }
-        at += run;
-    }
-    true
+    // SAFETY: `p` is a page-aligned private anonymous mapping of `bytes`
+    // bytes owned by the caller, which nothing else refers to; discarding
+    // its pages makes them read as zero.
+    let rc = unsafe { libc::madvise(p.as_ptr().cast(), bytes, libc::MADV_DONTNEED) };
+    rc == 0
 }
 
 /// Writes `value` to the `n` elements at `dst`. Long ranges are filled by
@@ -458,6 +431,20 @@ mod tests {
         // Another size is a fresh mapping.
         let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
         assert_ne!(c.as_mut_ptr(), first);
+        drop(c);
+        // Every page written, then reused twice: zero each time.
+        let mut b = b;
+        for round in 1..=2 {
+            b.slice_mut(n).fill(round);
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(
+                b.as_mut_ptr(),
+                first,
+                "round {round}: the mapping was reused"
+            );
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
     }
 
     #[test]
