@@ -554,7 +554,17 @@ impl Table {
             code.write(e.wasm_call.expose_provenance());
             func_ref.write(raw);
         }
+        self.count_writes(1);
         Some(raw)
+    }
+
+    /// Records that the runtime wrote `n` elements: a hint for how the
+    /// storage is zeroed when it goes back to the engine's pool.
+    fn count_writes(&mut self, n: usize) {
+        match &mut self.elements {
+            TableElements::Func(b) => b.count_writes(2 * n),
+            TableElements::Words(b) => b.count_writes(n),
+        }
     }
 
     /// Writes every lazily initialized entry in the chunks that overlap
@@ -643,6 +653,7 @@ impl Table {
     /// Sets the element slots in `range` (within the capacity) to `raw`,
     /// in chunks.
     fn fill_range(&mut self, range: Range<usize>, raw: usize, meter: &Meter) -> Result<(), Trap> {
+        self.count_writes(range.len());
         let start = range.start;
         match self.elements_upto(range.end) {
             ElementsMut::Func(mut v) => {

@@ -30,6 +30,12 @@ use std::sync::{Arc, Mutex};
 /// Buffers of at least this many bytes are mapped directly.
 const MMAP_THRESHOLD: usize = 64 * 1024;
 
+/// A pooled mapping of which the runtime wrote at least one element in
+/// this many is zeroed in place when dropped (see
+/// [`TableBuf::count_writes`]); at one in 64, writes spread over a mapping
+/// touch most of its pages.
+const DENSE_WRITES: usize = 64;
+
 /// Alignment of every buffer, enough for any element type.
 const ALIGN: usize = 16;
 
@@ -51,6 +57,10 @@ pub(crate) struct TableBuf<T: Zeroable> {
     mapped: bool,
     /// Where a mapping goes when the buffer is dropped.
     pool: Option<Arc<TablePool>>,
+    /// Elements the runtime wrote so far (compiled code writes more that
+    /// nothing counts): how a mapping is zeroed when it goes back to the
+    /// pool, see [`TableBuf::count_writes`].
+    writes: usize,
     _marker: PhantomData<T>,
 }
 
@@ -66,6 +76,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity: 0,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         }
     }
@@ -87,6 +98,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped,
             pool: mapped.then(|| pool.clone()),
+            writes: 0,
             _marker: PhantomData,
         })
     }
@@ -103,6 +115,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         })
     }
@@ -125,8 +138,20 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         })
+    }
+
+    /// Records that the runtime wrote `n` elements. Only a hint, for speed:
+    /// a pooled mapping the runtime wrote densely is zeroed in place when it
+    /// is dropped, keeping its pages for the next table (a table that
+    /// touched most of its pages is likely to be followed by one that does
+    /// too, and a page fault costs more than clearing the page); any other
+    /// mapping has its pages discarded, which costs in proportion to the
+    /// pages touched. Either way every byte reads as zero afterwards.
+    pub(crate) fn count_writes(&mut self, n: usize) {
+        self.writes = self.writes.saturating_add(n);
     }
 
     /// How many elements fit.
@@ -204,7 +229,10 @@ impl<T: Zeroable> TableBuf<T> {
         }
         let bytes = self.capacity * size_of::<T>();
         match self.pool.take() {
-            Some(pool) if self.mapped => pool.give(self.ptr.cast(), bytes),
+            Some(pool) if self.mapped => {
+                let dense = self.writes >= self.capacity / DENSE_WRITES;
+                pool.give(self.ptr.cast(), bytes, dense);
+            }
             _ => release(self.ptr.cast(), bytes, self.mapped),
         }
     }
@@ -252,11 +280,17 @@ impl TablePool {
         free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
     }
 
-    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap.
-    /// Zeroing happens outside the lock.
-    fn give(&self, p: NonNull<u8>, bytes: usize) {
+    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap;
+    /// `dense` when its table wrote most of its pages. Zeroing happens
+    /// outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize, dense: bool) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        if room && scrub(p, bytes) {
+        let zeroed = if dense {
+            clear_resident(p, bytes)
+        } else {
+            discard(p, bytes)
+        };
+        if room && zeroed {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             if Self::has_room(&free, bytes) {
                 free.push((p, bytes));
@@ -279,18 +313,55 @@ impl Drop for TablePool {
 /// Returns the mapping of `bytes` bytes at `p` to all zeros, in one
 /// system call: every page is discarded, and the next touch of one maps a
 /// zero page. The kernel's work is in proportion to the pages in memory,
-/// which are the pages touched since the mapping was last discarded: a
-/// table that touched a few entries costs a few pages, whatever its size.
-/// (Clearing the pages in memory in place instead would keep them mapped,
-/// but nothing tells which of them were written since they were last
-/// cleared, so every drop would clear every page any earlier table had
-/// touched.) `false` when the kernel refuses.
-fn scrub(p: NonNull<u8>, bytes: usize) -> bool {
+/// which after [`discard`] are the pages touched since: a table that
+/// touched a few entries costs a few pages, whatever its size. `false`
+/// when the kernel refuses.
+fn discard(p: NonNull<u8>, bytes: usize) -> bool {
     // SAFETY: `p` is a page-aligned private anonymous mapping of `bytes`
     // bytes owned by the caller, which nothing else refers to; discarding
     // its pages makes them read as zero.
     let rc = unsafe { libc::madvise(p.as_ptr().cast(), bytes, libc::MADV_DONTNEED) };
     rc == 0
+}
+
+/// Returns the mapping of `bytes` bytes at `p` to all zeros, keeping its
+/// pages: the pages in memory are cleared in place (no fault on their next
+/// touch), the others discarded. Clears every page in memory, written or
+/// not (nothing says which were written since they were last cleared), so
+/// it is for mappings whose table wrote most of them. `false` when the
+/// kernel does not say which pages are in memory.
+fn clear_resident(p: NonNull<u8>, bytes: usize) -> bool {
+    let page = super::mmap::page_size();
+    let pages = bytes.div_ceil(page);
+    let mut resident = vec![0u8; pages];
+    // SAFETY: `p` is a page-aligned mapping of `bytes` bytes owned by the
+    // caller; `resident` has one byte per page.
+    let rc = unsafe { libc::mincore(p.as_ptr().cast(), bytes, resident.as_mut_ptr().cast()) };
+    if rc != 0 {
+        return false;
+    }
+    let mut at = 0;
+    while at < pages {
+        let in_memory = resident[at] & 1 != 0;
+        let run = resident[at..]
+            .iter()
+            .take_while(|r| (*r & 1 != 0) == in_memory)
+            .count();
+        let start = at * page;
+        let len = (run * page).min(bytes - start);
+        if in_memory {
+            // SAFETY: inside the mapping, which nothing else refers to.
+            unsafe { ptr::write_bytes(p.as_ptr().add(start), 0, len) };
+        } else {
+            // SAFETY: as above, and `start` is page-aligned.
+            let zeroed = discard(unsafe { p.add(start) }, len);
+            if !zeroed {
+                return false;
+            }
+        }
+        at += run;
+    }
+    true
 }
 
 /// Writes `value` to the `n` elements at `dst`. Long ranges are filled by
@@ -432,10 +503,14 @@ mod tests {
         let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
         assert_ne!(c.as_mut_ptr(), first);
         drop(c);
-        // Every page written, then reused twice: zero each time.
+        // Every page written, counted as dense or not, then reused: zero
+        // each time.
         let mut b = b;
-        for round in 1..=2 {
+        for round in 1..=4 {
             b.slice_mut(n).fill(round);
+            if round % 2 == 0 {
+                b.count_writes(n);
+            }
             drop(b);
             b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
             assert_eq!(
