@@ -36,6 +36,12 @@ const MMAP_THRESHOLD: usize = 64 * 1024;
 /// touch most of its pages.
 const DENSE_WRITES: usize = 64;
 
+/// A pooled mapping of at most this many bytes is zeroed in place when
+/// dropped, however little was written: clearing it costs less than the
+/// page faults its next table would take after a discard (measured in
+/// docs/benchmarks.md, "Large tables").
+const CLEAR_IN_PLACE_BYTES: usize = 256 * 1024;
+
 /// Alignment of every buffer, enough for any element type.
 const ALIGN: usize = 16;
 
@@ -144,12 +150,13 @@ impl<T: Zeroable> TableBuf<T> {
     }
 
     /// Records that the runtime wrote `n` elements. Only a hint, for speed:
-    /// a pooled mapping the runtime wrote densely is zeroed in place when it
-    /// is dropped, keeping its pages for the next table (a table that
-    /// touched most of its pages is likely to be followed by one that does
-    /// too, and a page fault costs more than clearing the page); any other
-    /// mapping has its pages discarded, which costs in proportion to the
-    /// pages touched. Either way every byte reads as zero afterwards.
+    /// a pooled mapping the runtime wrote densely (or a small one) is
+    /// zeroed in place when it is dropped, keeping its pages for the next
+    /// table (a table that touched most of its pages is likely to be
+    /// followed by one that does too, and a page fault costs more than
+    /// clearing the page); any other mapping has its pages discarded, which
+    /// costs in proportion to the pages touched. Either way every byte
+    /// reads as zero afterwards.
     pub(crate) fn count_writes(&mut self, n: usize) {
         self.writes = self.writes.saturating_add(n);
     }
@@ -230,8 +237,9 @@ impl<T: Zeroable> TableBuf<T> {
         let bytes = self.capacity * size_of::<T>();
         match self.pool.take() {
             Some(pool) if self.mapped => {
-                let dense = self.writes >= self.capacity / DENSE_WRITES;
-                pool.give(self.ptr.cast(), bytes, dense);
+                let in_place =
+                    bytes <= CLEAR_IN_PLACE_BYTES || self.writes >= self.capacity / DENSE_WRITES;
+                pool.give(self.ptr.cast(), bytes, in_place);
             }
             _ => release(self.ptr.cast(), bytes, self.mapped),
         }
@@ -281,11 +289,11 @@ impl TablePool {
     }
 
     /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap;
-    /// `dense` when its table wrote most of its pages. Zeroing happens
-    /// outside the lock.
-    fn give(&self, p: NonNull<u8>, bytes: usize, dense: bool) {
+    /// `in_place` to clear its pages in memory rather than discard them.
+    /// Zeroing happens outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize, in_place: bool) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        let zeroed = if dense {
+        let zeroed = if in_place {
             clear_resident(p, bytes)
         } else {
             discard(p, bytes)
@@ -518,6 +526,25 @@ mod tests {
                 first,
                 "round {round}: the mapping was reused"
             );
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
+    }
+
+    #[test]
+    fn small_pooled_mappings_are_cleared_in_place() {
+        let pool = Arc::new(TablePool::default());
+        let n = 2 * MMAP_THRESHOLD / size_of::<usize>();
+        assert!(n * size_of::<usize>() <= CLEAR_IN_PLACE_BYTES);
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        for round in 1..=3 {
+            // One scattered write per page, not counted: a sparse table.
+            for i in (0..n).step_by(512) {
+                b.slice_mut(n)[i] = round;
+            }
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(b.as_mut_ptr(), first, "round {round}");
             assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
         }
     }
