@@ -15,12 +15,13 @@
 //!
 //! Mapping and unmapping a large table at every instantiation would cost
 //! two system calls and the kernel's bookkeeping each time, so the engine
-//! keeps a small [`TablePool`] of mappings whose tables were dropped: on
-//! the way in, a mapping's pages are discarded in one `madvise` (the
-//! kernel's work is in proportion to the pages the table touched, not to
-//! its size), so the next table of that size starts zeroed. The discarding
-//! happens when a store drops its tables, not when an instance is created
-//! or first touches its table.
+//! keeps a small [`TablePool`] of mappings whose tables were dropped, zeroed
+//! on the way in: a small mapping, or one its table wrote densely, is
+//! cleared in place and stays resident (no page faults for the next
+//! table); any other has its pages discarded in one `madvise`, whose cost
+//! is in proportion to the pages the table touched, not to its size (see
+//! [`TableBuf::count_writes`]). The zeroing happens when a store drops its
+//! tables, not when an instance is created or first touches its table.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
