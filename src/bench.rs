@@ -23,6 +23,9 @@
 //!   and instantiation of modules whose tables of 1k, 10k and 100k entries
 //!   are filled by an element segment, with lazy and eager table
 //!   initialization ([`TABLE_SIZES`]).
+//! - Sweeps over table sizes ([`tables`]): `call_indirect` through tables
+//!   of 1 to 1M entries, and new store + instantiate + call + drop of
+//!   modules with tables of 1k to 1M entries.
 //!
 //! A case becomes a [`Bench`]: a [`Sampler`] that times `n` iterations,
 //! with the number of units (calls, elements, ...) each iteration stands
@@ -38,6 +41,7 @@ pub mod native;
 pub mod programs;
 pub mod report;
 pub mod simd;
+pub mod tables;
 
 use anyhow::{Context as _, Result, bail};
 use engines::{Arg, BenchEngine, BenchInstance, BenchModule, EngineKind};
@@ -835,6 +839,8 @@ enum Job {
     Compile(EngineKind, ModuleCase),
     Instantiate(EngineKind, ModuleCase),
     TableInit(EngineKind, u32, bool),
+    TableSize(EngineKind, tables::SizeCase),
+    TableCycle(EngineKind, tables::CycleCase),
 }
 
 impl Job {
@@ -849,6 +855,8 @@ impl Job {
             Job::Compile(..) => Group::Compile,
             Job::Instantiate(..) => Group::Instantiate,
             Job::TableInit(..) => Group::TableInit,
+            Job::TableSize(..) => Group::TableSize,
+            Job::TableCycle(..) => Group::TableCycle,
         }
     }
 }
@@ -908,6 +916,18 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
                 }
             }
         }
+        for case in tables::SizeCase::all() {
+            for &e in &options.engines {
+                jobs.push(Job::TableSize(e, case));
+            }
+        }
+        for case in tables::CycleCase::all() {
+            for &e in &options.engines {
+                if e.has_table_lazy_init() {
+                    jobs.push(Job::TableCycle(e, case));
+                }
+            }
+        }
     }
 
     if let Some(only) = options.only {
@@ -933,6 +953,8 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             Job::Compile(e, c) => (c.name().to_string(), e.name()),
             Job::Instantiate(e, c) => (c.name().to_string(), e.name()),
             Job::TableInit(e, size, lazy) => (table_init_case(*size, *lazy), e.name()),
+            Job::TableSize(e, c) => (c.name(), e.name()),
+            Job::TableCycle(e, c) => (c.name(), e.name()),
         };
         write!(
             progress,
@@ -997,6 +1019,19 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
             }
             Job::TableInit(e, size, lazy) => {
                 let mut b = instantiate_bench(engines.get(e, lazy)?, &[table_init_module(size)?])?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::TableSize(e, c) => {
+                let mut b = tables::size_bench(engines.get(e, true)?, c)
+                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
+                (measure(&mut b, &options.sample)?, b.unit)
+            }
+            Job::TableCycle(e, c) => {
+                // Wasmtime in its default configuration (lazy) in both
+                // cases; Trestle as the case says.
+                let lazy = c.lazy || e != EngineKind::Trestle;
+                let mut b = tables::cycle_bench(engines.get(e, lazy)?, c)
+                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
         };

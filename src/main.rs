@@ -246,7 +246,8 @@ struct BenchArgs {
     compile_module: Option<PathBuf>,
 
     /// Run one group of the suite only: call_indirect, table_ops, simd,
-    /// memory, programs, compile, instantiate or table_init.
+    /// memory, programs, compile, instantiate, table_init, table_size or
+    /// table_cycle.
     #[arg(long, value_name = "GROUP", conflicts_with_all = ["module", "calls_only", "compile_module"],
           value_parser = parse_group)]
     group: Option<trestle_cli::bench::Group>,

@@ -26,13 +26,18 @@ pub enum Group {
     /// Instantiation of modules with tables of 1k, 10k and 100k entries
     /// filled by an element segment, lazy and eager.
     TableInit,
+    /// `call_indirect` latency through tables of 1 to 1M entries.
+    TableSize,
+    /// New store + instantiate + one call + drop, for tables of 1k to 1M
+    /// entries filled by an element segment, lazy and eager.
+    TableCycle,
     /// Calls of a function of the user's module (`trestle bench --module`).
     Function,
 }
 
 impl Group {
     /// The groups of the built-in suite, in report order.
-    pub const SUITE: [Group; 8] = [
+    pub const SUITE: [Group; 10] = [
         Group::CallIndirect,
         Group::TableOps,
         Group::Simd,
@@ -41,6 +46,8 @@ impl Group {
         Group::Compile,
         Group::Instantiate,
         Group::TableInit,
+        Group::TableSize,
+        Group::TableCycle,
     ];
 
     /// The group's name in reports and JSON.
@@ -54,6 +61,8 @@ impl Group {
             Group::Compile => "compile",
             Group::Instantiate => "instantiate",
             Group::TableInit => "table_init",
+            Group::TableSize => "table_size",
+            Group::TableCycle => "table_cycle",
             Group::Function => "function",
         }
     }
@@ -74,6 +83,13 @@ impl Group {
             Group::TableInit => {
                 "instantiation of a table filled by an element segment: lazy vs eager init"
             }
+            Group::TableSize => {
+                "call_indirect through a table of each size, pseudo-random slots: time per call"
+            }
+            Group::TableCycle => {
+                "new store + instantiate + one call + drop, by table size; Trestle lazy or eager \
+                 init, Wasmtime default (lazy)"
+            }
             Group::Function => "function calls from the host: time per call",
         }
     }
@@ -92,8 +108,9 @@ impl Group {
             | Group::Simd
             | Group::Programs
             | Group::Memory
+            | Group::TableSize
             | Group::Function => ("ns", 1.0),
-            Group::Instantiate | Group::TableInit => ("us", 1e3),
+            Group::Instantiate | Group::TableInit | Group::TableCycle => ("us", 1e3),
             Group::Compile => ("ms", 1e6),
         }
     }
@@ -337,7 +354,7 @@ impl Report {
                 group.time_unit()
             };
             let per = match group {
-                Group::CallIndirect => "Mcalls/s".to_string(),
+                Group::CallIndirect | Group::TableSize => "Mcalls/s".to_string(),
                 Group::Function => "calls/s".to_string(),
                 Group::TableOps => "M/s".to_string(),
                 _ => "per s".to_string(),
@@ -361,7 +378,7 @@ impl Report {
             for case in self.cases(group) {
                 for (k, r) in self.rows(group, case).into_iter().enumerate() {
                     let per_s = match group {
-                        Group::CallIndirect | Group::TableOps => {
+                        Group::CallIndirect | Group::TableOps | Group::TableSize => {
                             format!("{:.1}", r.per_second() / 1e6)
                         }
                         _ => format!("{:.0}", r.per_second()),

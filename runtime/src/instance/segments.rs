@@ -144,6 +144,21 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: StoreInstanceIndex) ->
             });
             continue;
         }
+        if let ElementItems::Functions(f) = &seg.items {
+            // Function items need no evaluation: written in one pass (an
+            // empty segment writes nothing, in a module that may have no
+            // functions at all).
+            if f.is_empty() {
+                continue;
+            }
+            let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
+            // SAFETY: `func_refs` is the instance's funcref array, which
+            // every item of a validated segment indexes, and it lives as
+            // long as the store that owns the table.
+            unsafe { store.tables[t].set_functions(start, func_refs, f) }
+                .expect("segment bounds checked above");
+            continue;
+        }
         for k in 0..n {
             let raw = segment_item_in(store, inst, i, k as u32)?;
             store.tables[t]

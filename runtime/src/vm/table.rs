@@ -554,7 +554,17 @@ impl Table {
             code.write(e.wasm_call.expose_provenance());
             func_ref.write(raw);
         }
+        self.count_writes(1);
         Some(raw)
+    }
+
+    /// Records that the runtime wrote `n` elements: a hint for how the
+    /// storage is zeroed when it goes back to the engine's pool.
+    fn count_writes(&mut self, n: usize) {
+        match &mut self.elements {
+            TableElements::Func(b) => b.count_writes(2 * n),
+            TableElements::Words(b) => b.count_writes(n),
+        }
     }
 
     /// Writes every lazily initialized entry in the chunks that overlap
@@ -606,9 +616,44 @@ impl Table {
         Ok(())
     }
 
+    /// Writes functions `indices` (of the array of funcrefs at
+    /// `func_refs`) from `index` on: an active element segment of function
+    /// indices, applied at instantiation.
+    ///
+    /// # Errors
+    ///
+    /// [`Trap::TableOutOfBounds`] when the range is out of bounds.
+    ///
+    /// # Safety
+    ///
+    /// `func_refs.add(i)` must be a live funcref of the table's store for
+    /// every `i` of `indices`.
+    pub(crate) unsafe fn set_functions(
+        &mut self,
+        index: u64,
+        func_refs: *const VMFuncRef,
+        indices: &[FuncIndex],
+    ) -> Result<(), Trap> {
+        let r = in_bounds(index, indices.len() as u64, self.len()).ok_or(Trap::TableOutOfBounds)?;
+        match self.elements_mut() {
+            ElementsMut::Func(v) => {
+                let (codes, refs) = (&mut v.codes[r.clone()], &mut v.refs[r]);
+                for ((code, func_ref), f) in codes.iter_mut().zip(refs.iter_mut()).zip(indices) {
+                    // SAFETY: per this function's contract, a live funcref.
+                    let e = unsafe { VMTableEntry::from_func_ref(func_refs.add(f.index())) };
+                    *code = e.wasm_call.expose_provenance();
+                    *func_ref = e.func_ref.expose_provenance();
+                }
+            }
+            ElementsMut::Words(_) => unreachable!("validated: function items go to funcref tables"),
+        }
+        Ok(())
+    }
+
     /// Sets the element slots in `range` (within the capacity) to `raw`,
     /// in chunks.
     fn fill_range(&mut self, range: Range<usize>, raw: usize, meter: &Meter) -> Result<(), Trap> {
+        self.count_writes(range.len());
         let start = range.start;
         match self.elements_upto(range.end) {
             ElementsMut::Func(mut v) => {

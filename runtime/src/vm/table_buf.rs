@@ -13,14 +13,15 @@
 //! and buffers that are written in full right away (eagerly initialized and
 //! grown tables), for which fresh pages would only add page faults.
 //!
-//! A page fault costs several times what clearing the page costs, so a
-//! table that is instantiated again and again would pay for its pages over
-//! and over. The engine therefore keeps a small [`TablePool`] of mappings
-//! whose tables were dropped: on the way in, the pages the table touched
-//! are cleared (and the ones the kernel holds elsewhere are discarded), so
-//! the next table of that size starts zeroed and already resident. The
-//! clearing happens when a store drops its tables, not when an instance is
-//! created or first touches its table.
+//! Mapping and unmapping a large table at every instantiation would cost
+//! two system calls and the kernel's bookkeeping each time, so the engine
+//! keeps a small [`TablePool`] of mappings whose tables were dropped, zeroed
+//! on the way in: a small mapping, or one its table wrote densely, is
+//! cleared in place and stays resident (no page faults for the next
+//! table); any other has its pages discarded in one `madvise`, whose cost
+//! is in proportion to the pages the table touched, not to its size (see
+//! [`TableBuf::count_writes`]). The zeroing happens when a store drops its
+//! tables, not when an instance is created or first touches its table.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -29,6 +30,18 @@ use std::sync::{Arc, Mutex};
 
 /// Buffers of at least this many bytes are mapped directly.
 const MMAP_THRESHOLD: usize = 64 * 1024;
+
+/// A pooled mapping of which the runtime wrote at least one element in
+/// this many is zeroed in place when dropped (see
+/// [`TableBuf::count_writes`]); at one in 64, writes spread over a mapping
+/// touch most of its pages.
+const DENSE_WRITES: usize = 64;
+
+/// A pooled mapping of at most this many bytes is zeroed in place when
+/// dropped, however little was written: clearing it costs less than the
+/// page faults its next table would take after a discard (measured in
+/// docs/benchmarks.md, "Large tables").
+const CLEAR_IN_PLACE_BYTES: usize = 256 * 1024;
 
 /// Alignment of every buffer, enough for any element type.
 const ALIGN: usize = 16;
@@ -51,6 +64,10 @@ pub(crate) struct TableBuf<T: Zeroable> {
     mapped: bool,
     /// Where a mapping goes when the buffer is dropped.
     pool: Option<Arc<TablePool>>,
+    /// Elements the runtime wrote so far (compiled code writes more that
+    /// nothing counts): how a mapping is zeroed when it goes back to the
+    /// pool, see [`TableBuf::count_writes`].
+    writes: usize,
     _marker: PhantomData<T>,
 }
 
@@ -66,6 +83,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity: 0,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         }
     }
@@ -87,6 +105,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped,
             pool: mapped.then(|| pool.clone()),
+            writes: 0,
             _marker: PhantomData,
         })
     }
@@ -103,6 +122,7 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         })
     }
@@ -125,8 +145,21 @@ impl<T: Zeroable> TableBuf<T> {
             capacity,
             mapped: false,
             pool: None,
+            writes: 0,
             _marker: PhantomData,
         })
+    }
+
+    /// Records that the runtime wrote `n` elements. Only a hint, for speed:
+    /// a pooled mapping the runtime wrote densely (or a small one) is
+    /// zeroed in place when it is dropped, keeping its pages for the next
+    /// table (a table that touched most of its pages is likely to be
+    /// followed by one that does too, and a page fault costs more than
+    /// clearing the page); any other mapping has its pages discarded, which
+    /// costs in proportion to the pages touched. Either way every byte
+    /// reads as zero afterwards.
+    pub(crate) fn count_writes(&mut self, n: usize) {
+        self.writes = self.writes.saturating_add(n);
     }
 
     /// How many elements fit.
@@ -204,7 +237,11 @@ impl<T: Zeroable> TableBuf<T> {
         }
         let bytes = self.capacity * size_of::<T>();
         match self.pool.take() {
-            Some(pool) if self.mapped => pool.give(self.ptr.cast(), bytes),
+            Some(pool) if self.mapped => {
+                let in_place =
+                    bytes <= CLEAR_IN_PLACE_BYTES || self.writes >= self.capacity / DENSE_WRITES;
+                pool.give(self.ptr.cast(), bytes, in_place);
+            }
             _ => release(self.ptr.cast(), bytes, self.mapped),
         }
     }
@@ -216,7 +253,7 @@ impl<T: Zeroable> Drop for TableBuf<T> {
     }
 }
 
-/// Mappings of dropped tables, cleared and kept for the next table of the
+/// Mappings of dropped tables, zeroed and kept for the next table of the
 /// same size (see the module documentation). Shared by an engine's stores;
 /// bounded in count and bytes, the rest is unmapped.
 #[derive(Default)]
@@ -252,11 +289,17 @@ impl TablePool {
         free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
     }
 
-    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap.
-    /// Clearing happens outside the lock.
-    fn give(&self, p: NonNull<u8>, bytes: usize) {
+    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap;
+    /// `in_place` to clear its pages in memory rather than discard them.
+    /// Zeroing happens outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize, in_place: bool) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        if room && scrub(p, bytes) {
+        let zeroed = if in_place {
+            clear_resident(p, bytes)
+        } else {
+            discard(p, bytes)
+        };
+        if room && zeroed {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             if Self::has_room(&free, bytes) {
                 free.push((p, bytes));
@@ -276,11 +319,27 @@ impl Drop for TablePool {
     }
 }
 
-/// Returns the mapping of `bytes` bytes at `p` to all zeros: pages in
-/// memory are cleared in place (so they stay mapped, with no fault on the
-/// next touch), the others are discarded (the next touch maps a zero
-/// page). `false` when the kernel does not say which pages are in memory.
-fn scrub(p: NonNull<u8>, bytes: usize) -> bool {
+/// Returns the mapping of `bytes` bytes at `p` to all zeros, in one
+/// system call: every page is discarded, and the next touch of one maps a
+/// zero page. The kernel's work is in proportion to the pages in memory,
+/// which after [`discard`] are the pages touched since: a table that
+/// touched a few entries costs a few pages, whatever its size. `false`
+/// when the kernel refuses.
+fn discard(p: NonNull<u8>, bytes: usize) -> bool {
+    // SAFETY: `p` is a page-aligned private anonymous mapping of `bytes`
+    // bytes owned by the caller, which nothing else refers to; discarding
+    // its pages makes them read as zero.
+    let rc = unsafe { libc::madvise(p.as_ptr().cast(), bytes, libc::MADV_DONTNEED) };
+    rc == 0
+}
+
+/// Returns the mapping of `bytes` bytes at `p` to all zeros, keeping its
+/// pages: the pages in memory are cleared in place (no fault on their next
+/// touch), the others discarded. Clears every page in memory, written or
+/// not (nothing says which were written since they were last cleared), so
+/// it is for mappings whose table wrote most of them. `false` when the
+/// kernel does not say which pages are in memory.
+fn clear_resident(p: NonNull<u8>, bytes: usize) -> bool {
     let page = super::mmap::page_size();
     let pages = bytes.div_ceil(page);
     let mut resident = vec![0u8; pages];
@@ -298,20 +357,14 @@ fn scrub(p: NonNull<u8>, bytes: usize) -> bool {
             .take_while(|r| (*r & 1 != 0) == in_memory)
             .count();
         let start = at * page;
+        let len = (run * page).min(bytes - start);
         if in_memory {
             // SAFETY: inside the mapping, which nothing else refers to.
-            unsafe { ptr::write_bytes(p.as_ptr().add(start), 0, (run * page).min(bytes - start)) };
+            unsafe { ptr::write_bytes(p.as_ptr().add(start), 0, len) };
         } else {
-            // SAFETY: as above; discarding private anonymous pages makes
-            // them read as zero.
-            let rc = unsafe {
-                libc::madvise(
-                    p.as_ptr().add(start).cast(),
-                    run * page,
-                    libc::MADV_DONTNEED,
-                )
-            };
-            if rc != 0 {
+            // SAFETY: as above, and `start` is page-aligned.
+            let zeroed = discard(unsafe { p.add(start) }, len);
+            if !zeroed {
                 return false;
             }
         }
@@ -458,6 +511,43 @@ mod tests {
         // Another size is a fresh mapping.
         let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
         assert_ne!(c.as_mut_ptr(), first);
+        drop(c);
+        // Every page written, counted as dense or not, then reused: zero
+        // each time.
+        let mut b = b;
+        for round in 1..=4 {
+            b.slice_mut(n).fill(round);
+            if round % 2 == 0 {
+                b.count_writes(n);
+            }
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(
+                b.as_mut_ptr(),
+                first,
+                "round {round}: the mapping was reused"
+            );
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
+    }
+
+    #[test]
+    fn small_pooled_mappings_are_cleared_in_place() {
+        let pool = Arc::new(TablePool::default());
+        let n = 2 * MMAP_THRESHOLD / size_of::<usize>();
+        assert!(n * size_of::<usize>() <= CLEAR_IN_PLACE_BYTES);
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        for round in 1..=3 {
+            // One scattered write per page, not counted: a sparse table.
+            for i in (0..n).step_by(512) {
+                b.slice_mut(n)[i] = round;
+            }
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(b.as_mut_ptr(), first, "round {round}");
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
     }
 
     #[test]
