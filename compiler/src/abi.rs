@@ -9,8 +9,8 @@
 use crate::index::FuncIndex;
 use crate::types::{WasmFuncType, WasmValType};
 use cranelift_codegen::ir::{
-    AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, SigRef, Signature, TrapCode,
-    Type, UserExternalName, Value, types,
+    AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, Function, SigRef, Signature,
+    TrapCode, Type, UserExternalName, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
@@ -73,6 +73,18 @@ pub(crate) fn wasm_signature(ty: &WasmFuncType) -> Signature {
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
     sig
+}
+
+/// Empties `func` for building the function `name` of signature `sig`, as
+/// [`Function::with_name_signature`] would make it, but keeping the memory
+/// of the previous function: compiling the functions of a module one after
+/// the other then allocates little.
+pub(crate) fn start_function(func: &mut Function, name: UserFuncName, sig: Signature) {
+    func.clear();
+    // `Function::clear` leaves the exception tables behind.
+    func.dfg.exception_tables.clear();
+    func.name = name;
+    func.signature = sig;
 }
 
 /// Creates the entry block of the function `b` builds, with the

@@ -29,6 +29,7 @@ use crate::index::{CanonicalTypeId, FuncIndex, GlobalIndex, TableIndex};
 use crate::types::{ConstExpr, ConstOp, ElementItems, EntityIndex, ModuleInfo, SegmentMode};
 use crate::{CompileError, Compiler};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmparser::{FunctionBody, Operator};
 
 /// The most distinct functions of one type a `call_indirect` compares
@@ -135,11 +136,10 @@ impl KnownTables {
     }
 
     /// Finds the tables of the module `info` (with function bodies
-    /// `bodies`) whose contents are known at compile time.
-    pub(crate) fn analyze<'a, 'b: 'a>(
-        info: &ModuleInfo,
-        bodies: impl IntoIterator<Item = &'a FunctionBody<'b>>,
-    ) -> Self {
+    /// `bodies`) whose contents are known at compile time; with
+    /// `parallel`, the bodies are searched for table writes on all threads
+    /// of rayon's current pool.
+    pub(crate) fn analyze(info: &ModuleInfo, bodies: &[&FunctionBody<'_>], parallel: bool) -> Self {
         let mut tables: HashMap<TableIndex, KnownTable> = info
             .tables
             .keys()
@@ -177,12 +177,27 @@ impl KnownTables {
         }
         tables.retain(|t, _| has_segment.contains(t));
         if !tables.is_empty() {
-            for body in bodies {
-                remove_written_tables(body, &mut tables);
-                if tables.is_empty() {
-                    break;
+            let candidates: Vec<TableIndex> = tables.keys().copied().collect();
+            // Once one body writes every candidate, the others need no
+            // reading.
+            let all_written = AtomicBool::new(false);
+            let scan = |body: &&FunctionBody<'_>| {
+                if all_written.load(Ordering::Relaxed) {
+                    return Vec::new();
                 }
-            }
+                let written = tables_written_by(body, &candidates);
+                if written.len() == candidates.len() {
+                    all_written.store(true, Ordering::Relaxed);
+                }
+                written
+            };
+            let written: HashSet<TableIndex> = if parallel {
+                use rayon::prelude::*;
+                bodies.par_iter().flat_map_iter(scan).collect()
+            } else {
+                bodies.iter().flat_map(scan).collect()
+            };
+            tables.retain(|t, _| !written.contains(t));
         }
         for table in tables.values_mut() {
             table.index_by_type(info);
@@ -308,20 +323,19 @@ fn eval_global(info: &ModuleInfo, global: GlobalIndex, depth: u32) -> Option<u64
     eval_int(info, &info.global_inits[defined], depth - 1)
 }
 
-/// Removes from `tables` every table an instruction of `body` may write.
+/// The tables among `candidates` that an instruction of `body` may write.
 /// A body that does not decode writes, as far as this is concerned, every
 /// table (validation rejects it later anyway).
-fn remove_written_tables(body: &FunctionBody<'_>, tables: &mut HashMap<TableIndex, KnownTable>) {
+fn tables_written_by(body: &FunctionBody<'_>, candidates: &[TableIndex]) -> Vec<TableIndex> {
+    let mut written = Vec::new();
     let Ok(mut ops) = body.get_operators_reader() else {
-        tables.clear();
-        return;
+        return candidates.to_vec();
     };
     while !ops.eof() {
         let Ok(op) = ops.read() else {
-            tables.clear();
-            return;
+            return candidates.to_vec();
         };
-        let written = match op {
+        let table = match op {
             Operator::TableSet { table }
             | Operator::TableGrow { table }
             | Operator::TableFill { table }
@@ -337,14 +351,17 @@ fn remove_written_tables(body: &FunctionBody<'_>, tables: &mut HashMap<TableInde
             }
             | Operator::TableAtomicRmwCmpxchg {
                 table_index: table, ..
-            } => table,
+            } => TableIndex::from_u32(table),
             _ => continue,
         };
-        tables.remove(&TableIndex::from_u32(written));
-        if tables.is_empty() {
-            return;
+        if candidates.contains(&table) && !written.contains(&table) {
+            written.push(table);
+            if written.len() == candidates.len() {
+                break;
+            }
         }
     }
+    written
 }
 
 impl Compiler {
@@ -362,7 +379,10 @@ impl Compiler {
             next += group.len() as u32;
             next - group.len() as u32
         })?;
-        let bodies = parsed.bodies.iter().map(|(_, body)| body);
-        Ok(KnownTables::analyze(&parsed.info, bodies).indices())
+        let bodies: Vec<&FunctionBody<'_>> = parsed.bodies.iter().map(|(_, body)| body).collect();
+        Ok(
+            KnownTables::analyze(&parsed.info, &bodies, self.options.parallel_compilation)
+                .indices(),
+        )
     }
 }

@@ -83,7 +83,9 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
+        let body_refs: Vec<_> = bodies.iter().map(|(_, body)| body).collect();
+        let known_tables =
+            KnownTables::analyze(&info, &body_refs, self.options.parallel_compilation);
         let mut compiler = FunctionCompiler::new(ModuleEnv {
             compiler: self,
             info: &info,

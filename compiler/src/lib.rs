@@ -18,6 +18,7 @@ mod driver;
 mod frame_info;
 mod index;
 mod module;
+mod schedule;
 mod trampoline;
 mod translate;
 mod types;
@@ -286,7 +287,9 @@ pub struct Compiler {
     /// The same target with frame pointers kept, which Cranelift's
     /// `return_call` needs in the function making the call, and the
     /// wasm-to-host trampoline to record its frame; only built when `isa`
-    /// does not keep them and tail calls are on or backtraces off.
+    /// does not keep them (backtraces off). With backtraces on, `isa`
+    /// keeps them already, and no function has to be searched for tail
+    /// calls to pick its target.
     tail_call_isa: Option<OwnedTargetIsa>,
     options: CompilerOptions,
 }
@@ -369,7 +372,7 @@ impl Compiler {
         )?;
         let isa = build(&flags)?;
         check_host_features(&*isa, &options)?;
-        let tail_call_isa = if options.features.tail_call || !options.wasm_backtrace {
+        let tail_call_isa = if !options.wasm_backtrace {
             set(&mut flags, "preserve_frame_pointers", "true")?;
             Some(build(&flags)?)
         } else {

@@ -586,49 +586,38 @@ impl Compiler {
         let offsets = info
             .offsets()
             .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let known_tables = KnownTables::analyze(&info, bodies.iter().map(|(_, body)| body));
-        let bodies: Vec<_> = bodies.into_iter().enumerate().collect();
-        let new_compiler = || {
-            FunctionCompiler::new(ModuleEnv {
-                compiler: self,
-                info: &info,
-                offsets: &offsets,
-                known_tables: &known_tables,
-            })
-        };
-        let compile_one = |compiler: &mut FunctionCompiler<'_>,
-                           (i, (func, body)): (usize, BodyToCompile<'_>)|
-         -> Result<Compiled, CompileError> {
-            let func_index = info.func_index(DefinedFuncIndex::new(i));
-            let code = compiler.compile_body(func_index, func, &body)?;
-            let tramp = if info.is_escaping(func_index) {
-                Some(compiler.compile_array_to_wasm(func_index)?)
-            } else {
-                None
-            };
-            Ok((code, tramp))
-        };
-        // Results come back in function order either way, so the first
-        // error is that of the earliest function, as a sequential validator
-        // would report it.
-        let compiled: Vec<Result<Compiled, CompileError>> = if self.options.parallel_compilation {
-            use rayon::prelude::*;
-            bodies
-                .into_par_iter()
-                .map_init(new_compiler, compile_one)
-                .collect()
-        } else {
-            let mut compiler = new_compiler();
-            bodies
-                .into_iter()
-                .map(|b| compile_one(&mut compiler, b))
-                .collect()
-        };
-        let compiled = compiled
-            .into_iter()
-            .collect::<Result<PrimaryMap<DefinedFuncIndex, _>, _>>()?;
+        let body_refs: Vec<_> = bodies.iter().map(|(_, body)| body).collect();
+        let known_tables =
+            KnownTables::analyze(&info, &body_refs, self.options.parallel_compilation);
+        // On all threads, largest bodies first; the results come back in
+        // function order, and an error is that of the earliest function, as
+        // a sequential validator would report it.
+        let compiled = crate::schedule::compile_all(
+            bodies,
+            self.options.parallel_compilation,
+            |(_, body)| (body.range().end - body.range().start) as usize,
+            || {
+                FunctionCompiler::new(ModuleEnv {
+                    compiler: self,
+                    info: &info,
+                    offsets: &offsets,
+                    known_tables: &known_tables,
+                })
+            },
+            |compiler, i, (func, body)| -> Result<Compiled, CompileError> {
+                let func_index = info.func_index(DefinedFuncIndex::new(i));
+                let code = compiler.compile_body(func_index, func, &body)?;
+                let tramp = if info.is_escaping(func_index) {
+                    Some(compiler.compile_array_to_wasm(func_index)?)
+                } else {
+                    None
+                };
+                Ok((code, tramp))
+            },
+        )?;
+        let compiled: PrimaryMap<DefinedFuncIndex, Compiled> = PrimaryMap::from(compiled);
         let mut module = link(info, offsets, &compiled)?;
-        module.frames = frame_table(&module, &compiled, names, &body_starts);
+        module.frames = frame_table(&module, compiled, names, &body_starts);
         Ok(module)
     }
 }
@@ -699,12 +688,12 @@ fn link(
 /// by defined index.
 fn frame_table(
     module: &CompiledModule,
-    compiled: &PrimaryMap<DefinedFuncIndex, Compiled>,
+    compiled: PrimaryMap<DefinedFuncIndex, Compiled>,
     mut names: ModuleNames,
     body_starts: &[u32],
 ) -> FrameTable {
     let funcs = compiled
-        .iter()
+        .into_iter()
         .zip(body_starts)
         .map(|((i, (body, tramp)), &module_start)| {
             let func_index = module.info.func_index(i);
@@ -717,15 +706,12 @@ fn frame_table(
                     start: loc.wasm_call,
                     len: body.code.len() as u32,
                 },
-                array_call: loc
-                    .array_call
-                    .zip(tramp.as_ref())
-                    .map(|(start, t)| CodeRange {
-                        start,
-                        len: t.code.len() as u32,
-                    }),
-                address_map: body.address_map.clone().into(),
-                call_sites: body.call_sites.clone().into(),
+                array_call: loc.array_call.zip(tramp).map(|(start, t)| CodeRange {
+                    start,
+                    len: t.code.len() as u32,
+                }),
+                address_map: body.address_map.into(),
+                call_sites: body.call_sites.into(),
             }
         })
         .collect();

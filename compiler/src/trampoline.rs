@@ -12,7 +12,9 @@
 //!   a stack array and calls the host's `array_call` read from the callee's
 //!   [`trestle_vmctx::VMHostFuncContext`].
 
-use crate::abi::{POINTER, enter_function, import_defined_function, ir_type, wasm_signature};
+use crate::abi::{
+    POINTER, enter_function, import_defined_function, ir_type, start_function, wasm_signature,
+};
 use crate::driver::compile_function;
 use crate::index::FuncIndex;
 use crate::types::{ModuleInfo, WasmFuncType};
@@ -46,8 +48,9 @@ pub(crate) fn build_array_to_wasm(
     ctx: &mut cranelift_codegen::Context,
     fctx: &mut FunctionBuilderContext,
 ) {
-    let ty = info.func_type(func_index).clone();
-    ctx.func = Function::with_name_signature(
+    let ty = info.func_type(func_index);
+    start_function(
+        &mut ctx.func,
         UserFuncName::user(1, func_index.as_u32()),
         array_signature(compiler.call_conv()),
     );
@@ -60,7 +63,7 @@ pub(crate) fn build_array_to_wasm(
         let off = (i as u32 * VAL_RAW_SIZE) as i32;
         args.push(b.ins().load(ir_type(*t), values_flags(), values, off));
     }
-    let sig = b.import_signature(wasm_signature(&ty));
+    let sig = b.import_signature(wasm_signature(ty));
     let callee = import_defined_function(&mut b, func_index, sig);
     let call = b.ins().call(callee, &args);
     let results = b.inst_results(call).to_vec();

@@ -40,15 +40,13 @@ mod env;
 mod ops;
 mod stack;
 
-use crate::abi::{enter_function, ir_type, wasm_signature};
+use crate::abi::{enter_function, ir_type, start_function, wasm_signature};
 use crate::devirt::KnownTables;
 use crate::index::FuncIndex;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{
-    BlockArg, Function, InstBuilder, SourceLoc, Type, UserFuncName, Value, types,
-};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, SourceLoc, Type, UserFuncName, Value, types};
 use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnvironment;
@@ -114,10 +112,11 @@ impl<'a> FuncTranslator<'a> {
         validator: &mut FuncValidator<ValidatorResources>,
         body: &FunctionBody<'_>,
     ) -> Result<(), CompileError> {
-        let ty = self.module.info.func_type(self.func_index).clone();
-        ctx.func = Function::with_name_signature(
+        let ty = self.module.info.func_type(self.func_index);
+        start_function(
+            &mut ctx.func,
             UserFuncName::user(0, self.func_index.as_u32()),
-            wasm_signature(&ty),
+            wasm_signature(ty),
         );
         env::declare_stack_limit(&mut ctx.func);
 
