@@ -300,19 +300,21 @@ pub struct ThrownException {
 }
 
 impl ThrownException {
-    /// The error that throws `exn`, with its tag and payload.
-    pub(crate) fn of(store: &mut StoreOpaque, exn: ExnRef) -> Result<ThrownException> {
+    /// The error that throws `exn`, with its tag and payload; when `exn`
+    /// belongs to another store or was collected, an error that says so.
+    pub(crate) fn error_of(store: &mut StoreOpaque, exn: ExnRef) -> anyhow::Error {
         if exn.store != store.id {
-            bail!("cross-store value: the exnref belongs to another store");
+            return anyhow::anyhow!("cross-store value: the exnref belongs to another store");
         }
-        let obj = exn.object(store)?;
-        let tag = Tag {
-            store: store.id,
-            index: obj.tag,
+        let (tag, raw) = match exn.object(store) {
+            Ok(obj) => (obj.tag, obj.typed_payload()),
+            Err(e) => return e,
         };
-        let raw = obj.typed_payload();
-        Ok(ThrownException {
-            tag,
+        anyhow::Error::new(ThrownException {
+            tag: Tag {
+                store: store.id,
+                index: tag,
+            },
             payload: payload_vals(store, &raw),
             exn,
         })
@@ -428,23 +430,15 @@ pub(crate) unsafe fn throw_ref(
         };
         return Ok(&store.resume);
     }
-    let raw = store.exception(exn).typed_payload();
-    let payload = payload_vals(store, &raw);
-    Err(anyhow::Error::new(ThrownException {
-        tag: Tag {
-            store: store.id,
-            index: tag,
-        },
-        payload,
-        exn: ExnRef::unrooted(store, exn),
-    }))
+    let exn = ExnRef::unrooted(store, exn);
+    Err(ThrownException::error_of(store, exn))
 }
 
-/// The error of a host function that wasm called, raised in the wasm that
-/// called it: a [`ThrownException`] of a live exception of this store is
-/// thrown from the call site to the innermost wasm handler that catches
-/// it (the host gets it back as the error of the outer call when none
-/// does); any other error is raised as an error.
+/// Throws `err`, the error of a host function that wasm called, in the
+/// wasm that called it when it is a [`ThrownException`] of a live
+/// exception of this store: from the call site to the innermost wasm
+/// handler that catches it, or, when none does, as the error of the outer
+/// call. Any other error comes back, for the caller to raise.
 ///
 /// # Safety
 ///
@@ -454,80 +448,36 @@ pub(crate) unsafe fn throw_ref(
 /// zero (the host called the function) or the frame of the wasm-to-host
 /// trampoline under this call, which holds the calling wasm function's
 /// frame pointer and the return address into it.
-pub(crate) unsafe fn raise_from_host(store: &mut StoreOpaque, err: anyhow::Error) -> ! {
+pub(crate) unsafe fn throw_if_exception(
+    store: &mut StoreOpaque,
+    err: anyhow::Error,
+) -> anyhow::Error {
     let exit_fp = store.vm_store_context.last_wasm_exit_fp;
-    let word = err
+    if exit_fp == 0 || !crate::libcalls::CAN_RESUME {
+        return err;
+    }
+    let Some(exn) = err
         .downcast_ref::<ThrownException>()
-        .and_then(|t| t.exn.to_raw(store).ok());
-    if let (Some(exn), true) = (word, exit_fp != 0 && resume::SUPPORTED) {
-        // SAFETY: per the contract, `exit_fp` is a live frame record: the
-        // caller's frame pointer, then the return address into it.
-        let (fp, pc) = unsafe {
-            let record = exit_fp as *const usize;
-            (record.read(), record.add(1).read())
-        };
-        // SAFETY: `fp` and `pc` are those of the wasm frame that called the
-        // host function; `exn` was checked live.
-        match unsafe { throw_ref(store, exn, fp, pc) } {
-            Ok(record) => {
-                drop(err);
-                // SAFETY: the record names a handler of a wasm frame below
-                // this one on the stack; the frames between own nothing.
-                unsafe { resume::resume_at(record) }
-            }
-            // SAFETY: per this function's contract.
-            Err(uncaught) => unsafe { traphandlers::raise_error(uncaught) },
+        .and_then(|t| t.exn.to_raw(store).ok())
+    else {
+        return err;
+    };
+    // SAFETY: per the contract, `exit_fp` is a live frame record: the
+    // caller's frame pointer, then the return address into it.
+    let (fp, pc) = unsafe {
+        let record = exit_fp as *const usize;
+        (record.read(), record.add(1).read())
+    };
+    // SAFETY: `fp` and `pc` are those of the wasm frame that called the
+    // host function; `exn` was checked live.
+    match unsafe { throw_ref(store, exn, fp, pc) } {
+        Ok(record) => {
+            drop(err);
+            // SAFETY: the record names a handler of a wasm frame older
+            // than this one; the frames between own nothing.
+            unsafe { crate::libcalls::resume_at(record) }
         }
-    }
-    // SAFETY: per this function's contract.
-    unsafe { traphandlers::raise_error(err) }
-}
-
-/// The jump from the host to a wasm handler: the stack and frame pointers
-/// of the handler's frame, the `exnref` in the first payload register,
-/// then the handler's code, as the throw stub of compiled code does it.
-mod resume {
-    use super::Resume;
-
-    /// Whether this platform has the jump (Linux on x86-64 and aarch64,
-    /// as the throw stub).
-    pub(super) const SUPPORTED: bool = cfg!(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ));
-
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    unsafe extern "C" {
-        #[link_name = "trestle_resume"]
-        fn trestle_resume(record: *const Resume) -> !;
-    }
-
-    /// Jumps to the handler `record` names; never returns.
-    ///
-    /// # Safety
-    ///
-    /// `record` must name a handler of a live wasm frame on this thread's
-    /// stack, below (older than) every frame of the caller that is skipped,
-    /// and those frames must own nothing.
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    pub(super) unsafe fn resume_at(record: *const Resume) -> ! {
         // SAFETY: per this function's contract.
-        unsafe { trestle_resume(record) }
-    }
-
-    /// Where the jump does not exist: unreachable, since [`SUPPORTED`] is
-    /// false.
-    #[cfg(not(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )))]
-    pub(super) unsafe fn resume_at(_record: *const Resume) -> ! {
-        unreachable!("no resume on this platform")
+        Err(uncaught) => unsafe { traphandlers::raise_error(uncaught) },
     }
 }

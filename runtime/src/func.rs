@@ -154,7 +154,6 @@ unsafe extern "C" fn host_shim<T: 'static>(
             },
             values,
         )
-        .map_err(|e| with_backtrace(e, StoreContextMut(&mut *store)))
     }));
     store.opaque.externrefs.exit_scope(mark);
     drop(call);
@@ -164,7 +163,14 @@ unsafe extern "C" fn host_shim<T: 'static>(
         // the host did, through an entry that cleared the exit record);
         // the shim's values are dropped (`call`) or moved into the raise
         // (the error, the payload), so the skipped frames own nothing.
-        Ok(Err(e)) => unsafe { crate::exception::raise_from_host(&mut store.opaque, e) },
+        Ok(Err(e)) => {
+            // SAFETY: as above; the store's exit record is zero or that of
+            // the trampoline through which wasm called this shim.
+            let e = unsafe { crate::exception::throw_if_exception(&mut store.opaque, e) };
+            let e = with_backtrace(e, StoreContextMut(&mut *store));
+            // SAFETY: as above.
+            unsafe { traphandlers::raise_error(e) }
+        }
         // SAFETY: as above.
         Err(p) => unsafe { traphandlers::raise_panic(p) },
     }
@@ -529,11 +535,7 @@ impl<T> Caller<'_, T> {
     /// collected or belongs to another store, an error that says so
     /// instead, which no wasm catches.
     pub fn throw<R>(&mut self, exn: ExnRef) -> Result<R> {
-        let store = &mut self.store.0.opaque;
-        Err(match ThrownException::of(store, exn) {
-            Ok(thrown) => anyhow::Error::new(thrown),
-            Err(e) => e,
-        })
+        Err(ThrownException::error_of(&mut self.store.0.opaque, exn))
     }
 
     fn reborrow(&mut self) -> Caller<'_, T> {

@@ -376,6 +376,9 @@ fn exn_payload(
     Ok(())
 }
 
+/// The jump from the host to a wasm handler (a host function's throw).
+pub(crate) use throw_stub::{SUPPORTED as CAN_RESUME, resume_at};
+
 /// The body of the throw stub's call: the address of the resume record of
 /// the handler, or, when no wasm frame catches the exception, a long jump
 /// to the host with the [`crate::ThrownException`] error.
@@ -409,12 +412,48 @@ fn throw_ref(
 /// The stub is written for Linux on x86-64 and aarch64 (ELF directives);
 /// elsewhere compiled code throws into a stand-in that traps instead.
 mod throw_stub {
+    use crate::vm::unwind::Resume;
+
+    /// Whether this platform has the stub and `trestle_resume`.
+    pub(crate) const SUPPORTED: bool = cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ));
+
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
     unsafe extern "C" {
         fn trestle_throw_stub();
+        fn trestle_resume(record: *const Resume) -> !;
+    }
+
+    /// Jumps to the handler `record` names, as the stub's second half
+    /// does; never returns.
+    ///
+    /// # Safety
+    ///
+    /// `record` must name a handler of a live wasm frame on this thread's
+    /// stack, older than every frame of the caller that is skipped, and
+    /// those frames must own nothing.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub(crate) unsafe fn resume_at(record: *const Resume) -> ! {
+        // SAFETY: per this function's contract.
+        unsafe { trestle_resume(record) }
+    }
+
+    /// Where the stub does not exist: never called, since [`SUPPORTED`]
+    /// is false.
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    pub(crate) unsafe fn resume_at(_record: *const Resume) -> ! {
+        unreachable!("no resume on this platform")
     }
 
     /// The stub's address, for the builtins array.
@@ -466,7 +505,7 @@ mod throw_stub {
         ".size trestle_throw_stub, . - trestle_throw_stub",
         "",
         // trestle_resume(rdi = &Resume { pc, sp, fp, payload }): also the
-        // jump of a host function's throw (`exception::raise_from_host`).
+        // jump of a host function's throw (`exception::throw_if_exception`).
         ".p2align 4",
         ".globl trestle_resume",
         ".hidden trestle_resume",
@@ -499,7 +538,7 @@ mod throw_stub {
         ".size trestle_throw_stub, . - trestle_throw_stub",
         "",
         // trestle_resume(x0 = &Resume { pc, sp, fp, payload }): also the
-        // jump of a host function's throw (`exception::raise_from_host`).
+        // jump of a host function's throw (`exception::throw_if_exception`).
         ".p2align 4",
         ".globl trestle_resume",
         ".hidden trestle_resume",

@@ -106,7 +106,7 @@ impl FuncEnvironment<'_> {
         if let Some(s) = self.signatures.get(&type_index) {
             return *s;
         }
-        let sig = wasm_signature(&self.info.types[type_index]);
+        let sig = wasm_signature(&self.module.info.types[type_index]);
         let s = b.import_signature(sig);
         self.signatures.insert(type_index, s);
         s
@@ -117,7 +117,7 @@ impl FuncEnvironment<'_> {
         if let Some(f) = self.direct_callees.get(&func) {
             return *f;
         }
-        let sig = self.signature(b, self.info.functions[func]);
+        let sig = self.signature(b, self.module.info.functions[func]);
         let f = import_defined_function(b, func, sig);
         self.direct_callees.insert(func, f);
         f
@@ -167,8 +167,8 @@ impl FuncEnvironment<'_> {
         params: &[Value],
         kind: CallKind,
     ) -> Option<Vec<Value>> {
-        if self.info.is_imported_func(func) {
-            let off = self.offsets.imported_function(func.as_u32()) as i32;
+        if self.module.info.is_imported_func(func) {
+            let off = self.module.offsets.imported_function(func.as_u32()) as i32;
             let code = b.ins().load(
                 POINTER,
                 readonly_flags(),
@@ -182,7 +182,7 @@ impl FuncEnvironment<'_> {
                 off + VMOffsets::FUNCTION_IMPORT_VMCTX as i32,
             );
             let args = call_args(callee_vmctx, self.vmctx, params);
-            let sig = self.signature(b, self.info.functions[func]);
+            let sig = self.signature(b, self.module.info.functions[func]);
             return self.emit_call(b, CallTarget::Indirect(sig, code), &args, kind);
         }
         let callee = self.direct_callee(b, func);
@@ -313,7 +313,7 @@ impl FuncEnvironment<'_> {
         params: &[Value],
         kind: CallKind,
     ) -> Option<Vec<Value>> {
-        let expected = self.info.type_ids[type_index];
+        let expected = self.module.info.type_ids[type_index];
         let ok = b
             .ins()
             .icmp_imm_s(IntCC::Equal, type_id, i64::from(expected.as_u32()));
@@ -323,7 +323,7 @@ impl FuncEnvironment<'_> {
         b.ins().brif(ok, call_block, &[], mismatch, &[]);
         b.seal_block(mismatch);
         b.switch_to_block(mismatch);
-        if self.info.sub_types[type_index].is_final {
+        if self.module.info.sub_types[type_index].is_final {
             // A final type has no subtypes: only its own id matches.
             b.ins().trap(trap_code(Trap::BadSignature));
         } else {

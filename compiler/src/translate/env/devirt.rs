@@ -38,12 +38,12 @@ impl FuncEnvironment<'_> {
         site: IndirectSite,
         params: &[Value],
     ) -> Option<CallResults> {
-        let known: &KnownTables = self.known_tables;
+        let known: &KnownTables = self.module.known_tables;
         let table = known.get(site.table)?;
         if let Some(index) = constant_value(&b.func.dfg, site.index) {
             return self.call_known_slot(b, site, table.slot(index), params);
         }
-        let expected = self.info.type_ids[site.type_index];
+        let expected = self.module.info.type_ids[site.type_index];
         let ranges = table.candidates(expected)?;
         Some(self.call_candidates(b, site, ranges, params))
     }
@@ -61,14 +61,17 @@ impl FuncEnvironment<'_> {
         let trap = match slot {
             Slot::OutOfBounds => Trap::UndefinedElement,
             Slot::Null => Trap::IndirectCallToNull,
-            Slot::Func(f) if self.info.func_type_id(f) == self.info.type_ids[site.type_index] => {
+            Slot::Func(f)
+                if self.module.info.func_type_id(f)
+                    == self.module.info.type_ids[site.type_index] =>
+            {
                 return Some(self.direct_results(b, f, params, site.kind));
             }
             // A defined function's type is its declared one; an imported
             // function may be of a subtype of its declared type.
             Slot::Func(f)
-                if !self.info.is_imported_func(f)
-                    && self.info.sub_types[site.type_index].is_final =>
+                if !self.module.info.is_imported_func(f)
+                    && self.module.info.sub_types[site.type_index].is_final =>
             {
                 Trap::BadSignature
             }
@@ -101,7 +104,7 @@ impl FuncEnvironment<'_> {
     ) -> CallResults {
         let merge = (site.kind == CallKind::Call).then(|| {
             let merge = b.create_block();
-            for ty in self.info.types[site.type_index].results.iter() {
+            for ty in self.module.info.types[site.type_index].results.iter() {
                 b.append_block_param(merge, ir_type(*ty));
             }
             merge
@@ -126,7 +129,7 @@ impl FuncEnvironment<'_> {
 
         // Every other index: the generic sequence, cold when it can only
         // trap (no function of a subtype of a final type exists).
-        let cold = self.info.sub_types[site.type_index].is_final;
+        let cold = self.module.info.sub_types[site.type_index].is_final;
         let first_block = b.func.dfg.num_blocks();
         let current = b.current_block().expect("in a block");
         let fallback = self.generic_call_indirect(b, site, params);

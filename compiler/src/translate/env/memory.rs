@@ -35,7 +35,7 @@ use trestle_vmctx::{MEMORY64_MAX_PAGES, VMOffsets};
 impl FuncEnvironment<'_> {
     /// Whether `mem` is indexed by `i64` (memory64).
     pub(crate) fn memory64(&self, mem: MemoryIndex) -> bool {
-        self.info.memories[mem].memory64
+        self.module.info.memories[mem].memory64
     }
 
     /// The type of `mem`'s addresses and page counts: `i64` for a 64-bit
@@ -105,7 +105,7 @@ impl FuncEnvironment<'_> {
         };
         // A memory that cannot grow has its declared size for length; the
         // length of any other is read per access, since it grows.
-        let ty = self.info.memories[mem];
+        let ty = self.module.info.memories[mem];
         let length = match ty.maximum {
             Some(max) if max == ty.minimum && max <= MEMORY64_MAX_PAGES => {
                 b.ins().iconst(types::I64, (max << 16) as i64)

@@ -33,7 +33,6 @@ pub(crate) use call::{CallKind, CallResults};
 pub(crate) use exception::Catch;
 
 use crate::abi::{POINTER, ir_type, libcall_signature, trap_code};
-use crate::devirt::KnownTables;
 use crate::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex};
 use crate::types::ModuleInfo;
 use crate::{Compiler, CompilerOptions};
@@ -131,11 +130,8 @@ fn jump_and_continue(b: &mut FunctionBuilder<'_>, block: ir::Block, value: Value
 
 /// What the translator knows about the instance a function runs in.
 pub(crate) struct FuncEnvironment<'a> {
-    compiler: &'a Compiler,
-    info: &'a ModuleInfo,
-    offsets: &'a VMOffsets,
-    /// The tables whose contents are known at compile time.
-    known_tables: &'a KnownTables,
+    /// The compiler, the module, its vmctx layout and its known tables.
+    module: super::ModuleEnv<'a>,
     /// The function's own vmctx parameter.
     vmctx: Value,
     /// Imported signatures of wasm function types, by type index.
@@ -155,17 +151,8 @@ pub(crate) struct FuncEnvironment<'a> {
 
 impl<'a> FuncEnvironment<'a> {
     pub(crate) fn new(module: super::ModuleEnv<'a>, vmctx: Value) -> Self {
-        let super::ModuleEnv {
-            compiler,
-            info,
-            offsets,
-            known_tables,
-        } = module;
         Self {
-            compiler,
-            info,
-            offsets,
-            known_tables,
+            module,
             vmctx,
             signatures: HashMap::new(),
             direct_callees: HashMap::new(),
@@ -177,17 +164,17 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     pub(crate) fn info(&self) -> &'a ModuleInfo {
-        self.info
+        self.module.info
     }
 
     fn options(&self) -> &CompilerOptions {
-        self.compiler.options()
+        self.module.compiler.options()
     }
 
     /// The compiler, for what depends on the target (the vector
     /// instructions the host has).
     pub(crate) fn compiler(&self) -> &'a Compiler {
-        self.compiler
+        self.module.compiler
     }
 
     /// Code at the function's entry: the store context is loaded when fuel
@@ -276,7 +263,7 @@ impl<'a> FuncEnvironment<'a> {
     /// The address of an entity's definition: in the vmctx for a defined
     /// one, behind the import's pointer for an imported one.
     fn definition_address(&self, b: &mut FunctionBuilder<'_>, entity: Entity) -> Value {
-        let (info, offsets) = (self.info, self.offsets);
+        let (info, offsets) = (self.module.info, self.module.offsets);
         let defined = match entity {
             Entity::Global(i) => info
                 .defined_global_index(i)
@@ -308,7 +295,7 @@ impl<'a> FuncEnvironment<'a> {
 
     /// Address and type of a global's storage.
     fn global_addr(&mut self, b: &mut FunctionBuilder<'_>, global: GlobalIndex) -> (Value, Type) {
-        let ty = ir_type(self.info.globals[global].ty);
+        let ty = ir_type(self.module.info.globals[global].ty);
         (self.definition_address(b, Entity::Global(global)), ty)
     }
 
@@ -336,7 +323,7 @@ impl<'a> FuncEnvironment<'a> {
         if let Some(s) = self.libcall_signatures.get(&which) {
             return *s;
         }
-        let s = b.import_signature(libcall_signature(self.compiler.call_conv(), which));
+        let s = b.import_signature(libcall_signature(self.module.compiler.call_conv(), which));
         self.libcall_signatures.insert(which, s);
         s
     }
@@ -390,7 +377,7 @@ impl<'a> FuncEnvironment<'a> {
 
     /// A function's `VMFuncRef` in the vmctx, for `ref.func`.
     pub(crate) fn ref_func(&mut self, b: &mut FunctionBuilder<'_>, func: FuncIndex) -> Value {
-        let off = self.offsets.func_ref(func.as_u32());
+        let off = self.module.offsets.func_ref(func.as_u32());
         b.ins().iadd_imm_s(self.vmctx, i64::from(off))
     }
 }

@@ -62,12 +62,12 @@ fn load_table_field(b: &mut FunctionBuilder<'_>, def: Value, ty: Type, field: u3
 impl FuncEnvironment<'_> {
     /// Whether table `table` is indexed by i64.
     pub(crate) fn table64(&self, table: TableIndex) -> bool {
-        self.info.tables[table].table64
+        self.module.info.tables[table].table64
     }
 
     /// Whether table `table` holds funcrefs (as opposed to externrefs).
     pub(super) fn is_funcref_table(&self, table: TableIndex) -> bool {
-        self.info.tables[table].element.is_func()
+        self.module.info.tables[table].element.is_func()
     }
 
     /// The wasm type of an index into table `table`.
@@ -112,7 +112,7 @@ impl FuncEnvironment<'_> {
     /// enough for its arrays' distance to be an immediate offset, which
     /// every table the runtime accepts is).
     fn fixed_table_size(&self, table: TableIndex) -> Option<u64> {
-        let ty = &self.info.tables[table];
+        let ty = &self.module.info.tables[table];
         (ty.maximum == Some(ty.minimum) && ty.minimum < (1 << 28)).then_some(ty.minimum)
     }
 
