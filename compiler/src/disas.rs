@@ -12,12 +12,11 @@
 //! ([`IndirectCallPath`]): the hot (not cold) block that performs the call
 //! and the hot blocks that lead to it, with their instruction counts.
 
-use crate::devirt::KnownTables;
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::{Parsed, parse};
 use crate::translate::ModuleEnv;
-use crate::{CompileError, CompileErrorKind, Compiler};
+use crate::{CompileError, Compiler};
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{Block, Function, Opcode};
 use cranelift_entity::EntityRef;
@@ -79,13 +78,9 @@ impl Compiler {
         wasm: &[u8],
         intern: &mut crate::module::InternGroup<'_>,
     ) -> Result<Vec<OptimizedFunction>, CompileError> {
-        let Parsed { info, bodies, .. } = parse(self.options.features, wasm, intern)?;
-        let offsets = info
-            .offsets()
-            .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let body_refs: Vec<_> = bodies.iter().map(|(_, body)| body).collect();
-        let known_tables =
-            KnownTables::analyze(&info, &body_refs, self.options.parallel_compilation);
+        let parsed = parse(self.options.features, wasm, intern)?;
+        let (offsets, known_tables) = parsed.analyze(self.options.parallel_compilation)?;
+        let Parsed { info, bodies, .. } = parsed;
         let mut compiler = FunctionCompiler::new(ModuleEnv {
             compiler: self,
             info: &info,

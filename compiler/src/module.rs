@@ -326,6 +326,20 @@ pub(crate) struct Parsed<'a> {
     pub(crate) names: ModuleNames,
 }
 
+impl Parsed<'_> {
+    /// The vmctx layout and the tables whose contents the translator may
+    /// assume: what every function's translation reads besides its body.
+    pub(crate) fn analyze(&self, parallel: bool) -> Result<(VMOffsets, KnownTables), CompileError> {
+        let offsets = self
+            .info
+            .offsets()
+            .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
+        let body_refs: Vec<_> = self.bodies.iter().map(|(_, body)| body).collect();
+        let known_tables = KnownTables::analyze(&self.info, &body_refs, parallel);
+        Ok((offsets, known_tables))
+    }
+}
+
 pub(crate) fn parse<'a>(
     features: crate::Features,
     wasm: &'a [u8],
@@ -574,21 +588,17 @@ impl Compiler {
         wasm: &[u8],
         intern: &mut InternGroup<'_>,
     ) -> Result<CompiledModule, CompileError> {
+        let parsed = parse(self.options.features, wasm, intern)?;
+        let (offsets, known_tables) = parsed.analyze(self.options.parallel_compilation)?;
         let Parsed {
             info,
             bodies,
             names,
-        } = parse(self.options.features, wasm, intern)?;
+        } = parsed;
         let body_starts: Vec<u32> = bodies
             .iter()
             .map(|(_, body)| body.range().start as u32)
             .collect();
-        let offsets = info
-            .offsets()
-            .map_err(|e| CompileError::new(CompileErrorKind::Codegen, e.to_string()))?;
-        let body_refs: Vec<_> = bodies.iter().map(|(_, body)| body).collect();
-        let known_tables =
-            KnownTables::analyze(&info, &body_refs, self.options.parallel_compilation);
         // On all threads, largest bodies first; the results come back in
         // function order, and an error is that of the earliest function, as
         // a sequential validator would report it.

@@ -678,13 +678,13 @@ impl<T: WasmTy> WasmResults for T {
     }
 }
 
-impl<T: WasmTy> WasmRet for T {
+/// A value or a tuple of values is returned as it is passed.
+impl<R: WasmParams> WasmRet for R {
     fn valtypes() -> Vec<ValType> {
-        vec![T::valtype()]
+        <R as WasmParams>::valtypes()
     }
     fn store_ret(self, store: &StoreOpaque, values: &mut [ValRaw]) -> Result<()> {
-        values[0] = self.into_raw(store)?;
-        Ok(())
+        self.store(store, values)
     }
 }
 
@@ -724,17 +724,6 @@ macro_rules! tuples {
                 // SAFETY: per the trait method's contract.
                 $( let $t = unsafe { $t::from_raw(store, values[i]) }; i += 1; )*
                 ($($t,)*)
-            }
-        }
-
-        #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments, clippy::unused_unit,
-            reason = "generated for every tuple arity, including the empty one")]
-        impl<$($t: WasmTy,)*> WasmRet for ($($t,)*) {
-            fn valtypes() -> Vec<ValType> {
-                vec![$($t::valtype(),)*]
-            }
-            fn store_ret(self, store: &StoreOpaque, values: &mut [ValRaw]) -> Result<()> {
-                WasmParams::store(self, store, values)
             }
         }
 

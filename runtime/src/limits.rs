@@ -113,26 +113,36 @@ impl StoreLimiter {
     }
 }
 
+impl StoreLimiter {
+    /// Whether the limiter, if any, allows what `ask` asks it; an error
+    /// counts as a refusal.
+    fn allows(&mut self, ask: impl FnOnce(&mut dyn ResourceLimiter) -> Result<bool>) -> bool {
+        self.get().is_none_or(|l| ask(l).unwrap_or(false))
+    }
+
+    /// Tells the limiter, if any, through `tell`; the growth has failed
+    /// already, so what it answers changes nothing.
+    fn tell(&mut self, tell: impl FnOnce(&mut dyn ResourceLimiter) -> Result<()>) {
+        if let Some(l) = self.get() {
+            let _ = tell(l);
+        }
+    }
+}
+
 impl GrowthLimiter for StoreLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
-        self.get()
-            .is_none_or(|l| l.memory_growing(current, desired, maximum).unwrap_or(false))
+        self.allows(|l| l.memory_growing(current, desired, maximum))
     }
 
     fn memory_grow_failed(&mut self, error: anyhow::Error) {
-        if let Some(l) = self.get() {
-            let _ = l.memory_grow_failed(error);
-        }
+        self.tell(|l| l.memory_grow_failed(error));
     }
 
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
-        self.get()
-            .is_none_or(|l| l.table_growing(current, desired, maximum).unwrap_or(false))
+        self.allows(|l| l.table_growing(current, desired, maximum))
     }
 
     fn table_grow_failed(&mut self, error: anyhow::Error) {
-        if let Some(l) = self.get() {
-            let _ = l.table_grow_failed(error);
-        }
+        self.tell(|l| l.table_grow_failed(error));
     }
 }

@@ -10,59 +10,69 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-/// What the guest may do inside a preopened directory and the directories
-/// it opens from there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DirPerms(u8);
+/// Defines a set of permissions: a bit set with `NONE`, two single
+/// permissions, `ALL`, a `contains` test and `|` to combine them.
+macro_rules! permission_set {
+    (
+        $(#[$doc:meta])*
+        $name:ident {
+            $(#[$none_doc:meta])* NONE,
+            $(#[$first_doc:meta])* $first:ident,
+            $(#[$second_doc:meta])* $second:ident,
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(u8);
 
-impl DirPerms {
-    /// Nothing: the directory can only be named.
-    pub const NONE: DirPerms = DirPerms(0);
-    /// List entries, look up paths, read metadata.
-    pub const READ: DirPerms = DirPerms(1);
-    /// Create, remove, rename, link, and change metadata of entries.
-    pub const MUTATE: DirPerms = DirPerms(2);
-    /// Both.
-    pub const ALL: DirPerms = DirPerms(3);
+        impl $name {
+            $(#[$none_doc])*
+            pub const NONE: $name = $name(0);
+            $(#[$first_doc])*
+            pub const $first: $name = $name(1);
+            $(#[$second_doc])*
+            pub const $second: $name = $name(2);
+            /// Both.
+            pub const ALL: $name = $name(3);
 
-    /// Whether every permission of `other` is included.
-    pub fn contains(self, other: DirPerms) -> bool {
-        self.0 & other.0 == other.0
+            /// Whether every permission of `other` is included.
+            pub fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: $name) -> $name {
+                $name(self.0 | rhs.0)
+            }
+        }
+    };
+}
+
+permission_set! {
+    /// What the guest may do inside a preopened directory and the directories
+    /// it opens from there.
+    DirPerms {
+        /// Nothing: the directory can only be named.
+        NONE,
+        /// List entries, look up paths, read metadata.
+        READ,
+        /// Create, remove, rename, link, and change metadata of entries.
+        MUTATE,
     }
 }
 
-impl std::ops::BitOr for DirPerms {
-    type Output = DirPerms;
-    fn bitor(self, rhs: DirPerms) -> DirPerms {
-        DirPerms(self.0 | rhs.0)
-    }
-}
-
-/// What the guest may do with the files it opens under a preopened
-/// directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FilePerms(u8);
-
-impl FilePerms {
-    /// Nothing.
-    pub const NONE: FilePerms = FilePerms(0);
-    /// Read contents and metadata.
-    pub const READ: FilePerms = FilePerms(1);
-    /// Write contents, change size and times.
-    pub const WRITE: FilePerms = FilePerms(2);
-    /// Both.
-    pub const ALL: FilePerms = FilePerms(3);
-
-    /// Whether every permission of `other` is included.
-    pub fn contains(self, other: FilePerms) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl std::ops::BitOr for FilePerms {
-    type Output = FilePerms;
-    fn bitor(self, rhs: FilePerms) -> FilePerms {
-        FilePerms(self.0 | rhs.0)
+permission_set! {
+    /// What the guest may do with the files it opens under a preopened
+    /// directory.
+    FilePerms {
+        /// Nothing.
+        NONE,
+        /// Read contents and metadata.
+        READ,
+        /// Write contents, change size and times.
+        WRITE,
     }
 }
 

@@ -130,11 +130,8 @@ impl Memory {
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let cx = store.as_context();
         let data = self.data(&cx);
-        let src = offset
-            .checked_add(buffer.len())
-            .and_then(|end| data.get(offset..end))
-            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
-        buffer.copy_from_slice(src);
+        let range = byte_range(offset, buffer.len(), data.len())?;
+        buffer.copy_from_slice(&data[range]);
         Ok(())
     }
 
@@ -150,11 +147,8 @@ impl Memory {
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
         let mut cx = store.as_context_mut();
         let data = self.data_mut(&mut cx);
-        let dst = offset
-            .checked_add(buffer.len())
-            .and_then(|end| data.get_mut(offset..end))
-            .ok_or_else(|| anyhow!("out of bounds memory access"))?;
-        dst.copy_from_slice(buffer);
+        let range = byte_range(offset, buffer.len(), data.len())?;
+        data[range].copy_from_slice(buffer);
         Ok(())
     }
 
@@ -202,4 +196,17 @@ impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
     }
+}
+
+/// The range of `len` bytes at `offset` in a memory of `size` bytes.
+///
+/// # Errors
+///
+/// When the range does not fit in the memory.
+fn byte_range(offset: usize, len: usize, size: usize) -> Result<std::ops::Range<usize>> {
+    offset
+        .checked_add(len)
+        .filter(|&end| end <= size)
+        .map(|end| offset..end)
+        .ok_or_else(|| anyhow!("out of bounds memory access"))
 }

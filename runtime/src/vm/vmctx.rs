@@ -24,6 +24,22 @@ pub(crate) struct VmctxAlloc {
     offsets: VMOffsets,
 }
 
+/// Defines the setters that point an imported entity's vmctx entry at its
+/// definition: each writes one import record at the entity's offset.
+macro_rules! import_setters {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($index:ident: $index_ty:ty, $from:ident: $from_ty:ty) at $offset:ident
+            = $import:expr;
+    )*) => {$(
+        $(#[$doc])*
+        pub(crate) unsafe fn $name(&self, $index: $index_ty, $from: $from_ty) {
+            // SAFETY: the import's field, valid per this function's contract.
+            unsafe { self.write(self.offsets.$offset($index.as_u32()), $import) }
+        }
+    )*};
+}
+
 impl VmctxAlloc {
     /// A zeroed vmctx for a module with these offsets.
     pub(crate) fn new(offsets: &VMOffsets) -> Self {
@@ -142,52 +158,29 @@ impl VmctxAlloc {
         }
     }
 
-    /// Points imported table `t` at its definition.
-    ///
-    /// # Safety
-    ///
-    /// `from` must be the definition of a live table of the type the
-    /// module imports, living as long as the instance.
-    pub(crate) unsafe fn set_table_import(&self, t: TableIndex, from: *mut VMTableDefinition) {
-        let vmctx = std::ptr::null_mut();
-        // SAFETY: the import's field, valid per this function's contract.
-        unsafe {
-            self.write(
-                self.offsets.imported_table(t.as_u32()),
-                VMTableImport { from, vmctx },
-            )
-        }
-    }
-
-    /// Points imported memory `m` at its definition.
-    ///
-    /// # Safety
-    ///
-    /// As [`VmctxAlloc::set_table_import`], for a memory.
-    pub(crate) unsafe fn set_memory_import(&self, m: MemoryIndex, from: *mut VMMemoryDefinition) {
-        let vmctx = std::ptr::null_mut();
-        // SAFETY: the import's field, valid per this function's contract.
-        unsafe {
-            self.write(
-                self.offsets.imported_memory(m.as_u32()),
-                VMMemoryImport { from, vmctx },
-            )
-        }
-    }
-
-    /// Points imported global `g` at its storage.
-    ///
-    /// # Safety
-    ///
-    /// As [`VmctxAlloc::set_table_import`], for a global.
-    pub(crate) unsafe fn set_global_import(&self, g: GlobalIndex, from: *mut VMGlobalDefinition) {
-        // SAFETY: the import's field, valid per this function's contract.
-        unsafe {
-            self.write(
-                self.offsets.imported_global(g.as_u32()),
-                VMGlobalImport { from },
-            )
-        }
+    import_setters! {
+        /// Points imported table `t` at its definition.
+        ///
+        /// # Safety
+        ///
+        /// `from` must be the definition of a live table of the type the
+        /// module imports, living as long as the instance.
+        fn set_table_import(t: TableIndex, from: *mut VMTableDefinition) at imported_table
+            = VMTableImport { from, vmctx: std::ptr::null_mut() };
+        /// Points imported memory `m` at its definition.
+        ///
+        /// # Safety
+        ///
+        /// As [`VmctxAlloc::set_table_import`], for a memory.
+        fn set_memory_import(m: MemoryIndex, from: *mut VMMemoryDefinition) at imported_memory
+            = VMMemoryImport { from, vmctx: std::ptr::null_mut() };
+        /// Points imported global `g` at its storage.
+        ///
+        /// # Safety
+        ///
+        /// As [`VmctxAlloc::set_table_import`], for a global.
+        fn set_global_import(g: GlobalIndex, from: *mut VMGlobalDefinition) at imported_global
+            = VMGlobalImport { from };
     }
 }
 
