@@ -51,6 +51,22 @@ pub(crate) fn here() -> usize {
     std::hint::black_box(std::ptr::addr_of!(anchor)) as usize
 }
 
+/// The instruction that loads the word at address `{p}` into `{w}`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! load_word_instruction {
+    () => {
+        "mov {w}, qword ptr [{p}]"
+    };
+}
+
+/// The instruction that loads the word at address `{p}` into `{w}`.
+#[cfg(target_arch = "aarch64")]
+macro_rules! load_word_instruction {
+    () => {
+        "ldr {w}, [{p}]"
+    };
+}
+
 /// The word at `at`, read by one load instruction: the stack holds
 /// padding and slots never written, which a Rust read may not observe as
 /// an integer, but a machine load gives whatever bits are there.
@@ -58,33 +74,13 @@ pub(crate) fn here() -> usize {
 /// # Safety
 ///
 /// `at` must be mapped, readable and word-aligned.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 unsafe fn read_word(at: usize) -> usize {
     let word: usize;
     // SAFETY: per this function's contract; the load changes nothing.
     unsafe {
         std::arch::asm!(
-            "mov {w}, qword ptr [{p}]",
-            p = in(reg) at,
-            w = lateout(reg) word,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    word
-}
-
-/// The word at `at`, read by one load instruction (see the x86-64 one).
-///
-/// # Safety
-///
-/// `at` must be mapped, readable and word-aligned.
-#[cfg(target_arch = "aarch64")]
-unsafe fn read_word(at: usize) -> usize {
-    let word: usize;
-    // SAFETY: per this function's contract; the load changes nothing.
-    unsafe {
-        std::arch::asm!(
-            "ldr {w}, [{p}]",
+            load_word_instruction!(),
             p = in(reg) at,
             w = lateout(reg) word,
             options(nostack, preserves_flags, readonly),

@@ -140,38 +140,34 @@ pub(crate) fn init_traps() {
     });
 }
 
-/// The program counter at which the signal was raised.
+/// The program counter and the frame pointer register when the signal was
+/// raised.
 ///
 /// # Safety
 ///
 /// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn faulting_pc(context: *mut libc::c_void) -> usize {
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+unsafe fn faulting_pc_and_fp(context: *mut libc::c_void) -> (usize, usize) {
     // SAFETY: per this function's contract, `context` points at the
     // interrupted thread's `ucontext_t`.
-    unsafe {
-        let context = &*context.cast::<libc::ucontext_t>();
-        context.uc_mcontext.gregs[libc::REG_RIP as usize] as usize
-    }
+    let mcontext = unsafe { &(*context.cast::<libc::ucontext_t>()).uc_mcontext };
+    #[cfg(target_arch = "x86_64")]
+    let registers = (
+        mcontext.gregs[libc::REG_RIP as usize],
+        mcontext.gregs[libc::REG_RBP as usize],
+    );
+    // The frame pointer is `x29`.
+    #[cfg(target_arch = "aarch64")]
+    let registers = (mcontext.pc, mcontext.regs[29]);
+    (registers.0 as usize, registers.1 as usize)
 }
 
-/// The program counter at which the signal was raised.
-///
-/// # Safety
-///
-/// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
-#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn faulting_pc(context: *mut libc::c_void) -> usize {
-    // SAFETY: per this function's contract, `context` points at the
-    // interrupted thread's `ucontext_t`.
-    unsafe {
-        let context = &*context.cast::<libc::ucontext_t>();
-        context.uc_mcontext.pc as usize
-    }
-}
-
-/// The program counter at which the signal was raised: unknown on this
-/// platform, so no fault is ever treated as a trap.
+/// The program counter and the frame pointer when the signal was raised:
+/// unknown on this platform, so no fault is ever treated as a trap and
+/// traps have no backtrace.
 ///
 /// # Safety
 ///
@@ -180,52 +176,8 @@ unsafe fn faulting_pc(context: *mut libc::c_void) -> usize {
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 )))]
-unsafe fn faulting_pc(_context: *mut libc::c_void) -> usize {
-    0
-}
-
-/// The frame pointer register when the signal was raised.
-///
-/// # Safety
-///
-/// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn faulting_fp(context: *mut libc::c_void) -> usize {
-    // SAFETY: per this function's contract, `context` points at the
-    // interrupted thread's `ucontext_t`.
-    unsafe {
-        let context = &*context.cast::<libc::ucontext_t>();
-        context.uc_mcontext.gregs[libc::REG_RBP as usize] as usize
-    }
-}
-
-/// The frame pointer register (`x29`) when the signal was raised.
-///
-/// # Safety
-///
-/// `context` must be the `ucontext_t` pointer a `SA_SIGINFO` handler got.
-#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn faulting_fp(context: *mut libc::c_void) -> usize {
-    // SAFETY: per this function's contract, `context` points at the
-    // interrupted thread's `ucontext_t`.
-    unsafe {
-        let context = &*context.cast::<libc::ucontext_t>();
-        context.uc_mcontext.regs[29] as usize
-    }
-}
-
-/// The frame pointer when the signal was raised: unknown on this platform,
-/// so traps have no backtrace.
-///
-/// # Safety
-///
-/// No requirement; the signature matches the supported platforms'.
-#[cfg(not(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-)))]
-unsafe fn faulting_fp(_context: *mut libc::c_void) -> usize {
-    0
+unsafe fn faulting_pc_and_fp(_context: *mut libc::c_void) -> (usize, usize) {
+    (0, 0)
 }
 
 /// Our handler of `SIGSEGV`, `SIGBUS`, `SIGILL` and `SIGFPE`.
@@ -241,7 +193,7 @@ extern "C" fn trap_handler(
     if !activation.is_null() {
         // SAFETY: the kernel passes the interrupted context to `SA_SIGINFO`
         // handlers.
-        let pc = unsafe { faulting_pc(context) };
+        let (pc, fp) = unsafe { faulting_pc_and_fp(context) };
         let trap = lookup_trap(pc).or_else(|| {
             ((signal == libc::SIGSEGV || signal == libc::SIGBUS) && is_wasm_pc(pc))
                 .then_some(Trap::MemoryOutOfBounds)
@@ -256,7 +208,7 @@ extern "C" fn trap_handler(
             unsafe {
                 let backtrace = (*activation).backtrace;
                 if !backtrace.is_null() && is_wasm_body_pc(pc) {
-                    stack_walk::walk(Some(pc), faulting_fp(context), &mut *backtrace);
+                    stack_walk::walk(Some(pc), fp, &mut *backtrace);
                 }
             }
             // SAFETY: `activation` is this thread's innermost live

@@ -14,30 +14,30 @@ impl BodyTranslator<'_, '_> {
     pub(in crate::translate) fn translate_call(&mut self, op: &Operator<'_>) -> Handled {
         use CallKind::{Call, TailCall};
         use Operator as O;
+        // A tail call is translated as the call it replaces, of another kind.
+        let kind = match *op {
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } | O::ReturnCallRef { .. } => {
+                TailCall
+            }
+            _ => Call,
+        };
         match *op {
-            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index), Call),
-            O::ReturnCall { function_index } => {
-                self.call(FuncIndex::from_u32(function_index), TailCall)
+            O::Call { function_index } | O::ReturnCall { function_index } => {
+                self.call(FuncIndex::from_u32(function_index), kind)
             }
             O::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(
-                TypeIndex::from_u32(type_index),
-                TableIndex::from_u32(table_index),
-                Call,
-            )?,
-            O::ReturnCallIndirect {
+            }
+            | O::ReturnCallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(
-                TypeIndex::from_u32(type_index),
-                TableIndex::from_u32(table_index),
-                TailCall,
-            )?,
-            O::CallRef { type_index } => self.call_ref(TypeIndex::from_u32(type_index), Call),
-            O::ReturnCallRef { type_index } => {
-                self.call_ref(TypeIndex::from_u32(type_index), TailCall)
+            } => {
+                let table = TableIndex::from_u32(table_index);
+                self.call_indirect(TypeIndex::from_u32(type_index), table, kind)?
+            }
+            O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
+                self.call_ref(TypeIndex::from_u32(type_index), kind)
             }
             _ => return Ok(false),
         }

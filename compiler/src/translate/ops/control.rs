@@ -28,14 +28,7 @@ impl BodyTranslator<'_, '_> {
             O::Block { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
                 let next = self.new_block_with(&results);
-                self.control.push(ControlFrame {
-                    kind: ControlKind::Block,
-                    next,
-                    height: self.stack.height() - params.len(),
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    exit_reached: false,
-                });
+                self.open_frame(ControlKind::Block, next, params.len(), results.len());
             }
             O::Loop { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
@@ -45,14 +38,8 @@ impl BodyTranslator<'_, '_> {
                 let height = self.stack.height() - params.len();
                 self.enter(header, height);
                 self.env.epoch_check(&mut self.b);
-                self.control.push(ControlFrame {
-                    kind: ControlKind::Loop { header },
-                    next,
-                    height,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    exit_reached: false,
-                });
+                let kind = ControlKind::Loop { header };
+                self.open_frame(kind, next, params.len(), results.len());
             }
             O::If { blockty } => {
                 let cond = self.stack.pop();
@@ -65,16 +52,10 @@ impl BodyTranslator<'_, '_> {
                 self.b.seal_block(then_block);
                 self.b.seal_block(else_block);
                 self.b.switch_to_block(then_block);
-                self.control.push(ControlFrame {
-                    kind: ControlKind::If {
-                        else_block: Some(else_block),
-                    },
-                    next,
-                    height: self.stack.height() - params.len(),
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    exit_reached: false,
-                });
+                let kind = ControlKind::If {
+                    else_block: Some(else_block),
+                };
+                self.open_frame(kind, next, params.len(), results.len());
             }
             O::Else => {
                 self.env.flush_fuel(&mut self.b);
@@ -148,6 +129,25 @@ impl BodyTranslator<'_, '_> {
             self.b.append_block_param(block, *t);
         }
         block
+    }
+
+    /// Opens a construct of `kind` whose `num_params` parameters are on top
+    /// of the operand stack and whose `num_results` results flow to `next`.
+    pub(in crate::translate) fn open_frame(
+        &mut self,
+        kind: ControlKind,
+        next: Block,
+        num_params: usize,
+        num_results: usize,
+    ) {
+        self.control.push(ControlFrame {
+            kind,
+            next,
+            height: self.stack.height() - num_params,
+            num_params,
+            num_results,
+            exit_reached: false,
+        });
     }
 
     /// Moves to `block` and replaces the top of the stack, from `height`,

@@ -8,7 +8,7 @@
 //! ([`crate::translate::env`]).
 
 use super::super::env::Catch;
-use super::super::stack::{ControlFrame, ControlKind};
+use super::super::stack::ControlKind;
 use super::super::{BodyTranslator, Handled, block_args};
 use crate::abi::{POINTER, ir_type};
 use crate::index::TagIndex;
@@ -28,14 +28,7 @@ impl BodyTranslator<'_, '_> {
                 self.b.seal_block(body);
                 self.b.switch_to_block(body);
                 self.env.push_catches(catches);
-                self.control.push(ControlFrame {
-                    kind: ControlKind::TryTable,
-                    next,
-                    height: self.stack.height() - params.len(),
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    exit_reached: false,
-                });
+                self.open_frame(ControlKind::TryTable, next, params.len(), results.len());
             }
             Operator::Throw { tag_index } => {
                 let tag = TagIndex::from_u32(tag_index);

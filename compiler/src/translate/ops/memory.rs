@@ -48,9 +48,8 @@ impl BodyTranslator<'_, '_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Some(I16), &memarg),
             O::I64Store32 { memarg } => self.store(Some(I32), &memarg),
             O::MemorySize { mem } => {
-                let v = self
-                    .env
-                    .memory_size(&mut self.b, MemoryIndex::from_u32(mem));
+                let mem = MemoryIndex::from_u32(mem);
+                let v = self.env.memory_size(&mut self.b, mem);
                 self.stack.push(v);
             }
             O::MemoryGrow { mem } => {
