@@ -4,7 +4,7 @@
 //! of a 64-bit memory, growth asked for near 2^64, a data segment that
 //! does not fit in the second memory.
 
-use crate::harness::{assert_trap, call_ok, engine, new_instance, trap};
+use crate::harness::{RecordingLimiter, assert_trap, call_ok, engine, new_instance, trap};
 use trestle::{
     Engine, Instance, Linker, MAX_MEMORY64_PAGES, Memory, MemoryType, Module, ResourceLimiter,
     Store, Trap, Val,
@@ -119,41 +119,25 @@ fn out_of_bounds_at_the_top_of_a_64_bit_memory() {
     assert_eq!(load8.call(&mut store, 65535).unwrap(), 0xaa);
 }
 
-/// Records what the limiter is asked.
-#[derive(Default)]
-struct Recorder {
-    asked: Vec<(usize, usize)>,
-}
-
-impl ResourceLimiter for Recorder {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> trestle::Result<bool> {
-        self.asked.push((current, desired));
-        Ok(desired <= 4 << 16)
-    }
-
-    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> trestle::Result<bool> {
-        Ok(true)
-    }
-}
-
 /// Adversarial: `memory.grow` of a 64-bit memory by page counts whose size
 /// in bytes does not fit in 64 bits returns -1 without overflowing, and the
 /// limiter is asked only about sizes that exist.
 #[test]
 fn growth_near_2_pow_64_is_refused() {
     let engine = engine();
-    let mut store = Store::new(&engine, Recorder::default());
+    let mut store = Store::new(
+        &engine,
+        RecordingLimiter {
+            max_memory_bytes: Some(4 << 16),
+            ..RecordingLimiter::default()
+        },
+    );
     store.limiter(|r| r as &mut dyn ResourceLimiter);
     let module = Module::new(&engine, MEMORY64.replace("i64 1 3", "i64 1")).unwrap();
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
     let grow = inst.get_typed_func::<i64, i64>(&mut store, "grow").unwrap();
     let size = inst.get_typed_func::<(), i64>(&mut store, "size").unwrap();
-    store.data_mut().asked.clear();
+    store.data_mut().memory_asks.clear();
     for delta in [
         -1i64,
         1 << 48,
@@ -166,7 +150,7 @@ fn growth_near_2_pow_64_is_refused() {
     }
     // Only 2^48 - 2 more pages make a size that fits in 64 bits (2^64 -
     // 64 KiB): the limiter was asked about that one alone, and refused.
-    assert_eq!(store.data().asked, [(65536, usize::MAX - 65535)]);
+    assert_eq!(store.data().memory_asks, [(65536, usize::MAX - 65535)]);
     assert_eq!(size.call(&mut store, ()).unwrap(), 1);
     assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
     assert_eq!(size.call(&mut store, ()).unwrap(), 3);

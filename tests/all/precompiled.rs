@@ -4,7 +4,7 @@
 //! corrupted files (adversarial: a damaged file must be an error, never a
 //! crash), and serial and parallel compilation giving the same code.
 
-use crate::harness::{self, call_i32, trap};
+use crate::harness::{self, XorShift, call_i32, trap};
 use trestle::{Config, Engine, Instance, Module, Store, Trap, Val};
 use trestle_compiler::{Compiler, CompilerOptions};
 
@@ -233,18 +233,6 @@ fn other_version_or_target_is_refused_by_name() {
     assert!(err.contains(&format!("CPU features: {to}")), "{err}");
 }
 
-/// A small deterministic generator for the corruption test.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Adversarial: every truncation and seeded byte corruption of a file is
 /// an error, and the engine stays usable.
 #[test]
@@ -432,11 +420,7 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
     let dir = harness::cli::scratch_dir("cli-compile");
     let fib = dir.join("fib.cwasm");
     let fib = fib.to_str().unwrap();
-    let out = harness::trestle("compile")
-        .args(["examples/fib.wat", "-o", fib])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    harness::successful_stdout(harness::trestle("compile").args(["examples/fib.wat", "-o", fib]));
     let bytes = std::fs::read(fib).unwrap();
     assert!(Module::is_precompiled(&bytes));
     // A precompiled file runs only when the user says they trust it: its
@@ -453,12 +437,14 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
         assert!(stderr.contains("--allow-precompiled"), "{stderr}");
         assert!(out.stdout.is_empty(), "{out:?}");
     }
-    let out = harness::trestle("run")
-        .args(["--allow-precompiled", fib, "--invoke", "fib", "10"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "55\n");
+    let stdout = harness::successful_stdout(harness::trestle("run").args([
+        "--allow-precompiled",
+        fib,
+        "--invoke",
+        "fib",
+        "10",
+    ]));
+    assert_eq!(stdout, "55\n");
 
     // Settings that change the code must match: metering with fuel does.
     let out = harness::trestle("run")
@@ -480,19 +466,14 @@ fn cli_compile_then_run_and_bench_a_cwasm() {
     // A WASI program, its output name derived from the input's.
     let hello = dir.join("hello-wasi.wasm");
     std::fs::copy("examples/hello-wasi.wasm", &hello).unwrap();
-    let out = harness::trestle("compile").arg(&hello).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let out = harness::trestle("run")
-        .arg("--allow-precompiled")
-        .arg(dir.join("hello-wasi.cwasm"))
-        .arg("precompiled")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "Hello, precompiled!\n"
+    harness::successful_stdout(harness::trestle("compile").arg(&hello));
+    let stdout = harness::successful_stdout(
+        harness::trestle("run")
+            .arg("--allow-precompiled")
+            .arg(dir.join("hello-wasi.cwasm"))
+            .arg("precompiled"),
     );
+    assert_eq!(stdout, "Hello, precompiled!\n");
 
     // `trestle bench --module` on Trestle's default engine.
     let lazy = dir.join("lazy.cwasm");

@@ -6,7 +6,7 @@
 //! both table initialization modes.
 
 use super::{CALL, backtrace, names};
-use trestle::{Caller, Config, Engine, Instance, Linker, Module, Store, Trap};
+use trestle::{Caller, Config, Instance, Store, Trap};
 
 /// The `0xfc` prefix of the bulk memory and table operators.
 const PREFIX: u8 = 0xfc;
@@ -70,20 +70,17 @@ const TABLE_GROW: u8 = 0x0f;
 const TABLE_FILL: u8 = 0x11;
 
 /// The module instantiated with `host.bump` (which increments the epoch),
-/// in a store with fuel and epoch interruption as `config` has them.
-fn instance(config: &Config) -> (Store<()>, Instance, Vec<u8>) {
-    let engine = Engine::new(config).unwrap();
-    let binary = wat::parse_str(BULK).unwrap();
-    let module = Module::new(&engine, &binary).unwrap();
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap("host", "bump", |caller: Caller<'_, ()>| {
+/// in a store of `config()` in table mode `lazy`, changed by `configure`
+/// (fuel, epoch interruption, backtraces).
+fn instance(lazy: bool, configure: impl FnOnce(&mut Config)) -> (Store<()>, Instance, Vec<u8>) {
+    let mut config = crate::harness::config();
+    config.table_lazy_init(lazy);
+    configure(&mut config);
+    super::instance_with(&config, BULK, |linker| {
+        linker.func_wrap("host", "bump", |caller: Caller<'_, ()>| {
             caller.engine().increment_epoch();
         })
-        .unwrap();
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    (store, instance, binary)
+    })
 }
 
 /// Calls export `name`, checks it traps with `expected`, and that the
@@ -124,17 +121,10 @@ fn check(
     }
 }
 
-/// `config()` with the table mode `lazy`.
-fn config(lazy: bool) -> Config {
-    let mut config = crate::harness::config();
-    config.table_lazy_init(lazy);
-    config
-}
-
 #[test]
 fn out_of_bounds_bulk_operators_have_every_frame() {
     for lazy in [true, false] {
-        let (mut store, instance, binary) = instance(&config(lazy));
+        let (mut store, instance, binary) = instance(lazy, |_| {});
         let cases = [
             ("memory_fill", Trap::MemoryOutOfBounds, MEMORY_FILL),
             ("memory_copy", Trap::MemoryOutOfBounds, MEMORY_COPY),
@@ -154,9 +144,9 @@ fn out_of_bounds_bulk_operators_have_every_frame() {
 #[test]
 fn fuel_running_out_in_table_grow_has_every_frame() {
     for lazy in [true, false] {
-        let mut config = config(lazy);
-        config.consume_fuel(true);
-        let (mut store, instance, binary) = instance(&config);
+        let (mut store, instance, binary) = instance(lazy, |c| {
+            c.consume_fuel(true);
+        });
         store.set_fuel(10_000).unwrap();
         check(
             &mut store,
@@ -172,9 +162,9 @@ fn fuel_running_out_in_table_grow_has_every_frame() {
 #[test]
 fn an_epoch_deadline_inside_a_long_fill_has_every_frame() {
     for lazy in [true, false] {
-        let mut config = config(lazy);
-        config.epoch_interruption(true);
-        let (mut store, instance, binary) = instance(&config);
+        let (mut store, instance, binary) = instance(lazy, |c| {
+            c.epoch_interruption(true);
+        });
         store.set_epoch_deadline(1);
         let f = instance.get_func(&mut store, "long_fill").unwrap();
         let err = f.call(&mut store, &[], &mut []).unwrap_err();
@@ -188,9 +178,9 @@ fn an_epoch_deadline_inside_a_long_fill_has_every_frame() {
 
 #[test]
 fn backtraces_off_leave_libcall_traps_bare() {
-    let mut config = config(true);
-    config.wasm_backtrace(false);
-    let (mut store, instance, _) = instance(&config);
+    let (mut store, instance, _) = instance(true, |c| {
+        c.wasm_backtrace(false);
+    });
     let f = instance.get_func(&mut store, "memory_fill").unwrap();
     let err = f.call(&mut store, &[], &mut []).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));

@@ -27,13 +27,8 @@ const CALL_INDIRECT: u8 = 0x11;
 /// host function `host.check` (it captures a backtrace and returns an
 /// error) defined.
 fn instance(config: &Config, wat: &str) -> (Store<()>, Instance, Vec<u8>) {
-    let engine = Engine::new(config).unwrap();
-    let binary = wat::parse_str(wat).unwrap();
-    let module = Module::new(&engine, &binary).unwrap();
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap(
+    instance_with(config, wat, |linker| {
+        linker.func_wrap(
             "host",
             "fail",
             |caller: Caller<'_, ()>| -> trestle::Result<()> {
@@ -44,7 +39,22 @@ fn instance(config: &Config, wat: &str) -> (Store<()>, Instance, Vec<u8>) {
                 )))
             },
         )
-        .unwrap();
+    })
+}
+
+/// `wat` compiled and instantiated in a new store of `config` with the
+/// host functions `define` adds to the linker, and the module's bytes.
+fn instance_with(
+    config: &Config,
+    wat: &str,
+    define: impl FnOnce(&mut Linker<()>) -> trestle::Result<&mut Linker<()>>,
+) -> (Store<()>, Instance, Vec<u8>) {
+    let engine = Engine::new(config).unwrap();
+    let binary = wat::parse_str(wat).unwrap();
+    let module = Module::new(&engine, &binary).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    define(&mut linker).unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     (store, instance, binary)
 }

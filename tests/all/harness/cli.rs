@@ -27,3 +27,15 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Runs `cmd`, checks that it succeeded, and returns its standard output.
+///
+/// # Panics
+///
+/// When the command cannot run or fails.
+#[track_caller]
+pub fn successful_stdout(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("failed to run the command");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

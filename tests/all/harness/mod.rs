@@ -2,7 +2,8 @@
 //! that one environment variable switches the table mode of the whole
 //! suite), calling wasm and judging its traps and panics
 //! ([`calls`]), the modules several subjects share ([`modules`]), payloads
-//! that count their drops ([`payloads`]), and the `trestle` command and
+//! that count their drops ([`payloads`]), a limiter that records what it is
+//! asked ([`limiters`]), and the `trestle` command and
 //! scratch directories ([`cli`]). Everything is re-exported here, so a test
 //! names `harness::instantiate` whatever file it comes from.
 //!
@@ -18,11 +19,13 @@
 
 pub mod calls;
 pub mod cli;
+pub mod limiters;
 pub mod modules;
 pub mod payloads;
 
 pub use calls::*;
 pub use cli::*;
+pub use limiters::*;
 pub use modules::*;
 pub use payloads::*;
 
@@ -133,6 +136,20 @@ fn the_mode_reaches_configs_engines_and_the_cli() {
         Config::new().get_table_lazy_init(),
         "the runtime's default does not depend on the environment"
     );
+}
+
+/// A deterministic xorshift generator of pseudo-random words, for the
+/// seeded adversarial tests.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next word.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
 }
 
 /// Fuzz input made from a seed, for the seeded runs of the fuzz targets'

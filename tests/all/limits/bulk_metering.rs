@@ -9,7 +9,7 @@
 
 use crate::harness::{instantiate_with_host, trap, typed_func};
 use std::sync::mpsc;
-use trestle::{Caller, Instance, Store, Trap};
+use trestle::{Caller, Instance, Store, Trap, TypedFunc, WasmParams};
 
 const BULK: &str = r#"(module
   (import "host" "bump" (func $bump))
@@ -62,6 +62,18 @@ fn fuel_of(store: &mut Store<()>, f: impl FnOnce(&mut Store<()>)) -> u64 {
     (1 << 40) - store.get_fuel().unwrap()
 }
 
+/// The fuel `f` consumes with the arguments `sized` beyond what it consumes
+/// with `empty`.
+fn extra_fuel<P: WasmParams + Copy>(
+    store: &mut Store<()>,
+    f: &TypedFunc<P, ()>,
+    empty: P,
+    sized: P,
+) -> u64 {
+    let base = fuel_of(store, |s| f.call(s, empty).unwrap());
+    fuel_of(store, |s| f.call(s, sized).unwrap()) - base
+}
+
 #[test]
 fn bulk_operators_pay_fuel_for_what_they_touch() {
     let (mut store, inst) = setup(true, false);
@@ -78,23 +90,18 @@ fn bulk_operators_pay_fuel_for_what_they_touch() {
         let used = fuel_of(&mut store, |s| mem_fill.call(s, (0, len)).unwrap());
         assert_eq!(used - base, extra, "memory.fill of {len} bytes");
     }
-    let base = fuel_of(&mut store, |s| mem_copy.call(s, (0, 100, 0)).unwrap());
-    let used = fuel_of(&mut store, |s| mem_copy.call(s, (0, 100, 640)).unwrap());
-    assert_eq!(used - base, 10, "memory.copy of 640 bytes");
-    let base = fuel_of(&mut store, |s| mem_init.call(s, (0, 0)).unwrap());
-    let used = fuel_of(&mut store, |s| mem_init.call(s, (0, 128)).unwrap());
-    assert_eq!(used - base, 2, "memory.init of 128 bytes");
+    let extra = extra_fuel(&mut store, &mem_copy, (0, 100, 0), (0, 100, 640));
+    assert_eq!(extra, 10, "memory.copy of 640 bytes");
+    let extra = extra_fuel(&mut store, &mem_init, (0, 0), (0, 128));
+    assert_eq!(extra, 2, "memory.init of 128 bytes");
 
     // One unit per element.
-    let base = fuel_of(&mut store, |s| tab_fill.call(s, (0, 0)).unwrap());
-    let used = fuel_of(&mut store, |s| tab_fill.call(s, (5, 1000)).unwrap());
-    assert_eq!(used - base, 1000, "table.fill of 1000 elements");
-    let base = fuel_of(&mut store, |s| tab_copy.call(s, (0, 0, 0)).unwrap());
-    let used = fuel_of(&mut store, |s| tab_copy.call(s, (7, 3, 250)).unwrap());
-    assert_eq!(used - base, 250, "table.copy of 250 elements");
-    let base = fuel_of(&mut store, |s| tab_init.call(s, (0, 0)).unwrap());
-    let used = fuel_of(&mut store, |s| tab_init.call(s, (9, 10)).unwrap());
-    assert_eq!(used - base, 10, "table.init of 10 elements");
+    let extra = extra_fuel(&mut store, &tab_fill, (0, 0), (5, 1000));
+    assert_eq!(extra, 1000, "table.fill of 1000 elements");
+    let extra = extra_fuel(&mut store, &tab_copy, (0, 0, 0), (7, 3, 250));
+    assert_eq!(extra, 250, "table.copy of 250 elements");
+    let extra = extra_fuel(&mut store, &tab_init, (0, 0), (9, 10));
+    assert_eq!(extra, 10, "table.init of 10 elements");
 }
 
 #[test]

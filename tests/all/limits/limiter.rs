@@ -2,7 +2,7 @@
 //! and at instantiation without leaving anything half made, and it is
 //! asked about every growth, even one compiled code could do in place.
 
-use crate::harness::{GROW32, both_modes, trap};
+use crate::harness::{GROW32, RecordingLimiter, both_modes, trap};
 use trestle::{Instance, Module, Ref, RefType, ResourceLimiter, Store, Table, TableType, Trap};
 
 #[derive(Default)]
@@ -79,35 +79,13 @@ fn limiter_refuses_growth_and_instantiation_without_leaks() {
     });
 }
 
-/// A limiter that allows everything and counts what it is asked.
-#[derive(Default)]
-struct Counting {
-    table_asks: Vec<(usize, usize)>,
-}
-
-impl ResourceLimiter for Counting {
-    fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> trestle::Result<bool> {
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> trestle::Result<bool> {
-        self.table_asks.push((current, desired));
-        Ok(true)
-    }
-}
-
 #[test]
 fn limiter_installed_after_growth_is_asked_on_every_growth_from_wasm() {
     // Compiled code grows a table in place while its storage has room; a
     // limiter installed later must still see every growth, and the table
     // must read back the same either way.
     both_modes(|engine| {
-        let mut store = Store::new(engine, Counting::default());
+        let mut store = Store::new(engine, RecordingLimiter::default());
         let module = Module::new(
             engine,
             r#"(module

@@ -3,7 +3,7 @@
 //! and flag and enum arguments are checked before anything else.
 
 use super::{EBADF, Guest, OUT, PATH, SIGNATURES, assert_all_functions_listed};
-use crate::harness::scratch_dir;
+use crate::harness::{XorShift, scratch_dir};
 use trestle::{Linker, Module, Store, Val};
 use trestle_wasi::{
     DirPerms, Errno, FilePerms, I32Exit, MemoryInputPipe, MemoryOutputPipe, WasiCtxBuilder,
@@ -41,45 +41,33 @@ fn proc_exit_reaches_the_caller_as_i32_exit() {
     assert_eq!(g.errno("sched_yield", &[]), 0);
 }
 
-/// A deterministic xorshift generator for the wild-argument test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value that is often a boundary: near 0, the end of the guest's
-    /// one page, the top of the 32-bit range, or anything.
-    fn arg(&mut self) -> u64 {
-        const SPECIAL: &[u64] = &[
-            0,
-            1,
-            2,
-            3,
-            4,
-            7,
-            8,
-            9,
-            0xFFFF,
-            0xFFF8,
-            0x1_0000,
-            0x1_0000 - 24,
-            0x7FFF_FFFF,
-            0x8000_0000,
-            0xFFFF_FFF0,
-            0xFFFF_FFFF,
-            u64::MAX,
-            0x8000_0000_0000_0000,
-        ];
-        match self.next() % 4 {
-            0 => self.next(),
-            1 => self.next() % 0x1_0000,
-            _ => SPECIAL[(self.next() % SPECIAL.len() as u64) as usize],
-        }
+/// A value that is often a boundary: near 0, the end of the guest's one
+/// page, the top of the 32-bit range, or anything.
+fn wild_arg(rng: &mut XorShift) -> u64 {
+    const SPECIAL: &[u64] = &[
+        0,
+        1,
+        2,
+        3,
+        4,
+        7,
+        8,
+        9,
+        0xFFFF,
+        0xFFF8,
+        0x1_0000,
+        0x1_0000 - 24,
+        0x7FFF_FFFF,
+        0x8000_0000,
+        0xFFFF_FFF0,
+        0xFFFF_FFFF,
+        u64::MAX,
+        0x8000_0000_0000_0000,
+    ];
+    match rng.next() % 4 {
+        0 => rng.next(),
+        1 => rng.next() % 0x1_0000,
+        _ => SPECIAL[(rng.next() % SPECIAL.len() as u64) as usize],
     }
 }
 
@@ -95,7 +83,7 @@ fn wild_arguments_never_crash_the_host() {
         .stdout(MemoryOutputPipe::new(1 << 16))
         .stderr(MemoryOutputPipe::new(1 << 16));
     let mut g = Guest::new(&mut b);
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
     let (mut errnos, mut traps) = (0, 0);
     for round in 0..60 {
         for (name, params, _) in SIGNATURES {
@@ -116,7 +104,7 @@ fn wild_arguments_never_crash_the_host() {
             let args: Vec<Val> = params
                 .chars()
                 .map(|c| {
-                    let v = rng.arg();
+                    let v = wild_arg(&mut rng);
                     if c == 'I' {
                         Val::I64(v as i64)
                     } else {

@@ -6,7 +6,7 @@
 //! would depend on the moment or on chance (clocks, random numbers) print
 //! properties of what they observe instead of values.
 
-use crate::harness::{scratch_dir, trestle};
+use crate::harness::{scratch_dir, successful_stdout, trestle};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
@@ -145,16 +145,12 @@ fn readme_example() {
     let dir = scratch_dir("readme");
     std::fs::write(dir.join("a"), "").unwrap();
     std::fs::write(dir.join("b"), "").unwrap();
-    let out = trestle("run")
-        .arg("--dir")
-        .arg(format!("{}::/", dir.display()))
-        .args(["examples/hello-wasi.wasm", "Trestle"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "Hello, Trestle!\n/ has 2 entries\n"
+    let stdout = successful_stdout(
+        trestle("run")
+            .arg("--dir")
+            .arg(format!("{}::/", dir.display()))
+            .args(["examples/hello-wasi.wasm", "Trestle"]),
     );
+    assert_eq!(stdout, "Hello, Trestle!\n/ has 2 entries\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
