@@ -90,9 +90,7 @@ fn catch_across_call_indirect_and_instances() {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    let thrower = linker
-        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
-        .unwrap();
+    let thrower = harness::instantiate_linked(&linker, &mut store, THROWER);
     linker.instance(&mut store, "thrower", thrower).unwrap();
     let catcher = linker
         .instantiate(&mut store, &Module::new(&engine, CATCHER).unwrap())
@@ -115,9 +113,7 @@ fn catch_across_call_indirect_and_instances() {
         -2
     );
     // Two instances of one module define two tags.
-    let other = linker
-        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
-        .unwrap();
+    let other = harness::instantiate_linked(&linker, &mut store, THROWER);
     let t1 = thrower.get_tag(&mut store, "t").unwrap();
     let t2 = other.get_tag(&mut store, "t").unwrap();
     assert_ne!(t1, t2);
@@ -138,33 +134,23 @@ fn host_tag_is_shared_by_importers() {
     );
     let mut linker = Linker::new(&engine);
     linker.define(&store, "host", "tag", tag).unwrap();
-    let thrower = linker
-        .instantiate(
-            &mut store,
-            &Module::new(
-                &engine,
-                r#"(module (import "host" "tag" (tag $t (param i64)))
-                    (func (export "throw") (param i64) (throw $t (local.get 0))))"#,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+    let thrower = harness::instantiate_linked(
+        &linker,
+        &mut store,
+        r#"(module (import "host" "tag" (tag $t (param i64)))
+            (func (export "throw") (param i64) (throw $t (local.get 0))))"#,
+    );
     linker.instance(&mut store, "thrower", thrower).unwrap();
-    let catcher = linker
-        .instantiate(
-            &mut store,
-            &Module::new(
-                &engine,
-                r#"(module (import "host" "tag" (tag $t (param i64)))
-                    (import "thrower" "throw" (func $throw (param i64)))
-                    (func (export "run") (param i64) (result i64)
-                        (block $h (result i64)
-                            (try_table (catch $t $h) (call $throw (local.get 0)))
-                            (i64.const 0))))"#,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+    let catcher = harness::instantiate_linked(
+        &linker,
+        &mut store,
+        r#"(module (import "host" "tag" (tag $t (param i64)))
+            (import "thrower" "throw" (func $throw (param i64)))
+            (func (export "run") (param i64) (result i64)
+                (block $h (result i64)
+                    (try_table (catch $t $h) (call $throw (local.get 0)))
+                    (i64.const 0))))"#,
+    );
     let run = catcher
         .get_typed_func::<i64, i64>(&mut store, "run")
         .unwrap();
@@ -352,9 +338,7 @@ fn exception_through_a_host_function_stays_an_exception() {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::<()>::new(&engine);
-    let thrower = linker
-        .instantiate(&mut store, &Module::new(&engine, THROWER).unwrap())
-        .unwrap();
+    let thrower = harness::instantiate_linked(&linker, &mut store, THROWER);
     let throw = thrower.get_func(&mut store, "throw").unwrap();
     linker
         .func_wrap(
@@ -370,24 +354,19 @@ fn exception_through_a_host_function_stays_an_exception() {
         )
         .unwrap();
     linker.instance(&mut store, "thrower", thrower).unwrap();
-    let outer = linker
-        .instantiate(
-            &mut store,
-            &Module::new(
-                &engine,
-                r#"(module
-                    (import "thrower" "t" (tag $t (param i32)))
-                    (import "host" "call_thrower" (func $host (param i32)))
-                    (export "t" (tag $t))
-                    (func (export "run") (param i32) (result i32)
-                        (block $h (result i32)
-                            (try_table (catch $t $h) (call $host (local.get 0)))
-                            (i32.const -1)))
-                    (func (export "uncaught") (param i32) (call $host (local.get 0))))"#,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+    let outer = harness::instantiate_linked(
+        &linker,
+        &mut store,
+        r#"(module
+            (import "thrower" "t" (tag $t (param i32)))
+            (import "host" "call_thrower" (func $host (param i32)))
+            (export "t" (tag $t))
+            (func (export "run") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $t $h) (call $host (local.get 0)))
+                    (i32.const -1)))
+            (func (export "uncaught") (param i32) (call $host (local.get 0))))"#,
+    );
     assert_eq!(call_i32(&mut store, &outer, "run", &[Val::I32(11)]), 11);
     // With no handler it reaches the host as the outer call's exception.
     let err = harness::call(&mut store, &outer, "uncaught", &[Val::I32(12)]).unwrap_err();

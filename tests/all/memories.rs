@@ -205,28 +205,32 @@ fn a_64_bit_memory_grows_past_4_gib() {
     );
 }
 
+/// `wat` instantiated in a new store with a one-page host memory as
+/// `host.mem`: the store, the memory and the result of the instantiation.
+fn with_host_memory(wat: &str) -> (Store<()>, Memory, trestle::Result<Instance>) {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "mem", memory).unwrap();
+    let instance = linker.instantiate(&mut store, &module);
+    (store, memory, instance)
+}
+
 /// Adversarial: an active data segment that does not fit in the second
 /// memory fails instantiation with the spec's trap, after the segments
 /// before it were written.
 #[test]
 fn data_segment_out_of_bounds_in_the_second_memory() {
-    let engine = engine();
-    let mut store = Store::new(&engine, ());
-    let host = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
-    let module = Module::new(
-        &engine,
+    let (store, host, instance) = with_host_memory(
         r#"(module
              (import "host" "mem" (memory 1))
              (memory $second 1)
              (data (memory 0) (i32.const 0) "first")
              (data (memory $second) (i32.const 65534) "abc"))"#,
-    )
-    .unwrap();
-    let mut linker = Linker::new(&engine);
-    linker.define(&store, "host", "mem", host).unwrap();
-    let err = linker
-        .instantiate(&mut store, &module)
-        .expect_err("the segment does not fit");
+    );
+    let err = instance.expect_err("the segment does not fit");
     assert_eq!(trap(err), Trap::MemoryOutOfBounds);
     assert_eq!(&host.data(&store)[..5], b"first");
 }
@@ -236,11 +240,7 @@ fn data_segment_out_of_bounds_in_the_second_memory() {
 /// and a `memory.copy` between two of them.
 #[test]
 fn every_memory_of_an_instance_is_its_own() {
-    let engine = engine();
-    let mut store = Store::new(&engine, ());
-    let imported = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
-    let module = Module::new(
-        &engine,
+    let (mut store, imported, instance) = with_host_memory(
         r#"(module
              (import "host" "mem" (memory $m0 1))
              (memory $m1 (export "m1") 2)
@@ -254,11 +254,8 @@ fn every_memory_of_an_instance_is_its_own() {
              (func (export "grow1") (result i32) (memory.grow $m1 (i32.const 1)))
              (func (export "copy") (param i32 i32)
                (memory.copy $m2 $m1 (i64.extend_i32_u (local.get 0)) (local.get 0) (local.get 1))))"#,
-    )
-    .unwrap();
-    let mut linker = Linker::new(&engine);
-    linker.define(&store, "host", "mem", imported).unwrap();
-    let inst = linker.instantiate(&mut store, &module).unwrap();
+    );
+    let inst = instance.unwrap();
     let m1 = inst.get_memory(&mut store, "m1").unwrap();
     let m2 = inst.get_memory(&mut store, "m2").unwrap();
     assert!(m2.ty(&store).is_64() && !m1.ty(&store).is_64());

@@ -713,13 +713,20 @@ mod tests {
         assert_eq!(s.stack_limit, 1234);
     }
 
+    /// A function whose code is one `ud2`, and the memory holding it (keep
+    /// it alive while the function may run).
     #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn hardware_ud2_trap() {
-        // ud2
+    fn ud2_function() -> (CodeMemory, extern "C" fn()) {
         let code = CodeMemory::new(&[0x0f, 0x0b], vec![(0, Trap::UnreachableCodeReached)]).unwrap();
         // SAFETY: the code is a complete function (it never returns).
         let f: extern "C" fn() = unsafe { mem::transmute(code.base()) };
+        (code, f)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn hardware_ud2_trap() {
+        let (_code, f) = ud2_function();
         let mut s = store();
         for _ in 0..5 {
             // SAFETY: `s` is valid; the faulting code owns nothing.
@@ -814,9 +821,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn nested_hardware_traps() {
-        let ud2 = CodeMemory::new(&[0x0f, 0x0b], vec![(0, Trap::UnreachableCodeReached)]).unwrap();
-        // SAFETY: the code is a complete function (it never returns).
-        let f: extern "C" fn() = unsafe { mem::transmute(ud2.base()) };
+        let (_code, f) = ud2_function();
         let mut outer = store();
         let mut inner = store();
         let inner_ptr: *mut VMStoreContext = &mut inner;

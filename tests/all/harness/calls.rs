@@ -13,6 +13,16 @@ pub fn instantiate(store: &mut Store<()>, wat: &str) -> Instance {
     Instance::new(store, &module, &[]).unwrap()
 }
 
+/// `wat` instantiated in `store` with the imports `linker` defines.
+pub fn instantiate_linked<T: 'static>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    wat: &str,
+) -> Instance {
+    let module = Module::new(store.engine(), wat).unwrap();
+    linker.instantiate(store, &module).unwrap()
+}
+
 /// A new store of `engine` with an instance of `wat`, which has no
 /// imports.
 pub fn new_instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {

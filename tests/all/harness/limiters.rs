@@ -1,7 +1,7 @@
 //! A resource limiter that records what it is asked, for the tests of
 //! growth from wasm and from the host.
 
-use trestle::ResourceLimiter;
+use trestle::{ResourceLimiter, Result};
 
 /// Records every `(current, desired)` size it is asked about; allows every
 /// table growth, and memory growth up to `max_memory_bytes` when set.
@@ -16,22 +16,12 @@ pub struct RecordingLimiter {
 }
 
 impl ResourceLimiter for RecordingLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> trestle::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _: Option<usize>) -> Result<bool> {
         self.memory_asks.push((current, desired));
         Ok(self.max_memory_bytes.is_none_or(|max| desired <= max))
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> trestle::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, _: Option<usize>) -> Result<bool> {
         self.table_asks.push((current, desired));
         Ok(true)
     }
