@@ -17,6 +17,7 @@
 //! `try_table` catches one.
 
 use crate::store::{StoreId, StoreOpaque};
+use crate::values::heap_handle;
 use crate::vm::traphandlers;
 use crate::vm::{StoreInstanceIndex, StoreTagIndex};
 use crate::{AsContext, AsContextMut, TagType, Val, ValType};
@@ -135,16 +136,15 @@ impl ExnObject {
     }
 }
 
-/// A reference to an exception, owned by a store. Like
-/// [`crate::ExternRef`], a `Copy` handle (store id, heap slot, generation)
-/// whose value lives while it is rooted or held by a table, a global, an
-/// exception or running wasm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExnRef {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-}
+heap_handle!(
+    /// A reference to an exception, owned by a store. Like
+    /// [`crate::ExternRef`], a `Copy` handle (store id, heap slot, generation)
+    /// whose value lives while it is rooted or held by a table, a global, an
+    /// exception or running wasm.
+    ExnRef,
+    "exnref",
+    || anyhow::anyhow!("exnref was collected")
+);
 
 impl ExnRef {
     /// A new exception of tag `tag` with payload `payload`, as `throw`
@@ -195,35 +195,6 @@ impl ExnRef {
             index,
             generation: store.externrefs.generation_of(index),
         }
-    }
-
-    /// The raw word for a table, a global or wasm.
-    ///
-    /// # Errors
-    ///
-    /// When the reference belongs to another store or its value was
-    /// collected.
-    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
-        if self.store != store.id {
-            bail!("cross-store value: the exnref belongs to another store");
-        }
-        if !store.externrefs.is_live(self.index, self.generation) {
-            bail!("exnref was collected");
-        }
-        store.externrefs.expose(self.index);
-        Ok(self.index as usize + 1)
-    }
-
-    /// The handle for a raw word of `store` (null for 0), rooted in the
-    /// current scope.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExnRef> {
-        let index = raw.checked_sub(1)? as u32;
-        let generation = store.externrefs.root_raw(index);
-        Some(ExnRef {
-            store: store.id,
-            index,
-            generation,
-        })
     }
 
     fn object<'a>(&self, store: &'a StoreOpaque) -> Result<&'a ExnObject> {

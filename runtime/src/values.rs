@@ -1,53 +1,100 @@
 //! [`Val`], [`Ref`] and [`ExternRef`]: WebAssembly values as the host sees
 //! them, and their conversion to and from the raw form compiled code uses.
 
-use crate::store::{StoreId, StoreOpaque};
+use crate::store::StoreOpaque;
 use crate::{AsContextMut, ExnRef, Func, HeapType, RefType, V128, ValType};
 use anyhow::{Result, bail};
 use std::any::Any;
 use trestle_vmctx::{VMFuncRef, ValRaw};
 
-/// A reference to a host value, owned by a store.
-///
-/// An `ExternRef` is a small `Copy` handle: the store's id, a slot of the
-/// store's externref heap and the slot's generation. The value lives while
-/// something can still use it: while the handle is rooted (it was obtained
-/// in a [`RootScope`](crate::RootScope) that is still open, in a host
-/// function call that has not returned, or outside any scope, which roots
-/// it until the store is dropped), or while a table, a global, an element
-/// segment or running wasm holds the reference. Otherwise a collection
-/// ([`Store::gc`](crate::Store::gc), or the one [`ExternRef::new`] runs as
-/// the heap grows) drops it, and its handles give errors from then on:
-/// never another value, never a dangling one. Every value left is dropped
-/// with the store, exactly once.
-///
-/// ```
-/// use trestle::{Engine, ExternRef, RootScope, Store};
-/// let mut store = Store::new(&Engine::default(), ());
-/// let kept = ExternRef::new(&mut store, "hello")?;
-/// let data = kept.data(&store)?.unwrap();
-/// assert_eq!(data.downcast_ref::<&str>(), Some(&"hello"));
-///
-/// let temporary = ExternRef::new(&mut RootScope::new(&mut store), "bye")?;
-/// store.gc();
-/// assert!(temporary.data(&store).is_err());
-/// assert!(kept.data(&store).is_ok());
-/// # Ok::<(), trestle::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExternRef {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+/// Defines a handle to a value of a store's heap: a `Copy` struct of the
+/// store's id, the value's slot and the slot's generation, with its
+/// conversions to and from the raw word compiled code holds (the slot plus
+/// one; 0 is null). `$kind` names the reference type in errors and
+/// `$collected` makes the error of a handle whose value was collected.
+macro_rules! heap_handle {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $collected:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name {
+            pub(crate) store: $crate::store::StoreId,
+            pub(crate) index: u32,
+            pub(crate) generation: u32,
+        }
+
+        impl $name {
+            /// The raw word for a table, a global or wasm; from now on
+            /// wasm may hold the value.
+            ///
+            /// # Errors
+            ///
+            /// When the reference belongs to another store or its value
+            /// was collected.
+            pub(crate) fn to_raw(self, store: &$crate::store::StoreOpaque) -> ::anyhow::Result<usize> {
+                if self.store != store.id {
+                    ::anyhow::bail!(concat!(
+                        "cross-store value: the ",
+                        $kind,
+                        " belongs to another store"
+                    ));
+                }
+                $crate::values::heap_word(store, self.index, self.generation).ok_or_else($collected)
+            }
+
+            /// The handle for a raw word of `store` (null for 0), rooted
+            /// in the current scope.
+            pub(crate) fn from_raw(store: &mut $crate::store::StoreOpaque, raw: usize) -> Option<$name> {
+                let index = raw.checked_sub(1)? as u32;
+                let generation = store.externrefs.root_raw(index);
+                Some($name {
+                    store: store.id,
+                    index,
+                    generation,
+                })
+            }
+        }
+    };
 }
+pub(crate) use heap_handle;
+
+heap_handle!(
+    /// A reference to a host value, owned by a store.
+    ///
+    /// An `ExternRef` is a small `Copy` handle: the store's id, a slot of the
+    /// store's externref heap and the slot's generation. The value lives while
+    /// something can still use it: while the handle is rooted (it was obtained
+    /// in a [`RootScope`](crate::RootScope) that is still open, in a host
+    /// function call that has not returned, or outside any scope, which roots
+    /// it until the store is dropped), or while a table, a global, an element
+    /// segment or running wasm holds the reference. Otherwise a collection
+    /// ([`Store::gc`](crate::Store::gc), or the one [`ExternRef::new`] runs as
+    /// the heap grows) drops it, and its handles give errors from then on:
+    /// never another value, never a dangling one. Every value left is dropped
+    /// with the store, exactly once.
+    ///
+    /// ```
+    /// use trestle::{Engine, ExternRef, RootScope, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let kept = ExternRef::new(&mut store, "hello")?;
+    /// let data = kept.data(&store)?.unwrap();
+    /// assert_eq!(data.downcast_ref::<&str>(), Some(&"hello"));
+    ///
+    /// let temporary = ExternRef::new(&mut RootScope::new(&mut store), "bye")?;
+    /// store.gc();
+    /// assert!(temporary.data(&store).is_err());
+    /// assert!(kept.data(&store).is_ok());
+    /// # Ok::<(), trestle::Error>(())
+    /// ```
+    ExternRef,
+    "externref",
+    collected
+);
 
 const _: () = assert!(std::mem::size_of::<ExternRef>() == 16);
 
-/// The error for a handle whose value was collected.
-#[cold]
 /// The word of the live heap value in slot `index` of `generation`, now
 /// exposed to wasm; `None` when that value was collected.
-fn heap_word(store: &StoreOpaque, index: u32, generation: u32) -> Option<usize> {
+pub(crate) fn heap_word(store: &StoreOpaque, index: u32, generation: u32) -> Option<usize> {
     if !store.externrefs.is_live(index, generation) {
         return None;
     }
@@ -55,13 +102,8 @@ fn heap_word(store: &StoreOpaque, index: u32, generation: u32) -> Option<usize> 
     Some(index as usize + 1)
 }
 
-/// The slot and generation of heap word `raw` (`None` for null), rooted in
-/// the current scope.
-fn root_heap_word(store: &mut StoreOpaque, raw: usize) -> Option<(u32, u32)> {
-    let index = raw.checked_sub(1)? as u32;
-    Some((index, store.externrefs.root_raw(index)))
-}
-
+/// The error for a handle whose value was collected.
+#[cold]
 pub(crate) fn collected() -> anyhow::Error {
     anyhow::anyhow!(
         "externref was collected: it was not rooted (by an open `RootScope`, a running host \
@@ -132,78 +174,24 @@ impl ExternRef {
         let value = opaque.externrefs.get_mut(self.index, self.generation);
         Ok(Some(value.ok_or_else(collected)?))
     }
-
-    /// The raw word for a table, a global or wasm; from now on wasm may
-    /// hold the value.
-    ///
-    /// # Errors
-    ///
-    /// When the reference belongs to another store or its value was
-    /// collected.
-    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
-        if self.store != store.id {
-            bail!("cross-store value: the externref belongs to another store");
-        }
-        heap_word(store, self.index, self.generation).ok_or_else(collected)
-    }
-
-    /// The handle for a raw word of `store` (null for 0), rooted in the
-    /// current scope.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExternRef> {
-        let (index, generation) = root_heap_word(store, raw)?;
-        Some(ExternRef {
-            store: store.id,
-            index,
-            generation,
-        })
-    }
 }
 
-/// A reference to a GC value (an array, today) that wasm allocated in a
-/// store.
-///
-/// Like [`ExternRef`], an `AnyRef` is a `Copy` handle (store id, heap slot,
-/// generation) with the same lifetime rules: the value lives while the
-/// handle is rooted or while a table, a global, another GC value or running
-/// wasm holds it, and a handle whose value was collected gives errors. The
-/// host cannot allocate GC values; it receives them from wasm and can pass
-/// them back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AnyRef {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-}
+heap_handle!(
+    /// A reference to a GC value (an array, today) that wasm allocated in a
+    /// store.
+    ///
+    /// Like [`ExternRef`], an `AnyRef` is a `Copy` handle (store id, heap slot,
+    /// generation) with the same lifetime rules: the value lives while the
+    /// handle is rooted or while a table, a global, another GC value or running
+    /// wasm holds it, and a handle whose value was collected gives errors. The
+    /// host cannot allocate GC values; it receives them from wasm and can pass
+    /// them back.
+    AnyRef,
+    "anyref",
+    || anyhow::anyhow!("anyref was collected: nothing held it when the store collected garbage")
+);
 
 impl AnyRef {
-    /// The raw word for a table, a global or wasm.
-    ///
-    /// # Errors
-    ///
-    /// When the reference belongs to another store or its value was
-    /// collected.
-    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
-        if self.store != store.id {
-            bail!("cross-store value: the anyref belongs to another store");
-        }
-        heap_word(store, self.index, self.generation).ok_or_else(|| {
-            anyhow::anyhow!(
-                "anyref was collected: nothing held it when the store collected garbage"
-            )
-        })
-    }
-
-    /// The handle for a raw word of `store` (null for 0), rooted in the
-    /// current scope.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<AnyRef> {
-        let (index, generation) = root_heap_word(store, raw)?;
-        Some(AnyRef {
-            store: store.id,
-            index,
-            generation,
-        })
-    }
-
     /// The number of elements, when the value is an array.
     ///
     /// # Errors
@@ -243,6 +231,31 @@ impl AnyRef {
     }
 }
 
+/// Defines, for each listed variant of `$enum`, the accessor `$get` that
+/// returns what the variant holds (`$value`, of type `$ty`, from the
+/// variant's field `$v`) or `None` for another variant, and `$unwrap` that
+/// returns it or panics. `$what` names what is returned and `$kind` the
+/// variant, in the docs and the panic message.
+macro_rules! variant_accessors {
+    ($enum:ident, $noun:literal; $(
+        $get:ident, $unwrap:ident: $variant:ident($v:ident) => $value:expr, $ty:ty,
+            $what:literal, $kind:literal;
+    )*) => {$(
+        #[doc = concat!("The ", $what, ", if this is ", $kind, ".")]
+        pub fn $get(&self) -> Option<$ty> {
+            match self {
+                $enum::$variant($v) => Some($value),
+                _ => None,
+            }
+        }
+
+        #[doc = concat!("The ", $what, ".\n\n# Panics\n\nWhen the ", $noun, " is not ", $kind, ".")]
+        pub fn $unwrap(&self) -> $ty {
+            self.$get().expect(concat!("expected ", $kind))
+        }
+    )*};
+}
+
 /// A reference value: a function, a host value or a GC value, possibly
 /// null.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,38 +278,6 @@ impl Ref {
             self,
             Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) | Ref::Exn(None)
         )
-    }
-
-    /// The function, when this is a function reference.
-    pub fn as_func(&self) -> Option<Option<&Func>> {
-        match self {
-            Ref::Func(f) => Some(f.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The host value, when this is an externref.
-    pub fn as_extern(&self) -> Option<Option<&ExternRef>> {
-        match self {
-            Ref::Extern(e) => Some(e.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The GC value, when this is a reference in the GC hierarchy.
-    pub fn as_any(&self) -> Option<Option<&AnyRef>> {
-        match self {
-            Ref::Any(a) => Some(a.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The exception, when this is an exnref.
-    pub fn as_exn(&self) -> Option<Option<&ExnRef>> {
-        match self {
-            Ref::Exn(e) => Some(e.as_ref()),
-            _ => None,
-        }
     }
 
     /// The top heap type of the reference's hierarchy: `func`, `extern` or
@@ -369,43 +350,6 @@ impl Ref {
     /// Whether this is an exnref.
     pub fn is_exn(&self) -> bool {
         matches!(self, Ref::Exn(_))
-    }
-
-    /// The function, or `None` for a null function reference.
-    ///
-    /// # Panics
-    ///
-    /// When this is not a function reference.
-    pub fn unwrap_func(&self) -> Option<&Func> {
-        self.as_func().expect("expected a function reference")
-    }
-
-    /// The host value, or `None` for a null externref.
-    ///
-    /// # Panics
-    ///
-    /// When this is not an externref.
-    pub fn unwrap_extern(&self) -> Option<&ExternRef> {
-        self.as_extern().expect("expected an externref")
-    }
-
-    /// The GC value, or `None` for a null reference.
-    ///
-    /// # Panics
-    ///
-    /// When this is not a reference in the GC hierarchy.
-    pub fn unwrap_any(&self) -> Option<&AnyRef> {
-        self.as_any()
-            .expect("expected a reference in the GC hierarchy")
-    }
-
-    /// The exception, or `None` for a null exnref.
-    ///
-    /// # Panics
-    ///
-    /// When this is not an exnref.
-    pub fn unwrap_exn(&self) -> Option<&ExnRef> {
-        self.as_exn().expect("expected an exnref")
     }
 
     /// The null reference of heap type `heap`'s hierarchy.
@@ -562,89 +506,13 @@ impl Val {
         }
     }
 
-    /// The `i32`, if this is one.
-    pub fn i32(&self) -> Option<i32> {
-        match self {
-            Val::I32(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// The `i64`, if this is one.
-    pub fn i64(&self) -> Option<i64> {
-        match self {
-            Val::I64(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// The `f32`, if this is one.
-    pub fn f32(&self) -> Option<f32> {
-        match self {
-            Val::F32(v) => Some(f32::from_bits(*v)),
-            _ => None,
-        }
-    }
-
-    /// The `f64`, if this is one.
-    pub fn f64(&self) -> Option<f64> {
-        match self {
-            Val::F64(v) => Some(f64::from_bits(*v)),
-            _ => None,
-        }
-    }
-
-    /// The `v128`, if this is one.
-    pub fn v128(&self) -> Option<V128> {
-        match self {
-            Val::V128(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// The `i32`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an `i32`.
-    pub fn unwrap_i32(&self) -> i32 {
-        self.i32().expect("expected an i32")
-    }
-
-    /// The `i64`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an `i64`.
-    pub fn unwrap_i64(&self) -> i64 {
-        self.i64().expect("expected an i64")
-    }
-
-    /// The `f32`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an `f32`.
-    pub fn unwrap_f32(&self) -> f32 {
-        self.f32().expect("expected an f32")
-    }
-
-    /// The `f64`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an `f64`.
-    pub fn unwrap_f64(&self) -> f64 {
-        self.f64().expect("expected an f64")
-    }
-
-    /// The `v128`.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not a `v128`.
-    pub fn unwrap_v128(&self) -> V128 {
-        self.v128().expect("expected a v128")
+    variant_accessors! {
+        Val, "value";
+        i32, unwrap_i32: I32(v) => *v, i32, "`i32`", "an i32";
+        i64, unwrap_i64: I64(v) => *v, i64, "`i64`", "an i64";
+        f32, unwrap_f32: F32(v) => f32::from_bits(*v), f32, "`f32`", "an f32";
+        f64, unwrap_f64: F64(v) => f64::from_bits(*v), f64, "`f64`", "an f64";
+        v128, unwrap_v128: V128(v) => *v, V128, "`v128`", "a v128";
     }
 
     /// The reference, if this is one.
@@ -656,74 +524,6 @@ impl Val {
             Val::ExnRef(e) => Some(Ref::Exn(*e)),
             _ => None,
         }
-    }
-
-    /// The function reference, if this is a funcref.
-    pub fn funcref(&self) -> Option<Option<&Func>> {
-        match self {
-            Val::FuncRef(f) => Some(f.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The host reference, if this is an externref.
-    pub fn externref(&self) -> Option<Option<&ExternRef>> {
-        match self {
-            Val::ExternRef(e) => Some(e.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The GC reference, if this is an anyref.
-    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
-        match self {
-            Val::AnyRef(a) => Some(a.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The exception, if this is an exnref.
-    pub fn exnref(&self) -> Option<Option<&ExnRef>> {
-        match self {
-            Val::ExnRef(e) => Some(e.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The function, or `None` for a null funcref.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not a funcref.
-    pub fn unwrap_funcref(&self) -> Option<&Func> {
-        self.funcref().expect("expected a funcref")
-    }
-
-    /// The host reference, or `None` for a null externref.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an externref.
-    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
-        self.externref().expect("expected an externref")
-    }
-
-    /// The GC reference, or `None` for a null anyref.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an anyref.
-    pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
-        self.anyref().expect("expected an anyref")
-    }
-
-    /// The exception, or `None` for a null exnref.
-    ///
-    /// # Panics
-    ///
-    /// When the value is not an exnref.
-    pub fn unwrap_exnref(&self) -> Option<&ExnRef> {
-        self.exnref().expect("expected an exnref")
     }
 
     /// The raw form of this value for `store`.
@@ -816,6 +616,42 @@ impl From<Ref> for Val {
             Ref::Exn(e) => Val::ExnRef(e),
         }
     }
+}
+
+/// The accessors of each kind of reference, on [`Ref`] and on [`Val`]
+/// alike (see [`variant_accessors`]): one row per kind, naming its handle,
+/// its variant and accessors in each enum, and what they return.
+macro_rules! reference_accessors {
+    ($(
+        $handle:ident: Ref::$r:ident($as:ident, $ref_unwrap:ident, $ref_kind:literal),
+            Val::$v:ident($get:ident, $val_unwrap:ident, $val_kind:literal), $what:literal;
+    )*) => {
+        impl Ref {
+            variant_accessors! {
+                Ref, "reference";
+                $($as, $ref_unwrap: $r(r) => r.as_ref(), Option<&$handle>, $what, $ref_kind;)*
+            }
+        }
+
+        impl Val {
+            variant_accessors! {
+                Val, "value";
+                $($get, $val_unwrap: $v(r) => r.as_ref(), Option<&$handle>, $what, $val_kind;)*
+            }
+        }
+    };
+}
+
+reference_accessors! {
+    Func: Ref::Func(as_func, unwrap_func, "a function reference"),
+        Val::FuncRef(funcref, unwrap_funcref, "a funcref"), "function, or `None` for a null one";
+    ExternRef: Ref::Extern(as_extern, unwrap_extern, "an externref"),
+        Val::ExternRef(externref, unwrap_externref, "an externref"),
+        "host value, or `None` for a null one";
+    AnyRef: Ref::Any(as_any, unwrap_any, "a reference in the GC hierarchy"),
+        Val::AnyRef(anyref, unwrap_anyref, "an anyref"), "GC value, or `None` for a null one";
+    ExnRef: Ref::Exn(as_exn, unwrap_exn, "an exnref"),
+        Val::ExnRef(exnref, unwrap_exnref, "an exnref"), "exception, or `None` for a null one";
 }
 
 /// `From` conversions into [`Ref`] and [`Val`] for each kind of reference

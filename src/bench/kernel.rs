@@ -50,22 +50,34 @@ pub fn kernel_bench(engine: &dyn BenchEngine, kernel: impl KernelCase) -> Result
     })
 }
 
-/// Checks every one of `kernels` on Trestle against
-/// [`KernelCase::expected`] for a few `n` and seeds.
 #[cfg(test)]
-pub(crate) fn assert_kernels_compute_the_expected_results(kernels: &[impl KernelCase]) {
+mod tests {
+    use super::*;
     use crate::bench::engines::{EngineKind, engine};
-    let engine = engine(EngineKind::Trestle, true).unwrap();
-    for &kernel in kernels {
-        let module = engine.compile(&[kernel.module().unwrap()]).unwrap();
-        let mut instance = module.instantiate().unwrap();
-        for (n, seed) in [(0, 5), (1, 0), (2, -1), (5, 0x1234)] {
-            assert_eq!(
-                instance.run(n, seed).unwrap(),
-                kernel.expected(n as u32, seed),
-                "{} n={n} seed={seed}",
-                kernel.name()
-            );
+    use crate::bench::memory::MemoryCase;
+    use crate::bench::simd::SimdCase;
+
+    /// Checks every one of `kernels` on Trestle against
+    /// [`KernelCase::expected`] for a few `n` and seeds.
+    fn assert_kernels_compute_the_expected_results(kernels: &[impl KernelCase]) {
+        let engine = engine(EngineKind::Trestle, true).unwrap();
+        for &kernel in kernels {
+            let module = engine.compile(&[kernel.module().unwrap()]).unwrap();
+            let mut instance = module.instantiate().unwrap();
+            for (n, seed) in [(0, 5), (1, 0), (2, -1), (5, 0x1234)] {
+                assert_eq!(
+                    instance.run(n, seed).unwrap(),
+                    kernel.expected(n as u32, seed),
+                    "{} n={n} seed={seed}",
+                    kernel.name()
+                );
+            }
         }
+    }
+
+    #[test]
+    fn kernels_compute_the_expected_results() {
+        assert_kernels_compute_the_expected_results(&MemoryCase::ALL);
+        assert_kernels_compute_the_expected_results(&SimdCase::ALL);
     }
 }

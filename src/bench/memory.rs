@@ -149,14 +149,3 @@ impl KernelCase for MemoryCase {
         )
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bench::kernel::assert_kernels_compute_the_expected_results;
-
-    #[test]
-    fn kernels_compute_the_expected_results() {
-        assert_kernels_compute_the_expected_results(&MemoryCase::ALL);
-    }
-}

@@ -19,47 +19,25 @@ fn target<const K: i32>(x: i32) -> i32 {
     x.wrapping_add(K)
 }
 
-/// Four of `$m!` at `$k`, `$k + $step`, `$k + 2 * $step` and
-/// `$k + 3 * $step`.
-macro_rules! four {
-    ($m:ident, $k:expr, $step:expr) => {
-        [
-            $m!($k),
-            $m!($k + $step),
-            $m!($k + 2 * $step),
-            $m!($k + 3 * $step),
-        ]
-    };
-}
-macro_rules! target_at {
-    ($k:expr) => {
+/// The targets from `target::<$k>` up, as arrays of four nested once per
+/// stride: the entries of the outermost array start `$step` apart, those
+/// of the next one the next stride apart, and so on.
+macro_rules! targets {
+    ($k:expr;) => {
         target::<{ $k }>
     };
-}
-// Nested arrays of 4, 16, 64 and 256 targets from `target::<$k>` up.
-macro_rules! targets4 {
-    ($k:expr) => {
-        four!(target_at, $k, 1)
-    };
-}
-macro_rules! targets16 {
-    ($k:expr) => {
-        four!(targets4, $k, 4)
-    };
-}
-macro_rules! targets64 {
-    ($k:expr) => {
-        four!(targets16, $k, 16)
-    };
-}
-macro_rules! targets256 {
-    ($k:expr) => {
-        four!(targets64, $k, 64)
+    ($k:expr; $step:expr $(, $inner:expr)*) => {
+        [
+            targets!($k; $($inner),*),
+            targets!($k + $step; $($inner),*),
+            targets!($k + 2 * $step; $($inner),*),
+            targets!($k + 3 * $step; $($inner),*),
+        ]
     };
 }
 
 /// 1024 distinct functions; entry `k` adds `k + 1`.
-static TARGETS: [[[[[Target; 4]; 4]; 4]; 4]; 4] = four!(targets256, 1, 256);
+static TARGETS: [[[[[Target; 4]; 4]; 4]; 4]; 4] = targets!(1; 256, 64, 16, 4, 1);
 
 /// The 1024 distinct targets, `targets()[k]` adding `k + 1`.
 pub fn targets() -> &'static [Target] {

@@ -149,11 +149,9 @@ impl KernelCase for SimdCase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::kernel::assert_kernels_compute_the_expected_results;
 
     #[test]
-    fn kernels_compute_the_expected_results() {
-        assert_kernels_compute_the_expected_results(&SimdCase::ALL);
+    fn byte_counts_depend_on_the_seed() {
         // Some byte of the buffer is found, and the counts differ by seed.
         let counts: Vec<i32> = (0..256)
             .map(|b| SimdCase::ByteCount.expected(1, b))

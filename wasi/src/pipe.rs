@@ -59,33 +59,38 @@ impl InputStream for Stdin {
     }
 }
 
-/// The host process's standard output.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stdout;
+/// Defines an output stream of the host process that writes through the
+/// process's handle `$handle` (`io::stdout`, `io::stderr`), flushing after
+/// each write so that the guest's output interleaves with the host's.
+macro_rules! host_output {
+    ($(#[$doc:meta])* $name:ident, $handle:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Default, Clone, Copy)]
+        pub struct $name;
 
-impl OutputStream for Stdout {
-    fn write(&mut self, buf: &[u8]) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        out.write_all(buf)?;
-        out.flush()
-    }
-    fn is_terminal(&self) -> bool {
-        io::stdout().is_terminal()
-    }
+        impl OutputStream for $name {
+            fn write(&mut self, buf: &[u8]) -> io::Result<()> {
+                let mut out = $handle().lock();
+                out.write_all(buf)?;
+                out.flush()
+            }
+            fn is_terminal(&self) -> bool {
+                $handle().is_terminal()
+            }
+        }
+    };
 }
 
-/// The host process's standard error.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stderr;
-
-impl OutputStream for Stderr {
-    fn write(&mut self, buf: &[u8]) -> io::Result<()> {
-        io::stderr().lock().write_all(buf)
-    }
-    fn is_terminal(&self) -> bool {
-        io::stderr().is_terminal()
-    }
-}
+host_output!(
+    /// The host process's standard output.
+    Stdout,
+    io::stdout
+);
+host_output!(
+    /// The host process's standard error.
+    Stderr,
+    io::stderr
+);
 
 /// An empty input: every read is the end of the stream. The default
 /// standard input.
