@@ -655,10 +655,10 @@ reference_accessors! {
 }
 
 /// `From` conversions into [`Ref`] and [`Val`] for each kind of reference
-/// handle, present or null: `$handle` becomes `Ref::$ref(Some(..))` and
-/// `Val::$val(Some(..))`.
+/// handle, present or null: `$handle` becomes `Ref::$ref(Some(..))`, and
+/// the value of that reference.
 macro_rules! reference_conversions {
-    ($($handle:ty => $ref:ident, $val:ident;)*) => {$(
+    ($($handle:ty => $ref:ident;)*) => {$(
         impl From<$handle> for Ref {
             fn from(r: $handle) -> Ref {
                 Ref::$ref(Some(r))
@@ -673,21 +673,21 @@ macro_rules! reference_conversions {
 
         impl From<$handle> for Val {
             fn from(r: $handle) -> Val {
-                Val::$val(Some(r))
+                Val::from(Ref::from(r))
             }
         }
 
         impl From<Option<$handle>> for Val {
             fn from(r: Option<$handle>) -> Val {
-                Val::$val(r)
+                Val::from(Ref::from(r))
             }
         }
     )*};
 }
 
 reference_conversions! {
-    Func => Func, FuncRef;
-    ExternRef => Extern, ExternRef;
-    AnyRef => Any, AnyRef;
-    ExnRef => Exn, ExnRef;
+    Func => Func;
+    ExternRef => Extern;
+    AnyRef => Any;
+    ExnRef => Exn;
 }

@@ -716,7 +716,7 @@ mod tests {
     /// A function whose code is one `ud2`, and the memory holding it (keep
     /// it alive while the function may run).
     #[cfg(target_arch = "x86_64")]
-    fn ud2_function() -> (CodeMemory, extern "C" fn()) {
+    fn ud2_function() -> (std::sync::Arc<CodeMemory>, extern "C" fn()) {
         let code = CodeMemory::new(&[0x0f, 0x0b], vec![(0, Trap::UnreachableCodeReached)]).unwrap();
         // SAFETY: the code is a complete function (it never returns).
         let f: extern "C" fn() = unsafe { mem::transmute(code.base()) };
