@@ -595,6 +595,26 @@ pub struct ModuleInfo {
     pub escaping_funcs: Vec<FuncIndex>,
 }
 
+/// Defines, for each index space whose imports come first, the conversion
+/// of an index to the defined index (`$defined_fn`, `None` for an import)
+/// and back (`$index_fn`); `$imported` is the field counting the imports.
+macro_rules! index_conversions {
+    ($(
+        $entity:literal, $imported:ident:
+            $defined_fn:ident($index:ty) -> $defined:ty, $index_fn:ident;
+    )*) => {$(
+        #[doc = concat!("Defined index of ", $entity, " `index`, or `None` when it is imported.")]
+        pub fn $defined_fn(&self, index: $index) -> Option<$defined> {
+            defined(index, self.$imported)
+        }
+
+        #[doc = concat!("The ", $entity, " index of defined ", $entity, " `index`.")]
+        pub fn $index_fn(&self, index: $defined) -> $index {
+            with_imports(index, self.$imported)
+        }
+    )*};
+}
+
 /// The defined index of `index` in a space whose first `imported` entries
 /// are imports.
 fn defined<I: EntityRef, D: EntityRef>(index: I, imported: u32) -> Option<D> {
@@ -694,44 +714,13 @@ impl ModuleInfo {
         func.as_u32() < self.num_imported_funcs
     }
 
-    /// Defined index of function `func`, or `None` when it is imported.
-    pub fn defined_func_index(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
-        defined(func, self.num_imported_funcs)
-    }
-
-    /// The function index of defined function `func`.
-    pub fn func_index(&self, func: DefinedFuncIndex) -> FuncIndex {
-        with_imports(func, self.num_imported_funcs)
-    }
-
-    /// Defined index of table `table`, or `None` when it is imported.
-    pub fn defined_table_index(&self, table: TableIndex) -> Option<DefinedTableIndex> {
-        defined(table, self.num_imported_tables)
-    }
-
-    /// The table index of defined table `table`.
-    pub fn table_index(&self, table: DefinedTableIndex) -> TableIndex {
-        with_imports(table, self.num_imported_tables)
-    }
-
-    /// Defined index of memory `memory`, or `None` when it is imported.
-    pub fn defined_memory_index(&self, memory: MemoryIndex) -> Option<DefinedMemoryIndex> {
-        defined(memory, self.num_imported_memories)
-    }
-
-    /// The memory index of defined memory `memory`.
-    pub fn memory_index(&self, memory: DefinedMemoryIndex) -> MemoryIndex {
-        with_imports(memory, self.num_imported_memories)
-    }
-
-    /// Defined index of global `global`, or `None` when it is imported.
-    pub fn defined_global_index(&self, global: GlobalIndex) -> Option<DefinedGlobalIndex> {
-        defined(global, self.num_imported_globals)
-    }
-
-    /// The global index of defined global `global`.
-    pub fn global_index(&self, global: DefinedGlobalIndex) -> GlobalIndex {
-        with_imports(global, self.num_imported_globals)
+    index_conversions! {
+        "function", num_imported_funcs: defined_func_index(FuncIndex) -> DefinedFuncIndex, func_index;
+        "table", num_imported_tables: defined_table_index(TableIndex) -> DefinedTableIndex, table_index;
+        "memory", num_imported_memories:
+            defined_memory_index(MemoryIndex) -> DefinedMemoryIndex, memory_index;
+        "global", num_imported_globals:
+            defined_global_index(GlobalIndex) -> DefinedGlobalIndex, global_index;
     }
 
     /// Whether tag `tag` is imported.
