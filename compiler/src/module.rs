@@ -389,29 +389,19 @@ pub(crate) fn parse<'a>(
                     let import = import?;
                     let index = match import.ty {
                         TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
-                            let f = info.functions.push(TypeIndex::from_u32(ty));
-                            info.num_imported_funcs += 1;
-                            EntityIndex::Function(f)
+                            EntityIndex::Function(info.functions.push(TypeIndex::from_u32(ty)))
                         }
                         TypeRef::Table(t) => {
-                            let t = info.tables.push(table_type(&info, &t)?);
-                            info.num_imported_tables += 1;
-                            EntityIndex::Table(t)
+                            EntityIndex::Table(info.tables.push(table_type(&info, &t)?))
                         }
                         TypeRef::Memory(m) => {
-                            let m = info.memories.push(memory_type(&m)?);
-                            info.num_imported_memories += 1;
-                            EntityIndex::Memory(m)
+                            EntityIndex::Memory(info.memories.push(memory_type(&m)?))
                         }
                         TypeRef::Global(g) => {
-                            let g = info.globals.push(global_type(&info, &g)?);
-                            info.num_imported_globals += 1;
-                            EntityIndex::Global(g)
+                            EntityIndex::Global(info.globals.push(global_type(&info, &g)?))
                         }
                         TypeRef::Tag(t) => {
-                            let t = info.tags.push(TypeIndex::from_u32(t.func_type_idx));
-                            info.num_imported_tags += 1;
-                            EntityIndex::Tag(t)
+                            EntityIndex::Tag(info.tags.push(TypeIndex::from_u32(t.func_type_idx)))
                         }
                     };
                     info.imports.push(Import {
@@ -420,6 +410,14 @@ pub(crate) fn parse<'a>(
                         index,
                     });
                 }
+                // Imports come first in each index space, and the module
+                // has one import section at most: all there is so far is
+                // imported.
+                info.num_imported_funcs = info.functions.len() as u32;
+                info.num_imported_tables = info.tables.len() as u32;
+                info.num_imported_memories = info.memories.len() as u32;
+                info.num_imported_globals = info.globals.len() as u32;
+                info.num_imported_tags = info.tags.len() as u32;
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
