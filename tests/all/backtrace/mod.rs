@@ -65,6 +65,20 @@ fn fail(store: &mut Store<()>, instance: &Instance, name: &str) -> trestle::Erro
     f.call(&mut *store, &[], &mut []).unwrap_err()
 }
 
+/// Calls export `name`, which must trap with `expected`, and returns the
+/// error.
+#[track_caller]
+fn fail_with(
+    store: &mut Store<()>,
+    instance: &Instance,
+    name: &str,
+    expected: Trap,
+) -> trestle::Error {
+    let err = fail(store, instance, name);
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&expected), "{err:?}");
+    err
+}
+
 /// The backtrace `err` carries.
 #[track_caller]
 fn backtrace(err: &trestle::Error) -> &WasmBacktrace {
@@ -94,11 +108,7 @@ const THREE_DEEP: &str = r#"(module
 #[test]
 fn trap_three_calls_deep() {
     let (mut store, instance, binary) = instance(&config(), THREE_DEEP);
-    let err = fail(&mut store, &instance, "run");
-    assert_eq!(
-        err.downcast_ref::<Trap>(),
-        Some(&Trap::UnreachableCodeReached)
-    );
+    let err = fail_with(&mut store, &instance, "run", Trap::UnreachableCodeReached);
     let bt = backtrace(&err);
     assert_eq!(names(bt), ["inner", "middle", "outer"]);
     let indices: Vec<u32> = bt.frames().iter().map(|f| f.func_index()).collect();
@@ -146,11 +156,7 @@ fn frames_without_names() {
         (func (export "run") (call 1))
         (func (i32.div_s (i32.const 1) (i32.const 0)) drop))"#;
     let (mut store, instance, binary) = instance(&config(), wat);
-    let err = fail(&mut store, &instance, "run");
-    assert_eq!(
-        err.downcast_ref::<Trap>(),
-        Some(&Trap::IntegerDivisionByZero)
-    );
+    let err = fail_with(&mut store, &instance, "run", Trap::IntegerDivisionByZero);
     let bt = backtrace(&err);
     assert_eq!(names(bt), ["?", "?"]);
     assert_eq!(bt.frames()[0].func_index(), 1);
@@ -229,19 +235,12 @@ fn trap_in_wasm_called_back_by_the_host() {
     // wasm -> host -> wasm that traps: the trap's frames are those of the
     // inner call; the host function's error keeps them, not the outer
     // ones.
-    let engine = Engine::new(&config()).unwrap();
-    let module = Module::new(
-        &engine,
-        r#"(module
-            (import "host" "reenter" (func $reenter))
-            (func $outer (export "run") (call $reenter))
-            (func $boom (export "boom") unreachable))"#,
-    )
-    .unwrap();
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap(
+    let wat = r#"(module
+        (import "host" "reenter" (func $reenter))
+        (func $outer (export "run") (call $reenter))
+        (func $boom (export "boom") unreachable))"#;
+    let (mut store, instance, _) = instance_with(&config(), wat, |linker| {
+        linker.func_wrap(
             "host",
             "reenter",
             |mut caller: Caller<'_, ()>| -> trestle::Result<()> {
@@ -249,13 +248,8 @@ fn trap_in_wasm_called_back_by_the_host() {
                 boom.call(&mut caller, &[], &mut [])
             },
         )
-        .unwrap();
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let err = fail(&mut store, &instance, "run");
-    assert_eq!(
-        err.downcast_ref::<Trap>(),
-        Some(&Trap::UnreachableCodeReached)
-    );
+    });
+    let err = fail_with(&mut store, &instance, "run", Trap::UnreachableCodeReached);
     assert_eq!(names(backtrace(&err)), ["boom"]);
 }
 
@@ -338,11 +332,7 @@ fn backtraces_off() {
     config.wasm_backtrace(false);
     assert!(!config.get_wasm_backtrace());
     let (mut store, instance, _) = instance(&config, THREE_DEEP);
-    let err = fail(&mut store, &instance, "run");
-    assert_eq!(
-        err.downcast_ref::<Trap>(),
-        Some(&Trap::UnreachableCodeReached)
-    );
+    let err = fail_with(&mut store, &instance, "run", Trap::UnreachableCodeReached);
     assert!(err.downcast_ref::<WasmBacktrace>().is_none());
     assert_eq!(err.to_string(), Trap::UnreachableCodeReached.to_string());
 
