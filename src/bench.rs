@@ -416,6 +416,26 @@ pub trait Sampler {
     fn sample(&mut self, n: u64) -> Result<Duration>;
 }
 
+/// A closure `FnMut(n) -> Result<Duration>` is a sampler.
+impl<F: FnMut(u64) -> Result<Duration>> Sampler for F {
+    fn sample(&mut self, n: u64) -> Result<Duration> {
+        self(n)
+    }
+}
+
+/// The time `run` takes; what it returns is kept from the optimizer.
+///
+/// # Errors
+///
+/// When `run` fails.
+fn timed<R>(run: impl FnOnce() -> Result<R>) -> Result<Duration> {
+    let start = Instant::now();
+    let result = run()?;
+    let elapsed = start.elapsed();
+    black_box(result);
+    Ok(elapsed)
+}
+
 /// A benchmark ready to run.
 pub struct Bench<'a> {
     /// Times the iterations.
@@ -523,51 +543,18 @@ fn verified_run(
     })
 }
 
-struct NativeSampler {
-    slots: native::Slots,
-    seed: i32,
-}
-
-impl Sampler for NativeSampler {
-    fn sample(&mut self, n: u64) -> Result<Duration> {
-        self.seed = self.seed.wrapping_add(1);
-        let start = Instant::now();
-        let result = native::run(self.slots, n as u32, self.seed);
-        let elapsed = start.elapsed();
-        black_box(result);
-        Ok(elapsed)
-    }
-}
-
 /// The native baseline of a `call_indirect` loop shape.
 pub fn native_bench(slots: native::Slots) -> Bench<'static> {
+    let mut seed = 7i32;
     Bench {
-        sampler: Box::new(NativeSampler { slots, seed: 7 }),
+        sampler: Box::new(move |n: u64| {
+            seed = seed.wrapping_add(1);
+            timed(|| Ok(native::run(slots, n as u32, seed)))
+        }),
         units_per_iter: 1,
         unit: "call",
         fixed_n: None,
         max_n: u64::from(u32::MAX),
-    }
-}
-
-struct HostTableSampler {
-    instance: Box<dyn BenchInstance>,
-    set: bool,
-    seed: u64,
-}
-
-impl Sampler for HostTableSampler {
-    fn sample(&mut self, n: u64) -> Result<Duration> {
-        self.seed = self.seed.wrapping_add(1);
-        let start = Instant::now();
-        let result = if self.set {
-            self.instance.table_set(n, self.seed)?
-        } else {
-            self.instance.table_get(n, self.seed)?
-        };
-        let elapsed = start.elapsed();
-        black_box(result);
-        Ok(elapsed)
     }
 }
 
@@ -580,11 +567,19 @@ pub fn table_bench(engine: &dyn BenchEngine, op: TableOp) -> Result<Bench<'stati
     let module = engine.compile(&[wat_to_binary(&op.wat())?])?;
     let instance = module.instantiate()?;
     let sampler: Box<dyn Sampler> = match op {
-        TableOp::HostGet | TableOp::HostSet => Box::new(HostTableSampler {
-            instance,
-            set: op == TableOp::HostSet,
-            seed: 0,
-        }),
+        TableOp::HostGet | TableOp::HostSet => {
+            let (mut instance, set, mut seed) = (instance, op == TableOp::HostSet, 0u64);
+            Box::new(move |n: u64| {
+                seed = seed.wrapping_add(1);
+                timed(|| {
+                    if set {
+                        instance.table_set(n, seed)
+                    } else {
+                        instance.table_get(n, seed)
+                    }
+                })
+            })
+        }
         TableOp::Grow => Box::new(RunSampler {
             module,
             instance: None,
