@@ -48,6 +48,29 @@ impl Default for Config {
     }
 }
 
+/// Defines, for each setting, the setter `$set` that stores its argument
+/// in the field `$field` (a path inside [`Config`]) and returns the
+/// configuration for chaining, and the getter `$get` that reads it back.
+macro_rules! settings {
+    ($(
+        $(#[$set_doc:meta])*
+        $set:ident($arg:ident: $ty:ty) => $($field:ident).+;
+        $(#[$get_doc:meta])*
+        $get:ident;
+    )*) => {$(
+        $(#[$set_doc])*
+        pub fn $set(&mut self, $arg: $ty) -> &mut Self {
+            self.$($field).+ = $arg;
+            self
+        }
+
+        $(#[$get_doc])*
+        pub fn $get(&self) -> $ty {
+            self.$($field).+
+        }
+    )*};
+}
+
 impl Config {
     /// The default settings: every part of standard WebAssembly 3.0 that
     /// Trestle implements (WebAssembly 2.0 with SIMD, relaxed SIMD, multiple
@@ -71,60 +94,6 @@ impl Config {
         }
     }
 
-    /// Enables multi-value blocks and functions.
-    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
-        self.features.multi_value = enable;
-        self
-    }
-
-    /// Enables the sign-extension operators.
-    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
-        self.features.sign_extension = enable;
-        self
-    }
-
-    /// Enables the non-trapping float-to-int conversions.
-    pub fn wasm_saturating_float_to_int(&mut self, enable: bool) -> &mut Self {
-        self.features.saturating_float_to_int = enable;
-        self
-    }
-
-    /// Enables import and export of mutable globals.
-    pub fn wasm_mutable_global(&mut self, enable: bool) -> &mut Self {
-        self.features.mutable_global = enable;
-        self
-    }
-
-    /// Enables bulk memory and table operations.
-    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
-        self.features.bulk_memory = enable;
-        self
-    }
-
-    /// Enables reference types.
-    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
-        self.features.reference_types = enable;
-        self
-    }
-
-    /// Enables 64-bit memories and tables (the memory64 proposal of
-    /// WebAssembly 3.0): `i64` addresses in every memory instruction, with
-    /// explicit, Spectre-safe bounds checks, and `i64` table indices. On by
-    /// default.
-    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
-        self.features.memory64 = enable;
-        self
-    }
-
-    /// Enables typed function references: concrete reference types such as
-    /// `(ref null $t)` in tables, globals, locals and signatures,
-    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null` and `call_ref`.
-    /// On by default.
-    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
-        self.features.function_references = enable;
-        self
-    }
-
     /// Enables the part of the GC proposal Trestle implements: its type
     /// system (recursion groups, declared subtypes, arrays and structures,
     /// `anyref`, `eqref`, `arrayref` and friends), `ref.eq`, and arrays
@@ -140,274 +109,201 @@ impl Config {
         self
     }
 
-    /// Enables tail calls: `return_call`, `return_call_indirect` and, with
-    /// typed function references, `return_call_ref`. A tail call replaces
-    /// the caller's frame, so a chain of them runs in constant stack. On
-    /// by default.
-    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
-        self.features.tail_call = enable;
-        self
-    }
-
-    /// Enables several memories per module (the multi-memory proposal of
-    /// WebAssembly 3.0): memory instructions name the memory they use. On
-    /// by default.
-    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
-        self.features.multi_memory = enable;
-        self
-    }
-
-    /// Enables extended constant expressions: `i32.add`, `i32.sub`,
-    /// `i32.mul` and their `i64` forms in global initializers, segment
-    /// offsets and table initializers. On by default.
-    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
-        self.features.extended_const = enable;
-        self
-    }
-
-    /// Enables exception handling (the standard `exnref` form of
-    /// WebAssembly 3.0): tags, `throw`, `throw_ref`, `try_table` and the
-    /// `exnref` type. On by default.
-    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
-        self.features.exceptions = enable;
-        self
-    }
-
-    /// Enables fixed-width SIMD: the `v128` type and its instructions,
-    /// compiled to the host's vector instructions. On by default.
-    ///
-    /// On x86-64 this needs SSE4.1 (and SSSE3): on a CPU without them,
-    /// [`Engine::new`] fails while SIMD is on.
-    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
-        self.features.simd = enable;
-        self
-    }
-
-    /// Enables relaxed SIMD: instructions whose results the specification
-    /// lets the host choose for some inputs (out-of-range swizzle indices,
-    /// NaN in `relaxed_min`, fused or unfused `relaxed_madd`, ...), so they
-    /// compile to one host instruction. Results may differ between x86-64
-    /// and aarch64 unless [`Config::relaxed_simd_deterministic`] is set;
-    /// `docs/simd.md` lists the choices. Needs [`Config::wasm_simd`]. On by
-    /// default.
-    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
-        self.features.relaxed_simd = enable;
-        self
-    }
-
-    /// Gives every relaxed SIMD instruction its deterministic result, the
-    /// same on every host (that of the fixed-width instruction it relaxes,
-    /// and a fused `relaxed_madd`), at some cost in speed on x86-64. Off by
-    /// default.
-    ///
-    /// On x86-64 this needs FMA: on a CPU without it, [`Engine::new`] fails
-    /// while relaxed SIMD is on.
-    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
-        self.relaxed_simd_deterministic = enable;
-        self
-    }
-
-    /// The most stack, in bytes, that wasm code may use before it traps with
-    /// "call stack exhausted".
-    pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {
-        self.max_wasm_stack = size;
-        self
-    }
-
-    /// Whether funcref tables filled by element segments are initialized
-    /// lazily, on first access (the default), or eagerly at instantiation.
-    pub fn table_lazy_init(&mut self, lazy: bool) -> &mut Self {
-        self.table_lazy_init = lazy;
-        self
-    }
-
-    /// Meters execution with fuel: every operator costs one unit (`nop`,
-    /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps
-    /// with [`crate::Trap::OutOfFuel`] once the store's fuel
-    /// ([`crate::Store::set_fuel`], zero at first) is spent.
-    ///
-    /// Bulk operators also pay for the work they do: `memory.fill`,
-    /// `memory.copy` and `memory.init` one more unit per 64 bytes (rounded
-    /// down), `table.fill`, `table.copy`, `table.init` and `table.grow` one
-    /// more unit per element. That part is charged after the bounds checks
-    /// and before any work, so an operation that traps out of bounds or a
-    /// growth that fails costs nothing extra, and one the fuel left cannot
-    /// pay traps having changed nothing. With fuel on, compiled code never
-    /// grows a table in place: every `table.grow` reaches the runtime,
-    /// which charges it.
-    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
-        self.consume_fuel = enable;
-        self
-    }
-
-    /// Makes wasm check the engine's epoch ([`Engine::increment_epoch`])
-    /// against the store's deadline ([`crate::Store::set_epoch_deadline`]) at
-    /// every function entry and loop header, and trap with
-    /// [`crate::Trap::Interrupt`] once it is reached. A new store's deadline
-    /// is the current epoch, so set one before calling into wasm.
-    ///
-    /// Bulk operators (`memory.fill`, `memory.copy`, `memory.init` and the
-    /// table operations) check the deadline too, between chunks of their
-    /// work (1 MiB of memory, 65,536 table elements), so a multi-gigabyte
-    /// `memory.fill` is interrupted promptly; the chunks done stay done.
-    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
-        self.epoch_interruption = enable;
-        self
-    }
-
-    /// Whether traps, and errors of host functions called from wasm, carry
-    /// a [`crate::WasmBacktrace`] (on by default).
-    ///
-    /// With it on, compiled functions keep their frame pointers (a push, a
-    /// move and a pop in functions that call nothing, which would skip
-    /// them otherwise) and their code is mapped back to module offsets.
-    /// Nothing is captured until a trap or an error happens. Off, a host
-    /// function may still [`crate::WasmBacktrace::force_capture`] the
-    /// frames under it.
-    pub fn wasm_backtrace(&mut self, enable: bool) -> &mut Self {
-        self.wasm_backtrace = enable;
-        self
-    }
-
-    /// Which profiler to describe compiled code to (none by default):
-    /// [`crate::ProfilingStrategy::PerfMap`] writes each compiled
-    /// function's address, size and name to `/tmp/perf-<pid>.map`, where
-    /// `perf report` finds them.
-    pub fn profiler(&mut self, profiler: crate::ProfilingStrategy) -> &mut Self {
-        self.profiler = profiler;
-        self
-    }
-
-    /// Whether traps carry wasm backtraces.
-    pub fn get_wasm_backtrace(&self) -> bool {
-        self.wasm_backtrace
-    }
-
-    /// The profiler compiled code is described to.
-    pub fn get_profiler(&self) -> crate::ProfilingStrategy {
-        self.profiler
-    }
-
-    /// Runs Cranelift's IR verifier on every function.
-    pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
-        self.verify = enable;
-        self
-    }
-
-    /// Whether Cranelift optimizes the generated code.
-    pub fn cranelift_optimize(&mut self, enable: bool) -> &mut Self {
-        self.optimize = enable;
-        self
-    }
-
-    /// Whether the function bodies of a module are compiled on all cores
-    /// (rayon's global thread pool; the default) or one after the other on
-    /// the calling thread. The machine code is the same either way.
-    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
-        self.parallel_compilation = enable;
-        self
-    }
-
-    /// Whether function bodies are compiled in parallel.
-    pub fn get_parallel_compilation(&self) -> bool {
-        self.parallel_compilation
-    }
-
-    /// Whether multi-value blocks and functions are enabled.
-    pub fn get_wasm_multi_value(&self) -> bool {
-        self.features.multi_value
-    }
-
-    /// Whether the sign-extension operators are enabled.
-    pub fn get_wasm_sign_extension(&self) -> bool {
-        self.features.sign_extension
-    }
-
-    /// Whether the non-trapping float-to-int conversions are enabled.
-    pub fn get_wasm_saturating_float_to_int(&self) -> bool {
-        self.features.saturating_float_to_int
-    }
-
-    /// Whether import and export of mutable globals are enabled.
-    pub fn get_wasm_mutable_global(&self) -> bool {
-        self.features.mutable_global
-    }
-
-    /// Whether bulk memory and table operations are enabled.
-    pub fn get_wasm_bulk_memory(&self) -> bool {
-        self.features.bulk_memory
-    }
-
-    /// Whether reference types are enabled.
-    pub fn get_wasm_reference_types(&self) -> bool {
-        self.features.reference_types
-    }
-
-    /// Whether 64-bit tables are enabled.
-    pub fn get_wasm_memory64(&self) -> bool {
-        self.features.memory64
-    }
-
-    /// Whether typed function references are enabled (also by
-    /// [`Config::wasm_gc`]).
-    pub fn get_wasm_function_references(&self) -> bool {
-        self.features.function_references
-    }
-
     /// Whether the GC subset is enabled.
     pub fn get_wasm_gc(&self) -> bool {
         self.features.gc
     }
 
-    /// Whether tail calls are enabled.
-    pub fn get_wasm_tail_call(&self) -> bool {
-        self.features.tail_call
-    }
+    settings! {
+        /// Enables multi-value blocks and functions.
+        wasm_multi_value(enable: bool) => features.multi_value;
+        /// Whether multi-value blocks and functions are enabled.
+        get_wasm_multi_value;
 
-    /// Whether exception handling is enabled.
-    pub fn get_wasm_exceptions(&self) -> bool {
-        self.features.exceptions
-    }
+        /// Enables the sign-extension operators.
+        wasm_sign_extension(enable: bool) => features.sign_extension;
+        /// Whether the sign-extension operators are enabled.
+        get_wasm_sign_extension;
 
-    /// Whether extended constant expressions are enabled.
-    pub fn get_wasm_extended_const(&self) -> bool {
-        self.features.extended_const
-    }
+        /// Enables the non-trapping float-to-int conversions.
+        wasm_saturating_float_to_int(enable: bool) => features.saturating_float_to_int;
+        /// Whether the non-trapping float-to-int conversions are enabled.
+        get_wasm_saturating_float_to_int;
 
-    /// Whether several memories per module are enabled.
-    pub fn get_wasm_multi_memory(&self) -> bool {
-        self.features.multi_memory
-    }
+        /// Enables import and export of mutable globals.
+        wasm_mutable_global(enable: bool) => features.mutable_global;
+        /// Whether import and export of mutable globals are enabled.
+        get_wasm_mutable_global;
 
-    /// The most stack, in bytes, wasm code may use.
-    pub fn get_max_wasm_stack(&self) -> usize {
-        self.max_wasm_stack
-    }
+        /// Enables bulk memory and table operations.
+        wasm_bulk_memory(enable: bool) => features.bulk_memory;
+        /// Whether bulk memory and table operations are enabled.
+        get_wasm_bulk_memory;
 
-    /// Whether funcref tables filled by element segments are initialized
-    /// lazily (`true`, the default) or at instantiation.
-    pub fn get_table_lazy_init(&self) -> bool {
-        self.table_lazy_init
-    }
+        /// Enables reference types.
+        wasm_reference_types(enable: bool) => features.reference_types;
+        /// Whether reference types are enabled.
+        get_wasm_reference_types;
 
-    /// Whether execution is metered with fuel.
-    pub fn get_consume_fuel(&self) -> bool {
-        self.consume_fuel
-    }
+        /// Enables 64-bit memories and tables (the memory64 proposal of
+        /// WebAssembly 3.0): `i64` addresses in every memory instruction, with
+        /// explicit, Spectre-safe bounds checks, and `i64` table indices. On by
+        /// default.
+        wasm_memory64(enable: bool) => features.memory64;
+        /// Whether 64-bit tables are enabled.
+        get_wasm_memory64;
 
-    /// Whether wasm checks the epoch deadline.
-    pub fn get_epoch_interruption(&self) -> bool {
-        self.epoch_interruption
-    }
+        /// Enables typed function references: concrete reference types such as
+        /// `(ref null $t)` in tables, globals, locals and signatures,
+        /// `ref.as_non_null`, `br_on_null`, `br_on_non_null` and `call_ref`.
+        /// On by default.
+        wasm_function_references(enable: bool) => features.function_references;
+        /// Whether typed function references are enabled (also by
+        /// [`Config::wasm_gc`]).
+        get_wasm_function_references;
 
-    /// Whether Cranelift's IR verifier runs on every function.
-    pub fn get_cranelift_debug_verifier(&self) -> bool {
-        self.verify
-    }
+        /// Enables tail calls: `return_call`, `return_call_indirect` and, with
+        /// typed function references, `return_call_ref`. A tail call replaces
+        /// the caller's frame, so a chain of them runs in constant stack. On
+        /// by default.
+        wasm_tail_call(enable: bool) => features.tail_call;
+        /// Whether tail calls are enabled.
+        get_wasm_tail_call;
 
-    /// Whether Cranelift optimizes the generated code.
-    pub fn get_cranelift_optimize(&self) -> bool {
-        self.optimize
+        /// Enables several memories per module (the multi-memory proposal of
+        /// WebAssembly 3.0): memory instructions name the memory they use. On
+        /// by default.
+        wasm_multi_memory(enable: bool) => features.multi_memory;
+        /// Whether several memories per module are enabled.
+        get_wasm_multi_memory;
+
+        /// Enables extended constant expressions: `i32.add`, `i32.sub`,
+        /// `i32.mul` and their `i64` forms in global initializers, segment
+        /// offsets and table initializers. On by default.
+        wasm_extended_const(enable: bool) => features.extended_const;
+        /// Whether extended constant expressions are enabled.
+        get_wasm_extended_const;
+
+        /// Enables exception handling (the standard `exnref` form of
+        /// WebAssembly 3.0): tags, `throw`, `throw_ref`, `try_table` and the
+        /// `exnref` type. On by default.
+        wasm_exceptions(enable: bool) => features.exceptions;
+        /// Whether exception handling is enabled.
+        get_wasm_exceptions;
+
+        /// Enables fixed-width SIMD: the `v128` type and its instructions,
+        /// compiled to the host's vector instructions. On by default.
+        ///
+        /// On x86-64 this needs SSE4.1 (and SSSE3): on a CPU without them,
+        /// [`Engine::new`] fails while SIMD is on.
+        wasm_simd(enable: bool) => features.simd;
+        /// Whether fixed-width SIMD is enabled.
+        get_wasm_simd;
+
+        /// Enables relaxed SIMD: instructions whose results the specification
+        /// lets the host choose for some inputs (out-of-range swizzle indices,
+        /// NaN in `relaxed_min`, fused or unfused `relaxed_madd`, ...), so they
+        /// compile to one host instruction. Results may differ between x86-64
+        /// and aarch64 unless [`Config::relaxed_simd_deterministic`] is set;
+        /// `docs/simd.md` lists the choices. Needs [`Config::wasm_simd`]. On by
+        /// default.
+        wasm_relaxed_simd(enable: bool) => features.relaxed_simd;
+        /// Whether relaxed SIMD is enabled.
+        get_wasm_relaxed_simd;
+
+        /// Gives every relaxed SIMD instruction its deterministic result, the
+        /// same on every host (that of the fixed-width instruction it relaxes,
+        /// and a fused `relaxed_madd`), at some cost in speed on x86-64. Off by
+        /// default.
+        ///
+        /// On x86-64 this needs FMA: on a CPU without it, [`Engine::new`] fails
+        /// while relaxed SIMD is on.
+        relaxed_simd_deterministic(enable: bool) => relaxed_simd_deterministic;
+        /// Whether relaxed SIMD instructions give their deterministic results.
+        get_relaxed_simd_deterministic;
+
+        /// The most stack, in bytes, that wasm code may use before it traps with
+        /// "call stack exhausted".
+        max_wasm_stack(size: usize) => max_wasm_stack;
+        /// The most stack, in bytes, wasm code may use.
+        get_max_wasm_stack;
+
+        /// Whether funcref tables filled by element segments are initialized
+        /// lazily, on first access (the default), or eagerly at instantiation.
+        table_lazy_init(lazy: bool) => table_lazy_init;
+        /// Whether funcref tables filled by element segments are initialized
+        /// lazily (`true`, the default) or at instantiation.
+        get_table_lazy_init;
+
+        /// Meters execution with fuel: every operator costs one unit (`nop`,
+        /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps
+        /// with [`crate::Trap::OutOfFuel`] once the store's fuel
+        /// ([`crate::Store::set_fuel`], zero at first) is spent.
+        ///
+        /// Bulk operators also pay for the work they do: `memory.fill`,
+        /// `memory.copy` and `memory.init` one more unit per 64 bytes (rounded
+        /// down), `table.fill`, `table.copy`, `table.init` and `table.grow` one
+        /// more unit per element. That part is charged after the bounds checks
+        /// and before any work, so an operation that traps out of bounds or a
+        /// growth that fails costs nothing extra, and one the fuel left cannot
+        /// pay traps having changed nothing. With fuel on, compiled code never
+        /// grows a table in place: every `table.grow` reaches the runtime,
+        /// which charges it.
+        consume_fuel(enable: bool) => consume_fuel;
+        /// Whether execution is metered with fuel.
+        get_consume_fuel;
+
+        /// Makes wasm check the engine's epoch ([`Engine::increment_epoch`])
+        /// against the store's deadline ([`crate::Store::set_epoch_deadline`]) at
+        /// every function entry and loop header, and trap with
+        /// [`crate::Trap::Interrupt`] once it is reached. A new store's deadline
+        /// is the current epoch, so set one before calling into wasm.
+        ///
+        /// Bulk operators (`memory.fill`, `memory.copy`, `memory.init` and the
+        /// table operations) check the deadline too, between chunks of their
+        /// work (1 MiB of memory, 65,536 table elements), so a multi-gigabyte
+        /// `memory.fill` is interrupted promptly; the chunks done stay done.
+        epoch_interruption(enable: bool) => epoch_interruption;
+        /// Whether wasm checks the epoch deadline.
+        get_epoch_interruption;
+
+        /// Whether traps, and errors of host functions called from wasm, carry
+        /// a [`crate::WasmBacktrace`] (on by default).
+        ///
+        /// With it on, compiled functions keep their frame pointers (a push, a
+        /// move and a pop in functions that call nothing, which would skip
+        /// them otherwise) and their code is mapped back to module offsets.
+        /// Nothing is captured until a trap or an error happens. Off, a host
+        /// function may still [`crate::WasmBacktrace::force_capture`] the
+        /// frames under it.
+        wasm_backtrace(enable: bool) => wasm_backtrace;
+        /// Whether traps carry wasm backtraces.
+        get_wasm_backtrace;
+
+        /// Which profiler to describe compiled code to (none by default):
+        /// [`crate::ProfilingStrategy::PerfMap`] writes each compiled
+        /// function's address, size and name to `/tmp/perf-<pid>.map`, where
+        /// `perf report` finds them.
+        profiler(profiler: crate::ProfilingStrategy) => profiler;
+        /// The profiler compiled code is described to.
+        get_profiler;
+
+        /// Runs Cranelift's IR verifier on every function.
+        cranelift_debug_verifier(enable: bool) => verify;
+        /// Whether Cranelift's IR verifier runs on every function.
+        get_cranelift_debug_verifier;
+
+        /// Whether Cranelift optimizes the generated code.
+        cranelift_optimize(enable: bool) => optimize;
+        /// Whether Cranelift optimizes the generated code.
+        get_cranelift_optimize;
+
+        /// Whether the function bodies of a module are compiled on all cores
+        /// (rayon's global thread pool; the default) or one after the other on
+        /// the calling thread. The machine code is the same either way.
+        parallel_compilation(enable: bool) => parallel_compilation;
+        /// Whether function bodies are compiled in parallel.
+        get_parallel_compilation;
     }
 }
 
