@@ -53,20 +53,106 @@ impl fmt::Display for LayoutError {
 
 impl core::error::Error for LayoutError {}
 
-/// The layout of one module's vmctx, and the field offsets of the shared
-/// structures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VMOffsets {
-    counts: ModuleCounts,
-    imported_funcs: u32,
-    imported_tables: u32,
-    imported_memories: u32,
-    imported_globals: u32,
-    defined_tables: u32,
-    defined_memories: u32,
-    defined_globals: u32,
-    func_refs: u32,
-    size: u32,
+/// Defines [`VMOffsets`] from the arrays that follow the vmctx header, in
+/// order: each with the accessor of its element `i`, the field keeping its
+/// start, the size of an element, the [`ModuleCounts`] field counting its
+/// elements, and the alignment of its start.
+macro_rules! vmctx_arrays {
+    ($(
+        $(#[$doc:meta])*
+        $accessor:ident, $start:ident: [$size:ident; $count:ident], align $align:literal;
+    )*) => {
+        /// The layout of one module's vmctx, and the field offsets of the
+        /// shared structures.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct VMOffsets {
+            counts: ModuleCounts,
+            $($start: u32,)*
+            size: u32,
+        }
+
+        impl VMOffsets {
+            /// Computes the layout for a module with these counts.
+            ///
+            /// # Errors
+            ///
+            /// [`LayoutError`] when the vmctx would not fit in `u32::MAX`
+            /// bytes.
+            pub fn new(counts: ModuleCounts) -> Result<Self, LayoutError> {
+                let end = Self::VMCTX_HEADER_SIZE;
+                $(
+                    let $start = align(end, $align)?;
+                    let end = array($start, counts.$count, Self::$size)?;
+                )*
+                Ok(Self {
+                    counts,
+                    $($start,)*
+                    size: end,
+                })
+            }
+
+            $(
+                $(#[$doc])*
+                pub fn $accessor(&self, i: u32) -> u32 {
+                    assert!(i < self.counts.$count);
+                    self.$start + i * Self::$size
+                }
+            )*
+        }
+    };
+}
+
+vmctx_arrays! {
+    /// Offset of the [`crate::VMFunctionImport`] of imported function `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not an imported function.
+    imported_function, imported_funcs: [SIZE_OF_FUNCTION_IMPORT; imported_funcs], align 8;
+    /// Offset of the [`crate::VMTableImport`] of imported table `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not an imported table.
+    imported_table, imported_tables: [SIZE_OF_TABLE_IMPORT; imported_tables], align 8;
+    /// Offset of the [`crate::VMMemoryImport`] of imported memory `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not an imported memory.
+    imported_memory, imported_memories: [SIZE_OF_MEMORY_IMPORT; imported_memories], align 8;
+    /// Offset of the [`crate::VMGlobalImport`] of imported global `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not an imported global.
+    imported_global, imported_globals: [SIZE_OF_GLOBAL_IMPORT; imported_globals], align 8;
+    /// Offset of the [`crate::VMTableDefinition`] of defined table `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not a defined table.
+    defined_table, defined_tables: [SIZE_OF_TABLE_DEFINITION; defined_tables], align 8;
+    /// Offset of the [`crate::VMMemoryDefinition`] of defined memory `i`.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not a defined memory.
+    defined_memory, defined_memories: [SIZE_OF_MEMORY_DEFINITION; defined_memories], align 8;
+    /// Offset of the [`crate::VMGlobalDefinition`] of defined global `i`
+    /// (16-byte aligned).
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not a defined global.
+    defined_global, defined_globals: [SIZE_OF_GLOBAL_DEFINITION; defined_globals], align 16;
+    /// Offset of the [`crate::VMFuncRef`] of function `i` (imported or
+    /// defined, in the module's function index space).
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not a function of the module.
+    func_ref, func_refs: [SIZE_OF_FUNC_REF; funcs], align 8;
 }
 
 fn array(start: u32, count: u32, elem: u32) -> Result<u32, LayoutError> {
@@ -175,66 +261,6 @@ impl VMOffsets {
     /// Offset of [`crate::VMStoreContext::last_libcall_pc`].
     pub const STORE_CONTEXT_LAST_LIBCALL_PC: u32 = 48;
 
-    /// Computes the layout for a module with these counts.
-    ///
-    /// # Errors
-    ///
-    /// [`LayoutError`] when the vmctx would not fit in `u32::MAX` bytes.
-    pub fn new(counts: ModuleCounts) -> Result<Self, LayoutError> {
-        let imported_funcs = Self::VMCTX_HEADER_SIZE;
-        let imported_tables = array(
-            imported_funcs,
-            counts.imported_funcs,
-            Self::SIZE_OF_FUNCTION_IMPORT,
-        )?;
-        let imported_memories = array(
-            imported_tables,
-            counts.imported_tables,
-            Self::SIZE_OF_TABLE_IMPORT,
-        )?;
-        let imported_globals = array(
-            imported_memories,
-            counts.imported_memories,
-            Self::SIZE_OF_MEMORY_IMPORT,
-        )?;
-        let defined_tables = array(
-            imported_globals,
-            counts.imported_globals,
-            Self::SIZE_OF_GLOBAL_IMPORT,
-        )?;
-        let defined_memories = array(
-            defined_tables,
-            counts.defined_tables,
-            Self::SIZE_OF_TABLE_DEFINITION,
-        )?;
-        let defined_globals = align(
-            array(
-                defined_memories,
-                counts.defined_memories,
-                Self::SIZE_OF_MEMORY_DEFINITION,
-            )?,
-            16,
-        )?;
-        let func_refs = array(
-            defined_globals,
-            counts.defined_globals,
-            Self::SIZE_OF_GLOBAL_DEFINITION,
-        )?;
-        let size = array(func_refs, counts.funcs, Self::SIZE_OF_FUNC_REF)?;
-        Ok(Self {
-            counts,
-            imported_funcs,
-            imported_tables,
-            imported_memories,
-            imported_globals,
-            defined_tables,
-            defined_memories,
-            defined_globals,
-            func_refs,
-            size,
-        })
-    }
-
     /// The counts this layout was computed from.
     pub fn counts(&self) -> &ModuleCounts {
         &self.counts
@@ -243,87 +269,6 @@ impl VMOffsets {
     /// Total size of the vmctx in bytes (a multiple of 16).
     pub fn size(&self) -> u32 {
         self.size
-    }
-
-    /// Offset of the [`crate::VMFunctionImport`] of imported function `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not an imported function.
-    pub fn imported_function(&self, i: u32) -> u32 {
-        assert!(i < self.counts.imported_funcs);
-        self.imported_funcs + i * Self::SIZE_OF_FUNCTION_IMPORT
-    }
-
-    /// Offset of the [`crate::VMTableImport`] of imported table `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not an imported table.
-    pub fn imported_table(&self, i: u32) -> u32 {
-        assert!(i < self.counts.imported_tables);
-        self.imported_tables + i * Self::SIZE_OF_TABLE_IMPORT
-    }
-
-    /// Offset of the [`crate::VMMemoryImport`] of imported memory `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not an imported memory.
-    pub fn imported_memory(&self, i: u32) -> u32 {
-        assert!(i < self.counts.imported_memories);
-        self.imported_memories + i * Self::SIZE_OF_MEMORY_IMPORT
-    }
-
-    /// Offset of the [`crate::VMGlobalImport`] of imported global `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not an imported global.
-    pub fn imported_global(&self, i: u32) -> u32 {
-        assert!(i < self.counts.imported_globals);
-        self.imported_globals + i * Self::SIZE_OF_GLOBAL_IMPORT
-    }
-
-    /// Offset of the [`crate::VMTableDefinition`] of defined table `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not a defined table.
-    pub fn defined_table(&self, i: u32) -> u32 {
-        assert!(i < self.counts.defined_tables);
-        self.defined_tables + i * Self::SIZE_OF_TABLE_DEFINITION
-    }
-
-    /// Offset of the [`crate::VMMemoryDefinition`] of defined memory `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not a defined memory.
-    pub fn defined_memory(&self, i: u32) -> u32 {
-        assert!(i < self.counts.defined_memories);
-        self.defined_memories + i * Self::SIZE_OF_MEMORY_DEFINITION
-    }
-
-    /// Offset of the [`crate::VMGlobalDefinition`] of defined global `i`.
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not a defined global.
-    pub fn defined_global(&self, i: u32) -> u32 {
-        assert!(i < self.counts.defined_globals);
-        self.defined_globals + i * Self::SIZE_OF_GLOBAL_DEFINITION
-    }
-
-    /// Offset of the [`crate::VMFuncRef`] of function `i` (imported or
-    /// defined, in the module's function index space).
-    ///
-    /// # Panics
-    ///
-    /// When `i` is not a function of the module.
-    pub fn func_ref(&self, i: u32) -> u32 {
-        assert!(i < self.counts.funcs);
-        self.func_refs + i * Self::SIZE_OF_FUNC_REF
     }
 
     /// Offset of libcall `index` inside the builtins array.
