@@ -839,6 +839,36 @@ enum Job {
 }
 
 impl Job {
+    /// The benchmark the job runs, on its engine from `engines`.
+    ///
+    /// # Errors
+    ///
+    /// When the engine cannot be made, or the benchmark's module does not
+    /// compile, instantiate or compute the expected result.
+    fn bench(self, engines: &mut Engines) -> Result<Bench<'_>> {
+        Ok(match self {
+            Job::Native(c) => native_bench(c.native()),
+            Job::Call(e, c) => call_bench(engines.get(e, true)?, c)?,
+            Job::Table(e, op) => table_bench(engines.get(e, true)?, op)?,
+            Job::Simd(e, c) => kernel::kernel_bench(engines.get(e, true)?, c)?,
+            Job::NativeProgram(p) => programs::native_program_bench(p),
+            Job::Program(e, p) => programs::program_bench(engines.get(e, true)?, p)?,
+            Job::Memory(e, c) => kernel::kernel_bench(engines.get(e, true)?, c)?,
+            Job::Compile(e, c) => compile_bench(engines.get(e, true)?, c.modules()?),
+            Job::Instantiate(e, c) => instantiate_bench(engines.get(e, true)?, &c.modules()?)?,
+            Job::TableInit(e, size, lazy) => {
+                instantiate_bench(engines.get(e, lazy)?, &[table_init_module(size)?])?
+            }
+            Job::TableSize(e, c) => tables::size_bench(engines.get(e, true)?, c)?,
+            Job::TableCycle(e, c) => {
+                // Wasmtime in its default configuration (lazy) in both
+                // cases; Trestle as the case says.
+                let lazy = c.lazy || e != EngineKind::Trestle;
+                tables::cycle_bench(engines.get(e, lazy)?, c)?
+            }
+        })
+    }
+
     /// The group the job's result belongs to.
     fn group(&self) -> Group {
         match self {
@@ -974,59 +1004,10 @@ pub fn run_suite(options: &SuiteOptions, progress: &mut dyn Write) -> Result<Rep
                 };
                 (m, "call")
             }
-            Job::Call(e, c) => {
-                let mut b = call_bench(engines.get(e, true)?, c)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Table(e, op) => {
-                let mut b = table_bench(engines.get(e, true)?, op)
-                    .with_context(|| format!("{} on {}", op.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Simd(e, c) => {
-                let mut b = kernel::kernel_bench(engines.get(e, true)?, c)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::NativeProgram(p) => {
-                let mut b = programs::native_program_bench(p);
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Program(e, p) => {
-                let mut b = programs::program_bench(engines.get(e, true)?, p)
-                    .with_context(|| format!("{} on {}", p.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Memory(e, c) => {
-                let mut b = kernel::kernel_bench(engines.get(e, true)?, c)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Compile(e, c) => {
-                let mut b = compile_bench(engines.get(e, true)?, c.modules()?);
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::Instantiate(e, c) => {
-                let mut b = instantiate_bench(engines.get(e, true)?, &c.modules()?)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::TableInit(e, size, lazy) => {
-                let mut b = instantiate_bench(engines.get(e, lazy)?, &[table_init_module(size)?])?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::TableSize(e, c) => {
-                let mut b = tables::size_bench(engines.get(e, true)?, c)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
-                (measure(&mut b, &options.sample)?, b.unit)
-            }
-            Job::TableCycle(e, c) => {
-                // Wasmtime in its default configuration (lazy) in both
-                // cases; Trestle as the case says.
-                let lazy = c.lazy || e != EngineKind::Trestle;
-                let mut b = tables::cycle_bench(engines.get(e, lazy)?, c)
-                    .with_context(|| format!("{} on {}", c.name(), e.name()))?;
+            job => {
+                let mut b = job
+                    .bench(&mut engines)
+                    .with_context(|| format!("{case} on {engine}"))?;
                 (measure(&mut b, &options.sample)?, b.unit)
             }
         };
