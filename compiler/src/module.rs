@@ -54,66 +54,74 @@ pub(crate) struct Group<'a> {
     members: &'a [wasmparser::SubType],
 }
 
-/// Converts a wasmparser value type; concrete types become canonical ids
-/// (or group-local positions inside `group`).
-pub(crate) fn val_type(
-    info: &ModuleInfo,
-    group: Option<Group<'_>>,
-    t: wasmparser::ValType,
-) -> Result<WasmValType, CompileError> {
-    use wasmparser::ValType as V;
-    Ok(match t {
-        V::I32 => WasmValType::I32,
-        V::I64 => WasmValType::I64,
-        V::F32 => WasmValType::F32,
-        V::F64 => WasmValType::F64,
-        V::V128 => WasmValType::V128,
-        V::Ref(r) => WasmValType::Ref(ref_type(info, group, r)?),
-    })
+/// Where types are converted: in the module described so far and, while
+/// its recursion group is read, inside `group` (whose members' concrete
+/// types become group-local positions).
+#[derive(Clone, Copy)]
+pub(crate) struct TypeScope<'a> {
+    pub(crate) info: &'a ModuleInfo,
+    pub(crate) group: Option<Group<'a>>,
 }
 
-pub(crate) fn ref_type(
-    info: &ModuleInfo,
-    group: Option<Group<'_>>,
-    r: wasmparser::RefType,
-) -> Result<WasmRefType, CompileError> {
-    Ok(WasmRefType {
-        nullable: r.is_nullable(),
-        heap: heap_type(info, group, r.heap_type())?,
-    })
-}
+impl<'a> TypeScope<'a> {
+    /// The scope of the module outside any recursion group.
+    pub(crate) fn module(info: &'a ModuleInfo) -> Self {
+        Self { info, group: None }
+    }
 
-pub(crate) fn heap_type(
-    info: &ModuleInfo,
-    group: Option<Group<'_>>,
-    h: wasmparser::HeapType,
-) -> Result<WasmHeapType, CompileError> {
-    use wasmparser::AbstractHeapType as A;
-    use wasmparser::HeapType as H;
-    Ok(match h {
-        H::Abstract { shared: true, .. } => {
-            return Err(CompileError::unsupported("shared reference types"));
-        }
-        H::Abstract { ty, .. } => match ty {
-            A::Func => WasmHeapType::Func,
-            A::NoFunc => WasmHeapType::NoFunc,
-            A::Extern => WasmHeapType::Extern,
-            A::NoExtern => WasmHeapType::NoExtern,
-            A::Exn => WasmHeapType::Exn,
-            A::NoExn => WasmHeapType::NoExn,
-            A::Any => WasmHeapType::Any,
-            A::Eq => WasmHeapType::Eq,
-            A::I31 => WasmHeapType::I31,
-            A::Struct => WasmHeapType::Struct,
-            A::Array => WasmHeapType::Array,
-            A::None => WasmHeapType::None,
-            other => {
-                return Err(CompileError::unsupported(format!("heap type {other:?}")));
+    /// Converts a wasmparser value type; concrete types become canonical
+    /// ids (or group-local positions inside the group).
+    pub(crate) fn val_type(self, t: wasmparser::ValType) -> Result<WasmValType, CompileError> {
+        use wasmparser::ValType as V;
+        Ok(match t {
+            V::I32 => WasmValType::I32,
+            V::I64 => WasmValType::I64,
+            V::F32 => WasmValType::F32,
+            V::F64 => WasmValType::F64,
+            V::V128 => WasmValType::V128,
+            V::Ref(r) => WasmValType::Ref(self.ref_type(r)?),
+        })
+    }
+
+    /// Converts a wasmparser reference type.
+    pub(crate) fn ref_type(self, r: wasmparser::RefType) -> Result<WasmRefType, CompileError> {
+        Ok(WasmRefType {
+            nullable: r.is_nullable(),
+            heap: self.heap_type(r.heap_type())?,
+        })
+    }
+
+    /// Converts a wasmparser heap type.
+    pub(crate) fn heap_type(self, h: wasmparser::HeapType) -> Result<WasmHeapType, CompileError> {
+        use wasmparser::AbstractHeapType as A;
+        use wasmparser::HeapType as H;
+        Ok(match h {
+            H::Abstract { shared: true, .. } => {
+                return Err(CompileError::unsupported("shared reference types"));
             }
-        },
-        H::Concrete(index) => concrete_type(info, group, type_index(group, index)?)?,
-        H::Exact(_) => return Err(CompileError::unsupported("exact reference types")),
-    })
+            H::Abstract { ty, .. } => match ty {
+                A::Func => WasmHeapType::Func,
+                A::NoFunc => WasmHeapType::NoFunc,
+                A::Extern => WasmHeapType::Extern,
+                A::NoExtern => WasmHeapType::NoExtern,
+                A::Exn => WasmHeapType::Exn,
+                A::NoExn => WasmHeapType::NoExn,
+                A::Any => WasmHeapType::Any,
+                A::Eq => WasmHeapType::Eq,
+                A::I31 => WasmHeapType::I31,
+                A::Struct => WasmHeapType::Struct,
+                A::Array => WasmHeapType::Array,
+                A::None => WasmHeapType::None,
+                other => {
+                    return Err(CompileError::unsupported(format!("heap type {other:?}")));
+                }
+            },
+            H::Concrete(index) => {
+                concrete_type(self.info, self.group, type_index(self.group, index)?)?
+            }
+            H::Exact(_) => return Err(CompileError::unsupported("exact reference types")),
+        })
+    }
 }
 
 /// The module type index `index` names, as a raw number: a group-relative
@@ -190,9 +198,13 @@ fn sub_type(
             storage: match f.element_type {
                 wasmparser::StorageType::I8 => WasmStorageType::I8,
                 wasmparser::StorageType::I16 => WasmStorageType::I16,
-                wasmparser::StorageType::Val(v) => {
-                    WasmStorageType::Val(val_type(info, Some(group), v)?)
-                }
+                wasmparser::StorageType::Val(v) => WasmStorageType::Val(
+                    TypeScope {
+                        info,
+                        group: Some(group),
+                    }
+                    .val_type(v)?,
+                ),
             },
             mutable: f.mutable,
         })
@@ -201,7 +213,13 @@ fn sub_type(
         wasmparser::CompositeInnerType::Func(f) => {
             let convert = |ts: &[wasmparser::ValType]| {
                 ts.iter()
-                    .map(|t| val_type(info, Some(group), *t))
+                    .map(|t| {
+                        TypeScope {
+                            info,
+                            group: Some(group),
+                        }
+                        .val_type(*t)
+                    })
                     .collect::<Result<Box<[_]>, _>>()
             };
             WasmCompositeType::Func(WasmFuncType {
@@ -233,7 +251,7 @@ fn table_type(info: &ModuleInfo, t: &wasmparser::TableType) -> Result<WasmTableT
         return Err(CompileError::unsupported("shared tables"));
     }
     Ok(WasmTableType {
-        element: ref_type(info, None, t.element_type)?,
+        element: TypeScope::module(info).ref_type(t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -263,7 +281,7 @@ fn global_type(
         return Err(CompileError::unsupported("shared globals"));
     }
     Ok(WasmGlobalType {
-        ty: val_type(info, None, g.content_type)?,
+        ty: TypeScope::module(info).val_type(g.content_type)?,
         mutable: g.mutable,
     })
 }
@@ -283,7 +301,7 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
             O::GlobalGet { global_index } => {
                 ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
             }
-            O::RefNull { hty } => ConstOp::RefNull(heap_type(info, None, hty)?),
+            O::RefNull { hty } => ConstOp::RefNull(TypeScope::module(info).heap_type(hty)?),
             O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             O::I32Add => ConstOp::I32Add,
             O::I32Sub => ConstOp::I32Sub,
@@ -495,7 +513,7 @@ pub(crate) fn parse<'a>(
                                 exprs.push(const_expr(&info, &x?)?);
                             }
                             (
-                                ref_type(&info, None, ty)?,
+                                TypeScope::module(&info).ref_type(ty)?,
                                 ElementItems::Expressions(exprs.into()),
                             )
                         }

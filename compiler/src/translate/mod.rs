@@ -135,7 +135,7 @@ impl<'a> FuncTranslator<'a> {
             let offset = reader.original_position();
             let (count, vt) = reader.read()?;
             validator.define_locals(offset, count, vt)?;
-            let t = ir_type(crate::module::val_type(self.module.info, None, vt)?);
+            let t = ir_type(crate::module::TypeScope::module(self.module.info).val_type(vt)?);
             for _ in 0..count {
                 let var = b.declare_var(t);
                 let zero = zero_value(&mut b, t);

@@ -111,7 +111,7 @@ impl BodyTranslator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (
                 vec![],
-                vec![ir_type(crate::module::val_type(info, None, t)?)],
+                vec![ir_type(crate::module::TypeScope::module(info).val_type(t)?)],
             ),
             BlockType::FuncType(idx) => {
                 let ty = &info.types[TypeIndex::from_u32(idx)];
