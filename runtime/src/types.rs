@@ -167,38 +167,20 @@ pub struct RefType {
 
 impl RefType {
     /// `funcref`.
-    pub const FUNCREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Func,
-    };
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
     /// `externref`.
-    pub const EXTERNREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Extern,
-    };
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
     /// `anyref`.
-    pub const ANYREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Any,
-    };
+    pub const ANYREF: RefType = RefType::new(true, HeapType::Any);
     /// `eqref`.
-    pub const EQREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Eq,
-    };
+    pub const EQREF: RefType = RefType::new(true, HeapType::Eq);
     /// `arrayref`.
-    pub const ARRAYREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Array,
-    };
+    pub const ARRAYREF: RefType = RefType::new(true, HeapType::Array);
     /// `exnref`.
-    pub const EXNREF: RefType = RefType {
-        nullable: true,
-        heap_type: HeapType::Exn,
-    };
+    pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
 
     /// A reference type.
-    pub fn new(nullable: bool, heap_type: HeapType) -> Self {
+    pub const fn new(nullable: bool, heap_type: HeapType) -> Self {
         Self {
             nullable,
             heap_type,
@@ -468,13 +450,46 @@ impl fmt::Display for GlobalType {
     }
 }
 
-/// Writes limits as the text format does: ` min` or ` min max`.
-fn write_limits(f: &mut fmt::Formatter<'_>, minimum: u64, maximum: Option<u64>) -> fmt::Result {
+/// Writes the start of a table or memory type as the text format does:
+/// `(table`, the index type when it is `i64`, and the limits (` min` or
+/// ` min max`).
+fn write_sized_head(
+    f: &mut fmt::Formatter<'_>,
+    keyword: &str,
+    is_64: bool,
+    (minimum, maximum): (u64, Option<u64>),
+) -> fmt::Result {
+    write!(f, "({keyword}")?;
+    if is_64 {
+        f.write_str(" i64")?;
+    }
     write!(f, " {minimum}")?;
     match maximum {
         Some(max) => write!(f, " {max}"),
         None => Ok(()),
     }
+}
+
+/// The accessors of the limits and index type of a table or memory type
+/// (`$what`), kept in its field `inner`: `$unit` says what the limits
+/// count and `$is_64` names the field of a 64-bit index type.
+macro_rules! limits_accessors {
+    ($what:literal, $unit:literal, $is_64:ident) => {
+        #[doc = concat!("The minimum ", $unit, ".")]
+        pub fn minimum(&self) -> u64 {
+            self.inner.minimum
+        }
+
+        #[doc = concat!("The maximum ", $unit, ".")]
+        pub fn maximum(&self) -> Option<u64> {
+            self.inner.maximum
+        }
+
+        #[doc = concat!("Whether the ", $what, " is indexed by `i64`.")]
+        pub fn is_64(&self) -> bool {
+            self.inner.$is_64
+        }
+    };
 }
 
 /// The type of a table.
@@ -517,30 +532,14 @@ impl TableType {
         &self.element
     }
 
-    /// The minimum number of elements.
-    pub fn minimum(&self) -> u64 {
-        self.inner.minimum
-    }
-
-    /// The maximum number of elements.
-    pub fn maximum(&self) -> Option<u64> {
-        self.inner.maximum
-    }
-
-    /// Whether the table is indexed by `i64`.
-    pub fn is_64(&self) -> bool {
-        self.inner.table64
-    }
+    limits_accessors!("table", "number of elements", table64);
 }
 
 /// As in the text format: `(table 1 10 funcref)`, `(table i64 0 externref)`.
 impl fmt::Display for TableType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(table")?;
-        if self.is_64() {
-            f.write_str(" i64")?;
-        }
-        write_limits(f, self.minimum(), self.maximum())?;
+        let limits = (self.minimum(), self.maximum());
+        write_sized_head(f, "table", self.is_64(), limits)?;
         write!(f, " {})", self.element)
     }
 }
@@ -578,20 +577,7 @@ impl MemoryType {
         }
     }
 
-    /// The minimum size in pages.
-    pub fn minimum(&self) -> u64 {
-        self.inner.minimum
-    }
-
-    /// The maximum size in pages.
-    pub fn maximum(&self) -> Option<u64> {
-        self.inner.maximum
-    }
-
-    /// Whether the memory is indexed by `i64`.
-    pub fn is_64(&self) -> bool {
-        self.inner.memory64
-    }
+    limits_accessors!("memory", "size in pages", memory64);
 
     /// Whether the memory is shared between threads (never, today).
     pub fn is_shared(&self) -> bool {
@@ -602,11 +588,8 @@ impl MemoryType {
 /// As in the text format: `(memory 1)`, `(memory 1 2)`.
 impl fmt::Display for MemoryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(memory")?;
-        if self.is_64() {
-            f.write_str(" i64")?;
-        }
-        write_limits(f, self.minimum(), self.maximum())?;
+        let limits = (self.minimum(), self.maximum());
+        write_sized_head(f, "memory", self.is_64(), limits)?;
         if self.is_shared() {
             f.write_str(" shared")?;
         }
