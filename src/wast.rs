@@ -304,6 +304,65 @@ fn directive_name(d: &WastDirective<'_>) -> &'static str {
     }
 }
 
+/// The `$name`s of a script's instances or module definitions, and the
+/// latest one made, which an unnamed reference means.
+struct Names {
+    /// What is named: `instance` or `module definition`, for errors.
+    kind: &'static str,
+    /// Indices by `$name`.
+    named: HashMap<String, usize>,
+    /// The latest one: its index, or `Err(line)` when the one at that line
+    /// failed.
+    latest: Option<Result<usize, u32>>,
+}
+
+impl Names {
+    fn new(kind: &'static str) -> Self {
+        Names {
+            kind,
+            named: HashMap::new(),
+            latest: None,
+        }
+    }
+
+    /// Records the outcome of making the one at `line`, named `name`: it is
+    /// the latest, and the name is its own (or, when it failed, nothing's).
+    fn record(&mut self, name: Option<&str>, line: u32, made: Result<usize>) -> Result<()> {
+        self.latest = Some(made.as_ref().copied().map_err(|_| line));
+        match (name, &made) {
+            (Some(name), Ok(index)) => {
+                self.named.insert(name.to_string(), *index);
+            }
+            (Some(name), Err(_)) => {
+                self.named.remove(name);
+            }
+            (None, _) => {}
+        }
+        made.map(|_| ())
+    }
+
+    /// The index `name` stands for, or without a name the latest one's.
+    ///
+    /// # Errors
+    ///
+    /// When no such name was given, or there is no latest one.
+    fn index(&self, name: Option<Id<'_>>) -> Result<usize> {
+        let kind = self.kind;
+        match (name, self.latest) {
+            (Some(id), _) => self
+                .named
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| anyhow!("no {kind} named `${}`", id.name())),
+            (None, Some(Ok(index))) => Ok(index),
+            (None, Some(Err(line))) => {
+                Err(anyhow!("no current {kind}: the one at line {line} failed"))
+            }
+            (None, None) => Err(anyhow!("no current {kind}: none was made yet")),
+        }
+    }
+}
+
 /// The state of one script: its store, its linker (with `spectest` and every
 /// registered instance) and the instances and module definitions it made.
 struct Runner {
@@ -312,17 +371,13 @@ struct Runner {
     linker: Linker<()>,
     /// Every instance the script created, in order.
     instances: Vec<Instance>,
-    /// Instances by `$name`.
-    named_instances: HashMap<String, usize>,
-    /// The instance unnamed `invoke`/`get`/`register` refer to: the last
-    /// module instantiated, `Err(line)` when that module failed.
-    current: Option<Result<usize, u32>>,
+    /// Instances by `$name`, and the one unnamed `invoke`/`get`/`register`
+    /// refer to: the last module instantiated.
+    instance_names: Names,
     /// Every module definition (`module definition`), in order.
     definitions: Vec<Module>,
-    /// Definitions by `$name`.
-    named_definitions: HashMap<String, usize>,
-    /// The last definition, `Err(line)` when it failed.
-    last_definition: Option<Result<usize, u32>>,
+    /// Definitions by `$name`, and the last one.
+    definition_names: Names,
     /// Why `spectest` could not be defined, reported once.
     spectest_error: Result<()>,
 }
@@ -338,11 +393,9 @@ impl Runner {
             store,
             linker,
             instances: Vec::new(),
-            named_instances: HashMap::new(),
-            current: None,
+            instance_names: Names::new("instance"),
             definitions: Vec::new(),
-            named_definitions: HashMap::new(),
-            last_definition: None,
+            definition_names: Names::new("module definition"),
             spectest_error: Ok(()),
         };
         runner.spectest_error = runner.define_spectest();
@@ -384,73 +437,34 @@ impl Runner {
     }
 
     fn run(&mut self, directive: WastDirective<'_>, line: u32) -> Result<()> {
+        let is_invalid = matches!(directive, WastDirective::AssertInvalid { .. });
         match directive {
             WastDirective::Module(mut module) => {
-                let name = module.name().map(|id| id.name().to_string());
-                let result = encode(&mut module)
+                let name = module.name().map(|id| id.name());
+                let made = encode(&mut module)
                     .and_then(|bytes| self.compile(&bytes))
                     .and_then(|module| self.instantiate(&module));
-                match result {
-                    Ok(index) => {
-                        self.current = Some(Ok(index));
-                        if let Some(name) = name {
-                            self.named_instances.insert(name, index);
-                        }
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.current = Some(Err(line));
-                        if let Some(name) = name {
-                            self.named_instances.remove(&name);
-                        }
-                        Err(e)
-                    }
-                }
+                self.instance_names.record(name, line, made)
             }
             WastDirective::ModuleDefinition(mut module) => {
-                let name = module.name().map(|id| id.name().to_string());
-                match encode(&mut module).and_then(|bytes| self.compile(&bytes)) {
-                    Ok(module) => {
-                        let index = self.definitions.len();
+                let name = module.name().map(|id| id.name());
+                let made = encode(&mut module)
+                    .and_then(|bytes| self.compile(&bytes))
+                    .map(|module| {
                         self.definitions.push(module);
-                        self.last_definition = Some(Ok(index));
-                        if let Some(name) = name {
-                            self.named_definitions.insert(name, index);
-                        }
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.last_definition = Some(Err(line));
-                        if let Some(name) = name {
-                            self.named_definitions.remove(&name);
-                        }
-                        Err(e)
-                    }
-                }
+                        self.definitions.len() - 1
+                    });
+                self.definition_names.record(name, line, made)
             }
             WastDirective::ModuleInstance {
                 instance, module, ..
             } => {
-                let result = self.definition_index(module).and_then(|def| {
+                let made = self.definition_index(module).and_then(|def| {
                     let module = self.definitions[def].clone();
                     self.instantiate(&module)
                 });
-                match result {
-                    Ok(index) => {
-                        self.current = Some(Ok(index));
-                        if let Some(id) = instance {
-                            self.named_instances.insert(id.name().to_string(), index);
-                        }
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.current = Some(Err(line));
-                        if let Some(id) = instance {
-                            self.named_instances.remove(id.name());
-                        }
-                        Err(e)
-                    }
-                }
+                self.instance_names
+                    .record(instance.map(|id| id.name()), line, made)
             }
             WastDirective::Register { name, module, .. } => {
                 let index = self.instance_index(module)?;
@@ -488,18 +502,22 @@ impl Runner {
                 mut module,
                 message,
                 ..
-            } => match encode(&mut module).and_then(|bytes| self.compile(&bytes)) {
-                Ok(_) => bail!("expected an invalid module (`{message}`), but it compiled"),
-                Err(_) => Ok(()),
-            },
-            WastDirective::AssertMalformed {
+            }
+            | WastDirective::AssertMalformed {
                 mut module,
                 message,
                 ..
-            } => match encode(&mut module).and_then(|bytes| self.compile(&bytes)) {
-                Ok(_) => bail!("expected a malformed module (`{message}`), but it compiled"),
-                Err(_) => Ok(()),
-            },
+            } => {
+                let what = if is_invalid {
+                    "an invalid"
+                } else {
+                    "a malformed"
+                };
+                match encode(&mut module).and_then(|bytes| self.compile(&bytes)) {
+                    Ok(_) => bail!("expected {what} module (`{message}`), but it compiled"),
+                    Err(_) => Ok(()),
+                }
+            }
             WastDirective::AssertUnlinkable {
                 mut module,
                 message,
@@ -541,37 +559,11 @@ impl Runner {
     }
 
     fn instance_index(&self, name: Option<Id<'_>>) -> Result<usize> {
-        match name {
-            Some(id) => self
-                .named_instances
-                .get(id.name())
-                .copied()
-                .ok_or_else(|| anyhow!("no instance named `${}`", id.name())),
-            None => match self.current {
-                Some(Ok(index)) => Ok(index),
-                Some(Err(line)) => Err(anyhow!(
-                    "no current instance: the module at line {line} failed"
-                )),
-                None => Err(anyhow!("no current instance: no module was defined yet")),
-            },
-        }
+        self.instance_names.index(name)
     }
 
     fn definition_index(&self, name: Option<Id<'_>>) -> Result<usize> {
-        match name {
-            Some(id) => self
-                .named_definitions
-                .get(id.name())
-                .copied()
-                .ok_or_else(|| anyhow!("no module definition named `${}`", id.name())),
-            None => match self.last_definition {
-                Some(Ok(index)) => Ok(index),
-                Some(Err(line)) => Err(anyhow!(
-                    "no module definition: the one at line {line} failed"
-                )),
-                None => Err(anyhow!("no module definition yet")),
-            },
-        }
+        self.definition_names.index(name)
     }
 
     fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<Val>> {
