@@ -45,9 +45,7 @@ fn i16x8(lanes: [i16; 8]) -> V128 {
 
 #[test]
 fn typed_functions_take_and_return_v128() {
-    let engine = harness::engine();
-    let (mut store, instance) = instantiate(
-        &engine,
+    let (mut store, instance) = harness::instance_of(
         r#"(module
              (func (export "add") (param v128 v128) (result v128)
                (i32x4.add (local.get 0) (local.get 1)))
@@ -86,9 +84,7 @@ fn typed_functions_take_and_return_v128() {
 
 #[test]
 fn untyped_calls_check_v128_arguments() {
-    let engine = harness::engine();
-    let (mut store, instance) = instantiate(
-        &engine,
+    let (mut store, instance) = harness::instance_of(
         r#"(module
              (func (export "not") (param v128) (result v128)
                (v128.not (local.get 0))))"#,
@@ -402,8 +398,7 @@ fn relaxed_simd_deterministic_results() {
 
 #[test]
 fn relaxed_simd_host_results() {
-    let engine = harness::engine();
-    let (mut store, instance) = instantiate(&engine, RELAXED);
+    let (mut store, instance) = harness::instance_of(RELAXED);
     for (name, args, deterministic, x86) in relaxed_cases() {
         let actual = relaxed(&mut store, &instance, name, &args);
         let expected = if cfg!(target_arch = "x86_64") {
@@ -439,9 +434,7 @@ fn simd_and_relaxed_simd_can_be_turned_off() {
 
 #[test]
 fn vector_accesses_at_the_end_of_memory() {
-    let engine = harness::engine();
-    let (mut store, instance) = instantiate(
-        &engine,
+    let (mut store, instance) = harness::instance_of(
         r#"(module
              (memory (export "mem") 1 1)
              (func (export "store") (param i32 v128) (v128.store (local.get 0) (local.get 1)))
@@ -498,9 +491,7 @@ fn vector_accesses_at_the_end_of_memory() {
 
 #[test]
 fn vector_accesses_name_their_memory() {
-    let engine = harness::engine();
-    let (mut store, instance) = instantiate(
-        &engine,
+    let (mut store, instance) = harness::instance_of(
         r#"(module
              (memory $a (export "a") 1)
              (memory $b (export "b") 1)

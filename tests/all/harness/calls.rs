@@ -23,6 +23,12 @@ pub fn instantiate_linked<T: 'static>(
     linker.instantiate(store, &module).unwrap()
 }
 
+/// A new store of the tests' [`super::engine`] with an instance of `wat`,
+/// which has no imports.
+pub fn instance_of(wat: &str) -> (Store<()>, Instance) {
+    new_instance(&super::engine(), wat)
+}
+
 /// A new store of `engine` with an instance of `wat`, which has no
 /// imports.
 pub fn new_instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
