@@ -15,7 +15,7 @@
 //! - Automatic collection keeps the heap bounded, from the host and from a
 //!   wasm loop calling a host function that makes values.
 
-use super::{EXT, alive, ext, gc_scenario, scenario};
+use super::{EXT, NULL_EXT, alive, ext, gc_scenario, int, scenario};
 use crate::harness::{Counted, Counts, call_ok, instantiate, link, panics, table64_engine, trap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -29,14 +29,9 @@ fn externref_set_and_overwrite() {
     scenario(|store, inst, make| {
         for i in 0..10 {
             let r = make(store);
-            call_ok(
-                &mut *store,
-                inst,
-                "set",
-                &[Val::I32(i % 4), Val::ExternRef(Some(r))],
-            );
-            let back = call_ok(&mut *store, inst, "get", &[Val::I32(i % 4)]);
-            assert_eq!(back[0], Val::ExternRef(Some(r)));
+            call_ok(&mut *store, inst, "set", &[int(i % 4), ext(r)]);
+            let back = call_ok(&mut *store, inst, "get", &[int(i % 4)]);
+            assert_eq!(back[0], ext(r));
         }
     });
 }
@@ -45,31 +40,16 @@ fn externref_set_and_overwrite() {
 fn externref_fill_copy_grow_init() {
     scenario(|store, inst, make| {
         let a = make(store);
-        call_ok(
-            &mut *store,
-            inst,
-            "fill",
-            &[Val::I32(0), Val::ExternRef(Some(a)), Val::I32(4)],
-        );
-        call_ok(
-            &mut *store,
-            inst,
-            "copy",
-            &[Val::I32(1), Val::I32(0), Val::I32(3)],
-        );
+        call_ok(&mut *store, inst, "fill", &[int(0), ext(a), int(4)]);
+        call_ok(&mut *store, inst, "copy", &[int(1), int(0), int(3)]);
         let b = make(store);
-        let old = call_ok(
-            &mut *store,
-            inst,
-            "grow",
-            &[Val::ExternRef(Some(b)), Val::I32(2)],
-        );
-        assert_eq!(old[0], Val::I32(4));
-        call_ok(&mut *store, inst, "init", &[Val::I32(0)]);
-        let got = call_ok(&mut *store, inst, "get", &[Val::I32(5)]);
-        assert_eq!(got[0], Val::ExternRef(Some(b)));
-        let got = call_ok(&mut *store, inst, "get", &[Val::I32(0)]);
-        assert_eq!(got[0], Val::ExternRef(None));
+        let old = call_ok(&mut *store, inst, "grow", &[ext(b), int(2)]);
+        assert_eq!(old[0], int(4));
+        call_ok(&mut *store, inst, "init", &[int(0)]);
+        let got = call_ok(&mut *store, inst, "get", &[int(5)]);
+        assert_eq!(got[0], ext(b));
+        let got = call_ok(&mut *store, inst, "get", &[int(0)]);
+        assert_eq!(got[0], NULL_EXT);
     });
 }
 
@@ -112,8 +92,8 @@ fn externref_in_a_live_frame_survives_host_churn() {
             },
         );
         let held = make(store);
-        let out = call_ok(&mut *store, &inst, "hold", &[Val::ExternRef(Some(held))]);
-        assert_eq!(out[0], Val::ExternRef(Some(held)));
+        let out = call_ok(&mut *store, &inst, "hold", &[ext(held)]);
+        assert_eq!(out[0], ext(held));
         let data = held.data(&*store).unwrap().unwrap();
         assert!(data.downcast_ref::<Counted>().is_some());
     });
@@ -128,11 +108,7 @@ fn externref_from_another_store_is_rejected_or_panics() {
     let foreign = ExternRef::new(&mut other, 5u8).unwrap();
     let set = inst.get_func(&mut store, "set").unwrap();
     let err = set
-        .call(
-            &mut store,
-            &[Val::I32(0), Val::ExternRef(Some(foreign))],
-            &mut [],
-        )
+        .call(&mut store, &[int(0), ext(foreign)], &mut [])
         .unwrap_err();
     assert!(err.to_string().contains("another store"), "{err}");
     assert!(panics(|| {
@@ -144,8 +120,7 @@ fn externref_from_another_store_is_rejected_or_panics() {
 fn stale_externref_handle_is_an_error_never_a_use_after_free() {
     gc_scenario(|store, inst, c| {
         let stale = c.unrooted(store);
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         let err = stale.data(&*store).unwrap_err();
         assert!(err.to_string().contains("collected"), "{err}");
         assert!(stale.data_mut(&mut *store).is_err());
@@ -159,7 +134,7 @@ fn stale_externref_handle_is_an_error_never_a_use_after_free() {
         // nothing changes.
         let set = inst.get_func(&mut *store, "set").unwrap();
         let err = set
-            .call(&mut *store, &[Val::I32(0), ext(stale)], &mut [])
+            .call(&mut *store, &[int(0), ext(stale)], &mut [])
             .unwrap_err();
         assert!(err.to_string().contains("collected"), "{err}");
         let typed = set.typed::<(i32, Option<ExternRef>), ()>(&*store).unwrap();
@@ -175,15 +150,13 @@ fn stale_externref_handle_is_an_error_never_a_use_after_free() {
         assert!(g.set(&mut *store, ext(stale)).is_err());
         let gty = GlobalType::new(ValType::EXTERNREF, Mutability::Const);
         assert!(Global::new(&mut *store, gty, ext(stale)).is_err());
-        assert_eq!(g.get(&mut *store), Val::ExternRef(None));
+        assert_eq!(g.get(&mut *store), NULL_EXT);
         assert_eq!(t.get(&mut *store, 0), Some(Ref::Extern(None)));
         // A host function that returns a stale handle fails the call.
         let stale_again = c.unrooted(store);
         store.gc();
         let ret = Func::wrap(&mut *store, move || Some(stale_again));
-        let err = ret
-            .call(&mut *store, &[], &mut [Val::ExternRef(None)])
-            .unwrap_err();
+        let err = ret.call(&mut *store, &[], &mut [NULL_EXT]).unwrap_err();
         assert!(err.to_string().contains("collected"), "{err}");
         assert_eq!(c.dropped(), 2);
     });
@@ -193,24 +166,17 @@ fn stale_externref_handle_is_an_error_never_a_use_after_free() {
 fn externref_overwritten_by_table_set_from_wasm_is_released() {
     gc_scenario(|store, inst, c| {
         let a = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[Val::I32(1), ext(a)]);
+        call_ok(&mut *store, inst, "set", &[int(1), ext(a)]);
         store.gc();
         assert!(alive(store, a), "the table holds it");
         let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[Val::I32(1), ext(b)]);
+        call_ok(&mut *store, inst, "set", &[int(1), ext(b)]);
         assert_eq!(c.dropped(), 0, "nothing is freed before a collection");
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
         assert!(alive(store, b));
-        call_ok(
-            &mut *store,
-            inst,
-            "set",
-            &[Val::I32(1), Val::ExternRef(None)],
-        );
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        call_ok(&mut *store, inst, "set", &[int(1), NULL_EXT]);
+        assert_eq!(c.dropped_after_gc(store), 2);
     });
 }
 
@@ -224,8 +190,7 @@ fn externref_overwritten_by_host_table_set_is_released() {
         assert!(alive(store, a));
         let b = c.unrooted(store);
         t.set(&mut *store, 2, b.into()).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
         // Read back in a scope: the handle is b's, and b stays in the
         // table after the scope ends.
@@ -242,8 +207,7 @@ fn externref_overwritten_by_host_table_set_is_released() {
         store.gc();
         assert!(alive(store, b), "the host table holds it");
         host.fill(&mut *store, 0, Ref::Extern(None), 3).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        assert_eq!(c.dropped_after_gc(store), 2);
     });
 }
 
@@ -251,36 +215,18 @@ fn externref_overwritten_by_host_table_set_is_released() {
 fn externref_overwritten_by_table_fill_is_released() {
     gc_scenario(|store, inst, c| {
         let a = c.unrooted(store);
-        call_ok(
-            &mut *store,
-            inst,
-            "fill",
-            &[Val::I32(0), ext(a), Val::I32(4)],
-        );
+        call_ok(&mut *store, inst, "fill", &[int(0), ext(a), int(4)]);
         let b = c.unrooted(store);
         // Overwrites three of the four copies of `a`: it stays.
-        call_ok(
-            &mut *store,
-            inst,
-            "fill",
-            &[Val::I32(0), ext(b), Val::I32(3)],
-        );
-        store.gc();
-        assert_eq!(c.dropped(), 0);
+        call_ok(&mut *store, inst, "fill", &[int(0), ext(b), int(3)]);
+        assert_eq!(c.dropped_after_gc(store), 0);
         assert!(alive(store, a) && alive(store, b));
         let t = inst.get_table(&mut *store, "t").unwrap();
         t.fill(&mut *store, 3, Ref::Extern(None), 1).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
-        call_ok(
-            &mut *store,
-            inst,
-            "fill",
-            &[Val::I32(0), Val::ExternRef(None), Val::I32(4)],
-        );
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        call_ok(&mut *store, inst, "fill", &[int(0), NULL_EXT, int(4)]);
+        assert_eq!(c.dropped_after_gc(store), 2);
     });
 }
 
@@ -289,32 +235,20 @@ fn externref_overwritten_by_table_copy_is_released() {
     gc_scenario(|store, inst, c| {
         let a = c.unrooted(store);
         let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[Val::I32(0), ext(a)]);
-        call_ok(&mut *store, inst, "set", &[Val::I32(3), ext(b)]);
+        call_ok(&mut *store, inst, "set", &[int(0), ext(a)]);
+        call_ok(&mut *store, inst, "set", &[int(3), ext(b)]);
         // t[3] = t[0]: b is gone from the table, a is there twice.
-        call_ok(
-            &mut *store,
-            inst,
-            "copy",
-            &[Val::I32(3), Val::I32(0), Val::I32(1)],
-        );
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        call_ok(&mut *store, inst, "copy", &[int(3), int(0), int(1)]);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, b));
         assert!(alive(store, a));
         // t[0..2] = t[1..3] (nulls): one copy of a is left, at 3.
-        call_ok(
-            &mut *store,
-            inst,
-            "copy",
-            &[Val::I32(0), Val::I32(1), Val::I32(2)],
-        );
+        call_ok(&mut *store, inst, "copy", &[int(0), int(1), int(2)]);
         store.gc();
         assert!(alive(store, a));
         let t = inst.get_table(&mut *store, "t").unwrap();
         Table::copy(&mut *store, &t, 3, &t, 2, 1).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        assert_eq!(c.dropped_after_gc(store), 2);
     });
 }
 
@@ -322,8 +256,8 @@ fn externref_overwritten_by_table_copy_is_released() {
 fn externref_grown_in_is_kept_and_overwritten_after_grow_is_released() {
     gc_scenario(|store, inst, c| {
         let a = c.unrooted(store);
-        let old = call_ok(&mut *store, inst, "grow", &[ext(a), Val::I32(2)]);
-        assert_eq!(old[0], Val::I32(4));
+        let old = call_ok(&mut *store, inst, "grow", &[ext(a), int(2)]);
+        assert_eq!(old[0], int(4));
         store.gc();
         assert!(alive(store, a), "the grown-in slots hold it");
         let t = inst.get_table(&mut *store, "t").unwrap();
@@ -334,21 +268,15 @@ fn externref_grown_in_is_kept_and_overwritten_after_grow_is_released() {
         assert_eq!(c.dropped(), 0);
         // Overwrite both of a's slots (from wasm and the host), and all
         // but one of b's.
-        call_ok(
-            &mut *store,
-            inst,
-            "set",
-            &[Val::I32(4), Val::ExternRef(None)],
-        );
+        call_ok(&mut *store, inst, "set", &[int(4), NULL_EXT]);
         t.set(&mut *store, 5, Ref::Extern(None)).unwrap();
         t.fill(&mut *store, 6, Ref::Extern(None), 2).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
         assert!(alive(store, b));
         {
             let mut scope = RootScope::new(&mut *store);
-            let got = call_ok(&mut scope, inst, "get", &[Val::I32(8)]);
+            let got = call_ok(&mut scope, inst, "get", &[int(8)]);
             assert_eq!(got[0], ext(b));
         }
         // Growing by 0 or failing to grow keeps the init value nowhere.
@@ -365,12 +293,11 @@ fn externref_overwritten_by_table_init_is_released() {
     gc_scenario(|store, inst, c| {
         let a = c.unrooted(store);
         let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[Val::I32(1), ext(a)]);
-        call_ok(&mut *store, inst, "set", &[Val::I32(2), ext(b)]);
+        call_ok(&mut *store, inst, "set", &[int(1), ext(a)]);
+        call_ok(&mut *store, inst, "set", &[int(2), ext(b)]);
         // $seg is two nulls, copied to t[1..3].
-        call_ok(&mut *store, inst, "init", &[Val::I32(1)]);
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        call_ok(&mut *store, inst, "init", &[int(1)]);
+        assert_eq!(c.dropped_after_gc(store), 2);
         assert!(!alive(store, a) && !alive(store, b));
     });
 }
@@ -385,22 +312,19 @@ fn externref_overwritten_in_a_global_is_released() {
         assert!(alive(store, a), "the global holds it");
         let b = c.unrooted(store);
         g.set(&mut *store, ext(b)).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 1);
+        assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
         assert!(alive(store, b));
-        call_ok(&mut *store, inst, "keep", &[Val::ExternRef(None)]);
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        call_ok(&mut *store, inst, "keep", &[NULL_EXT]);
+        assert_eq!(c.dropped_after_gc(store), 2);
         // A host global holds its value too, until overwritten.
         let d = c.unrooted(store);
         let ty = GlobalType::new(ValType::EXTERNREF, Mutability::Var);
         let host = Global::new(&mut *store, ty, ext(d)).unwrap();
         store.gc();
         assert!(alive(store, d));
-        host.set(&mut *store, Val::ExternRef(None)).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 3);
+        host.set(&mut *store, NULL_EXT).unwrap();
+        assert_eq!(c.dropped_after_gc(store), 3);
     });
 }
 
@@ -464,8 +388,7 @@ fn externref_many_arguments_and_results_in_one_call() {
             // The results are rooted by the scope.
             assert_eq!(c.dropped(), 0);
         }
-        store.gc();
-        assert_eq!(c.dropped(), N);
+        assert_eq!(c.dropped_after_gc(store), N);
         // The same through `TypedFunc` and the `many` export.
         let inst = instantiate(store, EXT);
         type E = Option<ExternRef>;
@@ -484,8 +407,7 @@ fn externref_many_arguments_and_results_in_one_call() {
             assert_eq!(out.4, Some(r[3]));
             assert!(r.iter().all(|r| r.data(&scope).is_ok()));
         }
-        store.gc();
-        assert_eq!(c.dropped(), N + 4);
+        assert_eq!(c.dropped_after_gc(store), N + 4);
     });
 }
 
@@ -584,7 +506,7 @@ fn externref_from_an_ended_scope_stays_valid_while_a_table_holds_it() {
             assert!(alive(store, r));
         }
         r.data_mut(&mut *store).unwrap().unwrap();
-        let back = call_ok(&mut *store, inst, "get", &[Val::I32(0)]);
+        let back = call_ok(&mut *store, inst, "get", &[int(0)]);
         assert_eq!(back[0], ext(r));
         t.set(&mut *store, 0, Ref::Extern(None)).unwrap();
         store.gc();
@@ -643,8 +565,7 @@ fn leaked_root_scope_is_closed_by_the_enclosing_scope() {
             ExternRef::new(&mut caller, Counted(dropped.clone())).unwrap();
         });
         leaky.call(&mut *store, &[], &mut []).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 2);
+        assert_eq!(c.dropped_after_gc(store), 2);
         // Scopes still work afterwards.
         let b = {
             let mut scope = RootScope::new(&mut *store);
@@ -696,8 +617,7 @@ fn host_function_roots_end_on_return_error_panic_and_trap() {
         assert!(panics(|| {
             let _ = run.call(&mut *store, 2);
         }));
-        store.gc();
-        assert_eq!(c.dropped(), 3);
+        assert_eq!(c.dropped_after_gc(store), 3);
         assert!(
             made.lock()
                 .unwrap()
@@ -715,8 +635,7 @@ fn host_function_roots_end_on_return_error_panic_and_trap() {
         store.gc();
         assert!(alive(store, r));
         t.set(&mut *store, 0, Ref::Extern(None)).unwrap();
-        store.gc();
-        assert_eq!(c.dropped(), 4);
+        assert_eq!(c.dropped_after_gc(store), 4);
     });
 }
 

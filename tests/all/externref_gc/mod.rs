@@ -74,6 +74,14 @@ fn ext(r: ExternRef) -> Val {
     Val::ExternRef(Some(r))
 }
 
+/// The null externref, as an argument.
+const NULL_EXT: Val = Val::ExternRef(None);
+
+/// An `i32` argument.
+fn int(x: i32) -> Val {
+    Val::I32(x)
+}
+
 /// Whether `r` still names a live [`Counted`] value.
 fn alive(store: &Store<()>, r: ExternRef) -> bool {
     match r.data(store) {

@@ -41,4 +41,10 @@ impl Counts {
     pub fn dropped(&self) -> usize {
         self.dropped.load(SeqCst)
     }
+
+    /// How many values were dropped once `store` collected its garbage.
+    pub fn dropped_after_gc(&self, store: &mut Store<()>) -> usize {
+        store.gc();
+        self.dropped()
+    }
 }
