@@ -155,163 +155,202 @@ impl std::fmt::Display for Errno {
     }
 }
 
-/// `filetype` values.
-pub mod filetype {
-    /// Unknown, or not a file the guest can name (a pipe, a terminal
-    /// reported as such).
-    pub const UNKNOWN: u8 = 0;
-    /// A block device.
-    pub const BLOCK_DEVICE: u8 = 1;
-    /// A character device.
-    pub const CHARACTER_DEVICE: u8 = 2;
-    /// A directory.
-    pub const DIRECTORY: u8 = 3;
-    /// A regular file.
-    pub const REGULAR_FILE: u8 = 4;
-    /// A datagram socket.
-    pub const SOCKET_DGRAM: u8 = 5;
-    /// A stream socket.
-    pub const SOCKET_STREAM: u8 = 6;
-    /// A symbolic link.
-    pub const SYMBOLIC_LINK: u8 = 7;
+/// Defines a module of WASI constants of type `$ty`, numbered in the order
+/// listed: `values` count from 0; `bits` take the bits from 0 up, and `ALL`
+/// has every one of them.
+macro_rules! wasi_constants {
+    (
+        $(#[$doc:meta])*
+        $name:ident: $ty:ty as $kind:ident { $($(#[$item_doc:meta])* $item:ident,)+ }
+    ) => {
+        $(#[$doc])*
+        pub mod $name {
+            wasi_constants!(@next $kind $ty; 0; $($(#[$item_doc])* $item,)+);
+        }
+    };
+    (@next $kind:ident $ty:ty; $n:expr; $(#[$item_doc:meta])* $item:ident, $($rest:tt)*) => {
+        $(#[$item_doc])*
+        pub const $item: $ty = wasi_constants!(@value $kind $n);
+        wasi_constants!(@next $kind $ty; $n + 1; $($rest)*);
+    };
+    (@next bits $ty:ty; $n:expr;) => {
+        /// Every defined bit.
+        pub const ALL: $ty = (1 << ($n)) - 1;
+    };
+    (@next values $ty:ty; $n:expr;) => {};
+    (@value bits $n:expr) => {
+        1 << ($n)
+    };
+    (@value values $n:expr) => {
+        $n
+    };
 }
 
-/// `rights` bits.
-pub mod rights {
-    /// `fd_datasync`.
-    pub const FD_DATASYNC: u64 = 1 << 0;
-    /// `fd_read`, `fd_pread`.
-    pub const FD_READ: u64 = 1 << 1;
-    /// `fd_seek`.
-    pub const FD_SEEK: u64 = 1 << 2;
-    /// `fd_fdstat_set_flags`.
-    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
-    /// `fd_sync`.
-    pub const FD_SYNC: u64 = 1 << 4;
-    /// `fd_tell`.
-    pub const FD_TELL: u64 = 1 << 5;
-    /// `fd_write`, `fd_pwrite`.
-    pub const FD_WRITE: u64 = 1 << 6;
-    /// `fd_advise`.
-    pub const FD_ADVISE: u64 = 1 << 7;
-    /// `fd_allocate`.
-    pub const FD_ALLOCATE: u64 = 1 << 8;
-    /// `path_create_directory`.
-    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
-    /// `path_open` with `O_CREAT`.
-    pub const PATH_CREATE_FILE: u64 = 1 << 10;
-    /// `path_link` source.
-    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
-    /// `path_link` target.
-    pub const PATH_LINK_TARGET: u64 = 1 << 12;
-    /// `path_open`.
-    pub const PATH_OPEN: u64 = 1 << 13;
-    /// `fd_readdir`.
-    pub const FD_READDIR: u64 = 1 << 14;
-    /// `path_readlink`.
-    pub const PATH_READLINK: u64 = 1 << 15;
-    /// `path_rename` source.
-    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
-    /// `path_rename` target.
-    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
-    /// `path_filestat_get`.
-    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
-    /// `path_filestat_set_size`.
-    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
-    /// `path_filestat_set_times`.
-    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
-    /// `fd_filestat_get`.
-    pub const FD_FILESTAT_GET: u64 = 1 << 21;
-    /// `fd_filestat_set_size`.
-    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
-    /// `fd_filestat_set_times`.
-    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
-    /// `path_symlink`.
-    pub const PATH_SYMLINK: u64 = 1 << 24;
-    /// `path_remove_directory`.
-    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
-    /// `path_unlink_file`.
-    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
-    /// `poll_oneoff` on read/write readiness.
-    pub const POLL_FD_READWRITE: u64 = 1 << 27;
-    /// `sock_shutdown`.
-    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
-    /// `sock_accept`.
-    pub const SOCK_ACCEPT: u64 = 1 << 29;
-    /// Every right.
-    pub const ALL: u64 = (1 << 30) - 1;
+wasi_constants! {
+    /// `filetype` values.
+    filetype: u8 as values {
+        /// Unknown, or not a file the guest can name (a pipe, a terminal
+        /// reported as such).
+        UNKNOWN,
+        /// A block device.
+        BLOCK_DEVICE,
+        /// A character device.
+        CHARACTER_DEVICE,
+        /// A directory.
+        DIRECTORY,
+        /// A regular file.
+        REGULAR_FILE,
+        /// A datagram socket.
+        SOCKET_DGRAM,
+        /// A stream socket.
+        SOCKET_STREAM,
+        /// A symbolic link.
+        SYMBOLIC_LINK,
+    }
 }
 
-/// `fdflags` bits.
-pub mod fdflags {
-    /// Writes go to the end of the file.
-    pub const APPEND: u16 = 1 << 0;
-    /// Data integrity on each write.
-    pub const DSYNC: u16 = 1 << 1;
-    /// Non-blocking mode.
-    pub const NONBLOCK: u16 = 1 << 2;
-    /// Read integrity.
-    pub const RSYNC: u16 = 1 << 3;
-    /// File integrity on each write.
-    pub const SYNC: u16 = 1 << 4;
-    /// Every defined bit.
-    pub const ALL: u16 = (1 << 5) - 1;
+wasi_constants! {
+    /// `rights` bits.
+    rights: u64 as bits {
+        /// `fd_datasync`.
+        FD_DATASYNC,
+        /// `fd_read`, `fd_pread`.
+        FD_READ,
+        /// `fd_seek`.
+        FD_SEEK,
+        /// `fd_fdstat_set_flags`.
+        FD_FDSTAT_SET_FLAGS,
+        /// `fd_sync`.
+        FD_SYNC,
+        /// `fd_tell`.
+        FD_TELL,
+        /// `fd_write`, `fd_pwrite`.
+        FD_WRITE,
+        /// `fd_advise`.
+        FD_ADVISE,
+        /// `fd_allocate`.
+        FD_ALLOCATE,
+        /// `path_create_directory`.
+        PATH_CREATE_DIRECTORY,
+        /// `path_open` with `O_CREAT`.
+        PATH_CREATE_FILE,
+        /// `path_link` source.
+        PATH_LINK_SOURCE,
+        /// `path_link` target.
+        PATH_LINK_TARGET,
+        /// `path_open`.
+        PATH_OPEN,
+        /// `fd_readdir`.
+        FD_READDIR,
+        /// `path_readlink`.
+        PATH_READLINK,
+        /// `path_rename` source.
+        PATH_RENAME_SOURCE,
+        /// `path_rename` target.
+        PATH_RENAME_TARGET,
+        /// `path_filestat_get`.
+        PATH_FILESTAT_GET,
+        /// `path_filestat_set_size`.
+        PATH_FILESTAT_SET_SIZE,
+        /// `path_filestat_set_times`.
+        PATH_FILESTAT_SET_TIMES,
+        /// `fd_filestat_get`.
+        FD_FILESTAT_GET,
+        /// `fd_filestat_set_size`.
+        FD_FILESTAT_SET_SIZE,
+        /// `fd_filestat_set_times`.
+        FD_FILESTAT_SET_TIMES,
+        /// `path_symlink`.
+        PATH_SYMLINK,
+        /// `path_remove_directory`.
+        PATH_REMOVE_DIRECTORY,
+        /// `path_unlink_file`.
+        PATH_UNLINK_FILE,
+        /// `poll_oneoff` on read/write readiness.
+        POLL_FD_READWRITE,
+        /// `sock_shutdown`.
+        SOCK_SHUTDOWN,
+        /// `sock_accept`.
+        SOCK_ACCEPT,
+    }
 }
 
-/// `oflags` bits of `path_open`.
-pub mod oflags {
-    /// Create the file if it does not exist.
-    pub const CREAT: u16 = 1 << 0;
-    /// Fail unless the path is a directory.
-    pub const DIRECTORY: u16 = 1 << 1;
-    /// With `CREAT`, fail if the file exists.
-    pub const EXCL: u16 = 1 << 2;
-    /// Truncate the file to size 0.
-    pub const TRUNC: u16 = 1 << 3;
-    /// Every defined bit.
-    pub const ALL: u16 = (1 << 4) - 1;
+wasi_constants! {
+    /// `fdflags` bits.
+    fdflags: u16 as bits {
+        /// Writes go to the end of the file.
+        APPEND,
+        /// Data integrity on each write.
+        DSYNC,
+        /// Non-blocking mode.
+        NONBLOCK,
+        /// Read integrity.
+        RSYNC,
+        /// File integrity on each write.
+        SYNC,
+    }
 }
 
-/// `lookupflags` bits.
-pub mod lookupflags {
-    /// Follow a symbolic link in the last component.
-    pub const SYMLINK_FOLLOW: u32 = 1 << 0;
+wasi_constants! {
+    /// `oflags` bits of `path_open`.
+    oflags: u16 as bits {
+        /// Create the file if it does not exist.
+        CREAT,
+        /// Fail unless the path is a directory.
+        DIRECTORY,
+        /// With `CREAT`, fail if the file exists.
+        EXCL,
+        /// Truncate the file to size 0.
+        TRUNC,
+    }
 }
 
-/// `fstflags` bits of the `*_set_times` functions.
-pub mod fstflags {
-    /// Set the access time to the given value.
-    pub const ATIM: u16 = 1 << 0;
-    /// Set the access time to now.
-    pub const ATIM_NOW: u16 = 1 << 1;
-    /// Set the modification time to the given value.
-    pub const MTIM: u16 = 1 << 2;
-    /// Set the modification time to now.
-    pub const MTIM_NOW: u16 = 1 << 3;
-    /// Every defined bit.
-    pub const ALL: u16 = (1 << 4) - 1;
+wasi_constants! {
+    /// `lookupflags` bits.
+    lookupflags: u32 as bits {
+        /// Follow a symbolic link in the last component.
+        SYMLINK_FOLLOW,
+    }
 }
 
-/// `clockid` values.
-pub mod clockid {
-    /// The wall clock.
-    pub const REALTIME: u32 = 0;
-    /// The monotonic clock.
-    pub const MONOTONIC: u32 = 1;
-    /// The process CPU-time clock (not provided).
-    pub const PROCESS_CPUTIME: u32 = 2;
-    /// The thread CPU-time clock (not provided).
-    pub const THREAD_CPUTIME: u32 = 3;
+wasi_constants! {
+    /// `fstflags` bits of the `*_set_times` functions.
+    fstflags: u16 as bits {
+        /// Set the access time to the given value.
+        ATIM,
+        /// Set the access time to now.
+        ATIM_NOW,
+        /// Set the modification time to the given value.
+        MTIM,
+        /// Set the modification time to now.
+        MTIM_NOW,
+    }
 }
 
-/// `whence` values of `fd_seek`.
-pub mod whence {
-    /// From the start.
-    pub const SET: u8 = 0;
-    /// From the current position.
-    pub const CUR: u8 = 1;
-    /// From the end.
-    pub const END: u8 = 2;
+wasi_constants! {
+    /// `clockid` values.
+    clockid: u32 as values {
+        /// The wall clock.
+        REALTIME,
+        /// The monotonic clock.
+        MONOTONIC,
+        /// The process CPU-time clock (not provided).
+        PROCESS_CPUTIME,
+        /// The thread CPU-time clock (not provided).
+        THREAD_CPUTIME,
+    }
+}
+
+wasi_constants! {
+    /// `whence` values of `fd_seek`.
+    whence: u8 as values {
+        /// From the start.
+        SET,
+        /// From the current position.
+        CUR,
+        /// From the end.
+        END,
+    }
 }
 
 /// `advice` values of `fd_advise`.
@@ -320,20 +359,24 @@ pub mod advice {
     pub const MAX: u8 = 5;
 }
 
-/// `eventtype` values of `poll_oneoff`.
-pub mod eventtype {
-    /// A clock timeout.
-    pub const CLOCK: u8 = 0;
-    /// Readable.
-    pub const FD_READ: u8 = 1;
-    /// Writable.
-    pub const FD_WRITE: u8 = 2;
+wasi_constants! {
+    /// `eventtype` values of `poll_oneoff`.
+    eventtype: u8 as values {
+        /// A clock timeout.
+        CLOCK,
+        /// Readable.
+        FD_READ,
+        /// Writable.
+        FD_WRITE,
+    }
 }
 
-/// `subclockflags` bits.
-pub mod subclockflags {
-    /// The timeout is an absolute time of the clock, not a delay.
-    pub const ABSTIME: u16 = 1 << 0;
+wasi_constants! {
+    /// `subclockflags` bits.
+    subclockflags: u16 as bits {
+        /// The timeout is an absolute time of the clock, not a delay.
+        ABSTIME,
+    }
 }
 
 /// The guest layout of the structures, in bytes: size and alignment, and
@@ -387,5 +430,20 @@ mod tests {
         assert_eq!(Errno::from_io(&loop_), Errno::Loop);
         assert_eq!(Errno::Notcapable as u16, 76);
         assert_eq!(rights::ALL, 0x3fff_ffff);
+    }
+
+    #[test]
+    fn flags_take_their_bits_in_order() {
+        assert_eq!(rights::FD_DATASYNC, 1);
+        assert_eq!(rights::PATH_OPEN, 1 << 13);
+        assert_eq!(rights::SOCK_ACCEPT, 1 << 29);
+        assert_eq!(
+            (fdflags::NONBLOCK, fdflags::SYNC, fdflags::ALL),
+            (4, 16, 31)
+        );
+        assert_eq!((oflags::TRUNC, oflags::ALL), (8, 15));
+        assert_eq!((fstflags::MTIM_NOW, fstflags::ALL), (8, 15));
+        assert_eq!(lookupflags::SYMLINK_FOLLOW, 1);
+        assert_eq!(subclockflags::ABSTIME, 1);
     }
 }
