@@ -24,6 +24,26 @@ use trestle::{
     RefType, RootScope, Store, Table, TableType, Trap, Val, ValType,
 };
 
+/// Runs `f` on a new store and drop counters, then checks that dropping
+/// the store dropped every value made.
+fn with_counted_store(f: impl FnOnce(&mut Store<()>, &Arc<Counts>)) {
+    let counts = Arc::new(Counts::default());
+    {
+        let engine = table64_engine(true);
+        let mut store = Store::new(&engine, ());
+        f(&mut store, &counts);
+    }
+    assert_eq!(counts.dropped(), counts.created());
+}
+
+/// A new value whose scope has ended, put in slot `slot` of table `t` by
+/// `table.set`, which alone holds it.
+fn in_slot(store: &mut Store<()>, inst: &Instance, c: &Counts, slot: i32) -> ExternRef {
+    let r = c.unrooted(store);
+    call_ok(&mut *store, inst, "set", &[int(slot), ext(r)]);
+    r
+}
+
 #[test]
 fn externref_set_and_overwrite() {
     scenario(|store, inst, make| {
@@ -165,12 +185,10 @@ fn stale_externref_handle_is_an_error_never_a_use_after_free() {
 #[test]
 fn externref_overwritten_by_table_set_from_wasm_is_released() {
     gc_scenario(|store, inst, c| {
-        let a = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[int(1), ext(a)]);
+        let a = in_slot(store, inst, c, 1);
         store.gc();
         assert!(alive(store, a), "the table holds it");
-        let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[int(1), ext(b)]);
+        let b = in_slot(store, inst, c, 1);
         assert_eq!(c.dropped(), 0, "nothing is freed before a collection");
         assert_eq!(c.dropped_after_gc(store), 1);
         assert!(!alive(store, a));
@@ -233,10 +251,8 @@ fn externref_overwritten_by_table_fill_is_released() {
 #[test]
 fn externref_overwritten_by_table_copy_is_released() {
     gc_scenario(|store, inst, c| {
-        let a = c.unrooted(store);
-        let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[int(0), ext(a)]);
-        call_ok(&mut *store, inst, "set", &[int(3), ext(b)]);
+        let a = in_slot(store, inst, c, 0);
+        let b = in_slot(store, inst, c, 3);
         // t[3] = t[0]: b is gone from the table, a is there twice.
         call_ok(&mut *store, inst, "copy", &[int(3), int(0), int(1)]);
         assert_eq!(c.dropped_after_gc(store), 1);
@@ -282,19 +298,16 @@ fn externref_grown_in_is_kept_and_overwritten_after_grow_is_released() {
         // Growing by 0 or failing to grow keeps the init value nowhere.
         let d = c.unrooted(store);
         assert_eq!(t.grow(&mut *store, 0, d.into()).unwrap(), 9);
-        store.gc();
+        assert_eq!(c.dropped_after_gc(store), 2);
         assert!(!alive(store, d));
-        assert_eq!(c.dropped(), 2);
     });
 }
 
 #[test]
 fn externref_overwritten_by_table_init_is_released() {
     gc_scenario(|store, inst, c| {
-        let a = c.unrooted(store);
-        let b = c.unrooted(store);
-        call_ok(&mut *store, inst, "set", &[int(1), ext(a)]);
-        call_ok(&mut *store, inst, "set", &[int(2), ext(b)]);
+        let a = in_slot(store, inst, c, 1);
+        let b = in_slot(store, inst, c, 2);
         // $seg is two nulls, copied to t[1..3].
         call_ok(&mut *store, inst, "init", &[int(1)]);
         assert_eq!(c.dropped_after_gc(store), 2);
@@ -429,12 +442,9 @@ const HOLDER: &str = r#"(module
 #[test]
 fn externref_held_only_by_a_live_frame_survives_host_churn_and_gc() {
     const CHURN: usize = 100_000;
-    let counts = Arc::new(Counts::default());
-    {
-        let engine = table64_engine(true);
-        let mut store = Store::new(&engine, ());
+    with_counted_store(|store, counts| {
         let c = counts.clone();
-        let inst = link(&mut store, HOLDER, |linker| {
+        let inst = link(&mut *store, HOLDER, |linker| {
             linker
                 .func_wrap("host", "churn", move |mut caller: Caller<'_, ()>| {
                     let before = c.dropped();
@@ -459,9 +469,9 @@ fn externref_held_only_by_a_live_frame_survives_host_churn_and_gc() {
                 .unwrap();
         });
 
-        let held = counts.unrooted(&mut store);
+        let held = counts.unrooted(&mut *store);
         {
-            let mut scope = RootScope::new(&mut store);
+            let mut scope = RootScope::new(&mut *store);
             let out = call_ok(&mut scope, &inst, "hold", &[ext(held)]);
             assert_eq!(out[0], ext(held));
             assert!(held.data(&scope).is_ok());
@@ -474,21 +484,20 @@ fn externref_held_only_by_a_live_frame_survives_host_churn_and_gc() {
             "released once the frame is gone"
         );
 
-        let t = inst.get_table(&mut store, "t").unwrap();
-        let taken = counts.unrooted(&mut store);
-        t.set(&mut store, 0, taken.into()).unwrap();
+        let t = inst.get_table(&mut *store, "t").unwrap();
+        let taken = counts.unrooted(&mut *store);
+        t.set(&mut *store, 0, taken.into()).unwrap();
         {
-            let mut scope = RootScope::new(&mut store);
+            let mut scope = RootScope::new(&mut *store);
             let out = call_ok(&mut scope, &inst, "take", &[]);
             assert_eq!(out[0], ext(taken));
         }
-        assert!(alive(&store, taken), "no full collection since");
-        assert_eq!(t.get(&mut store, 0), Some(Ref::Extern(None)));
+        assert!(alive(&*store, taken), "no full collection since");
+        assert_eq!(t.get(&mut *store, 0), Some(Ref::Extern(None)));
         store.gc();
-        assert!(!alive(&store, taken));
+        assert!(!alive(&*store, taken));
         assert_eq!(counts.dropped(), CHURN + 2);
-    }
-    assert_eq!(counts.dropped(), counts.created());
+    });
 }
 
 #[test]
@@ -538,9 +547,8 @@ fn nested_root_scopes_release_last_in_first_out() {
         assert!(a.data(&outer).is_ok(), "the outer scope roots a");
         assert!(b.data(&outer).is_err(), "b's scope ended");
         drop(outer);
-        store.gc();
+        assert_eq!(c.dropped_after_gc(store), 2);
         assert!(!alive(store, a));
-        assert_eq!(c.dropped(), 2);
     });
 }
 
@@ -661,15 +669,12 @@ fn automatic_collection_keeps_the_externref_heap_bounded() {
 #[test]
 fn wasm_loop_calling_a_churning_host_function_stays_bounded() {
     const BOUND: usize = 4096;
-    let counts = Arc::new(Counts::default());
-    {
-        let engine = table64_engine(true);
-        let mut store = Store::new(&engine, ());
+    with_counted_store(|store, counts| {
         let c = counts.clone();
         let most = Arc::new(AtomicUsize::new(0));
         let m = most.clone();
         let inst = link(
-            &mut store,
+            &mut *store,
             r#"(module
               (import "host" "churn" (func $churn))
               (func (export "run") (param i32)
@@ -687,12 +692,11 @@ fn wasm_loop_calling_a_churning_host_function_stays_bounded() {
                     .unwrap();
             },
         );
-        let run = inst.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
-        run.call(&mut store, 2000).unwrap();
+        let run = inst.get_typed_func::<i32, ()>(&mut *store, "run").unwrap();
+        run.call(&mut *store, 2000).unwrap();
         assert_eq!(counts.created(), 1_000_000);
         let most = most.load(SeqCst);
         assert!(most < BOUND, "{most} live values at once");
         assert!(store.__externref_live() < BOUND);
-    }
-    assert_eq!(counts.dropped(), counts.created());
+    });
 }
