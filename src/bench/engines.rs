@@ -221,16 +221,23 @@ fn metering() -> Metering {
 /// (the [`BenchEngine`], made from an engine of the crate), `Program`
 /// and `Inst`. `api` is the crate, `kind` the engine's [`EngineKind`];
 /// `load` compiles one module; `prepare` readies each new store before
-/// instantiation; `f32` and `f64` convert the bits of a float to the
-/// crate's value of it and back.
+/// instantiation (by default it does nothing); `f32` and `f64` convert the
+/// bits of a float to the crate's value of it and back (by default the
+/// crate's value is the bits).
 macro_rules! wasmtime_shaped_engine {
+    // The given function, or the default.
+    (@or $default:tt) => {
+        $default
+    };
+    (@or $default:tt $given:expr) => {
+        $given
+    };
     (
         api: $api:ident,
         kind: $kind:expr,
         load: $load:expr,
-        prepare: $prepare:expr,
-        f32: ($from32:expr, $to32:expr),
-        f64: ($from64:expr, $to64:expr) $(,)?
+        $(prepare: $prepare:expr,)?
+        $(f32: ($from32:expr, $to32:expr), f64: ($from64:expr, $to64:expr),)?
     ) => {
         use $api::{Engine, Extern, Instance, Module, Store, Table, TypedFunc, Val};
 
@@ -264,7 +271,8 @@ macro_rules! wasmtime_shaped_engine {
         impl BenchModule for Program {
             fn instantiate(&self) -> Result<Box<dyn BenchInstance>> {
                 let mut store = Store::new(&self.engine, ());
-                let prepare: fn(&mut Store<()>) -> Result<()> = $prepare;
+                let prepare: fn(&mut Store<()>) -> Result<()> =
+                    wasmtime_shaped_engine!(@or (|_| Ok(())) $($prepare)?);
                 prepare(&mut store)?;
                 let mut last: Option<Instance> = None;
                 for module in &self.modules {
@@ -350,13 +358,20 @@ macro_rules! wasmtime_shaped_engine {
                     Some(Extern::Func(f)) => f,
                     _ => bail!("the module exports no function `{name}`"),
                 };
+                // Floats cross as their bits, or through the crate's own type.
+                let (from32, to32) = wasmtime_shaped_engine!(
+                    @or (std::convert::identity, std::convert::identity) $(($from32, $to32))?
+                );
+                let (from64, to64) = wasmtime_shaped_engine!(
+                    @or (std::convert::identity, std::convert::identity) $(($from64, $to64))?
+                );
                 let params: Vec<Val> = args
                     .iter()
                     .map(|a| match *a {
                         Arg::I32(v) => Val::I32(v),
                         Arg::I64(v) => Val::I64(v),
-                        Arg::F32(v) => Val::F32($from32(v)),
-                        Arg::F64(v) => Val::F64($from64(v)),
+                        Arg::F32(v) => Val::F32(from32(v)),
+                        Arg::F64(v) => Val::F64(from64(v)),
                     })
                     .collect();
                 let ty = func.ty(&self.store);
@@ -369,8 +384,8 @@ macro_rules! wasmtime_shaped_engine {
                     .map(|v| match v {
                         Val::I32(v) => Ok(Arg::I32(*v)),
                         Val::I64(v) => Ok(Arg::I64(*v)),
-                        Val::F32(v) => Ok(Arg::F32($to32(*v))),
-                        Val::F64(v) => Ok(Arg::F64($to64(*v))),
+                        Val::F32(v) => Ok(Arg::F32(to32(*v))),
+                        Val::F64(v) => Ok(Arg::F64(to64(*v))),
                         other => Err(anyhow!("unsupported result {other:?}")),
                     })
                     .collect()
@@ -394,8 +409,6 @@ mod trestle_engine {
             }
             Ok(())
         },
-        f32: (std::convert::identity, std::convert::identity),
-        f64: (std::convert::identity, std::convert::identity),
     }
 
     pub(super) fn new(table_lazy_init: bool) -> Result<Adapter> {
@@ -419,9 +432,6 @@ mod wasmtime_engine {
         api: wasmtime,
         kind: EngineKind::Wasmtime,
         load: |engine, bytes| Ok(Module::from_binary(engine, bytes)?),
-        prepare: |_| Ok(()),
-        f32: (std::convert::identity, std::convert::identity),
-        f64: (std::convert::identity, std::convert::identity),
     }
 
     pub(super) fn new(table_lazy_init: bool) -> Result<Adapter> {
