@@ -15,6 +15,7 @@
 use crate::devirt::KnownTables;
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
+use crate::inline::InlineBodies;
 use crate::module::{Parsed, parse};
 use crate::translate::ModuleEnv;
 use crate::{CompileError, CompileErrorKind, Compiler};
@@ -86,12 +87,16 @@ impl Compiler {
         let body_refs: Vec<_> = bodies.iter().map(|(_, body)| body).collect();
         let known_tables =
             KnownTables::analyze(&info, &body_refs, self.options.parallel_compilation);
-        let mut compiler = FunctionCompiler::new(ModuleEnv {
+        let mut env = ModuleEnv {
             compiler: self,
             info: &info,
             offsets: &offsets,
             known_tables: &known_tables,
-        });
+            inline: &InlineBodies::default(),
+        };
+        let inline = InlineBodies::for_module(env, &bodies);
+        env.inline = &inline;
+        let mut compiler = FunctionCompiler::new(env);
         compiler.keep_listing();
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {

@@ -36,8 +36,22 @@ pub struct AddressRange {
     pub start: u32,
     /// Code offset just past the range, relative to the body's start.
     pub end: u32,
-    /// Byte offset of the instruction in the module.
+    /// Byte offset of the instruction in the module; for code inlined
+    /// from a callee, the offset of the call.
     pub module_offset: u32,
+    /// The function the code was inlined from, when it was: its frame is
+    /// above the one of the function containing the code.
+    pub inlined: Option<InlinedFrame>,
+}
+
+/// The frame of a function whose code was copied into a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InlinedFrame {
+    /// The inlined function.
+    pub func: FuncIndex,
+    /// Byte offset in the module of the instruction the code came from,
+    /// when known.
+    pub module_offset: Option<u32>,
 }
 
 /// A call inside a `try_table`, as the runtime's unwinder sees it.
@@ -96,12 +110,18 @@ impl FuncFrameInfo {
     /// The call site whose return address is `body_offset`, if it has
     /// exception handlers, is [`FuncFrameInfo::call_site`].
     pub fn module_offset(&self, body_offset: u32) -> Option<u32> {
+        self.address_range(body_offset).map(|r| r.module_offset)
+    }
+
+    /// The address map's range containing `body_offset` (relative to the
+    /// start of the body), if it covers it.
+    pub fn address_range(&self, body_offset: u32) -> Option<&AddressRange> {
         let i = self
             .address_map
             .partition_point(|r| r.start <= body_offset)
             .checked_sub(1)?;
         let range = &self.address_map[i];
-        (body_offset < range.end).then_some(range.module_offset)
+        (body_offset < range.end).then_some(range)
     }
 
     /// The call with exception handlers that returns to `ret_addr`
@@ -127,6 +147,15 @@ pub struct FrameTable {
 }
 
 impl FrameTable {
+    /// The defined function `func`, if the module defines it.
+    pub fn func(&self, func: FuncIndex) -> Option<&FuncFrameInfo> {
+        let i = self
+            .funcs
+            .binary_search_by_key(&func, |f| f.func_index)
+            .ok()?;
+        Some(&self.funcs[i])
+    }
+
     /// The function whose body contains code offset `offset`.
     pub fn lookup(&self, offset: u32) -> Option<&FuncFrameInfo> {
         let i = self
@@ -183,6 +212,7 @@ mod tests {
                     start,
                     end,
                     module_offset,
+                    inlined: None,
                 })
                 .collect(),
             call_sites: Box::new([]),

@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_backtrace: bool,
+    pub(crate) inlining: bool,
     pub(crate) profiler: crate::ProfilingStrategy,
 }
 
@@ -67,6 +68,7 @@ impl Config {
             relaxed_simd_deterministic: false,
             parallel_compilation: true,
             wasm_backtrace: true,
+            inlining: true,
             profiler: crate::ProfilingStrategy::None,
         }
     }
@@ -311,6 +313,25 @@ impl Config {
     /// Whether function bodies are compiled in parallel.
     pub fn get_parallel_compilation(&self) -> bool {
         self.parallel_compilation
+    }
+
+    /// Whether small functions that call nothing are copied into the
+    /// functions calling them directly (on by default; only with
+    /// [`Config::cranelift_optimize`]). Direct calls include the
+    /// `call_indirect`s the compiler resolves to one function, so a
+    /// devirtualized or correctly speculated indirect call of a small
+    /// function costs no call at all. What the code computes does not
+    /// change; in a backtrace, a trap inside an inlined function shows that
+    /// function's frame without an offset inside it, above its caller's
+    /// frame at the call.
+    pub fn compiler_inlining(&mut self, enable: bool) -> &mut Self {
+        self.inlining = enable;
+        self
+    }
+
+    /// Whether small leaf functions are inlined into their direct callers.
+    pub fn get_compiler_inlining(&self) -> bool {
+        self.inlining
     }
 
     /// Whether multi-value blocks and functions are enabled.
@@ -577,6 +598,7 @@ impl Engine {
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             parallel_compilation: config.parallel_compilation,
             wasm_backtrace: config.wasm_backtrace,
+            inlining: config.inlining,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();

@@ -43,6 +43,7 @@ mod stack;
 use crate::abi::{enter_function, ir_type, start_function, wasm_signature};
 use crate::devirt::KnownTables;
 use crate::index::FuncIndex;
+use crate::inline::InlineBodies;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -65,14 +66,15 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 /// What every function of a module is translated against: the compiler,
-/// the module, its vmctx layout and the tables whose contents are known at
-/// compile time.
+/// the module, its vmctx layout, the tables whose contents are known or
+/// guessed at compile time, and the functions that may be inlined.
 #[derive(Clone, Copy)]
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) info: &'a ModuleInfo,
     pub(crate) offsets: &'a VMOffsets,
     pub(crate) known_tables: &'a KnownTables,
+    pub(crate) inline: &'a InlineBodies,
 }
 
 /// Translates the body of one defined function.
