@@ -127,11 +127,7 @@ impl FuncFrameInfo {
     /// The call with exception handlers that returns to `ret_addr`
     /// (relative to the start of the body).
     pub fn call_site(&self, ret_addr: u32) -> Option<&CallSite> {
-        let i = self
-            .call_sites
-            .binary_search_by_key(&ret_addr, |c| c.ret_addr)
-            .ok()?;
-        Some(&self.call_sites[i])
+        find_sorted(&self.call_sites, ret_addr, |c| c.ret_addr)
     }
 }
 
@@ -149,11 +145,7 @@ pub struct FrameTable {
 impl FrameTable {
     /// The defined function `func`, if the module defines it.
     pub fn func(&self, func: FuncIndex) -> Option<&FuncFrameInfo> {
-        let i = self
-            .funcs
-            .binary_search_by_key(&func, |f| f.func_index)
-            .ok()?;
-        Some(&self.funcs[i])
+        find_sorted(&self.funcs, func, |f| f.func_index)
     }
 
     /// The function whose body contains code offset `offset`.
@@ -165,6 +157,12 @@ impl FrameTable {
         let func = &self.funcs[i];
         func.body.contains(offset).then_some(func)
     }
+}
+
+/// The item of `items`, sorted by `key`, whose key is `wanted`.
+fn find_sorted<T, K: Ord>(items: &[T], wanted: K, key: impl FnMut(&T) -> K) -> Option<&T> {
+    let i = items.binary_search_by_key(&wanted, key).ok()?;
+    Some(&items[i])
 }
 
 /// The names a module's `name` section gives.

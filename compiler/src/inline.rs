@@ -27,7 +27,7 @@
 use crate::frame_info::{AddressRange, InlinedFrame};
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::BodyToCompile;
-use crate::translate::{FuncTranslator, ModuleEnv};
+use crate::translate::{FuncTranslator, ModuleEnv, calls_or_throws};
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName, Function, Opcode, SourceLoc};
 use cranelift_codegen::traversals::Dfs;
@@ -68,23 +68,16 @@ pub(crate) fn is_small_leaf(body: &FunctionBody<'_>) -> bool {
 
 /// Whether `op` calls, throws or catches.
 fn is_exception_or_call(op: &Operator<'_>) -> bool {
-    matches!(
-        op,
-        Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::CallRef { .. }
-            | Operator::ReturnCall { .. }
-            | Operator::ReturnCallIndirect { .. }
-            | Operator::ReturnCallRef { .. }
-            | Operator::Throw { .. }
-            | Operator::ThrowRef
-            | Operator::TryTable { .. }
-            | Operator::Try { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. }
-            | Operator::Rethrow { .. }
-    )
+    calls_or_throws(op)
+        || matches!(
+            op,
+            Operator::TryTable { .. }
+                | Operator::Try { .. }
+                | Operator::Catch { .. }
+                | Operator::CatchAll
+                | Operator::Delegate { .. }
+                | Operator::Rethrow { .. }
+        )
 }
 
 /// The Cranelift IR of the module's functions that may be inlined.

@@ -65,6 +65,22 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
+/// Whether `op` calls a function (any form of `call`, tail calls
+/// included) or throws: code outside this function runs next.
+pub(crate) fn calls_or_throws(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
+    )
+}
+
 /// What every function of a module is translated against: the compiler,
 /// the module, its vmctx layout, the tables whose contents are known or
 /// guessed at compile time, and the functions that may be inlined.
@@ -277,22 +293,11 @@ impl BodyTranslator<'_, '_> {
             // Before the jump into the loop header, so the fuel of the code
             // before the loop is not charged again on every iteration.
             O::Loop { .. } | O::End => self.env.flush_fuel(&mut self.b),
-            O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::If { .. }
-            | O::Return
-            | O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::Throw { .. }
-            | O::ThrowRef => {
+            O::Br { .. } | O::BrIf { .. } | O::BrTable { .. } | O::If { .. } | O::Return => {
                 self.env.add_fuel(1);
                 self.env.flush_fuel(&mut self.b);
             }
+            _ if calls_or_throws(op) => self.charge_fuel(&O::Return),
             _ => self.env.add_fuel(1),
         }
     }
