@@ -293,12 +293,16 @@ impl BodyTranslator<'_, '_> {
             // Before the jump into the loop header, so the fuel of the code
             // before the loop is not charged again on every iteration.
             O::Loop { .. } | O::End => self.env.flush_fuel(&mut self.b),
-            O::Br { .. } | O::BrIf { .. } | O::BrTable { .. } | O::If { .. } | O::Return => {
+            _ => {
                 self.env.add_fuel(1);
-                self.env.flush_fuel(&mut self.b);
+                let leaves = matches!(
+                    op,
+                    O::Br { .. } | O::BrIf { .. } | O::BrTable { .. } | O::If { .. } | O::Return
+                ) || calls_or_throws(op);
+                if leaves {
+                    self.env.flush_fuel(&mut self.b);
+                }
             }
-            _ if calls_or_throws(op) => self.charge_fuel(&O::Return),
-            _ => self.env.add_fuel(1),
         }
     }
 
