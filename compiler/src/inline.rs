@@ -11,7 +11,7 @@
 //! Which callees: defined functions whose bodies have at most
 //! [`MAX_OPERATORS`] operators and make no call of any kind and neither
 //! throw nor catch ([`is_small_leaf`]). They are translated to Cranelift IR
-//! once per module, before the other functions ([`InlineBodies::translate`]),
+//! once per module, before the other functions ([`InlineBodies::for_module`]),
 //! and Cranelift's inliner copies that IR into each direct `call` of them
 //! (never a `return_call`, and never a call inside a `try_table`, which is
 //! a `try_call`), within a budget of [`MAX_INLINED_INSTS`] instructions per
