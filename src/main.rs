@@ -205,6 +205,11 @@ struct BenchArgs {
     #[arg(long, value_name = "KIND", default_value = "none", value_parser = parse_metering)]
     metering: trestle_cli::bench::engines::Metering,
 
+    /// Inline small functions into their direct callers in Trestle's code
+    /// (true, the default), or not, to measure what inlining gives.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    inlining: bool,
+
     /// Describe Trestle's compiled code to a profiler: `perfmap` writes
     /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
     #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
@@ -350,6 +355,7 @@ fn parse_group(name: &str) -> Result<trestle_cli::bench::Group, String> {
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
     engines::set_metering(args.metering);
+    engines::set_inlining(args.inlining);
     engines::set_perf_map(args.profile == Some(trestle::ProfilingStrategy::PerfMap));
     let mut kinds = vec![engines::EngineKind::Trestle];
     if args.compare {

@@ -350,6 +350,7 @@ impl Compiler {
         line("lazy table initialization", &o.table_lazy_init);
         line("deterministic relaxed SIMD", &o.relaxed_simd_deterministic);
         line("wasm backtraces", &o.wasm_backtrace);
+        line("inlining", &(o.optimize && o.inlining));
         line("CPU features", &flags(self.isa.isa_flags()));
         line(
             "code generator settings",

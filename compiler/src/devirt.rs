@@ -1,5 +1,5 @@
-//! Tables whose contents are known at compile time, for devirtualized
-//! `call_indirect`.
+//! Tables whose contents are known, or can be guessed, at compile time, for
+//! devirtualized `call_indirect`.
 //!
 //! A funcref table the module defines, neither imports nor exports, and
 //! never writes after instantiation (no `table.set`, `table.grow`,
@@ -15,12 +15,24 @@
 //! only sees exported entities, and lazy initialization only fills in what
 //! the segments wrote.
 //!
+//! Every other funcref table whose active segments are constants (one the
+//! module imports, exports or writes) starts out with the same contents
+//! but may change while the code runs: its contents are only a *guess*
+//! ([`KnownTable::is_guess`]). A call through it is speculated: the code
+//! compares the funcref word of the selected entry with the guessed
+//! function's funcref in the instance and calls the function directly when
+//! they are the same; any write, from wasm or from the host, growth, or a
+//! function of another instance in the slot, makes the compare fail and the
+//! generic sequence run. The guard reads the entry on every call, so no
+//! write needs to invalidate anything.
+//!
 //! The `call_indirect` translation ([`crate::translate`]) uses it to call a
 //! constant index's function directly (or trap as the generic sequence
 //! would), and, when at most [`MAX_CANDIDATE_FUNCS`] functions in the table
 //! have exactly the expected type, to compare the index against their slots and call the
 //! match directly, the generic sequence remaining the fallback for every
-//! other index.
+//! other index. Through a guessed table, a constant index or an index that
+//! may select at most [`MAX_GUARDED_FUNCS`] functions is guarded as above.
 //!
 //! Tables without any active segment are left to the generic sequence: all
 //! their slots are null and every call through them traps anyway.
@@ -39,6 +51,12 @@ use wasmparser::{FunctionBody, Operator};
 /// type-erased callables, 16 also the interpreter's 11 handlers and the
 /// double-dispatch visitor, by far the most.
 pub(crate) const MAX_CANDIDATE_FUNCS: usize = 16;
+
+/// The most functions a speculated `call_indirect` through a table whose
+/// contents are only guessed compares the entry with: each compare is an
+/// add and a compare on every call, taken before the generic sequence when
+/// the guess is wrong.
+pub(crate) const MAX_GUARDED_FUNCS: usize = 4;
 
 /// The most slot ranges (runs of consecutive slots holding one function) a
 /// `call_indirect` compares against.
@@ -66,8 +84,12 @@ pub(crate) struct SlotRange {
 /// The contents of one table known at compile time.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KnownTable {
-    /// The table's size, which never changes.
+    /// The table's size, which never changes; for a guess, the size it has
+    /// at instantiation (or, imported, at least has).
     size: u64,
+    /// Whether the contents are only what instantiation writes, which
+    /// may change later (see the module documentation).
+    guess: bool,
     /// The non-null slots.
     funcs: BTreeMap<u64, FuncIndex>,
     /// By canonical type id: the slot ranges of the functions of exactly
@@ -77,7 +99,13 @@ pub(crate) struct KnownTable {
 }
 
 impl KnownTable {
-    /// What slot `index` holds.
+    /// Whether the contents are only a guess: what instantiation writes
+    /// into a table that may be written later, or from outside.
+    pub(crate) fn is_guess(&self) -> bool {
+        self.guess
+    }
+
+    /// What slot `index` holds (for a guess: held at instantiation).
     pub(crate) fn slot(&self, index: u64) -> Slot {
         if index >= self.size {
             return Slot::OutOfBounds;
@@ -143,16 +171,16 @@ impl KnownTables {
         let mut tables: HashMap<TableIndex, KnownTable> = info
             .tables
             .keys()
-            .filter(|t| is_private_func_table(info, *t))
-            .map(|t| {
-                let size = info.tables[t].minimum;
-                (
-                    t,
-                    KnownTable {
-                        size,
+            .filter_map(|t| {
+                let guess = !is_private_func_table(info, t);
+                (!guess || may_guess(info, t)).then(|| {
+                    let table = KnownTable {
+                        size: info.tables[t].minimum,
+                        guess,
                         ..KnownTable::default()
-                    },
-                )
+                    };
+                    (t, table)
+                })
             })
             .collect();
         // Apply the active segments in order, as instantiation does; a
@@ -176,8 +204,12 @@ impl KnownTables {
             }
         }
         tables.retain(|t, _| has_segment.contains(t));
-        if !tables.is_empty() {
-            let candidates: Vec<TableIndex> = tables.keys().copied().collect();
+        let candidates: Vec<TableIndex> = tables
+            .iter()
+            .filter(|(_, table)| !table.guess)
+            .map(|(t, _)| *t)
+            .collect();
+        if !candidates.is_empty() {
             // Once one body writes every candidate, the others need no
             // reading.
             let all_written = AtomicBool::new(false);
@@ -197,7 +229,13 @@ impl KnownTables {
             } else {
                 bodies.iter().flat_map(scan).collect()
             };
-            tables.retain(|t, _| !written.contains(t));
+            // A private table the code writes starts out as its segments
+            // say: a guess.
+            for t in written {
+                if let Some(table) = tables.get_mut(&t) {
+                    table.guess = true;
+                }
+            }
         }
         for table in tables.values_mut() {
             table.index_by_type(info);
@@ -205,9 +243,14 @@ impl KnownTables {
         Self { tables }
     }
 
-    /// The indices of the known tables, in order.
+    /// The indices of the known tables (not the guesses), in order.
     fn indices(&self) -> Vec<TableIndex> {
-        let mut out: Vec<TableIndex> = self.tables.keys().copied().collect();
+        let mut out: Vec<TableIndex> = self
+            .tables
+            .iter()
+            .filter(|(_, table)| !table.guess)
+            .map(|(t, _)| *t)
+            .collect();
         out.sort();
         out
     }
@@ -216,19 +259,25 @@ impl KnownTables {
 /// Whether `table` is a funcref table the module defines and does not
 /// export, with no initializer expression other than null.
 fn is_private_func_table(info: &ModuleInfo, table: TableIndex) -> bool {
-    let Some(defined) = info.defined_table_index(table) else {
-        return false;
-    };
-    let null_init = match &info.table_inits[defined] {
-        None => true,
-        Some(init) => matches!(&init.ops[..], [ConstOp::RefNull(_)]),
-    };
-    info.tables[table].element.is_func()
-        && null_init
+    info.defined_table_index(table).is_some()
+        && may_guess(info, table)
         && !info
             .exports
             .iter()
             .any(|e| e.index == EntityIndex::Table(table))
+}
+
+/// Whether the contents of funcref table `table`, imported, exported or
+/// written, start out as its segments say: it holds funcrefs and, when the
+/// module defines it, has no initializer other than null.
+fn may_guess(info: &ModuleInfo, table: TableIndex) -> bool {
+    let null_init =
+        info.defined_table_index(table)
+            .is_none_or(|defined| match &info.table_inits[defined] {
+                None => true,
+                Some(init) => matches!(&init.ops[..], [ConstOp::RefNull(_)]),
+            });
+    info.tables[table].element.is_func() && null_init
 }
 
 /// Writes the items of a segment at `offset` into `table`; `false` when an

@@ -14,6 +14,7 @@
 
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
+use crate::inline::InlineBodies;
 use crate::module::{Parsed, parse};
 use crate::translate::ModuleEnv;
 use crate::{CompileError, Compiler};
@@ -81,12 +82,16 @@ impl Compiler {
         let parsed = parse(self.options.features, wasm, intern)?;
         let (offsets, known_tables) = parsed.analyze(self.options.parallel_compilation)?;
         let Parsed { info, bodies, .. } = parsed;
-        let mut compiler = FunctionCompiler::new(ModuleEnv {
+        let mut env = ModuleEnv {
             compiler: self,
             info: &info,
             offsets: &offsets,
             known_tables: &known_tables,
-        });
+            inline: &InlineBodies::default(),
+        };
+        let inline = InlineBodies::for_module(env, &bodies);
+        env.inline = &inline;
+        let mut compiler = FunctionCompiler::new(env);
         compiler.keep_listing();
         let mut out = Vec::with_capacity(bodies.len());
         for (i, (func, body)) in bodies.into_iter().enumerate() {

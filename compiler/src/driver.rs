@@ -14,6 +14,7 @@
 use crate::abi::trap_from_code;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
 use crate::index::FuncIndex;
+use crate::inline::InlineSites;
 use crate::translate::{FuncTranslator, ModuleEnv};
 use crate::{CompileError, Compiler, trampoline};
 use cranelift_codegen::binemit::Reloc;
@@ -45,6 +46,8 @@ pub(crate) struct FunctionCompiler<'a> {
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
+    /// The calls inlined into the function being compiled.
+    inline_sites: InlineSites,
     /// Keep a text listing of the machine instructions of each function
     /// ([`Self::machine_code_text`]).
     listing: bool,
@@ -57,6 +60,7 @@ impl<'a> FunctionCompiler<'a> {
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
+            inline_sites: InlineSites::default(),
             listing: false,
         }
     }
@@ -93,7 +97,10 @@ impl<'a> FunctionCompiler<'a> {
             self.builder_ctx = FunctionBuilderContext::new();
         }
         translated?;
-        compile_function(self.module.compiler, &mut self.ctx)
+        self.module
+            .inline
+            .inline_into(&mut self.ctx, &mut self.inline_sites)?;
+        compile_function(self.module.compiler, &mut self.ctx, &self.inline_sites)
     }
 
     /// The function [`Self::compile_body`] compiled last, after Cranelift's
@@ -126,7 +133,7 @@ impl<'a> FunctionCompiler<'a> {
             &mut self.ctx,
             &mut self.builder_ctx,
         );
-        compile_function(self.module.compiler, &mut self.ctx)
+        compile_function(self.module.compiler, &mut self.ctx, &InlineSites::default())
     }
 }
 
@@ -146,10 +153,12 @@ fn needs_frame_pointer(func: &Function) -> bool {
 
 /// Compiles a built Cranelift function: optimizes `ctx.func` in place (it
 /// is the optimized IR afterwards), emits machine code and collects the
-/// direct calls to relocate and the trap sites.
+/// direct calls to relocate and the trap sites. `inlined` names the calls
+/// whose callees were inlined into it, for the address map.
 pub(crate) fn compile_function(
     compiler: &Compiler,
     ctx: &mut cranelift_codegen::Context,
+    inlined: &InlineSites,
 ) -> Result<CompiledFunction, CompileError> {
     let mut ctrl = cranelift_codegen::control::ControlPlane::default();
     let isa = match &compiler.tail_call_isa {
@@ -189,11 +198,7 @@ pub(crate) fn compile_function(
         .get_srclocs_sorted()
         .iter()
         .filter(|s| !s.loc.is_default())
-        .map(|s| AddressRange {
-            start: s.start,
-            end: s.end,
-            module_offset: s.loc.bits(),
-        })
+        .map(|s| inlined.address_range(s.start, s.end, s.loc))
         .collect();
     let call_sites = call_sites(buffer)?;
     Ok(CompiledFunction {

@@ -36,8 +36,22 @@ pub struct AddressRange {
     pub start: u32,
     /// Code offset just past the range, relative to the body's start.
     pub end: u32,
-    /// Byte offset of the instruction in the module.
+    /// Byte offset of the instruction in the module; for code inlined
+    /// from a callee, the offset of the call.
     pub module_offset: u32,
+    /// The function the code was inlined from, when it was: its frame is
+    /// above the one of the function containing the code.
+    pub inlined: Option<InlinedFrame>,
+}
+
+/// The frame of a function whose code was copied into a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InlinedFrame {
+    /// The inlined function.
+    pub func: FuncIndex,
+    /// Byte offset in the module of the instruction the code came from,
+    /// when known.
+    pub module_offset: Option<u32>,
 }
 
 /// A call inside a `try_table`, as the runtime's unwinder sees it.
@@ -96,22 +110,24 @@ impl FuncFrameInfo {
     /// The call site whose return address is `body_offset`, if it has
     /// exception handlers, is [`FuncFrameInfo::call_site`].
     pub fn module_offset(&self, body_offset: u32) -> Option<u32> {
+        self.address_range(body_offset).map(|r| r.module_offset)
+    }
+
+    /// The address map's range containing `body_offset` (relative to the
+    /// start of the body), if it covers it.
+    pub fn address_range(&self, body_offset: u32) -> Option<&AddressRange> {
         let i = self
             .address_map
             .partition_point(|r| r.start <= body_offset)
             .checked_sub(1)?;
         let range = &self.address_map[i];
-        (body_offset < range.end).then_some(range.module_offset)
+        (body_offset < range.end).then_some(range)
     }
 
     /// The call with exception handlers that returns to `ret_addr`
     /// (relative to the start of the body).
     pub fn call_site(&self, ret_addr: u32) -> Option<&CallSite> {
-        let i = self
-            .call_sites
-            .binary_search_by_key(&ret_addr, |c| c.ret_addr)
-            .ok()?;
-        Some(&self.call_sites[i])
+        find_sorted(&self.call_sites, ret_addr, |c| c.ret_addr)
     }
 }
 
@@ -127,6 +143,11 @@ pub struct FrameTable {
 }
 
 impl FrameTable {
+    /// The defined function `func`, if the module defines it.
+    pub fn func(&self, func: FuncIndex) -> Option<&FuncFrameInfo> {
+        find_sorted(&self.funcs, func, |f| f.func_index)
+    }
+
     /// The function whose body contains code offset `offset`.
     pub fn lookup(&self, offset: u32) -> Option<&FuncFrameInfo> {
         let i = self
@@ -136,6 +157,12 @@ impl FrameTable {
         let func = &self.funcs[i];
         func.body.contains(offset).then_some(func)
     }
+}
+
+/// The item of `items`, sorted by `key`, whose key is `wanted`.
+fn find_sorted<T, K: Ord>(items: &[T], wanted: K, key: impl FnMut(&T) -> K) -> Option<&T> {
+    let i = items.binary_search_by_key(&wanted, key).ok()?;
+    Some(&items[i])
 }
 
 /// The names a module's `name` section gives.
@@ -183,6 +210,7 @@ mod tests {
                     start,
                     end,
                     module_offset,
+                    inlined: None,
                 })
                 .collect(),
             call_sites: Box::new([]),

@@ -17,6 +17,7 @@ mod disas;
 mod driver;
 mod frame_info;
 mod index;
+mod inline;
 mod module;
 mod schedule;
 mod trampoline;
@@ -26,7 +27,7 @@ mod types;
 pub use artifact::{MAGIC, ModuleArtifact, TypeGroup};
 pub use disas::{IndirectCallPath, OptimizedFunction};
 pub use frame_info::{
-    AddressRange, CallSite, CodeRange, ExceptionHandler, FrameTable, FuncFrameInfo,
+    AddressRange, CallSite, CodeRange, ExceptionHandler, FrameTable, FuncFrameInfo, InlinedFrame,
 };
 pub use index::*;
 pub use module::{CompiledModule, FuncLoc, InternGroup};
@@ -263,6 +264,9 @@ pub struct CompilerOptions {
     /// frame pointer, and the code of each instruction is mapped back to
     /// its offset in the module.
     pub wasm_backtrace: bool,
+    /// Copy small leaf functions into the functions that call them
+    /// directly (only when optimizing).
+    pub inlining: bool,
 }
 
 impl Default for CompilerOptions {
@@ -277,6 +281,7 @@ impl Default for CompilerOptions {
             relaxed_simd_deterministic: false,
             parallel_compilation: true,
             wasm_backtrace: true,
+            inlining: true,
         }
     }
 }

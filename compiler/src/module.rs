@@ -5,6 +5,7 @@ use crate::devirt::KnownTables;
 use crate::driver::{CompiledFunction, FunctionCompiler};
 use crate::frame_info::{CodeRange, FrameTable, FuncFrameInfo, ModuleNames};
 use crate::index::*;
+use crate::inline::InlineBodies;
 use crate::translate::ModuleEnv;
 use crate::types::*;
 use crate::{CompileError, CompileErrorKind, Compiler};
@@ -335,7 +336,7 @@ fn const_expr(info: &ModuleInfo, e: &wasmparser::ConstExpr<'_>) -> Result<ConstE
 type Compiled = (CompiledFunction, Option<CompiledFunction>);
 
 /// A function body as the validator hands it over, to compile.
-type BodyToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+pub(crate) type BodyToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 
 /// The parsed module and the bodies still to translate.
 pub(crate) struct Parsed<'a> {
@@ -615,6 +616,16 @@ impl Compiler {
             .iter()
             .map(|(_, body)| body.range().start as u32)
             .collect();
+        let inline = InlineBodies::for_module(
+            ModuleEnv {
+                compiler: self,
+                info: &info,
+                offsets: &offsets,
+                known_tables: &known_tables,
+                inline: &InlineBodies::default(),
+            },
+            &bodies,
+        );
         // On all threads, largest bodies first; the results come back in
         // function order, and an error is that of the earliest function, as
         // a sequential validator would report it.
@@ -628,6 +639,7 @@ impl Compiler {
                     info: &info,
                     offsets: &offsets,
                     known_tables: &known_tables,
+                    inline: &inline,
                 })
             },
             |compiler, i, (func, body)| -> Result<Compiled, CompileError> {

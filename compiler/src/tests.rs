@@ -201,11 +201,13 @@ fn compiled_loops_lie_inside_cache_lines() {
             crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
         let offsets = info.offsets().unwrap();
         let known = crate::devirt::KnownTables::default();
+        let inline = crate::inline::InlineBodies::default();
         let mut fc = crate::driver::FunctionCompiler::new(crate::translate::ModuleEnv {
             compiler: &c,
             info: &info,
             offsets: &offsets,
             known_tables: &known,
+            inline: &inline,
         });
         let (func, body) = bodies.into_iter().last().unwrap();
         let compiled = fc

@@ -145,7 +145,7 @@ impl Compiler {
         }
         b.ins().return_(&results);
         b.finalize(self.isa.frontend_config());
-        let compiled = compile_function(self, &mut ctx)?;
+        let compiled = compile_function(self, &mut ctx, &crate::inline::InlineSites::default())?;
         if !compiled.relocs.is_empty() {
             return Err(CompileError::codegen("host trampoline has relocations"));
         }

@@ -51,6 +51,23 @@ pub struct FrameInfo {
 }
 
 impl FrameInfo {
+    /// The frame of `func`, of the module of `table`, at `module_offset`.
+    fn new(
+        table: &trestle_compiler::FrameTable,
+        func: &trestle_compiler::FuncFrameInfo,
+        module_offset: Option<u32>,
+    ) -> Self {
+        FrameInfo {
+            func_index: func.func_index.as_u32(),
+            func_name: func.name.clone(),
+            module_name: table.module_name.clone(),
+            module_offset: module_offset.map(|o| o as usize),
+            func_offset: module_offset
+                .and_then(|o| o.checked_sub(func.module_start))
+                .map(|o| o as usize),
+        }
+    }
+
     /// The function's index in its module's function index space (imports
     /// first).
     pub fn func_index(&self) -> u32 {
@@ -122,26 +139,25 @@ impl WasmBacktrace {
     /// `at_trap` when the first is the faulting instruction rather than a
     /// return address.
     pub(crate) fn from_pcs(pcs: &[usize], at_trap: bool) -> WasmBacktrace {
-        let frames = pcs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &pc)| {
-                // A return address follows its call: look up the call.
-                let pc = if i == 0 && at_trap { pc } else { pc - 1 };
-                let (table, offset) = frame_at(pc)?;
-                let func = table.lookup(offset)?;
-                let module_offset = func.module_offset(offset - func.body.start);
-                Some(FrameInfo {
-                    func_index: func.func_index.as_u32(),
-                    func_name: func.name.clone(),
-                    module_name: table.module_name.clone(),
-                    module_offset: module_offset.map(|o| o as usize),
-                    func_offset: module_offset
-                        .and_then(|o| o.checked_sub(func.module_start))
-                        .map(|o| o as usize),
-                })
-            })
-            .collect();
+        let mut frames = Vec::new();
+        for (i, &pc) in pcs.iter().enumerate() {
+            // A return address follows its call: look up the call.
+            let pc = if i == 0 && at_trap { pc } else { pc - 1 };
+            let Some((table, offset)) = frame_at(pc) else {
+                continue;
+            };
+            let Some(func) = table.lookup(offset) else {
+                continue;
+            };
+            let range = func.address_range(offset - func.body.start);
+            // Code copied from an inlined function: its frame first.
+            if let Some(inlined) = range.and_then(|r| r.inlined)
+                && let Some(callee) = table.func(inlined.func)
+            {
+                frames.push(FrameInfo::new(&table, callee, inlined.module_offset));
+            }
+            frames.push(FrameInfo::new(&table, func, range.map(|r| r.module_offset)));
+        }
         WasmBacktrace { frames }
     }
 

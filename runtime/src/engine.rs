@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_backtrace: bool,
+    pub(crate) inlining: bool,
     pub(crate) profiler: crate::ProfilingStrategy,
 }
 
@@ -90,6 +91,7 @@ impl Config {
             relaxed_simd_deterministic: false,
             parallel_compilation: true,
             wasm_backtrace: true,
+            inlining: true,
             profiler: crate::ProfilingStrategy::None,
         }
     }
@@ -304,6 +306,19 @@ impl Config {
         parallel_compilation(enable: bool) => parallel_compilation;
         /// Whether function bodies are compiled in parallel.
         get_parallel_compilation;
+
+        /// Whether small functions that call nothing are copied into the
+        /// functions calling them directly (on by default; only with
+        /// [`Config::cranelift_optimize`]). Direct calls include the
+        /// `call_indirect`s the compiler resolves to one function, so a
+        /// devirtualized or correctly speculated indirect call of a small
+        /// function costs no call at all. What the code computes does not
+        /// change; in a backtrace, a trap inside an inlined function shows that
+        /// function's frame without an offset inside it, above its caller's
+        /// frame at the call.
+        compiler_inlining(enable: bool) => inlining;
+        /// Whether small leaf functions are inlined into their direct callers.
+        get_compiler_inlining;
     }
 }
 
@@ -473,6 +488,7 @@ impl Engine {
             relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             parallel_compilation: config.parallel_compilation,
             wasm_backtrace: config.wasm_backtrace,
+            inlining: config.inlining,
         })
         .context("cannot create a code generator for this CPU")?;
         crate::vm::traphandlers::init_traps();

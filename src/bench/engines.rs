@@ -200,6 +200,15 @@ pub fn set_perf_map(enable: bool) {
     PERF_MAP.store(enable, std::sync::atomic::Ordering::Relaxed);
 }
 
+static INLINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether every Trestle engine made afterwards inlines small functions
+/// (`Config::compiler_inlining`; `trestle bench --inlining false` to
+/// measure what inlining gives).
+pub fn set_inlining(enable: bool) {
+    INLINING.store(enable, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn profiler() -> trestle::ProfilingStrategy {
     if PERF_MAP.load(std::sync::atomic::Ordering::Relaxed) {
         trestle::ProfilingStrategy::PerfMap
@@ -417,6 +426,7 @@ mod trestle_engine {
             .table_lazy_init(table_lazy_init)
             .consume_fuel(metering() == Metering::Fuel)
             .epoch_interruption(metering() == Metering::Epoch)
+            .compiler_inlining(INLINING.load(std::sync::atomic::Ordering::Relaxed))
             .profiler(profiler());
         Ok(Adapter {
             engine: Engine::new(&config)?,

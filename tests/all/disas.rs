@@ -273,20 +273,27 @@ fn directives_configure_the_compiler() {
 fn fast_paths_are_found() {
     // Every `call_indirect_*` module has exactly one call_indirect, and its
     // fast path has a call block with at least one hot predecessor, except
-    // the `call_indirect_known_*` modules, whose table the compiler knows:
-    // their calls are direct (or traps), with the generic sequence only on
-    // cold paths. The other modules call only libcalls, and only on cold
-    // paths.
+    // the `call_indirect_known_*` modules, whose table the compiler knows,
+    // and the `call_indirect_guarded_*` ones, whose table it guesses: their
+    // calls are direct (or traps, or inlined), with the generic sequence
+    // only on cold paths. The other modules call only libcalls, and only on
+    // cold paths.
     for wat_path in sources() {
         let funcs = compile(&read_source(&wat_path));
         let paths: Vec<_> = funcs.iter().flat_map(|f| &f.indirect_calls).collect();
         let stem = file_stem(&wat_path);
-        if stem.starts_with("call_indirect_known") {
+        if stem.starts_with("call_indirect_known") || stem.starts_with("call_indirect_guarded") {
             assert!(paths.is_empty(), "{}", wat_path.display());
-            let direct = |f: &OptimizedFunction| {
-                f.clif.contains("= call fn") || f.clif.contains("return_call fn")
+            let direct_or_inlined = |f: &OptimizedFunction| {
+                f.clif.contains("= call fn")
+                    || f.clif.contains("return_call fn")
+                    || (f.clif.contains("fn0 = colocated") && !f.clif.contains("call fn0"))
             };
-            assert!(funcs.iter().any(direct), "{}", wat_path.display());
+            assert!(
+                funcs.iter().any(direct_or_inlined),
+                "{}",
+                wat_path.display()
+            );
         } else if stem.starts_with("call_indirect") {
             assert_eq!(paths.len(), 1, "{}", wat_path.display());
             assert!(!paths[0].predecessors.is_empty(), "{}", wat_path.display());

@@ -43,6 +43,7 @@ mod stack;
 use crate::abi::{enter_function, ir_type, start_function, wasm_signature};
 use crate::devirt::KnownTables;
 use crate::index::FuncIndex;
+use crate::inline::InlineBodies;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -64,15 +65,32 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
+/// Whether `op` calls a function (any form of `call`, tail calls
+/// included) or throws: code outside this function runs next.
+pub(crate) fn calls_or_throws(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
+    )
+}
+
 /// What every function of a module is translated against: the compiler,
-/// the module, its vmctx layout and the tables whose contents are known at
-/// compile time.
+/// the module, its vmctx layout, the tables whose contents are known or
+/// guessed at compile time, and the functions that may be inlined.
 #[derive(Clone, Copy)]
 pub(crate) struct ModuleEnv<'a> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) info: &'a ModuleInfo,
     pub(crate) offsets: &'a VMOffsets,
     pub(crate) known_tables: &'a KnownTables,
+    pub(crate) inline: &'a InlineBodies,
 }
 
 /// Translates the body of one defined function.
@@ -275,23 +293,16 @@ impl BodyTranslator<'_, '_> {
             // Before the jump into the loop header, so the fuel of the code
             // before the loop is not charged again on every iteration.
             O::Loop { .. } | O::End => self.env.flush_fuel(&mut self.b),
-            O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::If { .. }
-            | O::Return
-            | O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::Throw { .. }
-            | O::ThrowRef => {
+            _ => {
                 self.env.add_fuel(1);
-                self.env.flush_fuel(&mut self.b);
+                let leaves = matches!(
+                    op,
+                    O::Br { .. } | O::BrIf { .. } | O::BrTable { .. } | O::If { .. } | O::Return
+                ) || calls_or_throws(op);
+                if leaves {
+                    self.env.flush_fuel(&mut self.b);
+                }
             }
-            _ => self.env.add_fuel(1),
         }
     }
 

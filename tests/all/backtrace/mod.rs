@@ -392,3 +392,30 @@ fn cli_prints_the_backtrace_under_the_error() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A trap in a function inlined into its caller has the same backtrace as
+/// with inlining off: the inlined function's frame at the trapping
+/// instruction, then its caller's at the call.
+#[test]
+fn a_trap_in_an_inlined_function_has_its_own_frame() {
+    let wat = r#"(module
+        (memory 1)
+        (func $load (param i32) (result i32) (i32.load (local.get 0)))
+        (func $outer (export "run") (result i32)
+          (i32.add (call $load (i32.const 8)) (call $load (i32.const 65536)))))"#;
+    let mut traces = Vec::new();
+    for inlining in [true, false] {
+        let mut config = config();
+        config.compiler_inlining(inlining);
+        let (mut store, instance, binary) = instance(&config, wat);
+        let f = instance.get_func(&mut store, "run").unwrap();
+        let err = f.call(&mut store, &[], &mut [Val::I32(0)]).unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+        let bt = backtrace(&err);
+        assert_eq!(names(bt), ["load", "outer"]);
+        assert_eq!(opcode_at(&binary, &bt.frames()[0]), 0x28, "i32.load");
+        assert_eq!(opcode_at(&binary, &bt.frames()[1]), CALL);
+        traces.push(bt.to_string());
+    }
+    assert_eq!(traces[0], traces[1]);
+}

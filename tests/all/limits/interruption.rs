@@ -102,3 +102,46 @@ fn epoch_interruption_stops_call_indirect_recursion() {
     store.set_epoch_deadline(1);
     assert_eq!(count.call(&mut store, 1000).unwrap(), 0);
 }
+
+/// Inlining and speculated calls change where code runs, not what it
+/// costs: the same calls use the same fuel with inlining on and off, and
+/// running out of fuel inside an inlined function traps at the same point.
+#[test]
+fn inlining_leaves_fuel_use_unchanged() {
+    let wat = r#"(module
+      (type $t (func (param i32) (result i32)))
+      (table (export "t") 2 funcref)
+      (elem (i32.const 0) $inc $dbl)
+      (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+      (func $dbl (type $t)
+        (if (result i32) (local.get 0)
+          (then (i32.mul (local.get 0) (i32.const 2)))
+          (else (i32.const 1))))
+      (func (export "run") (param $n i32) (result i32)
+        (local $acc i32)
+        (loop $l
+          (local.set $acc (call $inc (local.get $acc)))
+          (local.set $acc (call_indirect (type $t) (local.get $acc)
+            (i32.and (local.get $n) (i32.const 1))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc)))"#;
+    let mut used = Vec::new();
+    for inlining in [true, false] {
+        let mut config = crate::harness::config();
+        config.consume_fuel(true).compiler_inlining(inlining);
+        let engine = trestle::Engine::new(&config).unwrap();
+        let module = trestle::Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = inst.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+        store.set_fuel(1_000_000).unwrap();
+        let result = run.call(&mut store, 20).unwrap();
+        let spent = 1_000_000 - store.get_fuel().unwrap();
+        // Out of fuel part of the way: the same number of units is left
+        // unspent (none) and the same trap is raised.
+        store.set_fuel(spent / 3).unwrap();
+        assert_eq!(trap(run.call(&mut store, 20).unwrap_err()), Trap::OutOfFuel);
+        used.push((result, spent, store.get_fuel().unwrap()));
+    }
+    assert_eq!(used[0], used[1]);
+}

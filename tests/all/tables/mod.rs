@@ -2,7 +2,8 @@
 //! 64-bit tables, `call_indirect` (bounds, null entries, signatures, right
 //! after the table changes, into host functions), `table.grow`, the bulk
 //! operators (`table.copy`, `table.fill`, `table.init`, `elem.drop`),
-//! tables whose contents the compiler knows (devirtualized calls),
+//! tables whose contents the compiler knows (devirtualized calls) or
+//! guesses (speculated calls, checked against every kind of write),
 //! tables shared by instances, and lazy and eager initialization.
 //!
 //! Most cases run in both table modes (`harness::both_modes`). The
@@ -19,6 +20,7 @@ mod grow;
 mod known;
 mod lazy_init;
 mod sharing;
+mod speculation;
 mod table64;
 
 use crate::harness::trap;

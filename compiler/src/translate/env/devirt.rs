@@ -12,6 +12,15 @@
 //!   is a subtype of the expected one. When the expected type is final, that
 //!   fallback can only trap and is laid out as cold code.
 //!
+//! - Through a table whose contents are only guessed (it may be written),
+//!   a constant index, or an index that may select only a few functions of
+//!   the expected type, is speculated: the entry's funcref word is loaded
+//!   (after the bounds check the generic sequence makes) and compared with
+//!   the funcref of each guessed function in this instance; a match calls
+//!   that function directly, anything else (another function, null, a slot
+//!   lazy initialization has not written yet) takes the generic sequence,
+//!   laid out as cold code.
+//!
 //! Only the target changes: the direct call is the call the generic
 //! sequence would make (the same function, with the instance's own vmctx),
 //! so results, traps and fuel are the same in both table modes.
@@ -19,14 +28,34 @@
 use super::FuncEnvironment;
 use super::call::{CallKind, CallResults, IndirectSite};
 use super::table::constant_value;
+use super::table::load_func_ref;
 use crate::abi::{ir_type, trap_code};
-use crate::devirt::{KnownTables, Slot, SlotRange};
+use crate::devirt::{KnownTable, KnownTables, MAX_GUARDED_FUNCS, Slot, SlotRange};
 use crate::index::FuncIndex;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, InstBuilder, Value};
 use cranelift_entity::EntityRef;
 use cranelift_frontend::FunctionBuilder;
 use trestle_vmctx::Trap;
+
+/// What selects one target of a devirtualized `call_indirect`.
+#[derive(Clone, Copy)]
+enum Guard {
+    /// The index lies in a range of slots of a known table.
+    Slots(SlotRange),
+    /// The entry's funcref word (the value) is the function's funcref.
+    FuncRef(FuncIndex, Value),
+}
+
+impl Guard {
+    /// The function the guard selects.
+    fn func(self) -> FuncIndex {
+        match self {
+            Guard::Slots(range) => range.func,
+            Guard::FuncRef(func, _) => func,
+        }
+    }
+}
 
 impl FuncEnvironment<'_> {
     /// The devirtualized form of `site` with `params`, when its table's
@@ -40,12 +69,50 @@ impl FuncEnvironment<'_> {
     ) -> Option<CallResults> {
         let known: &KnownTables = self.module.known_tables;
         let table = known.get(site.table)?;
+        if table.is_guess() {
+            return self.speculated_call_indirect(b, site, table, params);
+        }
         if let Some(index) = constant_value(&b.func.dfg, site.index) {
             return self.call_known_slot(b, site, table.slot(index), params);
         }
         let expected = self.module.info.type_ids[site.type_index];
         let ranges = table.candidates(expected)?;
-        Some(self.call_candidates(b, site, ranges, params))
+        let guards: Vec<Guard> = ranges.iter().map(|r| Guard::Slots(*r)).collect();
+        let cold = self.module.info.sub_types[site.type_index].is_final;
+        Some(self.call_guarded(b, site, &guards, cold, params))
+    }
+
+    /// The speculated form of `site` through `table`, whose contents are a
+    /// guess: the guessed functions of the expected type the index may
+    /// select, when there are at most [`MAX_GUARDED_FUNCS`] and all are
+    /// defined by the module, each guarded by a compare of the entry's
+    /// funcref word with its own.
+    fn speculated_call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        site: IndirectSite,
+        table: &KnownTable,
+        params: &[Value],
+    ) -> Option<CallResults> {
+        let info = self.module.info;
+        let expected = info.type_ids[site.type_index];
+        let mut funcs: Vec<FuncIndex> = match constant_value(&b.func.dfg, site.index) {
+            Some(index) => match table.slot(index) {
+                Slot::Func(f) if info.func_type_id(f) == expected => vec![f],
+                _ => return None,
+            },
+            None => table.candidates(expected)?.iter().map(|r| r.func).collect(),
+        };
+        funcs.sort();
+        funcs.dedup();
+        if funcs.len() > MAX_GUARDED_FUNCS || funcs.iter().any(|f| info.is_imported_func(*f)) {
+            return None;
+        }
+        let index = self.table_index_to_i64(b, site.table, site.index);
+        let elem = self.table_element(b, site.table, index, Trap::UndefinedElement);
+        let func_ref = load_func_ref(b, elem.func_ref);
+        let guards: Vec<Guard> = funcs.iter().map(|f| Guard::FuncRef(*f, func_ref)).collect();
+        Some(self.call_guarded(b, site, &guards, true, params))
     }
 
     /// A call through constant slot `slot`: a direct call, a trap, or
@@ -92,14 +159,16 @@ impl FuncEnvironment<'_> {
         self.call_function(b, func, params, kind)
     }
 
-    /// Compares the index of `site` against the slot `ranges` of the
-    /// functions of the expected type and calls the match directly; the
-    /// generic sequence takes every other index.
-    fn call_candidates(
+    /// Tests the `guards` of `site` in turn and calls the function of the
+    /// first that holds directly; the generic sequence takes every other
+    /// case, laid out as cold code when `cold` (it can only trap, or the
+    /// guards are a speculation).
+    fn call_guarded(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         site: IndirectSite,
-        ranges: &[SlotRange],
+        guards: &[Guard],
+        cold: bool,
         params: &[Value],
     ) -> CallResults {
         let merge = (site.kind == CallKind::Call).then(|| {
@@ -111,25 +180,29 @@ impl FuncEnvironment<'_> {
         });
         // One call block per function, however many ranges lead to it.
         let mut targets: Vec<(FuncIndex, Block)> = Vec::new();
-        for range in ranges {
-            let target = match targets.iter().find(|(f, _)| *f == range.func) {
+        for guard in guards {
+            let target = match targets.iter().find(|(f, _)| *f == guard.func()) {
                 Some((_, block)) => *block,
                 None => {
                     let block = b.create_block();
-                    targets.push((range.func, block));
+                    targets.push((guard.func(), block));
                     block
                 }
             };
-            let hit = index_in_range(b, site.index, range);
+            let hit = match *guard {
+                Guard::Slots(range) => index_in_range(b, site.index, &range),
+                Guard::FuncRef(func, func_ref) => {
+                    let expected = self.ref_func(b, func);
+                    b.ins().icmp(IntCC::Equal, func_ref, expected)
+                }
+            };
             let next = b.create_block();
             b.ins().brif(hit, target, &[], next, &[]);
             b.seal_block(next);
             b.switch_to_block(next);
         }
 
-        // Every other index: the generic sequence, cold when it can only
-        // trap (no function of a subtype of a final type exists).
-        let cold = self.module.info.sub_types[site.type_index].is_final;
+        // Every other case: the generic sequence.
         let first_block = b.func.dfg.num_blocks();
         let current = b.current_block().expect("in a block");
         let fallback = self.generic_call_indirect(b, site, params);
