@@ -14,7 +14,7 @@
 
 use crate::driver::FunctionCompiler;
 use crate::index::{DefinedFuncIndex, FuncIndex};
-use crate::inline::InlineBodies;
+use crate::inline::InlineCandidates;
 use crate::module::{Parsed, parse};
 use crate::translate::ModuleEnv;
 use crate::{CompileError, Compiler};
@@ -87,9 +87,9 @@ impl Compiler {
             info: &info,
             offsets: &offsets,
             known_tables: &known_tables,
-            inline: &InlineBodies::default(),
+            inline: &InlineCandidates::default(),
         };
-        let inline = InlineBodies::for_module(env, &bodies);
+        let inline = InlineCandidates::for_module(self, &info, &bodies);
         env.inline = &inline;
         let mut compiler = FunctionCompiler::new(env);
         compiler.keep_listing();

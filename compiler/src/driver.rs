@@ -14,7 +14,7 @@
 use crate::abi::trap_from_code;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
 use crate::index::FuncIndex;
-use crate::inline::InlineSites;
+use crate::inline::{InlineCache, InlineSites};
 use crate::translate::{FuncTranslator, ModuleEnv};
 use crate::{CompileError, Compiler, trampoline};
 use cranelift_codegen::binemit::Reloc;
@@ -46,6 +46,8 @@ pub(crate) struct FunctionCompiler<'a> {
     ctx: cranelift_codegen::Context,
     builder_ctx: FunctionBuilderContext,
     validator_allocs: FuncValidatorAllocations,
+    /// This thread's translations of the functions it may inline.
+    inline_cache: InlineCache,
     /// The calls inlined into the function being compiled.
     inline_sites: InlineSites,
     /// Keep a text listing of the machine instructions of each function
@@ -60,6 +62,7 @@ impl<'a> FunctionCompiler<'a> {
             ctx: cranelift_codegen::Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             validator_allocs: FuncValidatorAllocations::default(),
+            inline_cache: InlineCache::default(),
             inline_sites: InlineSites::default(),
             listing: false,
         }
@@ -97,9 +100,8 @@ impl<'a> FunctionCompiler<'a> {
             self.builder_ctx = FunctionBuilderContext::new();
         }
         translated?;
-        self.module
-            .inline
-            .inline_into(&mut self.ctx, &mut self.inline_sites)?;
+        self.inline_cache
+            .inline_into(self.module, &mut self.ctx, &mut self.inline_sites)?;
         compile_function(self.module.compiler, &mut self.ctx, &self.inline_sites)
     }
 

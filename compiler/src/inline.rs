@@ -10,8 +10,9 @@
 //!
 //! Which callees: defined functions whose bodies have at most
 //! [`MAX_OPERATORS`] operators and make no call of any kind and neither
-//! throw nor catch ([`is_small_leaf`]). They are translated to Cranelift IR
-//! once per module, before the other functions ([`InlineBodies::for_module`]),
+//! throw nor catch ([`is_small_leaf`]), found before the compilation starts
+//! ([`InlineCandidates::for_module`]). Each compiling thread translates one
+//! to Cranelift IR the first time it meets a call of it ([`InlineCache`]),
 //! and Cranelift's inliner copies that IR into each direct `call` of them
 //! (never a `return_call`, and never a call inside a `try_table`, which is
 //! a `try_call`), within a budget of [`MAX_INLINED_INSTS`] instructions per
@@ -24,10 +25,12 @@
 //! offset in the callee ([`InlineSites`]), which the address map turns
 //! into a frame of the callee above the caller's frame at the call.
 
+use crate::Compiler;
 use crate::frame_info::{AddressRange, InlinedFrame};
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::BodyToCompile;
 use crate::translate::{FuncTranslator, ModuleEnv, calls_or_throws};
+use crate::types::ModuleInfo;
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName, Function, Opcode, SourceLoc};
 use cranelift_codegen::traversals::Dfs;
@@ -35,7 +38,9 @@ use cranelift_entity::EntityRef;
 use cranelift_frontend::FunctionBuilderContext;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use wasmparser::{FuncToValidate, FunctionBody, Operator};
+use wasmparser::{
+    FuncToValidate, FuncValidatorAllocations, FunctionBody, Operator, ValidatorResources,
+};
 
 /// The most operators (the final `end` included) a callee may have.
 pub(crate) const MAX_OPERATORS: usize = 40;
@@ -80,83 +85,155 @@ fn is_exception_or_call(op: &Operator<'_>) -> bool {
         )
 }
 
-/// The Cranelift IR of the module's functions that may be inlined.
-#[derive(Default)]
-pub(crate) struct InlineBodies {
-    funcs: HashMap<FuncIndex, Function>,
+/// A function that may be inlined: its body and what validating it needs.
+struct Candidate<'a> {
+    validation: FuncToValidate<ValidatorResources>,
+    body: FunctionBody<'a>,
 }
 
-impl InlineBodies {
-    /// Translates the bodies among `bodies` (every defined function's, in
-    /// order) that [`is_small_leaf`] accepts, on all threads of rayon's
-    /// current pool with parallel compilation. A body that fails to
-    /// validate or translate is left out: its own compilation reports the
-    /// error.
-    pub(crate) fn for_module(module: ModuleEnv<'_>, bodies: &[BodyToCompile<'_>]) -> Self {
-        let options = &module.compiler.options;
+/// The functions of a module that may be inlined ([`is_small_leaf`]).
+///
+/// Their IR is made on demand, by each compiling thread for the calls it
+/// meets ([`InlineCache`]), so a module of many small functions costs no
+/// more memory than the translations one thread keeps.
+#[derive(Default)]
+pub(crate) struct InlineCandidates<'a> {
+    funcs: HashMap<FuncIndex, Candidate<'a>>,
+}
+
+impl<'a> InlineCandidates<'a> {
+    /// The functions among `bodies` (every defined function's, in order)
+    /// that [`is_small_leaf`] accepts, found on all threads of rayon's
+    /// current pool with parallel compilation; none when `compiler` does
+    /// not optimize or inline.
+    pub(crate) fn for_module(
+        compiler: &Compiler,
+        info: &ModuleInfo,
+        bodies: &[BodyToCompile<'a>],
+    ) -> Self {
+        let options = &compiler.options;
         if !options.optimize || !options.inlining {
             return Self::default();
         }
-        let translate_one = |(i, (validate, body)): (usize, &BodyToCompile<'_>)| {
-            if !is_small_leaf(body) {
-                return None;
-            }
-            let func = module.info.func_index(DefinedFuncIndex::new(i));
-            let mut ctx = cranelift_codegen::Context::new();
-            let mut fctx = FunctionBuilderContext::new();
-            let mut validator = FuncToValidate {
-                resources: validate.resources.clone(),
-                index: validate.index,
-                ty: validate.ty,
-                features: validate.features,
-            }
-            .into_validator(Default::default());
-            FuncTranslator::new(module, func)
-                .translate(&mut ctx, &mut fctx, &mut validator, body)
-                .ok()?;
-            Some((func, ctx.func))
+        let candidate = |(i, (validation, body)): (usize, &BodyToCompile<'a>)| {
+            is_small_leaf(body).then(|| {
+                let validation = FuncToValidate {
+                    resources: validation.resources.clone(),
+                    index: validation.index,
+                    ty: validation.ty,
+                    features: validation.features,
+                };
+                let body = body.clone();
+                let func = info.func_index(DefinedFuncIndex::new(i));
+                (func, Candidate { validation, body })
+            })
         };
         let funcs = if options.parallel_compilation {
             use rayon::prelude::*;
             bodies
                 .par_iter()
                 .enumerate()
-                .filter_map(translate_one)
+                .filter_map(candidate)
                 .collect()
         } else {
-            bodies
-                .iter()
-                .enumerate()
-                .filter_map(translate_one)
-                .collect()
+            bodies.iter().enumerate().filter_map(candidate).collect()
         };
         Self { funcs }
     }
+}
 
-    /// The IR of `func`, if it may be inlined.
-    fn get(&self, func: FuncIndex) -> Option<&Function> {
-        self.funcs.get(&func)
+/// The most translations of candidates one compiling thread keeps; past
+/// it, they are dropped before the next caller is inlined into.
+const MAX_CACHED: usize = 1024;
+
+/// One compiling thread's IR of the [`InlineCandidates`] it has met, and
+/// the reusable state that makes it.
+pub(crate) struct InlineCache {
+    /// By function: its IR, or `None` when it failed to validate or
+    /// translate (its own compilation reports the error).
+    funcs: HashMap<FuncIndex, Option<Function>>,
+    ctx: cranelift_codegen::Context,
+    builder_ctx: FunctionBuilderContext,
+    validator_allocs: FuncValidatorAllocations,
+}
+
+impl Default for InlineCache {
+    fn default() -> Self {
+        Self {
+            funcs: HashMap::new(),
+            ctx: cranelift_codegen::Context::new(),
+            builder_ctx: FunctionBuilderContext::new(),
+            validator_allocs: FuncValidatorAllocations::default(),
+        }
+    }
+}
+
+impl InlineCache {
+    /// The IR of `func`, translated now if this thread has not yet, when
+    /// `module` may inline it.
+    fn get(&mut self, module: ModuleEnv<'_>, func: FuncIndex) -> Option<&Function> {
+        if !self.funcs.contains_key(&func) {
+            let candidate = module.inline.funcs.get(&func)?;
+            let translated = self.translate(module, func, candidate);
+            self.funcs.insert(func, translated);
+        }
+        self.funcs.get(&func)?.as_ref()
     }
 
-    /// Inlines the direct calls of `func` to functions of these bodies.
-    /// The copied instructions get source locations naming their call
-    /// sites (recorded in `sites`) when the call had one.
+    /// Validates and translates `candidate`, function `func`.
+    fn translate(
+        &mut self,
+        module: ModuleEnv<'_>,
+        func: FuncIndex,
+        candidate: &Candidate<'_>,
+    ) -> Option<Function> {
+        let v = &candidate.validation;
+        let mut validator = FuncToValidate {
+            resources: v.resources.clone(),
+            index: v.index,
+            ty: v.ty,
+            features: v.features,
+        }
+        .into_validator(std::mem::take(&mut self.validator_allocs));
+        self.ctx.clear();
+        let translated = FuncTranslator::new(module, func).translate(
+            &mut self.ctx,
+            &mut self.builder_ctx,
+            &mut validator,
+            &candidate.body,
+        );
+        self.validator_allocs = validator.into_allocations();
+        if translated.is_err() {
+            self.builder_ctx = FunctionBuilderContext::new();
+            return None;
+        }
+        Some(std::mem::replace(&mut self.ctx.func, Function::new()))
+    }
+
+    /// Inlines the direct calls of the function in `ctx` to the candidates
+    /// of `module`. The copied instructions get source locations naming
+    /// their call sites (recorded in `sites`) when the call had one.
     ///
     /// # Errors
     ///
     /// When Cranelift's inliner fails.
     pub(crate) fn inline_into(
-        &self,
+        &mut self,
+        module: ModuleEnv<'_>,
         ctx: &mut cranelift_codegen::Context,
         sites: &mut InlineSites,
     ) -> Result<(), crate::CompileError> {
         sites.sites.clear();
-        if self.funcs.is_empty() {
+        if module.inline.funcs.is_empty() {
             return Ok(());
+        }
+        if self.funcs.len() > MAX_CACHED {
+            self.funcs.clear();
         }
         let mut ranges = Vec::new();
         let inliner = Inliner {
-            bodies: self,
+            module,
+            cache: self,
             budget: MAX_INLINED_INSTS,
             ranges: &mut ranges,
         };
@@ -173,7 +250,9 @@ impl InlineBodies {
             if range.call_loc.is_default() || call_offset & INLINED != 0 {
                 continue;
             }
-            let callee = self.get(range.callee).expect("inlined from these bodies");
+            let Some(Some(callee)) = self.funcs.get(&range.callee) else {
+                continue;
+            };
             let inlined: Vec<ir::Inst> = (range.first_inst..next)
                 .map(|i| ir::Inst::from_u32(i as u32))
                 .collect();
@@ -282,15 +361,16 @@ struct InlinedRange {
     call_loc: SourceLoc,
 }
 
-/// Directs Cranelift's inliner: direct `call`s of [`InlineBodies`] while
-/// the budget lasts.
-struct Inliner<'a> {
-    bodies: &'a InlineBodies,
+/// Directs Cranelift's inliner: direct `call`s of the module's
+/// [`InlineCandidates`] while the budget lasts.
+struct Inliner<'a, 'm> {
+    module: ModuleEnv<'m>,
+    cache: &'a mut InlineCache,
     budget: usize,
     ranges: &'a mut Vec<InlinedRange>,
 }
 
-impl Inline for Inliner<'_> {
+impl Inline for Inliner<'_, '_> {
     fn inline(
         &mut self,
         caller: &Function,
@@ -306,7 +386,7 @@ impl Inline for Inliner<'_> {
             return InlineCommand::KeepCall;
         };
         let func = FuncIndex::from_u32(caller.params.user_named_funcs()[name].index);
-        let Some(body) = self.bodies.get(func) else {
+        let Some(body) = self.cache.get(self.module, func) else {
             return InlineCommand::KeepCall;
         };
         let cost = body.dfg.num_insts();

@@ -5,7 +5,7 @@ use crate::devirt::KnownTables;
 use crate::driver::{CompiledFunction, FunctionCompiler};
 use crate::frame_info::{CodeRange, FrameTable, FuncFrameInfo, ModuleNames};
 use crate::index::*;
-use crate::inline::InlineBodies;
+use crate::inline::InlineCandidates;
 use crate::translate::ModuleEnv;
 use crate::types::*;
 use crate::{CompileError, CompileErrorKind, Compiler};
@@ -616,16 +616,7 @@ impl Compiler {
             .iter()
             .map(|(_, body)| body.range().start as u32)
             .collect();
-        let inline = InlineBodies::for_module(
-            ModuleEnv {
-                compiler: self,
-                info: &info,
-                offsets: &offsets,
-                known_tables: &known_tables,
-                inline: &InlineBodies::default(),
-            },
-            &bodies,
-        );
+        let inline = InlineCandidates::for_module(self, &info, &bodies);
         // On all threads, largest bodies first; the results come back in
         // function order, and an error is that of the earliest function, as
         // a sequential validator would report it.

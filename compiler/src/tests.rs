@@ -201,7 +201,7 @@ fn compiled_loops_lie_inside_cache_lines() {
             crate::module::parse(c.options().features, &wasm, &mut |_| 2).unwrap();
         let offsets = info.offsets().unwrap();
         let known = crate::devirt::KnownTables::default();
-        let inline = crate::inline::InlineBodies::default();
+        let inline = crate::inline::InlineCandidates::default();
         let mut fc = crate::driver::FunctionCompiler::new(crate::translate::ModuleEnv {
             compiler: &c,
             info: &info,

@@ -43,7 +43,7 @@ mod stack;
 use crate::abi::{enter_function, ir_type, start_function, wasm_signature};
 use crate::devirt::KnownTables;
 use crate::index::FuncIndex;
-use crate::inline::InlineBodies;
+use crate::inline::InlineCandidates;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -90,7 +90,7 @@ pub(crate) struct ModuleEnv<'a> {
     pub(crate) info: &'a ModuleInfo,
     pub(crate) offsets: &'a VMOffsets,
     pub(crate) known_tables: &'a KnownTables,
-    pub(crate) inline: &'a InlineBodies,
+    pub(crate) inline: &'a InlineCandidates<'a>,
 }
 
 /// Translates the body of one defined function.
