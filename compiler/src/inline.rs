@@ -144,7 +144,7 @@ impl<'a> InlineCandidates<'a> {
 
 /// The most translations of candidates one compiling thread keeps; past
 /// it, they are dropped before the next caller is inlined into.
-const MAX_CACHED: usize = 1024;
+const MAX_CACHED: usize = 256;
 
 /// One compiling thread's IR of the [`InlineCandidates`] it has met, and
 /// the reusable state that makes it.
