@@ -11,13 +11,13 @@
 //! here) and `instance`, and the methods `outcome_of_error` (an error of
 //! instantiation or of a call as an `Outcome`) and `exception` (the tag
 //! and payload of an exnref). The caller must have `Arg`, `ParamTy`,
-//! `Item`, `Outcome`, `Value`, `Side`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
+//! `Item`, `Outcome`, `Value`, `Side`, `TableEdit`, `FuncSource`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
 //! `HostFailure`, `mix`, `func_ty_name` and the `HOST_*` items in scope.
 
 /// Defines `val_type`, `ref_type`, on `$side` the methods `with_engine` (a
 /// new store with the host imports), `val` (the engine's value for an
 /// `Arg`), `value` (the engine-neutral form of a value), `tag_name`,
-/// `exports`, `host_funcs` and `define_host` (makes
+/// `exports`, `funcref_table`, `host_funcs` and `define_host` (makes
 /// the host's tables, memory, globals and tags and defines them and the
 /// functions in the linker), and `Side` for `$side`, named `$name`.
 /// `$externref` is the type of the engine's externref handles; `$extra`
@@ -111,6 +111,20 @@ macro_rules! wasmtime_style_side {
                     .into_iter()
                     .find(|(_, e)| same(e, &self.store))
                     .map_or_else(|| UNEXPORTED_TAG.into(), |(name, _)| name)
+            }
+
+            /// The host's table `name` (`host`) or the instance's exported
+            /// table `name`, when it holds nullable funcrefs.
+            fn funcref_table(&mut self, name: &str, host: bool) -> Option<$api::Table> {
+                let e = if host {
+                    self.host.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone())
+                } else {
+                    self.instance?.get_export(&mut self.store, name)
+                };
+                let t = e?.into_table()?;
+                let ty = t.ty(&self.store);
+                let elem = ty.element();
+                (elem.is_nullable() && matches!(elem.heap_type(), $api::HeapType::Func)).then_some(t)
             }
 
             /// The instance's exports, in order (none without one).
@@ -271,6 +285,41 @@ macro_rules! wasmtime_style_side {
                     }
                     Some(Extern::Tag(t)) => Item::Tag(self.tag_name(t)),
                     $(Some($extra) => $extra_item,)*
+                }
+            }
+
+            fn funcref_table_size(&mut self, name: &str, host: bool) -> Option<u64> {
+                let t = self.funcref_table(name, host)?;
+                Some(t.size(&self.store))
+            }
+
+            fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
+                use $api::{Ref, Table};
+                let t = self.funcref_table(name, host)?;
+                let func = |side: &mut Self, f: &FuncSource| match f {
+                    FuncSource::Null => Ref::Func(None),
+                    FuncSource::Host(i) => Ref::Func(Some(side.funcs[*i])),
+                    FuncSource::Export(name) => {
+                        let instance = side.instance.expect("an instance");
+                        Ref::Func(instance.get_func(&mut side.store, name))
+                    }
+                };
+                match edit {
+                    TableEdit::Set { index, func: f } => {
+                        let r = func(self, f);
+                        t.set(&mut self.store, *index, r).ok().map(|()| 0)
+                    }
+                    TableEdit::Fill { dst, func: f, len } => {
+                        let r = func(self, f);
+                        t.fill(&mut self.store, *dst, r, *len).ok().map(|()| 0)
+                    }
+                    TableEdit::Grow { delta, func: f } => {
+                        let r = func(self, f);
+                        t.grow(&mut self.store, *delta, r).ok()
+                    }
+                    TableEdit::Copy { dst, src, len } => {
+                        Table::copy(&mut self.store, &t, *dst, &t, *src, *len).ok().map(|()| 0)
+                    }
                 }
             }
         }

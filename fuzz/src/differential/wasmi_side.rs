@@ -8,8 +8,9 @@
 //! 1) (i32.ne (local.get 0) (i32.const 0)))`.
 
 use super::{
-    Arg, EXTERN_VALUES, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES, HostFailure, Item,
-    Oracle, Outcome, ParamTy, Side, TrapKind, Value, func_ty_name, mix,
+    Arg, EXTERN_VALUES, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
+    HostFailure, Item, Oracle, Outcome, ParamTy, Side, TableEdit, TrapKind, Value, func_ty_name,
+    mix,
 };
 use wasmi::{
     Extern, ExternRef, Func, Global, Memory, MemoryType, Mutability, Ref, Table, TableType, Val,
@@ -162,6 +163,62 @@ impl Side for WasmiSide {
                     .collect(),
             ),
         }
+    }
+
+    fn funcref_table_size(&mut self, name: &str, host: bool) -> Option<u64> {
+        let t = self.funcref_table(name, host)?;
+        Some(t.size(&self.store))
+    }
+
+    fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
+        let t = self.funcref_table(name, host)?;
+        match edit {
+            TableEdit::Set { index, func } => {
+                let v = self.func_val(func);
+                t.set(&mut self.store, *index, v).ok().map(|()| 0)
+            }
+            TableEdit::Fill { dst, func, len } => {
+                let v = self.func_val(func);
+                t.fill(&mut self.store, *dst, v, *len).ok().map(|()| 0)
+            }
+            TableEdit::Grow { delta, func } => {
+                let v = self.func_val(func);
+                t.grow(&mut self.store, *delta, v).ok()
+            }
+            TableEdit::Copy { dst, src, len } => {
+                Table::copy(&mut self.store, &t, *dst, &t, *src, *len)
+                    .ok()
+                    .map(|()| 0)
+            }
+        }
+    }
+}
+
+impl WasmiSide {
+    /// The host's table `name` (`host`) or the instance's exported table
+    /// `name`, when it holds funcrefs.
+    fn funcref_table(&mut self, name: &str, host: bool) -> Option<Table> {
+        let e = if host {
+            self.host.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
+        } else {
+            self.instance?.get_export(&self.store, name)
+        };
+        let t = e?.into_table()?;
+        (t.ty(&self.store).element() == ValType::FuncRef).then_some(t)
+    }
+
+    /// wasmi's value for `f`.
+    fn func_val(&self, f: &FuncSource) -> Val {
+        Val::FuncRef(match f {
+            FuncSource::Null => Ref::Null,
+            FuncSource::Host(i) => Ref::Val(self.funcs[*i]),
+            FuncSource::Export(name) => {
+                let instance = self.instance.expect("an instance");
+                instance
+                    .get_func(&self.store, name)
+                    .map_or(Ref::Null, Ref::Val)
+            }
+        })
     }
 }
 
