@@ -12,7 +12,8 @@
 //! devirtualized), and runs
 //! it on Trestle and on the oracle with the same host imports:
 //! functions (one with several results, one that fails on odd input,
-//! reference identities), a funcref and an externref table, a memory,
+//! reference identities, one that edits the host's funcref table while
+//! wasm runs), a funcref and an externref table, a memory,
 //! globals and, with exceptions, tags. Every exported function is called in
 //! three rounds, with zeros, ones and minus ones (null and non-null
 //! references); each call must agree on its results, on trapping and the
@@ -405,7 +406,7 @@ fn describe_item_difference(a: &Item, b: &Item) -> String {
 }
 
 /// The host imports a generated module may use (a subset, chosen by
-/// wasm-smith). Each engine's side makes them from [`HOST_FUNCS`],
+/// wasm-smith). Each engine's side makes them from [`HOST_FUNCS`], [`SHUFFLE`],
 /// [`HOST_TABLES`], [`HOST_MEMORY`], [`HOST_GLOBALS`] and [`HOST_TAGS`],
 /// which say the same.
 const HOST_IMPORTS: &str = r#"
@@ -414,6 +415,7 @@ const HOST_IMPORTS: &str = r#"
   (import "host" "check" (func (param i32)))
   (import "host" "id_extern" (func (param externref) (result externref)))
   (import "host" "id_func" (func (param funcref) (result funcref)))
+  (import "host" "shuffle" (func (param i32)))
   (import "host" "funcs" (table 6 12 funcref))
   (import "host" "externs" (table 4 8 externref))
   (import "host" "mem" (memory 1 3))
@@ -447,6 +449,18 @@ fn host_imports(tags: bool) -> Vec<u8> {
 /// is [`mix`], `check` fails with [`HostFailure`] on odd numbers and the
 /// last two return their argument.
 pub(crate) const HOST_FUNCS: [&str; 5] = ["add1", "mix", "check", "id_extern", "id_func"];
+
+/// The host import that edits the host's funcref table (`funcs`) while
+/// wasm runs, as [`shuffle_edit`] says: a table a call site may have just
+/// called through, and is about to call through again.
+pub(crate) const SHUFFLE: &str = "shuffle";
+
+/// The edit `host.shuffle(x)` makes to the host's funcref table of `size`
+/// elements: that of [`table_edit`] after call `x`, with null and the host
+/// functions as values.
+pub(crate) fn shuffle_edit(x: i32, size: u64) -> TableEdit {
+    table_edit(x as u32 as usize, size, &[])
+}
 
 /// A host table: its element type (funcref or externref), limits and the
 /// elements set before instantiation (the others are null).

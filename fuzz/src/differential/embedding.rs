@@ -11,7 +11,8 @@
 //! here) and `instance`, and the methods `outcome_of_error` (an error of
 //! instantiation or of a call as an `Outcome`) and `exception` (the tag
 //! and payload of an exnref). The caller must have `Arg`, `ParamTy`,
-//! `Item`, `Outcome`, `Value`, `Side`, `TableEdit`, `FuncSource`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
+//! `Item`, `Outcome`, `Value`, `Side`, `TableEdit`, `FuncSource`, `SHUFFLE`,
+//! `shuffle_edit`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
 //! `HostFailure`, `mix`, `func_ty_name` and the `HOST_*` items in scope.
 
 /// Defines `val_type`, `ref_type`, on `$side` the methods `with_engine` (a
@@ -43,6 +44,26 @@ macro_rules! wasmtime_style_side {
                 ParamTy::FuncRef | ParamTy::ExternRef => ValType::Ref(ref_type(ty)),
                 ParamTy::ExnRef | ParamTy::Unsupported => {
                     unreachable!("no host item has type {ty:?}")
+                }
+            }
+        }
+
+        /// Applies `edit` to funcref table `t`, with `func` the value of
+        /// each [`FuncSource`]: as `Side::edit_table` says.
+        fn apply_edit(
+            mut store: impl $api::AsContextMut,
+            t: $api::Table,
+            edit: &TableEdit,
+            func: impl Fn(&FuncSource) -> $api::Ref,
+        ) -> Option<u64> {
+            match edit {
+                TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
+                TableEdit::Fill { dst, func: f, len } => {
+                    t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
+                }
+                TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
+                TableEdit::Copy { dst, src, len } => {
+                    $api::Table::copy(&mut store, &t, *dst, &t, *src, *len).ok().map(|()| 0)
                 }
             }
         }
@@ -214,6 +235,23 @@ macro_rules! wasmtime_style_side {
                     let tag = Tag::new(&mut self.store, &ty).expect("a host tag");
                     self.host.push((name, tag.into()));
                 }
+                // `host.shuffle`: edits the host's funcref table while
+                // wasm runs.
+                let table = self.host[0].1.clone().into_table().expect("the host funcref table");
+                let funcs = self.funcs.clone();
+                let shuffle = $api::Func::wrap(
+                    &mut self.store,
+                    move |mut caller: $api::Caller<'_, ()>, x: i32| {
+                        let edit = shuffle_edit(x, table.size(&caller));
+                        apply_edit(&mut caller, table, &edit, |f| match f {
+                            FuncSource::Host(i) => $api::Ref::Func(Some(funcs[*i])),
+                            _ => $api::Ref::Func(None),
+                        });
+                    },
+                );
+                self.linker
+                    .define(&self.store, "host", SHUFFLE, shuffle)
+                    .expect("a host definition");
                 let funcs = self.funcs.iter().map(|f| Extern::from(*f));
                 let host: Vec<(&str, Extern)> = HOST_FUNCS
                     .iter()
@@ -294,33 +332,24 @@ macro_rules! wasmtime_style_side {
             }
 
             fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
-                use $api::{Ref, Table};
+                use $api::Ref;
                 let t = self.funcref_table(name, host)?;
-                let func = |side: &mut Self, f: &FuncSource| match f {
-                    FuncSource::Null => Ref::Func(None),
-                    FuncSource::Host(i) => Ref::Func(Some(side.funcs[*i])),
-                    FuncSource::Export(name) => {
-                        let instance = side.instance.expect("an instance");
-                        Ref::Func(instance.get_func(&mut side.store, name))
+                // The exported function an edit names, looked up first.
+                let export = match edit {
+                    TableEdit::Set { func: FuncSource::Export(name), .. }
+                    | TableEdit::Fill { func: FuncSource::Export(name), .. }
+                    | TableEdit::Grow { func: FuncSource::Export(name), .. } => {
+                        let instance = self.instance.expect("an instance");
+                        instance.get_func(&mut self.store, name)
                     }
+                    _ => None,
                 };
-                match edit {
-                    TableEdit::Set { index, func: f } => {
-                        let r = func(self, f);
-                        t.set(&mut self.store, *index, r).ok().map(|()| 0)
-                    }
-                    TableEdit::Fill { dst, func: f, len } => {
-                        let r = func(self, f);
-                        t.fill(&mut self.store, *dst, r, *len).ok().map(|()| 0)
-                    }
-                    TableEdit::Grow { delta, func: f } => {
-                        let r = func(self, f);
-                        t.grow(&mut self.store, *delta, r).ok()
-                    }
-                    TableEdit::Copy { dst, src, len } => {
-                        Table::copy(&mut self.store, &t, *dst, &t, *src, *len).ok().map(|()| 0)
-                    }
-                }
+                let funcs = &self.funcs;
+                apply_edit(&mut self.store, t, edit, |f| match f {
+                    FuncSource::Null => Ref::Func(None),
+                    FuncSource::Host(i) => Ref::Func(Some(funcs[*i])),
+                    FuncSource::Export(_) => Ref::Func(export),
+                })
             }
         }
     };

@@ -4,8 +4,8 @@
 
 use super::{
     Arg, EXTERN_VALUES, Exception, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
-    HOST_TAGS, HostFailure, Item, Outcome, ParamTy, Side, TableEdit, TrapKind, UNEXPORTED_TAG,
-    Value, func_ty_name, mix,
+    HOST_TAGS, HostFailure, Item, Outcome, ParamTy, SHUFFLE, Side, TableEdit, TrapKind,
+    UNEXPORTED_TAG, Value, func_ty_name, mix, shuffle_edit,
 };
 use std::sync::OnceLock;
 use trestle::{Engine, Extern, ExternRef, Func, Instance, Store, Tag, Val, ValType};

@@ -9,8 +9,8 @@
 
 use super::{
     Arg, EXTERN_VALUES, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
-    HostFailure, Item, Oracle, Outcome, ParamTy, Side, TableEdit, TrapKind, Value, func_ty_name,
-    mix,
+    HostFailure, Item, Oracle, Outcome, ParamTy, SHUFFLE, Side, TableEdit, TrapKind, Value,
+    func_ty_name, mix, shuffle_edit,
 };
 use wasmi::{
     Extern, ExternRef, Func, Global, Memory, MemoryType, Mutability, Ref, Table, TableType, Val,
@@ -172,25 +172,16 @@ impl Side for WasmiSide {
 
     fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
         let t = self.funcref_table(name, host)?;
-        match edit {
-            TableEdit::Set { index, func } => {
-                let v = self.func_val(func);
-                t.set(&mut self.store, *index, v).ok().map(|()| 0)
-            }
-            TableEdit::Fill { dst, func, len } => {
-                let v = self.func_val(func);
-                t.fill(&mut self.store, *dst, v, *len).ok().map(|()| 0)
-            }
-            TableEdit::Grow { delta, func } => {
-                let v = self.func_val(func);
-                t.grow(&mut self.store, *delta, v).ok()
-            }
-            TableEdit::Copy { dst, src, len } => {
-                Table::copy(&mut self.store, &t, *dst, &t, *src, *len)
-                    .ok()
-                    .map(|()| 0)
-            }
-        }
+        // The one value an edit writes, made first.
+        let val = match edit {
+            TableEdit::Set { func, .. }
+            | TableEdit::Fill { func, .. }
+            | TableEdit::Grow { func, .. } => Some(self.func_val(func)),
+            TableEdit::Copy { .. } => None,
+        };
+        apply_edit(&mut self.store, t, edit, |_| {
+            val.clone().expect("an edit that writes a value")
+        })
     }
 }
 
@@ -219,6 +210,26 @@ impl WasmiSide {
                     .map_or(Ref::Null, Ref::Val)
             }
         })
+    }
+}
+
+/// Applies `edit` to funcref table `t`, with `func` the value of each
+/// [`FuncSource`]: as [`Side::edit_table`] says.
+fn apply_edit(
+    mut store: impl wasmi::AsContextMut,
+    t: Table,
+    edit: &TableEdit,
+    func: impl Fn(&FuncSource) -> Val,
+) -> Option<u64> {
+    match edit {
+        TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
+        TableEdit::Fill { dst, func: f, len } => {
+            t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
+        }
+        TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
+        TableEdit::Copy { dst, src, len } => Table::copy(&mut store, &t, *dst, &t, *src, *len)
+            .ok()
+            .map(|()| 0),
     }
 }
 
@@ -283,6 +294,25 @@ impl Oracle for WasmiSide {
             side.host
                 .push((g.name, Global::new(&mut side.store, init, m).into()));
         }
+        // `host.shuffle`: edits the host's funcref table while wasm runs.
+        let table = side.host[0].1.into_table().expect("the host funcref table");
+        let funcs = side.funcs.clone();
+        let shuffle = Func::wrap(
+            &mut side.store,
+            move |mut caller: wasmi::Caller<'_, ()>, x: i32| {
+                let edit = shuffle_edit(x, table.size(&caller));
+                let func = |f: &FuncSource| {
+                    Val::FuncRef(match f {
+                        FuncSource::Host(i) => Ref::Val(funcs[*i]),
+                        _ => Ref::Null,
+                    })
+                };
+                apply_edit(&mut caller, table, &edit, func);
+            },
+        );
+        side.linker
+            .define("host", SHUFFLE, shuffle)
+            .expect("a host definition");
         let host = HOST_FUNCS
             .iter()
             .zip(side.funcs.iter().map(|f| Extern::from(*f)))
