@@ -661,6 +661,23 @@ fn generate(
         // Sometimes no floats: denser integer and table code.
         c.allow_floats = false;
     }
+    if u.ratio(1, 3)? {
+        // A third of the modules focus on calls and tables: without vector
+        // and memory instructions, which are most of the instruction set,
+        // `call_indirect` and the table instructions come up more often.
+        use wasm_smith::{InstructionKind, InstructionKinds};
+        c.allowed_instructions = InstructionKinds::new(&[
+            InstructionKind::Numeric,
+            InstructionKind::Reference,
+            InstructionKind::Parametric,
+            InstructionKind::Variable,
+            InstructionKind::Table,
+            InstructionKind::Control,
+        ]);
+        // Traps allowed (`call_indirect` may trap), and long bodies.
+        c.disallow_traps = false;
+        c.max_instructions = limits.max_instructions;
+    }
     let keep_table_exports: bool = u.arbitrary()?;
     let mut module = wasm_smith::Module::new(c, u)?;
     module
