@@ -33,6 +33,7 @@
 //! be refused, and a wasm function that keeps an externref only in a local
 //! while its host import runs `Caller::gc` must get it back intact.
 
+#[path = "table_ops/calls.rs"]
 mod calls;
 
 use arbitrary::Unstructured;
