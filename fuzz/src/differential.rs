@@ -12,7 +12,8 @@
 //! devirtualized), and runs
 //! it on Trestle and on the oracle with the same host imports:
 //! functions (one with several results, one that fails on odd input,
-//! reference identities), a funcref and an externref table, a memory,
+//! reference identities, one that edits the host's funcref table while
+//! wasm runs), a funcref and an externref table, a memory,
 //! globals and, with exceptions, tags. Every exported function is called in
 //! three rounds, with zeros, ones and minus ones (null and non-null
 //! references); each call must agree on its results, on trapping and the
@@ -42,6 +43,8 @@ use std::sync::OnceLock;
 
 #[path = "differential/embedding.rs"]
 mod embedding;
+#[path = "differential/segments.rs"]
+mod segments;
 #[path = "differential/trestle_side.rs"]
 mod trestle_side;
 #[path = "differential/wasmi_side.rs"]
@@ -95,12 +98,86 @@ pub enum Agreement {
         simd: bool,
         /// Whether the module has a `try_table`, `throw` or `throw_ref`.
         exceptions: bool,
+        /// How the module calls through its tables.
+        tables: TableShape,
+        /// Table edits through the host API between calls.
+        edits: usize,
     },
     /// Both failed to instantiate, the same way.
     InstantiationFailed,
     /// No verdict: the input was too short for a module, or a stack
     /// overflowed.
     Skipped(&'static str),
+}
+
+/// How a module calls through tables, as far as guessing the callee from
+/// the element segments goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableShape {
+    /// No `call_indirect` or `return_call_indirect`.
+    NoIndirectCalls,
+    /// Indirect calls, but no active segment of functions, or tables
+    /// that nothing but the segments writes.
+    IndirectCalls,
+    /// Indirect calls, active segments of functions, and tables the
+    /// host or the module may change: exported or imported tables, or
+    /// `table.set`, `fill`, `copy`, `init` or `grow`.
+    MutableTables,
+}
+
+/// The [`TableShape`] of `wasm`.
+fn table_shape(wasm: &[u8]) -> TableShape {
+    use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, Payload, TypeRef};
+    let (mut indirect, mut segments, mut mutable) = (false, false, false);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
+        match payload {
+            Payload::ImportSection(imports) => {
+                mutable |= imports
+                    .into_imports()
+                    .flatten()
+                    .any(|i| matches!(i.ty, TypeRef::Table(_)));
+            }
+            Payload::ExportSection(exports) => {
+                mutable |= exports
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.kind == ExternalKind::Table);
+            }
+            Payload::ElementSection(elements) => {
+                segments |= elements.into_iter().flatten().any(|e| {
+                    let items = match &e.items {
+                        ElementItems::Functions(r) => r.count(),
+                        ElementItems::Expressions(_, r) => r.count(),
+                    };
+                    matches!(e.kind, ElementKind::Active { .. }) && items > 0
+                });
+            }
+            Payload::CodeSectionEntry(body) => {
+                let Ok(ops) = body.get_operators_reader() else {
+                    continue;
+                };
+                for op in ops.into_iter().flatten() {
+                    match op {
+                        Operator::CallIndirect { .. } | Operator::ReturnCallIndirect { .. } => {
+                            indirect = true;
+                        }
+                        Operator::TableSet { .. }
+                        | Operator::TableFill { .. }
+                        | Operator::TableCopy { .. }
+                        | Operator::TableInit { .. }
+                        | Operator::TableGrow { .. } => mutable = true,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match (indirect, segments && mutable) {
+        (false, _) => TableShape::NoIndirectCalls,
+        (true, false) => TableShape::IndirectCalls,
+        (true, true) => TableShape::MutableTables,
+    }
 }
 
 /// A difference between Trestle and the oracle.
@@ -329,7 +406,7 @@ fn describe_item_difference(a: &Item, b: &Item) -> String {
 }
 
 /// The host imports a generated module may use (a subset, chosen by
-/// wasm-smith). Each engine's side makes them from [`HOST_FUNCS`],
+/// wasm-smith). Each engine's side makes them from [`HOST_FUNCS`], [`SHUFFLE`],
 /// [`HOST_TABLES`], [`HOST_MEMORY`], [`HOST_GLOBALS`] and [`HOST_TAGS`],
 /// which say the same.
 const HOST_IMPORTS: &str = r#"
@@ -338,6 +415,7 @@ const HOST_IMPORTS: &str = r#"
   (import "host" "check" (func (param i32)))
   (import "host" "id_extern" (func (param externref) (result externref)))
   (import "host" "id_func" (func (param funcref) (result funcref)))
+  (import "host" "shuffle" (func (param i32)))
   (import "host" "funcs" (table 6 12 funcref))
   (import "host" "externs" (table 4 8 externref))
   (import "host" "mem" (memory 1 3))
@@ -371,6 +449,18 @@ fn host_imports(tags: bool) -> Vec<u8> {
 /// is [`mix`], `check` fails with [`HostFailure`] on odd numbers and the
 /// last two return their argument.
 pub(crate) const HOST_FUNCS: [&str; 5] = ["add1", "mix", "check", "id_extern", "id_func"];
+
+/// The host import that edits the host's funcref table (`funcs`) while
+/// wasm runs, as [`shuffle_edit`] says: a table a call site may have just
+/// called through, and is about to call through again.
+pub(crate) const SHUFFLE: &str = "shuffle";
+
+/// The edit `host.shuffle(x)` makes to the host's funcref table of `size`
+/// elements: that of [`table_edit`] after call `x`, with null and the host
+/// functions as values.
+pub(crate) fn shuffle_edit(x: i32, size: u64) -> TableEdit {
+    table_edit(x as u32 as usize, size, &[])
+}
 
 /// A host table: its element type (funcref or externref), limits and the
 /// elements set before instantiation (the others are null).
@@ -571,12 +661,29 @@ fn generate(
         // Sometimes no floats: denser integer and table code.
         c.allow_floats = false;
     }
+    if u.ratio(1, 3)? {
+        // A third of the modules focus on calls and tables: without vector
+        // and memory instructions, which are most of the instruction set,
+        // `call_indirect` and the table instructions come up more often.
+        use wasm_smith::{InstructionKind, InstructionKinds};
+        c.allowed_instructions = InstructionKinds::new(&[
+            InstructionKind::Numeric,
+            InstructionKind::Reference,
+            InstructionKind::Parametric,
+            InstructionKind::Variable,
+            InstructionKind::Table,
+            InstructionKind::Control,
+        ]);
+        // Traps allowed (`call_indirect` may trap), and long bodies.
+        c.disallow_traps = false;
+        c.max_instructions = limits.max_instructions;
+    }
     let keep_table_exports: bool = u.arbitrary()?;
     let mut module = wasm_smith::Module::new(c, u)?;
     module
         .ensure_termination(limits.fuel)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let mut wasm = module.to_bytes();
+    let mut wasm = segments::with_function_segments(&module.to_bytes(), u);
     if !keep_table_exports {
         wasm = without_table_exports(&wasm);
     }
@@ -686,6 +793,92 @@ pub(crate) trait Side {
     /// The host's table, memory or global `name` (`host`), or the
     /// instance's export `name` ([`Item::Missing`] without one).
     fn item(&mut self, name: &str, host: bool) -> Item;
+
+    /// The size of the host's table `name` (`host`) or of the instance's
+    /// exported table `name`, when it is a table of nullable funcrefs.
+    fn funcref_table_size(&mut self, name: &str, host: bool) -> Option<u64>;
+
+    /// Applies `edit` to that table through the host API: `Some` with the
+    /// old size for a growth (0 for the others) when it succeeded, `None`
+    /// when it failed.
+    fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64>;
+}
+
+/// A change to a funcref table through the host API between two calls:
+/// what a compiler that guessed a slot's function from the element
+/// segments must notice.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TableEdit {
+    /// `Table::set`.
+    Set { index: u64, func: FuncSource },
+    /// `Table::fill`.
+    Fill {
+        dst: u64,
+        func: FuncSource,
+        len: u64,
+    },
+    /// `Table::grow`.
+    Grow { delta: u64, func: FuncSource },
+    /// `Table::copy` within the table.
+    Copy { dst: u64, src: u64, len: u64 },
+}
+
+/// A value for a funcref table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FuncSource {
+    Null,
+    /// The host function of that index in [`HOST_FUNCS`].
+    Host(usize),
+    /// The instance's exported function of that name.
+    Export(String),
+}
+
+/// The edit made after call number `call` to a funcref table of `size`
+/// elements, with the instance's exported functions `funcs`: moves a slot
+/// to another, sets one to null, to a host function or to one of the
+/// module's (of the call's type or of another), grows the table or fills
+/// part of it; now and then out of bounds, which must fail on both
+/// engines.
+fn table_edit(call: usize, size: u64, funcs: &[String]) -> TableEdit {
+    let c = call as u64;
+    let s = size.max(1);
+    let func = |k: u64| match k % 4 {
+        0 => FuncSource::Null,
+        1 => FuncSource::Host(k as usize % HOST_FUNCS.len()),
+        _ if funcs.is_empty() => FuncSource::Null,
+        _ => FuncSource::Export(funcs[(k / 4) as usize % funcs.len()].clone()),
+    };
+    let out_of_bounds = c % 11 == 10;
+    let at = |k: u64| if out_of_bounds { size } else { k % s };
+    match c % 6 {
+        0 => TableEdit::Copy {
+            dst: at(c),
+            src: (c * 7 + 3) % s,
+            len: 1,
+        },
+        1 => TableEdit::Set {
+            index: at(c),
+            func: func(c / 6),
+        },
+        2 => TableEdit::Set {
+            index: at(c * 5 + 1),
+            func: func(2 + 4 * (c / 6)),
+        },
+        3 => TableEdit::Grow {
+            delta: 1,
+            func: func(c / 6 + 1),
+        },
+        4 => TableEdit::Fill {
+            dst: at(c),
+            func: func(c / 6 + 2),
+            len: 2,
+        },
+        _ => TableEdit::Copy {
+            dst: (c * 3) % s,
+            src: at(c),
+            len: 3,
+        },
+    }
 }
 
 /// An engine Trestle is compared with.
@@ -780,8 +973,18 @@ pub(crate) fn compare_with<O: Oracle>(
     let mut calls = 0;
     let mut traps = 0;
     let mut thrown = 0;
+    let mut edits = 0;
     if matches!(t_inst, Outcome::Returned(_)) {
         let funcs = t.exported_funcs();
+        let func_names: Vec<String> = funcs.iter().map(|(name, _)| name.clone()).collect();
+        // The funcref tables the host can reach: its own, and the
+        // exported ones.
+        let mut tables = vec![(HOST_TABLES[0].name.to_string(), true)];
+        for name in t.export_names() {
+            if t.funcref_table_size(&name, false).is_some() {
+                tables.push((name, false));
+            }
+        }
         for round in 0..3 {
             for (name, params) in &funcs {
                 let Some(args) = params
@@ -804,6 +1007,26 @@ pub(crate) fn compare_with<O: Oracle>(
                 calls += 1;
                 traps += usize::from(!matches!(a, Outcome::Returned(_)));
                 thrown += usize::from(matches!(a, Outcome::Thrown(_)));
+                // After the first round, a table changes after every call.
+                if round > 0 {
+                    let (name, host) = &tables[calls % tables.len()];
+                    let size = t.funcref_table_size(name, *host);
+                    let oracle_size = o.funcref_table_size(name, *host);
+                    if size != oracle_size {
+                        return Err(diverge(format!(
+                            "size of table {name:?}: Trestle {size:?}, {oracle} {oracle_size:?}"
+                        )));
+                    }
+                    let edit = table_edit(calls, size.unwrap_or(0), &func_names);
+                    let a = t.edit_table(name, *host, &edit);
+                    let b = o.edit_table(name, *host, &edit);
+                    if a != b {
+                        return Err(diverge(format!(
+                            "{edit:?} on table {name:?}: Trestle {a:?}, {oracle} {b:?}"
+                        )));
+                    }
+                    edits += 1;
+                }
             }
         }
     }
@@ -827,6 +1050,8 @@ pub(crate) fn compare_with<O: Oracle>(
             thrown,
             simd: uses_simd(wasm),
             exceptions: uses_exceptions(wasm),
+            tables: table_shape(wasm),
+            edits,
         }
     } else {
         Agreement::InstantiationFailed

@@ -47,23 +47,55 @@ pub fn run(name: &str, data: &[u8]) -> &'static str {
 ///
 /// When Trestle and the oracle disagree.
 pub fn differential_target(data: &[u8]) -> &'static str {
-    use differential::Agreement;
+    use differential::{Agreement, TableShape};
+    /// The labels of modules that ran: by exceptions and traps (rows),
+    /// and by how they call through tables (columns, in the order of
+    /// [`TableShape`]).
+    const RAN: [[&str; 3]; 4] = [
+        [
+            "ran, with try_table/throw, an exception reached the host; no call_indirect",
+            "ran, with try_table/throw, an exception reached the host; call_indirect",
+            "ran, with try_table/throw, an exception reached the host; call_indirect, mutable tables with segments",
+        ],
+        [
+            "ran, with try_table/throw, no exception reached the host; no call_indirect",
+            "ran, with try_table/throw, no exception reached the host; call_indirect",
+            "ran, with try_table/throw, no exception reached the host; call_indirect, mutable tables with segments",
+        ],
+        [
+            "ran, no trap; no call_indirect",
+            "ran, no trap; call_indirect",
+            "ran, no trap; call_indirect, mutable tables with segments",
+        ],
+        [
+            "ran, with traps; no call_indirect",
+            "ran, with traps; call_indirect",
+            "ran, with traps; call_indirect, mutable tables with segments",
+        ],
+    ];
     let agreement =
         differential::check_with::<DifferentialOracle>(data, &differential::Limits::FUZZ);
     match agreement {
         Ok(Agreement::Ran {
-            exceptions: true,
+            exceptions,
             thrown,
+            traps,
+            tables,
             ..
         }) => {
-            if thrown > 0 {
-                "ran, with try_table/throw, an exception reached the host"
-            } else {
-                "ran, with try_table/throw, no exception reached the host"
-            }
+            let row = match (exceptions, thrown > 0, traps > 0) {
+                (true, true, _) => 0,
+                (true, false, _) => 1,
+                (false, _, false) => 2,
+                (false, _, true) => 3,
+            };
+            let column = match tables {
+                TableShape::NoIndirectCalls => 0,
+                TableShape::IndirectCalls => 1,
+                TableShape::MutableTables => 2,
+            };
+            RAN[row][column]
         }
-        Ok(Agreement::Ran { traps: 0, .. }) => "ran, no trap",
-        Ok(Agreement::Ran { .. }) => "ran, with traps",
         Ok(Agreement::InstantiationFailed) => "instantiation failed on both",
         Ok(Agreement::Skipped(why)) => why,
         Err(d) => panic!("{d}\nmodule: {}", hex(&d.wasm)),

@@ -18,6 +18,12 @@
 //! end, every element. Externrefs carry a payload that counts its drops: once the
 //! store is dropped, drops must equal creations.
 //!
+//! Calls through `$f` and `$fi` whose slots the active segments fill with
+//! functions of the call's type and of others, at constant and computed
+//! indices, with tables written between the calls and during them (from
+//! a host import and from the looping function itself), and a second
+//! instance in the same store: see [`calls`].
+//!
 //! Externrefs are collected, too. Half of them are rooted by the store
 //! (made outside any `RootScope`), the other half in a scope that ends at
 //! once, and every read happens in a scope of its own, so a value stays only
@@ -27,12 +33,15 @@
 //! be refused, and a wasm function that keeps an externref only in a local
 //! while its host import runs `Caller::gc` must get it back intact.
 
+#[path = "table_ops/calls.rs"]
+mod calls;
+
 use arbitrary::Unstructured;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use trestle::{
-    Caller, Config, Engine, ExternRef, Func, Instance, Linker, Module, Ref, RefType, RootScope,
-    Store, Table, TableType, Trap, Val,
+    Config, Engine, ExternRef, Func, Instance, Module, Ref, RefType, RootScope, Store, Table,
+    TableType, Trap, Val,
 };
 
 /// An externref's host value: its number, and a drop counter.
@@ -67,21 +76,95 @@ struct ModelTable {
 /// `fi`/`ei` are imported from the host, `f`/`e` defined by the module.
 const WASM_TABLES: [(&str, bool); 4] = [("f", true), ("fi", true), ("e", false), ("ei", false)];
 
-/// What each function returns when called through `call_indirect` with
-/// type `(result i32)`: `Some(n)`, or `None` for the function of another
-/// type. Indices 0 to 2 are host functions, 3 to 5 the module's.
-const FUNC_RESULTS: [Option<i32>; 6] = [Some(200), Some(201), None, Some(100), Some(101), None];
+/// What the host functions do when called through `call_indirect` with
+/// type `$ret`: `h0` (also imported by the module), then two others.
+const HOST_FUNCS: [Result<i32, Trap>; 3] = [Ok(200), Ok(201), Err(Trap::BadSignature)];
 
-/// The module's passive funcref segment `$pf`, as function indices.
-const PASSIVE_FUNCS: [usize; 4] = [4, 3, 5, 4];
+/// What the module's `w0` to `w8` do when called as `(func (result i32))`.
+#[derive(Debug, Clone, Copy)]
+enum Callee {
+    /// Returns this constant.
+    Returns(i32),
+    /// Returns this constant plus the instance's imported global `base`.
+    ReturnsBase(i32),
+    /// Has another type.
+    Mismatch,
+    /// Traps with `unreachable`.
+    Unreachable,
+}
+
+impl Callee {
+    fn result(self, base: i32) -> Result<i32, Trap> {
+        match self {
+            Callee::Returns(n) => Ok(n),
+            Callee::ReturnsBase(n) => Ok(n.wrapping_add(base)),
+            Callee::Mismatch => Err(Trap::BadSignature),
+            Callee::Unreachable => Err(Trap::UnreachableCodeReached),
+        }
+    }
+}
+
+/// `w0` to `w8`: `w3` has type `$ret2`, which is `$ret` declared again
+/// (so it matches), `w4` reads the instance's `base`, `w8` tail-calls
+/// `w4`; `w2`, `w5` and `w7` have other types.
+const MODULE_FUNCS: [Callee; 9] = [
+    Callee::Returns(100),
+    Callee::Returns(101),
+    Callee::Mismatch,
+    Callee::Returns(102),
+    Callee::ReturnsBase(103),
+    Callee::Mismatch,
+    Callee::Unreachable,
+    Callee::Mismatch,
+    Callee::ReturnsBase(103),
+];
+
+/// The global `base` imported by the first and the second instance.
+const INSTANCE_BASE: [i32; 2] = [0, 1000];
+
+/// The index in [`Harness::funcs`] of the module's `w{k}` in `instance`
+/// (0 or 1).
+fn module_func(instance: usize, k: usize) -> usize {
+    3 + instance * MODULE_FUNCS.len() + k
+}
+
+/// The module's passive funcref segment `$pf`, as `w` numbers.
+const PASSIVE_FUNCS: [usize; 4] = [1, 0, 2, 1];
 
 /// Sizes of the module's passive externref segment `$pe` (all null).
 const PASSIVE_EXTERNS: usize = 2;
 
-/// The module's own funcref table: 8 elements, at most 40, with
-/// `$w0 $w1 $w2` at 1..4 from an active segment.
-const OWN_TABLE_MIN: u64 = 8;
+/// The module's own tables: `$f` has 12 elements, `$e` 8, both at most
+/// 40. `$f` holds, from two active segments, `w0 w1 w2` at 1..4 and
+/// `w3 h0 w4 w6 w8 w5 w7` at 4..11 (see [`OWN_FUNC_TABLE`]).
+const OWN_FUNC_TABLE_MIN: u64 = 12;
+const OWN_EXTERN_TABLE_MIN: u64 = 8;
 const OWN_TABLE_MAX: u64 = 40;
+
+/// What the active segments put in `$f`, by slot: `Some(k)` for `w{k}`,
+/// `Some(HOST_H0)` for the imported `h0`.
+const OWN_FUNC_TABLE: [Option<usize>; OWN_FUNC_TABLE_MIN as usize] = [
+    None,
+    Some(0),
+    Some(1),
+    Some(2),
+    Some(3),
+    Some(HOST_H0),
+    Some(4),
+    Some(6),
+    Some(8),
+    Some(5),
+    Some(7),
+    None,
+];
+
+/// What the active segment puts in the imported `$fi` at 0..3, as in
+/// [`OWN_FUNC_TABLE`]: `w1 h0 w4`. The host makes that table with at
+/// least 3 elements.
+const IMPORTED_FUNC_TABLE: [Option<usize>; 3] = [Some(1), Some(HOST_H0), Some(4)];
+
+/// Marks the imported host function `h0` in [`OWN_FUNC_TABLE`].
+const HOST_H0: usize = usize::MAX;
 
 /// The module's private table `$k`: neither imported nor exported, and
 /// written by no instruction, so the compiler knows its contents and
@@ -93,16 +176,32 @@ fn module_text() -> String {
     let mut m = String::from(
         r#"(module
   (type $ret (func (result i32)))
+  (type $ret2 (func (result i32)))
   (type $other (func (param i32) (result i32)))
+  (type $wide (func (result i64)))
+  (type $pair (func (result i32 i32)))
   (import "host" "ftab" (table $fi 0 funcref))
   (import "host" "etab" (table $ei 0 externref))
   (import "host" "gc" (func $gc))
-  (table $f (export "f") 8 40 funcref)
+  (import "host" "h0" (func $h0 (type $ret)))
+  (import "host" "step" (func $step))
+  (import "host" "base" (global $base i32))
+  (table $f (export "f") 12 40 funcref)
   (table $e (export "e") 8 40 externref)
   (func $w0 (export "w0") (type $ret) i32.const 100)
   (func $w1 (export "w1") (type $ret) i32.const 101)
   (func $w2 (export "w2") (type $other) local.get 0)
+  (func $w3 (export "w3") (type $ret2) i32.const 102)
+  (func $w4 (export "w4") (type $ret) (local i32)
+    (local.set 0 (i32.const 51))
+    (i32.add (global.get $base) (i32.add (local.get 0) (i32.const 52))))
+  (func $w5 (export "w5") (type $wide) i64.const 104)
+  (func $w6 (export "w6") (type $ret) unreachable)
+  (func $w7 (export "w7") (type $pair) i32.const 1 i32.const 2)
+  (func $w8 (export "w8") (type $ret) return_call $w4)
   (elem (table $f) (i32.const 1) func $w0 $w1 $w2)
+  (elem (table $f) (i32.const 4) func $w3 $h0 $w4 $w6 $w8 $w5 $w7)
+  (elem (table $fi) (i32.const 0) func $w1 $h0 $w4)
   (table $k 6 funcref)
   (elem (table $k) (i32.const 1) func $w0 $w1 $w2 $w0)
   (func (export "call_k") (param i32) (result i32) (call_indirect $k (type $ret) (local.get 0)))
@@ -110,9 +209,11 @@ fn module_text() -> String {
   (elem $pe externref (ref.null extern) (ref.null extern))
   (func (export "drop_f") elem.drop $pf)
   (func (export "drop_e") elem.drop $pe)
+  (func (export "h0_ref") (result funcref) (ref.func $h0))
   (func (export "hold_gc") (param externref) (result externref) call $gc local.get 0)
 "#,
     );
+    m.push_str(&calls::module_text());
     // A constant index into `$k` for every slot and the first one past it.
     for slot in 0..=KNOWN_TABLE.len() {
         m.push_str(&format!(
@@ -167,22 +268,31 @@ fn module(lazy: bool) -> Module {
     .clone()
 }
 
-/// The store, the instance, and the model.
+/// The store, the instances, and the model.
 struct Harness {
-    store: Store<()>,
+    store: Store<calls::Plan>,
     instance: Instance,
-    /// Host functions 0 to 2, then the module's `w0`, `w1`, `w2`.
+    /// Sometimes a second instance of the module in the same store, whose
+    /// `$fi` is the first one's `$f` and whose `base` differs.
+    second: Option<Instance>,
+    /// Host functions 0 to 2, then `w0` to `w8` of the first instance and
+    /// of the second, then the instances' references to `h0` when the
+    /// host API sees them as functions of their own.
     funcs: Vec<Func>,
+    /// What each function in `funcs` does when called as `$ret`.
+    results: Vec<Result<i32, Trap>>,
+    /// The index in `funcs` of each instance's `ref.func $h0`.
+    h0_refs: [usize; 2],
     externs: Vec<ExternRef>,
     /// Whether each externref is rooted by the store (made outside any
     /// scope), so no collection frees it.
     rooted: Vec<bool>,
     drops: Arc<AtomicUsize>,
-    /// The tables wasm can reach (in [`WASM_TABLES`] order), then the
-    /// host's own.
+    /// The tables wasm can reach (in [`WASM_TABLES`] order), the second
+    /// instance's `$f` and `$e` when there is one, then the host's own.
     tables: Vec<Table>,
     model: Vec<ModelTable>,
-    /// Whether `$pf` and `$pe` were dropped.
+    /// Whether the first instance's `$pf` and `$pe` were dropped.
     dropped: [bool; 2],
 }
 
@@ -223,7 +333,7 @@ impl Harness {
         let lazy: bool = u.arbitrary()?;
         let module = module(lazy);
         let engine = module.engine().clone();
-        let mut store = Store::new(&engine, ());
+        let mut store = Store::new(&engine, calls::Plan::default());
         let mut funcs = vec![
             Func::wrap(&mut store, || 200i32),
             Func::wrap(&mut store, || 201i32),
@@ -232,7 +342,8 @@ impl Harness {
         let mut model = Vec::new();
         let mut host = Vec::new();
         for func in [true, false] {
-            let min = u.int_in_range(0..=6u32)?;
+            // The funcref table takes an active segment of 3 elements.
+            let min = u.int_in_range(if func { 3 } else { 0 }..=6u32)?;
             let max = if u.arbitrary()? {
                 Some(min + u.int_in_range(0..=20u32)?)
             } else {
@@ -257,44 +368,92 @@ impl Harness {
                 elems: vec![Elem::Null; min as usize],
             });
         }
-        let gc = Func::wrap(&mut store, |mut caller: Caller<'_, ()>| caller.gc());
-        let mut linker = Linker::new(&engine);
-        linker.define(&store, "host", "ftab", host[0]).unwrap();
-        linker.define(&store, "host", "etab", host[1]).unwrap();
-        linker.define(&store, "host", "gc", gc).unwrap();
-        let instance = linker
-            .instantiate(&mut store, &module)
-            .expect("the table module instantiates");
-        for w in ["w0", "w1", "w2"] {
-            funcs.push(instance.get_func(&mut store, w).unwrap());
+        let imports = calls::Imports::new(&mut store, funcs[0]);
+        let mut instances = vec![imports.instantiate(&mut store, &module, host[0], host[1], 0)];
+        let own_f = instances[0].get_table(&mut store, "f").unwrap();
+        let own_e = instances[0].get_table(&mut store, "e").unwrap();
+        if u.arbitrary()? {
+            // The second instance's segment writes its `w1 h0 w4` into the
+            // first one's `$f`.
+            instances.push(imports.instantiate(&mut store, &module, own_f, host[1], 1));
         }
-        let own_f = instance.get_table(&mut store, "f").unwrap();
-        let own_e = instance.get_table(&mut store, "e").unwrap();
-        let mut f_elems = vec![Elem::Null; OWN_TABLE_MIN as usize];
-        f_elems[1..4].copy_from_slice(&[Elem::Func(3), Elem::Func(4), Elem::Func(5)]);
+        let mut results = HOST_FUNCS.to_vec();
+        for (which, instance) in instances.iter().enumerate() {
+            for (k, callee) in MODULE_FUNCS.iter().enumerate() {
+                funcs.push(instance.get_func(&mut store, &format!("w{k}")).unwrap());
+                results.push(callee.result(INSTANCE_BASE[which]));
+            }
+        }
+        // `ref.func $h0` of an instance: its own reference to the import,
+        // which the host API may see as a function of its own.
+        let mut h0_refs = [0; 2];
+        for (which, instance) in instances.iter().enumerate() {
+            let f = instance.get_func(&mut store, "h0_ref").unwrap();
+            let mut r = [Val::FuncRef(None)];
+            f.call(&mut store, &[], &mut r).expect("h0_ref");
+            let h0 = r[0].unwrap_funcref().copied().expect("a reference to h0");
+            h0_refs[which] = funcs.iter().position(|g| *g == h0).unwrap_or_else(|| {
+                funcs.push(h0);
+                results.push(HOST_FUNCS[0]);
+                funcs.len() - 1
+            });
+        }
         let own = |func, elems| ModelTable {
             func,
             max: Some(OWN_TABLE_MAX),
             elems,
         };
-        let [mf, me] = [model[0].clone(), model[1].clone()];
-        Ok(Harness {
+        let mut h = Harness {
             store,
-            instance,
+            instance: instances[0],
+            second: instances.get(1).copied(),
             funcs,
+            results,
+            h0_refs,
             externs: Vec::new(),
             rooted: Vec::new(),
             drops: drops.clone(),
             // WASM_TABLES order: f, fi, e, ei.
             tables: vec![own_f, host[0], own_e, host[1]],
-            model: vec![
-                own(true, f_elems),
-                mf,
-                own(false, vec![Elem::Null; OWN_TABLE_MIN as usize]),
-                me,
-            ],
+            model: Vec::new(),
             dropped: [false, false],
-        })
+        };
+        let [mf, me] = [model[0].clone(), model[1].clone()];
+        h.model = vec![
+            own(true, h.segment_elems(&OWN_FUNC_TABLE, 0)),
+            mf,
+            own(false, vec![Elem::Null; OWN_EXTERN_TABLE_MIN as usize]),
+            me,
+        ];
+        // Each instance's segment into its `$fi`: the host's table for the
+        // first, the first's `$f` for the second.
+        let first = h.segment_elems(&IMPORTED_FUNC_TABLE, 0);
+        h.model[1].elems[..first.len()].copy_from_slice(&first);
+        if let Some(second) = h.second {
+            let elems = h.segment_elems(&IMPORTED_FUNC_TABLE, 1);
+            h.model[0].elems[..elems.len()].copy_from_slice(&elems);
+            for (name, func, elems) in [
+                ("f", true, h.segment_elems(&OWN_FUNC_TABLE, 1)),
+                ("e", false, vec![Elem::Null; OWN_EXTERN_TABLE_MIN as usize]),
+            ] {
+                h.tables.push(second.get_table(&mut h.store, name).unwrap());
+                h.model.push(own(func, elems));
+            }
+        }
+        Ok(h)
+    }
+
+    /// The elements a segment of `w{k}` and `h0` ([`HOST_H0`]) puts in a
+    /// table, in instance `which`.
+    fn segment_elems(&self, segment: &[Option<usize>], which: usize) -> Vec<Elem> {
+        segment
+            .iter()
+            .map(|slot| match *slot {
+                None => Elem::Null,
+                Some(HOST_H0) => Elem::Func(self.h0_refs[which]),
+                Some(k) => Elem::Func(module_func(which, k)),
+            })
+            .collect()
     }
 
     /// A value for a table of funcrefs (`func`) or externrefs; sometimes a
@@ -421,9 +580,13 @@ impl Harness {
     /// before this returns, so they stay alive only while a table holds
     /// them (or the store roots them already).
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        self.call_on(self.instance, name, args)
+    }
+
+    /// Calls export `name` of `instance`, as [`Harness::call`] does.
+    fn call_on(&mut self, instance: Instance, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
         let mut scope = RootScope::new(&mut self.store);
-        let f = self
-            .instance
+        let f = instance
             .get_func(&mut scope, name)
             .unwrap_or_else(|| panic!("no export {name}"));
         let ty = f.ty(&scope);
@@ -500,7 +663,7 @@ impl Harness {
         let expected = match KNOWN_TABLE.get(i as usize) {
             None => Err(Trap::UndefinedElement),
             Some(None) => Err(Trap::IndirectCallToNull),
-            Some(Some(f)) => FUNC_RESULTS[*f].ok_or(Trap::BadSignature),
+            Some(Some(f)) => self.results[*f],
         };
         let got = self.call(&name, &args).map(|r| r[0].unwrap_i32());
         assert_eq!(got, expected, "{name}({i})");
@@ -512,7 +675,7 @@ impl Harness {
         match self.model[t].elems.get(i as usize) {
             None => Err(Trap::UndefinedElement),
             Some(Elem::Null) => Err(Trap::IndirectCallToNull),
-            Some(Elem::Func(f)) => FUNC_RESULTS[*f].ok_or(Trap::BadSignature),
+            Some(Elem::Func(f)) => self.results[*f],
             Some(Elem::Extern(_)) => unreachable!("an externref in a funcref table"),
         }
     }
@@ -590,7 +753,7 @@ impl Harness {
                     r.expect("table.init in bounds");
                     for k in 0..len as usize {
                         self.model[which].elems[dst as usize + k] = if func {
-                            Elem::Func(PASSIVE_FUNCS[src as usize + k])
+                            Elem::Func(module_func(0, PASSIVE_FUNCS[src as usize + k]))
                         } else {
                             Elem::Null
                         };
@@ -785,7 +948,9 @@ pub fn check(data: &[u8]) -> &'static str {
     // it.
     let mut ops = 0usize;
     while !u.is_empty() && ops < 2000 {
-        let r = if u.ratio(1, 8).unwrap_or(false) {
+        let r = if u.ratio(1, 4).unwrap_or(false) {
+            h.call_op(&mut u)
+        } else if u.ratio(1, 8).unwrap_or(false) {
             h.known_table_op(&mut u)
         } else if u.ratio(1, 2).unwrap_or(false) {
             h.wasm_op(&mut u)

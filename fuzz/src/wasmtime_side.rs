@@ -6,9 +6,9 @@
 //! `differential.rs`.
 
 use crate::differential::{
-    Arg, EXTERN_VALUES, Exception, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES, HOST_TAGS,
-    HostFailure, Item, Oracle, Outcome, ParamTy, Side, TrapKind, UNEXPORTED_TAG, Value,
-    func_ty_name, mix,
+    Arg, EXTERN_VALUES, Exception, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
+    HOST_TAGS, HostFailure, Item, Oracle, Outcome, ParamTy, SHUFFLE, Side, TableEdit, TrapKind,
+    UNEXPORTED_TAG, Value, func_ty_name, mix, shuffle_edit,
 };
 use std::sync::OnceLock;
 use wasmtime::{Engine, ExnRef, Extern, ExternRef, Func, Instance, Rooted, Store, Val};

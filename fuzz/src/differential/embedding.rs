@@ -11,13 +11,14 @@
 //! here) and `instance`, and the methods `outcome_of_error` (an error of
 //! instantiation or of a call as an `Outcome`) and `exception` (the tag
 //! and payload of an exnref). The caller must have `Arg`, `ParamTy`,
-//! `Item`, `Outcome`, `Value`, `Side`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
+//! `Item`, `Outcome`, `Value`, `Side`, `TableEdit`, `FuncSource`, `SHUFFLE`,
+//! `shuffle_edit`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
 //! `HostFailure`, `mix`, `func_ty_name` and the `HOST_*` items in scope.
 
 /// Defines `val_type`, `ref_type`, on `$side` the methods `with_engine` (a
 /// new store with the host imports), `val` (the engine's value for an
 /// `Arg`), `value` (the engine-neutral form of a value), `tag_name`,
-/// `exports`, `host_funcs` and `define_host` (makes
+/// `exports`, `funcref_table`, `host_funcs` and `define_host` (makes
 /// the host's tables, memory, globals and tags and defines them and the
 /// functions in the linker), and `Side` for `$side`, named `$name`.
 /// `$externref` is the type of the engine's externref handles; `$extra`
@@ -43,6 +44,26 @@ macro_rules! wasmtime_style_side {
                 ParamTy::FuncRef | ParamTy::ExternRef => ValType::Ref(ref_type(ty)),
                 ParamTy::ExnRef | ParamTy::Unsupported => {
                     unreachable!("no host item has type {ty:?}")
+                }
+            }
+        }
+
+        /// Applies `edit` to funcref table `t`, with `func` the value of
+        /// each [`FuncSource`]: as `Side::edit_table` says.
+        fn apply_edit(
+            mut store: impl $api::AsContextMut,
+            t: $api::Table,
+            edit: &TableEdit,
+            func: impl Fn(&FuncSource) -> $api::Ref,
+        ) -> Option<u64> {
+            match edit {
+                TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
+                TableEdit::Fill { dst, func: f, len } => {
+                    t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
+                }
+                TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
+                TableEdit::Copy { dst, src, len } => {
+                    $api::Table::copy(&mut store, &t, *dst, &t, *src, *len).ok().map(|()| 0)
                 }
             }
         }
@@ -111,6 +132,20 @@ macro_rules! wasmtime_style_side {
                     .into_iter()
                     .find(|(_, e)| same(e, &self.store))
                     .map_or_else(|| UNEXPORTED_TAG.into(), |(name, _)| name)
+            }
+
+            /// The host's table `name` (`host`) or the instance's exported
+            /// table `name`, when it holds nullable funcrefs.
+            fn funcref_table(&mut self, name: &str, host: bool) -> Option<$api::Table> {
+                let e = if host {
+                    self.host.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone())
+                } else {
+                    self.instance?.get_export(&mut self.store, name)
+                };
+                let t = e?.into_table()?;
+                let ty = t.ty(&self.store);
+                let elem = ty.element();
+                (elem.is_nullable() && matches!(elem.heap_type(), $api::HeapType::Func)).then_some(t)
             }
 
             /// The instance's exports, in order (none without one).
@@ -200,6 +235,23 @@ macro_rules! wasmtime_style_side {
                     let tag = Tag::new(&mut self.store, &ty).expect("a host tag");
                     self.host.push((name, tag.into()));
                 }
+                // `host.shuffle`: edits the host's funcref table while
+                // wasm runs.
+                let table = self.host[0].1.clone().into_table().expect("the host funcref table");
+                let funcs = self.funcs.clone();
+                let shuffle = $api::Func::wrap(
+                    &mut self.store,
+                    move |mut caller: $api::Caller<'_, ()>, x: i32| {
+                        let edit = shuffle_edit(x, table.size(&caller));
+                        apply_edit(&mut caller, table, &edit, |f| match f {
+                            FuncSource::Host(i) => $api::Ref::Func(Some(funcs[*i])),
+                            _ => $api::Ref::Func(None),
+                        });
+                    },
+                );
+                self.linker
+                    .define(&self.store, "host", SHUFFLE, shuffle)
+                    .expect("a host definition");
                 let funcs = self.funcs.iter().map(|f| Extern::from(*f));
                 let host: Vec<(&str, Extern)> = HOST_FUNCS
                     .iter()
@@ -272,6 +324,32 @@ macro_rules! wasmtime_style_side {
                     Some(Extern::Tag(t)) => Item::Tag(self.tag_name(t)),
                     $(Some($extra) => $extra_item,)*
                 }
+            }
+
+            fn funcref_table_size(&mut self, name: &str, host: bool) -> Option<u64> {
+                let t = self.funcref_table(name, host)?;
+                Some(t.size(&self.store))
+            }
+
+            fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
+                use $api::Ref;
+                let t = self.funcref_table(name, host)?;
+                // The exported function an edit names, looked up first.
+                let export = match edit {
+                    TableEdit::Set { func: FuncSource::Export(name), .. }
+                    | TableEdit::Fill { func: FuncSource::Export(name), .. }
+                    | TableEdit::Grow { func: FuncSource::Export(name), .. } => {
+                        let instance = self.instance.expect("an instance");
+                        instance.get_func(&mut self.store, name)
+                    }
+                    _ => None,
+                };
+                let funcs = &self.funcs;
+                apply_edit(&mut self.store, t, edit, |f| match f {
+                    FuncSource::Null => Ref::Func(None),
+                    FuncSource::Host(i) => Ref::Func(Some(funcs[*i])),
+                    FuncSource::Export(_) => Ref::Func(export),
+                })
             }
         }
     };

@@ -3,8 +3,9 @@
 //! engine-neutral form of `differential.rs`.
 
 use super::{
-    Arg, EXTERN_VALUES, Exception, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES, HOST_TAGS,
-    HostFailure, Item, Outcome, ParamTy, Side, TrapKind, UNEXPORTED_TAG, Value, func_ty_name, mix,
+    Arg, EXTERN_VALUES, Exception, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
+    HOST_TAGS, HostFailure, Item, Outcome, ParamTy, SHUFFLE, Side, TableEdit, TrapKind,
+    UNEXPORTED_TAG, Value, func_ty_name, mix, shuffle_edit,
 };
 use std::sync::OnceLock;
 use trestle::{Engine, Extern, ExternRef, Func, Instance, Store, Tag, Val, ValType};

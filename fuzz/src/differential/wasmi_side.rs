@@ -8,8 +8,9 @@
 //! 1) (i32.ne (local.get 0) (i32.const 0)))`.
 
 use super::{
-    Arg, EXTERN_VALUES, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES, HostFailure, Item,
-    Oracle, Outcome, ParamTy, Side, TrapKind, Value, func_ty_name, mix,
+    Arg, EXTERN_VALUES, FuncSource, HOST_FUNCS, HOST_GLOBALS, HOST_MEMORY, HOST_TABLES,
+    HostFailure, Item, Oracle, Outcome, ParamTy, SHUFFLE, Side, TableEdit, TrapKind, Value,
+    func_ty_name, mix, shuffle_edit,
 };
 use wasmi::{
     Extern, ExternRef, Func, Global, Memory, MemoryType, Mutability, Ref, Table, TableType, Val,
@@ -163,6 +164,73 @@ impl Side for WasmiSide {
             ),
         }
     }
+
+    fn funcref_table_size(&mut self, name: &str, host: bool) -> Option<u64> {
+        let t = self.funcref_table(name, host)?;
+        Some(t.size(&self.store))
+    }
+
+    fn edit_table(&mut self, name: &str, host: bool, edit: &TableEdit) -> Option<u64> {
+        let t = self.funcref_table(name, host)?;
+        // The one value an edit writes, made first.
+        let val = match edit {
+            TableEdit::Set { func, .. }
+            | TableEdit::Fill { func, .. }
+            | TableEdit::Grow { func, .. } => Some(self.func_val(func)),
+            TableEdit::Copy { .. } => None,
+        };
+        apply_edit(&mut self.store, t, edit, |_| {
+            val.clone().expect("an edit that writes a value")
+        })
+    }
+}
+
+impl WasmiSide {
+    /// The host's table `name` (`host`) or the instance's exported table
+    /// `name`, when it holds funcrefs.
+    fn funcref_table(&mut self, name: &str, host: bool) -> Option<Table> {
+        let e = if host {
+            self.host.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
+        } else {
+            self.instance?.get_export(&self.store, name)
+        };
+        let t = e?.into_table()?;
+        (t.ty(&self.store).element() == ValType::FuncRef).then_some(t)
+    }
+
+    /// wasmi's value for `f`.
+    fn func_val(&self, f: &FuncSource) -> Val {
+        Val::FuncRef(match f {
+            FuncSource::Null => Ref::Null,
+            FuncSource::Host(i) => Ref::Val(self.funcs[*i]),
+            FuncSource::Export(name) => {
+                let instance = self.instance.expect("an instance");
+                instance
+                    .get_func(&self.store, name)
+                    .map_or(Ref::Null, Ref::Val)
+            }
+        })
+    }
+}
+
+/// Applies `edit` to funcref table `t`, with `func` the value of each
+/// [`FuncSource`]: as [`Side::edit_table`] says.
+fn apply_edit(
+    mut store: impl wasmi::AsContextMut,
+    t: Table,
+    edit: &TableEdit,
+    func: impl Fn(&FuncSource) -> Val,
+) -> Option<u64> {
+    match edit {
+        TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
+        TableEdit::Fill { dst, func: f, len } => {
+            t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
+        }
+        TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
+        TableEdit::Copy { dst, src, len } => Table::copy(&mut store, &t, *dst, &t, *src, *len)
+            .ok()
+            .map(|()| 0),
+    }
 }
 
 impl Oracle for WasmiSide {
@@ -226,6 +294,25 @@ impl Oracle for WasmiSide {
             side.host
                 .push((g.name, Global::new(&mut side.store, init, m).into()));
         }
+        // `host.shuffle`: edits the host's funcref table while wasm runs.
+        let table = side.host[0].1.into_table().expect("the host funcref table");
+        let funcs = side.funcs.clone();
+        let shuffle = Func::wrap(
+            &mut side.store,
+            move |mut caller: wasmi::Caller<'_, ()>, x: i32| {
+                let edit = shuffle_edit(x, table.size(&caller));
+                let func = |f: &FuncSource| {
+                    Val::FuncRef(match f {
+                        FuncSource::Host(i) => Ref::Val(funcs[*i]),
+                        _ => Ref::Null,
+                    })
+                };
+                apply_edit(&mut caller, table, &edit, func);
+            },
+        );
+        side.linker
+            .define("host", SHUFFLE, shuffle)
+            .expect("a host definition");
         let host = HOST_FUNCS
             .iter()
             .zip(side.funcs.iter().map(|f| Extern::from(*f)))
