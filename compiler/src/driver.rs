@@ -13,7 +13,7 @@
 
 use crate::abi::trap_from_code;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
-use crate::index::FuncIndex;
+use crate::index::{FuncIndex, TableIndex};
 use crate::translate::{FuncTranslator, ModuleEnv};
 use crate::{CompileError, Compiler, trampoline};
 use cranelift_codegen::binemit::Reloc;
@@ -36,6 +36,9 @@ pub(crate) struct CompiledFunction {
     /// source locations).
     pub address_map: Vec<AddressRange>,
     pub call_sites: Vec<CallSite>,
+    /// The tables the function writes with inline stores, sorted (see
+    /// [`crate::ModuleInfo::code_written_tables`]).
+    pub written_tables: Vec<TableIndex>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -92,8 +95,10 @@ impl<'a> FunctionCompiler<'a> {
             // thread goes on after an error) starts afresh.
             self.builder_ctx = FunctionBuilderContext::new();
         }
-        translated?;
-        compile_function(self.module.compiler, &mut self.ctx)
+        let written_tables = translated?;
+        let mut compiled = compile_function(self.module.compiler, &mut self.ctx)?;
+        compiled.written_tables = written_tables;
+        Ok(compiled)
     }
 
     /// The function [`Self::compile_body`] compiled last, after Cranelift's
@@ -203,6 +208,7 @@ pub(crate) fn compile_function(
         loops,
         address_map,
         call_sites,
+        written_tables: Vec::new(),
     })
 }
 

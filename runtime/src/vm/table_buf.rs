@@ -16,12 +16,18 @@
 //! Mapping and unmapping a large table at every instantiation would cost
 //! two system calls and the kernel's bookkeeping each time, so the engine
 //! keeps a small [`TablePool`] of mappings whose tables were dropped, zeroed
-//! on the way in: a small mapping, or one its table wrote densely, is
-//! cleared in place and stays resident (no page faults for the next
-//! table); any other has its pages discarded in one `madvise`, whose cost
-//! is in proportion to the pages the table touched, not to its size (see
-//! [`TableBuf::count_writes`]). The zeroing happens when a store drops its
-//! tables, not when an instance is created or first touches its table.
+//! on the way in. When every word written since the mapping was zeroed is
+//! known (the runtime wrote them all, in a few ranges: lazy initialization,
+//! the bulk operations, the host API; compiled code's inline stores are
+//! not seen, so a table they may reach is marked with
+//! [`TableBuf::note_code_writes`]), only those words are cleared and the
+//! mapping stays resident: the next table takes no page fault, whatever
+//! its size. Otherwise a small mapping, or one its table wrote densely, is
+//! cleared in place and stays resident; any other has its pages discarded
+//! in one `madvise`, whose cost is in proportion to the pages the table
+//! touched, not to its size (see [`TableBuf::note_written`]). The zeroing
+//! happens when a store drops its tables, not when an instance is created
+//! or first touches its table.
 //!
 //! A mapping of at least [`HUGE_PAGE`] bytes is aligned to it, and once the
 //! runtime has written it densely (a large table that calls reach all over)
@@ -32,6 +38,7 @@
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +47,7 @@ const MMAP_THRESHOLD: usize = 64 * 1024;
 
 /// A pooled mapping of which the runtime wrote at least one element in
 /// this many is zeroed in place when dropped (see
-/// [`TableBuf::count_writes`]); at one in 64, writes spread over a mapping
+/// [`TableBuf::note_written`]); at one in 64, writes spread over a mapping
 /// touch most of its pages.
 const DENSE_WRITES: usize = 64;
 
@@ -57,6 +64,45 @@ const ALIGN: usize = 16;
 /// configuration): mappings at least this large are aligned to it, so that
 /// [`collapse_to_huge_pages`] can back them with huge pages.
 const HUGE_PAGE: usize = 2 << 20;
+
+/// The most separate ranges of written words a buffer keeps track of;
+/// past them it is cleared as if anything could have been written.
+const MAX_WRITTEN_RANGES: usize = 64;
+
+/// The words of a buffer that may be non-zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Written {
+    /// Only these ranges of words (element indices of the buffer), all
+    /// written by the runtime.
+    Ranges(Vec<Range<usize>>),
+    /// Any word.
+    Anywhere,
+}
+
+impl Written {
+    /// Adds `words`, merged with the last range when they touch.
+    fn add(&mut self, words: Range<usize>) {
+        let Written::Ranges(ranges) = self else {
+            return;
+        };
+        if words.is_empty() {
+            return;
+        }
+        if let Some(last) = ranges.last_mut()
+            && words.start <= last.end
+            && last.start <= words.end
+        {
+            last.start = last.start.min(words.start);
+            last.end = last.end.max(words.end);
+            return;
+        }
+        if ranges.len() == MAX_WRITTEN_RANGES {
+            *self = Written::Anywhere;
+        } else {
+            ranges.push(words);
+        }
+    }
+}
 
 /// Element types whose all-zero bit pattern is a valid value.
 ///
@@ -78,8 +124,10 @@ pub(crate) struct TableBuf<T: Zeroable> {
     pool: Option<Arc<TablePool>>,
     /// Elements the runtime wrote so far (compiled code writes more that
     /// nothing counts): how a mapping is zeroed when it goes back to the
-    /// pool, see [`TableBuf::count_writes`].
+    /// pool, see [`TableBuf::note_written`].
     writes: usize,
+    /// Which elements may be non-zero, when that is known.
+    written: Written,
     /// Whether the mapping was already offered to the kernel for huge
     /// pages ([`collapse_to_huge_pages`]), which happens at most once.
     collapsed: bool,
@@ -99,6 +147,7 @@ impl<T: Zeroable> TableBuf<T> {
             mapped: false,
             pool: None,
             writes: 0,
+            written: Written::Ranges(Vec::new()),
             collapsed: false,
             _marker: PhantomData,
         }
@@ -122,6 +171,7 @@ impl<T: Zeroable> TableBuf<T> {
             mapped,
             pool: mapped.then(|| pool.clone()),
             writes: 0,
+            written: Written::Ranges(Vec::new()),
             collapsed: false,
             _marker: PhantomData,
         })
@@ -140,6 +190,7 @@ impl<T: Zeroable> TableBuf<T> {
             mapped: false,
             pool: None,
             writes: 0,
+            written: Written::Ranges(Vec::new()),
             collapsed: false,
             _marker: PhantomData,
         })
@@ -164,25 +215,30 @@ impl<T: Zeroable> TableBuf<T> {
             mapped: false,
             pool: None,
             writes: 0,
+            written: Written::Ranges(Vec::new()),
             collapsed: false,
             _marker: PhantomData,
         })
     }
 
-    /// Records that the runtime wrote `n` elements. Only a hint, for speed:
-    /// a pooled mapping the runtime wrote densely (or a small one) is
-    /// zeroed in place when it is dropped, keeping its pages for the next
-    /// table (a table that touched most of its pages is likely to be
-    /// followed by one that does too, and a page fault costs more than
-    /// clearing the page); any other mapping has its pages discarded, which
-    /// costs in proportion to the pages touched. Either way every byte
-    /// reads as zero afterwards.
+    /// Records that the runtime is writing the elements `elements`; every
+    /// writer of the runtime must say what it writes (compiled code's
+    /// inline stores cannot: see [`Self::note_code_writes`]). While the
+    /// written elements are a few ranges, a pooled mapping is returned to
+    /// the pool by clearing just them. Otherwise the count is a hint: a
+    /// pooled mapping the runtime wrote densely (or a small one) is zeroed
+    /// in place when it is dropped, keeping its pages for the next table (a
+    /// table that touched most of its pages is likely to be followed by one
+    /// that does too, and a page fault costs more than clearing the page);
+    /// any other mapping has its pages discarded, which costs in proportion
+    /// to the pages touched. Either way every byte reads as zero afterwards.
     ///
     /// The first time a mapping of at least [`HUGE_PAGE`] bytes becomes
     /// dense, its pages are collapsed into huge pages (the contents do not
     /// change).
-    pub(crate) fn count_writes(&mut self, n: usize) {
-        self.writes = self.writes.saturating_add(n);
+    pub(crate) fn note_written(&mut self, elements: Range<usize>) {
+        self.writes = self.writes.saturating_add(elements.len());
+        self.written.add(elements);
         let bytes = self.capacity * size_of::<T>();
         if self.mapped
             && !self.collapsed
@@ -192,6 +248,12 @@ impl<T: Zeroable> TableBuf<T> {
             self.collapsed = true;
             collapse_to_huge_pages(self.ptr.cast(), bytes);
         }
+    }
+
+    /// Records that compiled code may write any element, unseen: the
+    /// buffer is then cleared as a whole when it goes back to the pool.
+    pub(crate) fn note_code_writes(&mut self) {
+        self.written = Written::Anywhere;
     }
 
     /// How many elements fit.
@@ -270,9 +332,24 @@ impl<T: Zeroable> TableBuf<T> {
         let bytes = self.capacity * size_of::<T>();
         match self.pool.take() {
             Some(pool) if self.mapped => {
-                let in_place =
-                    bytes <= CLEAR_IN_PLACE_BYTES || self.writes >= self.capacity / DENSE_WRITES;
-                pool.give(self.ptr.cast(), bytes, in_place);
+                let zeroing = match &self.written {
+                    Written::Ranges(ranges) => {
+                        for r in ranges {
+                            // SAFETY: the ranges are inside the buffer (they
+                            // were written), which nothing else refers to.
+                            unsafe { ptr::write_bytes(self.ptr.as_ptr().add(r.start), 0, r.len()) };
+                        }
+                        Zeroing::Done
+                    }
+                    Written::Anywhere
+                        if bytes <= CLEAR_IN_PLACE_BYTES
+                            || self.writes >= self.capacity / DENSE_WRITES =>
+                    {
+                        Zeroing::InPlace
+                    }
+                    Written::Anywhere => Zeroing::Discard,
+                };
+                pool.give(self.ptr.cast(), bytes, zeroing);
             }
             _ => release(self.ptr.cast(), bytes, self.mapped),
         }
@@ -283,6 +360,17 @@ impl<T: Zeroable> Drop for TableBuf<T> {
     fn drop(&mut self) {
         self.release_storage();
     }
+}
+
+/// How a mapping going back to the pool is zeroed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zeroing {
+    /// It already is: only the words known to be written were cleared.
+    Done,
+    /// Its pages in memory are cleared ([`clear_resident`]).
+    InPlace,
+    /// Its pages are discarded ([`discard`]).
+    Discard,
 }
 
 /// Mappings of dropped tables, zeroed and kept for the next table of the
@@ -321,15 +409,15 @@ impl TablePool {
         free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
     }
 
-    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap;
-    /// `in_place` to clear its pages in memory rather than discard them.
-    /// Zeroing happens outside the lock.
-    fn give(&self, p: NonNull<u8>, bytes: usize, in_place: bool) {
+    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap,
+    /// zeroed as `zeroing` says. Zeroing happens outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize, zeroing: Zeroing) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        let zeroed = if in_place {
-            clear_resident(p, bytes)
-        } else {
-            discard(p, bytes)
+        let zeroed = match zeroing {
+            Zeroing::Done => true,
+            Zeroing::InPlace if room => clear_resident(p, bytes),
+            Zeroing::Discard if room => discard(p, bytes),
+            Zeroing::InPlace | Zeroing::Discard => false,
         };
         if room && zeroed {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
@@ -573,7 +661,9 @@ mod tests {
         let n = 50_000;
         let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
         let first = b.as_mut_ptr();
-        // Dirty a few scattered pages, as a lazily initialized table does.
+        // Dirty a few scattered pages, as compiled code's stores into a
+        // lazily initialized table do.
+        b.note_code_writes();
         for i in (0..n).step_by(3000) {
             b.slice_mut(n)[i] = i + 1;
         }
@@ -585,13 +675,15 @@ mod tests {
         let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
         assert_ne!(c.as_mut_ptr(), first);
         drop(c);
-        // Every page written, counted as dense or not, then reused: zero
-        // each time.
+        // Every page written, by the runtime (dense) or by compiled code
+        // (unseen), then reused: zero each time.
         let mut b = b;
         for round in 1..=4 {
             b.slice_mut(n).fill(round);
             if round % 2 == 0 {
-                b.count_writes(n);
+                b.note_written(0..n);
+            } else {
+                b.note_code_writes();
             }
             drop(b);
             b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
@@ -612,7 +704,9 @@ mod tests {
         let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
         let first = b.as_mut_ptr();
         for round in 1..=3 {
-            // One scattered write per page, not counted: a sparse table.
+            // One scattered write per page, by compiled code: a sparse
+            // table whose writes are not known.
+            b.note_code_writes();
             for i in (0..n).step_by(512) {
                 b.slice_mut(n)[i] = round;
             }
@@ -621,6 +715,56 @@ mod tests {
             assert_eq!(b.as_mut_ptr(), first, "round {round}");
             assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
         }
+    }
+
+    #[test]
+    fn known_writes_are_cleared_and_the_mapping_kept() {
+        let pool = Arc::new(TablePool::default());
+        // Large enough for huge pages, and a mapping past the in-place size.
+        let n = (HUGE_PAGE + CLEAR_IN_PLACE_BYTES) / size_of::<usize>();
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        assert_eq!(first as usize % HUGE_PAGE, 0, "aligned to huge pages");
+        // Rounds: a few ranges; more ranges than are kept track of; so many
+        // elements that the mapping is collapsed into huge pages.
+        for (round, (count, len)) in [(5, 3), (MAX_WRITTEN_RANGES + 7, 2), (n / 64 + 1, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let stride = n / count;
+            for k in 0..count {
+                let at = k * stride;
+                b.slice_mut(n)[at..at + len].fill(round + 1);
+                b.note_written(at..at + len);
+            }
+            // Adjacent ranges merge: the last element too.
+            b.slice_mut(n)[n - 1] = 9;
+            b.note_written(n - 1..n);
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(
+                b.as_mut_ptr(),
+                first,
+                "round {round}: the mapping was reused"
+            );
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
+    }
+
+    #[test]
+    fn written_ranges_merge_and_overflow() {
+        let mut w = Written::Ranges(Vec::new());
+        w.add(4..6);
+        w.add(6..8);
+        w.add(2..4);
+        w.add(10..10);
+        assert_eq!(w, Written::Ranges(vec![2..8]));
+        for k in 0..MAX_WRITTEN_RANGES {
+            w.add(100 * (k + 1)..100 * (k + 1) + 1);
+        }
+        assert_eq!(w, Written::Anywhere);
+        w.add(0..1);
+        assert_eq!(w, Written::Anywhere);
     }
 
     #[test]

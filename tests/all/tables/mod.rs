@@ -3,7 +3,8 @@
 //! after the table changes, into host functions), `table.grow`, the bulk
 //! operators (`table.copy`, `table.fill`, `table.init`, `elem.drop`),
 //! tables whose contents the compiler knows (devirtualized calls),
-//! tables shared by instances, and lazy and eager initialization.
+//! tables shared by instances, lazy and eager initialization, and the
+//! storage of dropped tables reused by new ones.
 //!
 //! Most cases run in both table modes (`harness::both_modes`). The
 //! adversarial cases, inputs an untrusted module or a careless embedder
@@ -18,6 +19,7 @@ mod call_indirect;
 mod grow;
 mod known;
 mod lazy_init;
+mod reuse;
 mod sharing;
 mod table64;
 
