@@ -894,8 +894,8 @@ fn new_elements(
         (RefFamily::Func, TableInit::Value(raw)) => {
             let entry = func_entry(raw);
             let words = n.checked_mul(2).ok_or_else(oom)?;
-            let mut buf =
-                TableBuf::filled(words, entry.wasm_call.expose_provenance()).ok_or_else(oom)?;
+            let mut buf = TableBuf::filled(words, entry.wasm_call.expose_provenance(), pool)
+                .ok_or_else(oom)?;
             let refs = &mut buf.slice_mut(words)[n..];
             // SAFETY: the slice is valid for writes of its length.
             unsafe {
@@ -913,7 +913,7 @@ fn new_elements(
             TableInit::Value(0) | TableInit::Lazy,
         ) => TableElements::Words(TableBuf::zeroed(n, pool).ok_or_else(oom)?),
         (RefFamily::Extern | RefFamily::Any | RefFamily::Exn, TableInit::Value(raw)) => {
-            TableElements::Words(TableBuf::filled(n, raw).ok_or_else(oom)?)
+            TableElements::Words(TableBuf::filled(n, raw, pool).ok_or_else(oom)?)
         }
     })
 }

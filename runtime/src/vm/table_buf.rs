@@ -131,6 +131,9 @@ pub(crate) struct TableBuf<T: Zeroable> {
     /// Whether the mapping was already offered to the kernel for huge
     /// pages ([`collapse_to_huge_pages`]), which happens at most once.
     collapsed: bool,
+    /// Whether the mapping is one [`Self::filled`] wrote in full, which
+    /// goes back to the pool as it is, for another filled buffer.
+    refilled: bool,
     _marker: PhantomData<T>,
 }
 
@@ -149,6 +152,7 @@ impl<T: Zeroable> TableBuf<T> {
             writes: 0,
             written: Written::Ranges(Vec::new()),
             collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         }
     }
@@ -173,6 +177,7 @@ impl<T: Zeroable> TableBuf<T> {
             writes: 0,
             written: Written::Ranges(Vec::new()),
             collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         })
     }
@@ -192,31 +197,52 @@ impl<T: Zeroable> TableBuf<T> {
             writes: 0,
             written: Written::Ranges(Vec::new()),
             collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         })
     }
 
     /// Room for `capacity` elements, all set to `value`; `None` when the
-    /// memory cannot be had. Every element is written here, so the memory
-    /// comes from the global allocator whatever its size: recycled memory
-    /// costs no page faults.
-    pub(crate) fn filled(capacity: usize, value: T) -> Option<Self> {
+    /// memory cannot be had. Every element is written here, so a large
+    /// buffer is any mapping of its size `pool` keeps, zeroed or not (the
+    /// mapping of an earlier filled buffer, whose pages are in memory: no
+    /// page faults), and goes back to the pool without being zeroed when
+    /// dropped. A fresh mapping of huge-page size asks for huge pages
+    /// before it is filled. Small buffers come from the global allocator.
+    pub(crate) fn filled(capacity: usize, value: T, pool: &Arc<TablePool>) -> Option<Self> {
         if capacity == 0 || size_of::<T>() == 0 {
             return Some(Self::new());
         }
-        let layout = heap_layout(capacity.checked_mul(size_of::<T>())?)?;
-        // SAFETY: the layout is non-empty.
-        let ptr = NonNull::new(unsafe { std::alloc::alloc(layout) })?.cast::<T>();
-        // SAFETY: the allocation holds `capacity` elements of `T`.
+        let bytes = capacity.checked_mul(size_of::<T>())?;
+        let (ptr, mapped) = if bytes >= MMAP_THRESHOLD {
+            let p = match pool.take_any(bytes) {
+                Some(p) => p,
+                None => {
+                    let p = map_zeroed(bytes)?;
+                    if bytes >= HUGE_PAGE {
+                        advise_huge_pages(p, bytes);
+                    }
+                    p
+                }
+            };
+            (p.cast::<T>(), true)
+        } else {
+            let layout = heap_layout(bytes)?;
+            // SAFETY: the layout is non-empty.
+            let p = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+            (p.cast::<T>(), false)
+        };
+        // SAFETY: the storage holds `capacity` elements of `T`.
         unsafe { fill_raw(ptr.as_ptr(), capacity, value) };
         Some(Self {
             ptr,
             capacity,
-            mapped: false,
-            pool: None,
+            mapped,
+            pool: mapped.then(|| pool.clone()),
             writes: 0,
-            written: Written::Ranges(Vec::new()),
-            collapsed: false,
+            written: Written::Anywhere,
+            collapsed: true,
+            refilled: mapped,
             _marker: PhantomData,
         })
     }
@@ -333,6 +359,7 @@ impl<T: Zeroable> TableBuf<T> {
         match self.pool.take() {
             Some(pool) if self.mapped => {
                 let zeroing = match &self.written {
+                    _ if self.refilled => Zeroing::Kept,
                     Written::Ranges(ranges) => {
                         for r in ranges {
                             // SAFETY: the ranges are inside the buffer (they
@@ -367,6 +394,8 @@ impl<T: Zeroable> Drop for TableBuf<T> {
 enum Zeroing {
     /// It already is: only the words known to be written were cleared.
     Done,
+    /// Not at all: it is kept for [`TablePool::take_any`] alone.
+    Kept,
     /// Its pages in memory are cleared ([`clear_resident`]).
     InPlace,
     /// Its pages are discarded ([`discard`]).
@@ -378,7 +407,16 @@ enum Zeroing {
 /// bounded in count and bytes, the rest is unmapped.
 #[derive(Default)]
 pub(crate) struct TablePool {
-    free: Mutex<Vec<(NonNull<u8>, usize)>>,
+    free: Mutex<Vec<Kept>>,
+}
+
+/// A mapping a pool keeps.
+struct Kept {
+    at: NonNull<u8>,
+    bytes: usize,
+    /// Whether every byte is zero; otherwise only [`TablePool::take_any`]
+    /// hands it out.
+    zeroed: bool,
 }
 
 // SAFETY: the pool owns the mappings it holds; the pointers are only
@@ -399,13 +437,24 @@ impl TablePool {
             return None;
         }
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let i = free.iter().position(|(_, n)| *n == bytes)?;
-        Some(free.swap_remove(i).0)
+        let i = free.iter().position(|k| k.bytes == bytes && k.zeroed)?;
+        Some(free.swap_remove(i).at)
+    }
+
+    /// A mapping of exactly `bytes` bytes, zeroed or not (one that is not
+    /// first), if one is kept: for storage written in full right away.
+    fn take_any(&self, bytes: usize) -> Option<NonNull<u8>> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let i = free
+            .iter()
+            .position(|k| k.bytes == bytes && !k.zeroed)
+            .or_else(|| free.iter().position(|k| k.bytes == bytes))?;
+        Some(free.swap_remove(i).at)
     }
 
     /// Whether a mapping of `bytes` more bytes may be kept.
-    fn has_room(free: &[(NonNull<u8>, usize)], bytes: usize) -> bool {
-        let kept: usize = free.iter().map(|(_, n)| n).sum();
+    fn has_room(free: &[Kept], bytes: usize) -> bool {
+        let kept: usize = free.iter().map(|k| k.bytes).sum();
         free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
     }
 
@@ -413,16 +462,20 @@ impl TablePool {
     /// zeroed as `zeroing` says. Zeroing happens outside the lock.
     fn give(&self, p: NonNull<u8>, bytes: usize, zeroing: Zeroing) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        let zeroed = match zeroing {
-            Zeroing::Done => true,
+        let ready = match zeroing {
+            Zeroing::Done | Zeroing::Kept => true,
             Zeroing::InPlace if room => clear_resident(p, bytes),
             Zeroing::Discard if room => discard(p, bytes),
             Zeroing::InPlace | Zeroing::Discard => false,
         };
-        if room && zeroed {
+        if room && ready {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             if Self::has_room(&free, bytes) {
-                free.push((p, bytes));
+                free.push(Kept {
+                    at: p,
+                    bytes,
+                    zeroed: zeroing != Zeroing::Kept,
+                });
                 return;
             }
         }
@@ -433,8 +486,8 @@ impl TablePool {
 impl Drop for TablePool {
     fn drop(&mut self) {
         let free = self.free.get_mut().unwrap_or_else(|e| e.into_inner());
-        for (p, bytes) in free.drain(..) {
-            release(p, bytes, true);
+        for k in free.drain(..) {
+            release(k.at, k.bytes, true);
         }
     }
 }
@@ -571,6 +624,15 @@ fn map_zeroed(bytes: usize) -> Option<NonNull<u8>> {
         }
     }
     NonNull::new(p.cast::<u8>().wrapping_add(aligned - start))
+}
+
+/// Asks the kernel to back the mapping of `bytes` bytes at `p` (aligned to
+/// [`HUGE_PAGE`]) with huge pages as its pages are first touched. Only a
+/// hint, as [`collapse_to_huge_pages`].
+fn advise_huge_pages(p: NonNull<u8>, bytes: usize) {
+    // SAFETY: `p..p + bytes` is a private anonymous mapping owned by the
+    // caller; the advice does not change what it holds.
+    unsafe { libc::madvise(p.as_ptr().cast(), bytes, libc::MADV_HUGEPAGE) };
 }
 
 /// Asks the kernel to back the whole huge pages of the mapping of `bytes`
@@ -769,10 +831,34 @@ mod tests {
 
     #[test]
     fn filled_buffers_hold_the_value() {
+        let pool = Arc::new(TablePool::default());
         for n in [0, 1, 15, 16, 17, 1000, 100_000] {
-            let b = TableBuf::<usize>::filled(n, 7).unwrap();
+            let b = TableBuf::<usize>::filled(n, 7, &pool).unwrap();
             assert_eq!(b.capacity(), n);
             assert!(b.slice(n).iter().all(|w| *w == 7), "{n}");
         }
+    }
+
+    #[test]
+    fn filled_mappings_are_reused_unzeroed_only_for_filled_buffers() {
+        let pool = Arc::new(TablePool::default());
+        let n = 3 * HUGE_PAGE / size_of::<usize>();
+        let b = TableBuf::<usize>::filled(n, 7, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        drop(b);
+        // A zeroed buffer never gets the filled mapping back.
+        let z = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_ne!(z.as_mut_ptr(), first);
+        assert!(z.slice(n).iter().all(|w| *w == 0));
+        // A filled one does, and holds its own value.
+        let b = TableBuf::<usize>::filled(n, 9, &pool).unwrap();
+        assert_eq!(b.as_mut_ptr(), first);
+        assert!(b.slice(n).iter().all(|w| *w == 9));
+        drop(b);
+        drop(z);
+        // With a zeroed mapping kept too, a zeroed buffer takes it.
+        let z = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_ne!(z.as_mut_ptr(), first);
+        assert!(z.slice(n).iter().all(|w| *w == 0));
     }
 }
