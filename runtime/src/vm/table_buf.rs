@@ -820,7 +820,8 @@ mod tests {
         w.add(6..8);
         w.add(2..4);
         w.add(10..10);
-        assert_eq!(w, Written::Ranges(vec![2..8]));
+        let merged: Range<usize> = 2..8;
+        assert_eq!(w, Written::Ranges(Vec::from([merged])));
         for k in 0..MAX_WRITTEN_RANGES {
             w.add(100 * (k + 1)..100 * (k + 1) + 1);
         }

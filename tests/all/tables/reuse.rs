@@ -115,15 +115,13 @@ fn runtime_writes_are_cleared() {
                             previous.extend(at..at + 3);
                         }
                         _ => {
-                            table.set(&mut store, u64::from(at), two.clone()).unwrap();
+                            table.set(&mut store, u64::from(at), two).unwrap();
                             previous.push(at);
                         }
                     }
                 }
                 // The last entry too, through the host.
-                table
-                    .fill(&mut store, u64::from(size - 1), two.clone(), 1)
-                    .unwrap();
+                table.fill(&mut store, u64::from(size - 1), two, 1).unwrap();
                 previous.push(size - 1);
                 let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
                 for &at in &previous {
