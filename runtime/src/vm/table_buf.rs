@@ -80,7 +80,8 @@ enum Written {
 }
 
 impl Written {
-    /// Adds `words`, merged with the last range when they touch.
+    /// Adds `words`, merged with one of the last two ranges when they
+    /// touch (the two arrays of a funcref table are written in turn).
     fn add(&mut self, words: Range<usize>) {
         let Written::Ranges(ranges) = self else {
             return;
@@ -88,12 +89,14 @@ impl Written {
         if words.is_empty() {
             return;
         }
-        if let Some(last) = ranges.last_mut()
-            && words.start <= last.end
-            && last.start <= words.end
+        let recent = ranges.len().saturating_sub(2);
+        if let Some(near) = ranges[recent..]
+            .iter_mut()
+            .rev()
+            .find(|r| words.start <= r.end && r.start <= words.end)
         {
-            last.start = last.start.min(words.start);
-            last.end = last.end.max(words.end);
+            near.start = near.start.min(words.start);
+            near.end = near.end.max(words.end);
             return;
         }
         if ranges.len() == MAX_WRITTEN_RANGES {
@@ -822,6 +825,13 @@ mod tests {
         w.add(10..10);
         let merged: Range<usize> = 2..8;
         assert_eq!(w, Written::Ranges(Vec::from([merged])));
+        // Two arrays written in turn, element after element.
+        let mut w = Written::Ranges(Vec::new());
+        for i in 0..100 {
+            w.add(i..i + 1);
+            w.add(1000 + i..1000 + i + 1);
+        }
+        assert_eq!(w, Written::Ranges(Vec::from([0..100, 1000..1100])));
         for k in 0..MAX_WRITTEN_RANGES {
             w.add(100 * (k + 1)..100 * (k + 1) + 1);
         }
