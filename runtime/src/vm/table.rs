@@ -476,6 +476,7 @@ impl Table {
                 let Some(mut grown) = TableBuf::<usize>::heap_zeroed(words) else {
                     return false;
                 };
+                grown.set_lanes(2);
                 let from = b.slice(2 * old);
                 let to = grown.slice_mut(words);
                 to[..old].copy_from_slice(&from[..old]);
@@ -563,13 +564,8 @@ impl Table {
     /// storage is zeroed when it goes back to the engine's pool (see
     /// [`TableBuf::note_written`]). Every writer of the runtime calls it.
     fn note_written(&mut self, range: Range<usize>) {
-        let capacity = self.capacity() as usize;
         match &mut self.elements {
-            TableElements::Func(b) => {
-                b.note_written(range.clone());
-                b.note_written(capacity + range.start..capacity + range.end);
-            }
-            TableElements::Words(b) => b.note_written(range),
+            TableElements::Func(b) | TableElements::Words(b) => b.note_written(range),
         }
     }
 
@@ -889,7 +885,9 @@ fn new_elements(
         // all zero until lazy initialization writes them.
         (RefFamily::Func, TableInit::Lazy) => {
             let words = n.checked_mul(2).ok_or_else(oom)?;
-            TableElements::Func(TableBuf::zeroed(words, pool).ok_or_else(oom)?)
+            let mut buf = TableBuf::zeroed(words, pool).ok_or_else(oom)?;
+            buf.set_lanes(2);
+            TableElements::Func(buf)
         }
         (RefFamily::Func, TableInit::Value(raw)) => {
             let entry = func_entry(raw);

@@ -129,8 +129,13 @@ pub(crate) struct TableBuf<T: Zeroable> {
     /// nothing counts): how a mapping is zeroed when it goes back to the
     /// pool, see [`TableBuf::note_written`].
     writes: usize,
-    /// Which elements may be non-zero, when that is known.
+    /// Which elements may be non-zero, when that is known: ranges of one
+    /// lane, each written in every lane.
     written: Written,
+    /// How many arrays of equal length the buffer holds side by side (a
+    /// funcref table's code words and funcref words): a range noted as
+    /// written is that range of each ([`Self::set_lanes`]).
+    lanes: usize,
     /// Whether the mapping was already offered to the kernel for huge
     /// pages ([`collapse_to_huge_pages`]), which happens at most once.
     collapsed: bool,
@@ -154,6 +159,7 @@ impl<T: Zeroable> TableBuf<T> {
             pool: None,
             writes: 0,
             written: Written::Ranges(Vec::new()),
+            lanes: 1,
             collapsed: false,
             refilled: false,
             _marker: PhantomData,
@@ -179,6 +185,7 @@ impl<T: Zeroable> TableBuf<T> {
             pool: mapped.then(|| pool.clone()),
             writes: 0,
             written: Written::Ranges(Vec::new()),
+            lanes: 1,
             collapsed: false,
             refilled: false,
             _marker: PhantomData,
@@ -199,6 +206,7 @@ impl<T: Zeroable> TableBuf<T> {
             pool: None,
             writes: 0,
             written: Written::Ranges(Vec::new()),
+            lanes: 1,
             collapsed: false,
             refilled: false,
             _marker: PhantomData,
@@ -244,6 +252,7 @@ impl<T: Zeroable> TableBuf<T> {
             pool: mapped.then(|| pool.clone()),
             writes: 0,
             written: Written::Anywhere,
+            lanes: 1,
             collapsed: true,
             refilled: mapped,
             _marker: PhantomData,
@@ -265,18 +274,52 @@ impl<T: Zeroable> TableBuf<T> {
     /// The first time a mapping of at least [`HUGE_PAGE`] bytes becomes
     /// dense, its pages are collapsed into huge pages (the contents do not
     /// change).
+    ///
+    /// In a buffer of several lanes ([`Self::set_lanes`]), `elements` are
+    /// indices into one lane, written in each.
+    #[inline]
     pub(crate) fn note_written(&mut self, elements: Range<usize>) {
-        self.writes = self.writes.saturating_add(elements.len());
-        self.written.add(elements);
+        self.writes = self
+            .writes
+            .saturating_add(elements.len().saturating_mul(self.lanes));
+        match &mut self.written {
+            // The common case of lazy initialization: the next element.
+            Written::Ranges(ranges)
+                if ranges.last().is_some_and(|last| last.end == elements.start) =>
+            {
+                if let Some(last) = ranges.last_mut() {
+                    last.end = last.end.max(elements.end);
+                }
+            }
+            written => written.add(elements),
+        }
+        if !self.collapsed && self.mapped && self.writes >= self.capacity / DENSE_WRITES {
+            self.collapse_if_huge();
+        }
+    }
+
+    /// Collapses a mapping of at least [`HUGE_PAGE`] bytes into huge pages,
+    /// once.
+    #[cold]
+    fn collapse_if_huge(&mut self) {
+        self.collapsed = true;
         let bytes = self.capacity * size_of::<T>();
-        if self.mapped
-            && !self.collapsed
-            && bytes >= HUGE_PAGE
-            && self.writes >= self.capacity / DENSE_WRITES
-        {
-            self.collapsed = true;
+        if bytes >= HUGE_PAGE {
             collapse_to_huge_pages(self.ptr.cast(), bytes);
         }
+    }
+
+    /// Makes the buffer `lanes` arrays of equal length side by side, for
+    /// [`Self::note_written`].
+    ///
+    /// # Panics
+    ///
+    /// When the capacity is not a multiple of `lanes`, or something was
+    /// noted as written already.
+    pub(crate) fn set_lanes(&mut self, lanes: usize) {
+        assert!(lanes > 0 && self.capacity.is_multiple_of(lanes));
+        assert_eq!(self.written, Written::Ranges(Vec::new()));
+        self.lanes = lanes;
     }
 
     /// Records that compiled code may write any element, unseen: the
@@ -364,10 +407,14 @@ impl<T: Zeroable> TableBuf<T> {
                 let zeroing = match &self.written {
                     _ if self.refilled => Zeroing::Kept,
                     Written::Ranges(ranges) => {
+                        let lane = self.capacity / self.lanes;
                         for r in ranges {
-                            // SAFETY: the ranges are inside the buffer (they
-                            // were written), which nothing else refers to.
-                            unsafe { ptr::write_bytes(self.ptr.as_ptr().add(r.start), 0, r.len()) };
+                            for at in (0..self.lanes).map(|k| k * lane + r.start) {
+                                // SAFETY: the range is inside each lane of the
+                                // buffer (it was written), which nothing else
+                                // refers to.
+                                unsafe { ptr::write_bytes(self.ptr.as_ptr().add(at), 0, r.len()) };
+                            }
                         }
                         Zeroing::Done
                     }
@@ -814,6 +861,25 @@ mod tests {
             );
             assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
         }
+    }
+
+    #[test]
+    fn known_writes_are_cleared_in_every_lane() {
+        let pool = Arc::new(TablePool::default());
+        let n = 2 * MMAP_THRESHOLD / size_of::<usize>();
+        let lane = n / 2;
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        b.set_lanes(2);
+        let first = b.as_mut_ptr();
+        for at in [0, 17, lane - 1] {
+            b.slice_mut(n)[at] = 1;
+            b.slice_mut(n)[lane + at] = 2;
+            b.note_written(at..at + 1);
+        }
+        drop(b);
+        let b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_eq!(b.as_mut_ptr(), first, "the mapping was reused");
+        assert!(b.slice(n).iter().all(|w| *w == 0));
     }
 
     #[test]
