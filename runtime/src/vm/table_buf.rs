@@ -65,17 +65,17 @@ const ALIGN: usize = 16;
 /// [`collapse_to_huge_pages`] can back them with huge pages.
 const HUGE_PAGE: usize = 2 << 20;
 
-/// The most separate ranges of written words a buffer keeps track of;
+/// The most separate ranges of written elements a buffer keeps track of;
 /// past them it is cleared as if anything could have been written.
 const MAX_WRITTEN_RANGES: usize = 64;
 
-/// The words of a buffer that may be non-zero.
+/// The elements of a buffer that may be non-zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Written {
-    /// Only these ranges of words (element indices of the buffer), all
-    /// written by the runtime.
+    /// Only these ranges of element indices (of each lane, see
+    /// [`TableBuf::set_lanes`]), all written by the runtime.
     Ranges(Vec<Range<usize>>),
-    /// Any word.
+    /// Any element.
     Anywhere,
 }
 
