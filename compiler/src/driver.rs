@@ -13,7 +13,7 @@
 
 use crate::abi::trap_from_code;
 use crate::frame_info::{AddressRange, CallSite, ExceptionHandler};
-use crate::index::FuncIndex;
+use crate::index::{FuncIndex, TableIndex};
 use crate::inline::{InlineCache, InlineSites};
 use crate::translate::{FuncTranslator, ModuleEnv};
 use crate::{CompileError, Compiler, trampoline};
@@ -37,6 +37,9 @@ pub(crate) struct CompiledFunction {
     /// source locations).
     pub address_map: Vec<AddressRange>,
     pub call_sites: Vec<CallSite>,
+    /// The tables the function writes with inline stores, sorted (see
+    /// [`crate::ModuleInfo::code_written_tables`]).
+    pub written_tables: Vec<TableIndex>,
 }
 
 /// Compiles the defined functions of one module, one after the other,
@@ -99,10 +102,13 @@ impl<'a> FunctionCompiler<'a> {
             // thread goes on after an error) starts afresh.
             self.builder_ctx = FunctionBuilderContext::new();
         }
-        translated?;
+        let written_tables = translated?;
         self.inline_cache
             .inline_into(self.module, &mut self.ctx, &mut self.inline_sites)?;
-        compile_function(self.module.compiler, &mut self.ctx, &self.inline_sites)
+        let mut compiled =
+            compile_function(self.module.compiler, &mut self.ctx, &self.inline_sites)?;
+        compiled.written_tables = written_tables;
+        Ok(compiled)
     }
 
     /// The function [`Self::compile_body`] compiled last, after Cranelift's
@@ -210,6 +216,7 @@ pub(crate) fn compile_function(
         loops,
         address_map,
         call_sites,
+        written_tables: Vec::new(),
     })
 }
 

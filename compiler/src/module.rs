@@ -654,7 +654,7 @@ impl Compiler {
 /// Lays out every function and entry trampoline in one blob and resolves
 /// the direct calls between them.
 fn link(
-    info: ModuleInfo,
+    mut info: ModuleInfo,
     offsets: VMOffsets,
     compiled: &PrimaryMap<DefinedFuncIndex, Compiled>,
 ) -> Result<CompiledModule, CompileError> {
@@ -701,6 +701,13 @@ fn link(
         patch(&mut code, at, kind, target + addend - at as i64)?;
     }
     traps.sort_by_key(|(o, _)| *o);
+    let mut written: Vec<TableIndex> = compiled
+        .values()
+        .flat_map(|(f, _)| f.written_tables.iter().copied())
+        .collect();
+    written.sort_unstable();
+    written.dedup();
+    info.code_written_tables = written;
     Ok(CompiledModule {
         info,
         offsets,

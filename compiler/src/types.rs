@@ -593,6 +593,10 @@ pub struct ModuleInfo {
     /// ones `ref.func` may name in a body), and the start function. Only
     /// they have an array-to-wasm entry trampoline.
     pub escaping_funcs: Vec<FuncIndex>,
+    /// The tables (defined or imported), sorted, that the module's compiled
+    /// code writes with inline stores (`table.set`, `table.grow`) rather
+    /// than through the runtime, which then cannot know what was written.
+    pub code_written_tables: Vec<TableIndex>,
 }
 
 /// Defines, for each index space whose imports come first, the conversion

@@ -42,7 +42,7 @@ mod stack;
 
 use crate::abi::{enter_function, ir_type, start_function, wasm_signature};
 use crate::devirt::KnownTables;
-use crate::index::FuncIndex;
+use crate::index::{FuncIndex, TableIndex};
 use crate::inline::InlineCandidates;
 use crate::types::ModuleInfo;
 use crate::{CompileError, Compiler};
@@ -122,14 +122,16 @@ impl<'a> FuncTranslator<'a> {
         Self { module, func_index }
     }
 
-    /// Validates and translates `body` into `ctx.func`.
+    /// Validates and translates `body` into `ctx.func`. Returns the tables
+    /// the body writes with inline stores (`table.set`, `table.grow`), see
+    /// [`ModuleInfo::code_written_tables`].
     pub(crate) fn translate(
         &self,
         ctx: &mut cranelift_codegen::Context,
         fctx: &mut FunctionBuilderContext,
         validator: &mut FuncValidator<ValidatorResources>,
         body: &FunctionBody<'_>,
-    ) -> Result<(), CompileError> {
+    ) -> Result<Vec<TableIndex>, CompileError> {
         let ty = self.module.info.func_type(self.func_index);
         start_function(
             &mut ctx.func,
@@ -185,11 +187,15 @@ impl<'a> FuncTranslator<'a> {
         };
         t.env.function_entry(&mut t.b);
 
+        let mut written_tables = Vec::new();
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
             let offset = ops.original_position();
             let op = ops.read()?;
             validator.op(offset, &op)?;
+            if let Operator::TableSet { table } | Operator::TableGrow { table } = op {
+                written_tables.push(TableIndex::from_u32(table));
+            }
             if self.module.compiler.options.wasm_backtrace {
                 // The address map of backtraces: the code of this operator
                 // comes from `offset` in the module.
@@ -205,7 +211,9 @@ impl<'a> FuncTranslator<'a> {
             t.b.ins().return_(&rets);
         }
         t.b.finalize(self.module.compiler.isa.frontend_config());
-        Ok(())
+        written_tables.sort_unstable();
+        written_tables.dedup();
+        Ok(written_tables)
     }
 }
 

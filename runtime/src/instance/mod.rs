@@ -382,6 +382,11 @@ fn instantiate_rooted(
         let t = unsafe { store.new_table(*ty, init, Some(def), (inst_index, i))? };
         entities.tables.push(t);
     }
+    // The tables this module's code stores into inline, defined or
+    // imported: the runtime does not see those writes.
+    for t in &info.code_written_tables {
+        store.tables[entities.tables[*t]].note_code_writes();
+    }
 
     // Defined memories.
     for (i, ty) in info

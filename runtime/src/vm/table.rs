@@ -476,6 +476,7 @@ impl Table {
                 let Some(mut grown) = TableBuf::<usize>::heap_zeroed(words) else {
                     return false;
                 };
+                grown.set_lanes(2);
                 let from = b.slice(2 * old);
                 let to = grown.slice_mut(words);
                 to[..old].copy_from_slice(&from[..old]);
@@ -546,6 +547,7 @@ impl Table {
             Some(lazy) => lazy.item(index, items),
             None => 0,
         };
+        let i = index as usize;
         let e = func_entry(raw);
         // SAFETY: as above; nothing else refers to the words while the
         // table is borrowed here, and evaluating the item did not touch the
@@ -554,16 +556,25 @@ impl Table {
             code.write(e.wasm_call.expose_provenance());
             func_ref.write(raw);
         }
-        self.count_writes(1);
+        self.note_written(i..i + 1);
         Some(raw)
     }
 
-    /// Records that the runtime wrote `n` elements: a hint for how the
-    /// storage is zeroed when it goes back to the engine's pool.
-    fn count_writes(&mut self, n: usize) {
+    /// Records that the runtime writes the elements `range`: how the
+    /// storage is zeroed when it goes back to the engine's pool (see
+    /// [`TableBuf::note_written`]). Every writer of the runtime calls it.
+    fn note_written(&mut self, range: Range<usize>) {
         match &mut self.elements {
-            TableElements::Func(b) => b.count_writes(2 * n),
-            TableElements::Words(b) => b.count_writes(n),
+            TableElements::Func(b) | TableElements::Words(b) => b.note_written(range),
+        }
+    }
+
+    /// Records that compiled code may store into the table itself (an
+    /// inline `table.set` or `table.grow` of a module that defines or
+    /// imports it), unseen by the runtime.
+    pub(crate) fn note_code_writes(&mut self) {
+        match &mut self.elements {
+            TableElements::Func(b) | TableElements::Words(b) => b.note_code_writes(),
         }
     }
 
@@ -609,6 +620,7 @@ impl Table {
             return Err(Trap::TableOutOfBounds);
         }
         let i = index as usize;
+        self.note_written(i..i + 1);
         match self.elements_mut() {
             ElementsMut::Func(mut v) => v.set(i, func_entry(raw)),
             ElementsMut::Words(w) => w[i] = raw,
@@ -635,6 +647,7 @@ impl Table {
         indices: &[FuncIndex],
     ) -> Result<(), Trap> {
         let r = in_bounds(index, indices.len() as u64, self.len()).ok_or(Trap::TableOutOfBounds)?;
+        self.note_written(r.clone());
         match self.elements_mut() {
             ElementsMut::Func(v) => {
                 let (codes, refs) = (&mut v.codes[r.clone()], &mut v.refs[r]);
@@ -653,7 +666,7 @@ impl Table {
     /// Sets the element slots in `range` (within the capacity) to `raw`,
     /// in chunks.
     fn fill_range(&mut self, range: Range<usize>, raw: usize, meter: &Meter) -> Result<(), Trap> {
-        self.count_writes(range.len());
+        self.note_written(range.clone());
         let start = range.start;
         match self.elements_upto(range.end) {
             ElementsMut::Func(mut v) => {
@@ -706,6 +719,7 @@ impl Table {
         let s = in_bounds(src, len, segment.len() as u64).ok_or(Trap::TableOutOfBounds)?;
         let d = in_bounds(dst, len, self.len()).ok_or(Trap::TableOutOfBounds)?;
         meter.charge(len)?;
+        self.note_written(d.clone());
         let words = &segment[s];
         match self.elements_mut() {
             ElementsMut::Func(mut v) => meter.in_chunks(words.len(), TABLE_CHUNK, |r| {
@@ -751,6 +765,7 @@ impl Table {
         let d = in_bounds(dst, len, tables[dst_t].len()).ok_or(Trap::TableOutOfBounds)?;
         meter.charge(len)?;
         tables[src_t].materialize_range(s.clone(), items, meter)?;
+        tables[dst_t].note_written(d.clone());
         if src_t == dst_t {
             return match tables[dst_t].elements_mut() {
                 ElementsMut::Func(v) => {
@@ -870,13 +885,15 @@ fn new_elements(
         // all zero until lazy initialization writes them.
         (RefFamily::Func, TableInit::Lazy) => {
             let words = n.checked_mul(2).ok_or_else(oom)?;
-            TableElements::Func(TableBuf::zeroed(words, pool).ok_or_else(oom)?)
+            let mut buf = TableBuf::zeroed(words, pool).ok_or_else(oom)?;
+            buf.set_lanes(2);
+            TableElements::Func(buf)
         }
         (RefFamily::Func, TableInit::Value(raw)) => {
             let entry = func_entry(raw);
             let words = n.checked_mul(2).ok_or_else(oom)?;
-            let mut buf =
-                TableBuf::filled(words, entry.wasm_call.expose_provenance()).ok_or_else(oom)?;
+            let mut buf = TableBuf::filled(words, entry.wasm_call.expose_provenance(), pool)
+                .ok_or_else(oom)?;
             let refs = &mut buf.slice_mut(words)[n..];
             // SAFETY: the slice is valid for writes of its length.
             unsafe {
@@ -894,7 +911,7 @@ fn new_elements(
             TableInit::Value(0) | TableInit::Lazy,
         ) => TableElements::Words(TableBuf::zeroed(n, pool).ok_or_else(oom)?),
         (RefFamily::Extern | RefFamily::Any | RefFamily::Exn, TableInit::Value(raw)) => {
-            TableElements::Words(TableBuf::filled(n, raw).ok_or_else(oom)?)
+            TableElements::Words(TableBuf::filled(n, raw, pool).ok_or_else(oom)?)
         }
     })
 }

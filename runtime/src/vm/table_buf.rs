@@ -16,15 +16,29 @@
 //! Mapping and unmapping a large table at every instantiation would cost
 //! two system calls and the kernel's bookkeeping each time, so the engine
 //! keeps a small [`TablePool`] of mappings whose tables were dropped, zeroed
-//! on the way in: a small mapping, or one its table wrote densely, is
-//! cleared in place and stays resident (no page faults for the next
-//! table); any other has its pages discarded in one `madvise`, whose cost
-//! is in proportion to the pages the table touched, not to its size (see
-//! [`TableBuf::count_writes`]). The zeroing happens when a store drops its
-//! tables, not when an instance is created or first touches its table.
+//! on the way in. When every word written since the mapping was zeroed is
+//! known (the runtime wrote them all, in a few ranges: lazy initialization,
+//! the bulk operations, the host API; compiled code's inline stores are
+//! not seen, so a table they may reach is marked with
+//! [`TableBuf::note_code_writes`]), only those words are cleared and the
+//! mapping stays resident: the next table takes no page fault, whatever
+//! its size. Otherwise a small mapping, or one its table wrote densely, is
+//! cleared in place and stays resident; any other has its pages discarded
+//! in one `madvise`, whose cost is in proportion to the pages the table
+//! touched, not to its size (see [`TableBuf::note_written`]). The zeroing
+//! happens when a store drops its tables, not when an instance is created
+//! or first touches its table.
+//!
+//! A mapping of at least [`HUGE_PAGE`] bytes is aligned to it, and once the
+//! runtime has written it densely (a large table that calls reach all over)
+//! its pages are collapsed into huge pages: a random slot of a table of a
+//! million entries then costs a cache miss but no TLB miss (measured in
+//! docs/benchmarks.md, "Large tables"). A sparsely written table keeps its
+//! small pages, whose first touch costs a 4 KiB fault, not a 2 MiB one.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +47,7 @@ const MMAP_THRESHOLD: usize = 64 * 1024;
 
 /// A pooled mapping of which the runtime wrote at least one element in
 /// this many is zeroed in place when dropped (see
-/// [`TableBuf::count_writes`]); at one in 64, writes spread over a mapping
+/// [`TableBuf::note_written`]); at one in 64, writes spread over a mapping
 /// touch most of its pages.
 const DENSE_WRITES: usize = 64;
 
@@ -45,6 +59,53 @@ const CLEAR_IN_PLACE_BYTES: usize = 256 * 1024;
 
 /// Alignment of every buffer, enough for any element type.
 const ALIGN: usize = 16;
+
+/// The size of a transparent huge page (x86-64 and the 4 KiB-page arm64
+/// configuration): mappings at least this large are aligned to it, so that
+/// [`collapse_to_huge_pages`] can back them with huge pages.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The most separate ranges of written elements a buffer keeps track of;
+/// past them it is cleared as if anything could have been written.
+const MAX_WRITTEN_RANGES: usize = 64;
+
+/// The elements of a buffer that may be non-zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Written {
+    /// Only these ranges of element indices (of each lane, see
+    /// [`TableBuf::set_lanes`]), all written by the runtime.
+    Ranges(Vec<Range<usize>>),
+    /// Any element.
+    Anywhere,
+}
+
+impl Written {
+    /// Adds `words`, merged with one of the last two ranges when they
+    /// touch (the two arrays of a funcref table are written in turn).
+    fn add(&mut self, words: Range<usize>) {
+        let Written::Ranges(ranges) = self else {
+            return;
+        };
+        if words.is_empty() {
+            return;
+        }
+        let recent = ranges.len().saturating_sub(2);
+        if let Some(near) = ranges[recent..]
+            .iter_mut()
+            .rev()
+            .find(|r| words.start <= r.end && r.start <= words.end)
+        {
+            near.start = near.start.min(words.start);
+            near.end = near.end.max(words.end);
+            return;
+        }
+        if ranges.len() == MAX_WRITTEN_RANGES {
+            *self = Written::Anywhere;
+        } else {
+            ranges.push(words);
+        }
+    }
+}
 
 /// Element types whose all-zero bit pattern is a valid value.
 ///
@@ -66,8 +127,21 @@ pub(crate) struct TableBuf<T: Zeroable> {
     pool: Option<Arc<TablePool>>,
     /// Elements the runtime wrote so far (compiled code writes more that
     /// nothing counts): how a mapping is zeroed when it goes back to the
-    /// pool, see [`TableBuf::count_writes`].
+    /// pool, see [`TableBuf::note_written`].
     writes: usize,
+    /// Which elements may be non-zero, when that is known: ranges of one
+    /// lane, each written in every lane.
+    written: Written,
+    /// How many arrays of equal length the buffer holds side by side (a
+    /// funcref table's code words and funcref words): a range noted as
+    /// written is that range of each ([`Self::set_lanes`]).
+    lanes: usize,
+    /// Whether the mapping was already offered to the kernel for huge
+    /// pages ([`collapse_to_huge_pages`]), which happens at most once.
+    collapsed: bool,
+    /// Whether the mapping is one [`Self::filled`] wrote in full, which
+    /// goes back to the pool as it is, for another filled buffer.
+    refilled: bool,
     _marker: PhantomData<T>,
 }
 
@@ -84,6 +158,10 @@ impl<T: Zeroable> TableBuf<T> {
             mapped: false,
             pool: None,
             writes: 0,
+            written: Written::Ranges(Vec::new()),
+            lanes: 1,
+            collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         }
     }
@@ -106,6 +184,10 @@ impl<T: Zeroable> TableBuf<T> {
             mapped,
             pool: mapped.then(|| pool.clone()),
             writes: 0,
+            written: Written::Ranges(Vec::new()),
+            lanes: 1,
+            collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         })
     }
@@ -123,43 +205,127 @@ impl<T: Zeroable> TableBuf<T> {
             mapped: false,
             pool: None,
             writes: 0,
+            written: Written::Ranges(Vec::new()),
+            lanes: 1,
+            collapsed: false,
+            refilled: false,
             _marker: PhantomData,
         })
     }
 
     /// Room for `capacity` elements, all set to `value`; `None` when the
-    /// memory cannot be had. Every element is written here, so the memory
-    /// comes from the global allocator whatever its size: recycled memory
-    /// costs no page faults.
-    pub(crate) fn filled(capacity: usize, value: T) -> Option<Self> {
+    /// memory cannot be had. Every element is written here, so a large
+    /// buffer is any mapping of its size `pool` keeps, zeroed or not (the
+    /// mapping of an earlier filled buffer, whose pages are in memory: no
+    /// page faults), and goes back to the pool without being zeroed when
+    /// dropped. A fresh mapping of huge-page size asks for huge pages
+    /// before it is filled. Small buffers come from the global allocator.
+    pub(crate) fn filled(capacity: usize, value: T, pool: &Arc<TablePool>) -> Option<Self> {
         if capacity == 0 || size_of::<T>() == 0 {
             return Some(Self::new());
         }
-        let layout = heap_layout(capacity.checked_mul(size_of::<T>())?)?;
-        // SAFETY: the layout is non-empty.
-        let ptr = NonNull::new(unsafe { std::alloc::alloc(layout) })?.cast::<T>();
-        // SAFETY: the allocation holds `capacity` elements of `T`.
+        let bytes = capacity.checked_mul(size_of::<T>())?;
+        let (ptr, mapped) = if bytes >= MMAP_THRESHOLD {
+            let p = match pool.take_any(bytes) {
+                Some(p) => p,
+                None => {
+                    let p = map_zeroed(bytes)?;
+                    if bytes >= HUGE_PAGE {
+                        advise_huge_pages(p, bytes);
+                    }
+                    p
+                }
+            };
+            (p.cast::<T>(), true)
+        } else {
+            let layout = heap_layout(bytes)?;
+            // SAFETY: the layout is non-empty.
+            let p = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+            (p.cast::<T>(), false)
+        };
+        // SAFETY: the storage holds `capacity` elements of `T`.
         unsafe { fill_raw(ptr.as_ptr(), capacity, value) };
         Some(Self {
             ptr,
             capacity,
-            mapped: false,
-            pool: None,
+            mapped,
+            pool: mapped.then(|| pool.clone()),
             writes: 0,
+            written: Written::Anywhere,
+            lanes: 1,
+            collapsed: true,
+            refilled: mapped,
             _marker: PhantomData,
         })
     }
 
-    /// Records that the runtime wrote `n` elements. Only a hint, for speed:
-    /// a pooled mapping the runtime wrote densely (or a small one) is
-    /// zeroed in place when it is dropped, keeping its pages for the next
-    /// table (a table that touched most of its pages is likely to be
-    /// followed by one that does too, and a page fault costs more than
-    /// clearing the page); any other mapping has its pages discarded, which
-    /// costs in proportion to the pages touched. Either way every byte
-    /// reads as zero afterwards.
-    pub(crate) fn count_writes(&mut self, n: usize) {
-        self.writes = self.writes.saturating_add(n);
+    /// Records that the runtime is writing the elements `elements`; every
+    /// writer of the runtime must say what it writes (compiled code's
+    /// inline stores cannot: see [`Self::note_code_writes`]). While the
+    /// written elements are a few ranges, a pooled mapping is returned to
+    /// the pool by clearing just them. Otherwise the count is a hint: a
+    /// pooled mapping the runtime wrote densely (or a small one) is zeroed
+    /// in place when it is dropped, keeping its pages for the next table (a
+    /// table that touched most of its pages is likely to be followed by one
+    /// that does too, and a page fault costs more than clearing the page);
+    /// any other mapping has its pages discarded, which costs in proportion
+    /// to the pages touched. Either way every byte reads as zero afterwards.
+    ///
+    /// The first time a mapping of at least [`HUGE_PAGE`] bytes becomes
+    /// dense, its pages are collapsed into huge pages (the contents do not
+    /// change).
+    ///
+    /// In a buffer of several lanes ([`Self::set_lanes`]), `elements` are
+    /// indices into one lane, written in each.
+    #[inline]
+    pub(crate) fn note_written(&mut self, elements: Range<usize>) {
+        self.writes = self
+            .writes
+            .saturating_add(elements.len().saturating_mul(self.lanes));
+        match &mut self.written {
+            // The common case of lazy initialization: the next element.
+            Written::Ranges(ranges)
+                if ranges.last().is_some_and(|last| last.end == elements.start) =>
+            {
+                if let Some(last) = ranges.last_mut() {
+                    last.end = last.end.max(elements.end);
+                }
+            }
+            written => written.add(elements),
+        }
+        if !self.collapsed && self.mapped && self.writes >= self.capacity / DENSE_WRITES {
+            self.collapse_if_huge();
+        }
+    }
+
+    /// Collapses a mapping of at least [`HUGE_PAGE`] bytes into huge pages,
+    /// once.
+    #[cold]
+    fn collapse_if_huge(&mut self) {
+        self.collapsed = true;
+        let bytes = self.capacity * size_of::<T>();
+        if bytes >= HUGE_PAGE {
+            collapse_to_huge_pages(self.ptr.cast(), bytes);
+        }
+    }
+
+    /// Makes the buffer `lanes` arrays of equal length side by side, for
+    /// [`Self::note_written`].
+    ///
+    /// # Panics
+    ///
+    /// When the capacity is not a multiple of `lanes`, or something was
+    /// noted as written already.
+    pub(crate) fn set_lanes(&mut self, lanes: usize) {
+        assert!(lanes > 0 && self.capacity.is_multiple_of(lanes));
+        assert_eq!(self.written, Written::Ranges(Vec::new()));
+        self.lanes = lanes;
+    }
+
+    /// Records that compiled code may write any element, unseen: the
+    /// buffer is then cleared as a whole when it goes back to the pool.
+    pub(crate) fn note_code_writes(&mut self) {
+        self.written = Written::Anywhere;
     }
 
     /// How many elements fit.
@@ -238,9 +404,29 @@ impl<T: Zeroable> TableBuf<T> {
         let bytes = self.capacity * size_of::<T>();
         match self.pool.take() {
             Some(pool) if self.mapped => {
-                let in_place =
-                    bytes <= CLEAR_IN_PLACE_BYTES || self.writes >= self.capacity / DENSE_WRITES;
-                pool.give(self.ptr.cast(), bytes, in_place);
+                let zeroing = match &self.written {
+                    _ if self.refilled => Zeroing::Kept,
+                    Written::Ranges(ranges) => {
+                        let lane = self.capacity / self.lanes;
+                        for r in ranges {
+                            for at in (0..self.lanes).map(|k| k * lane + r.start) {
+                                // SAFETY: the range is inside each lane of the
+                                // buffer (it was written), which nothing else
+                                // refers to.
+                                unsafe { ptr::write_bytes(self.ptr.as_ptr().add(at), 0, r.len()) };
+                            }
+                        }
+                        Zeroing::Done
+                    }
+                    Written::Anywhere
+                        if bytes <= CLEAR_IN_PLACE_BYTES
+                            || self.writes >= self.capacity / DENSE_WRITES =>
+                    {
+                        Zeroing::InPlace
+                    }
+                    Written::Anywhere => Zeroing::Discard,
+                };
+                pool.give(self.ptr.cast(), bytes, zeroing);
             }
             _ => release(self.ptr.cast(), bytes, self.mapped),
         }
@@ -253,12 +439,34 @@ impl<T: Zeroable> Drop for TableBuf<T> {
     }
 }
 
+/// How a mapping going back to the pool is zeroed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zeroing {
+    /// It already is: only the words known to be written were cleared.
+    Done,
+    /// Not at all: it is kept for [`TablePool::take_any`] alone.
+    Kept,
+    /// Its pages in memory are cleared ([`clear_resident`]).
+    InPlace,
+    /// Its pages are discarded ([`discard`]).
+    Discard,
+}
+
 /// Mappings of dropped tables, zeroed and kept for the next table of the
 /// same size (see the module documentation). Shared by an engine's stores;
 /// bounded in count and bytes, the rest is unmapped.
 #[derive(Default)]
 pub(crate) struct TablePool {
-    free: Mutex<Vec<(NonNull<u8>, usize)>>,
+    free: Mutex<Vec<Kept>>,
+}
+
+/// A mapping a pool keeps.
+struct Kept {
+    at: NonNull<u8>,
+    bytes: usize,
+    /// Whether every byte is zero; otherwise only [`TablePool::take_any`]
+    /// hands it out.
+    zeroed: bool,
 }
 
 // SAFETY: the pool owns the mappings it holds; the pointers are only
@@ -279,30 +487,45 @@ impl TablePool {
             return None;
         }
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let i = free.iter().position(|(_, n)| *n == bytes)?;
-        Some(free.swap_remove(i).0)
+        let i = free.iter().position(|k| k.bytes == bytes && k.zeroed)?;
+        Some(free.swap_remove(i).at)
+    }
+
+    /// A mapping of exactly `bytes` bytes, zeroed or not (one that is not
+    /// first), if one is kept: for storage written in full right away.
+    fn take_any(&self, bytes: usize) -> Option<NonNull<u8>> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let i = free
+            .iter()
+            .position(|k| k.bytes == bytes && !k.zeroed)
+            .or_else(|| free.iter().position(|k| k.bytes == bytes))?;
+        Some(free.swap_remove(i).at)
     }
 
     /// Whether a mapping of `bytes` more bytes may be kept.
-    fn has_room(free: &[(NonNull<u8>, usize)], bytes: usize) -> bool {
-        let kept: usize = free.iter().map(|(_, n)| n).sum();
+    fn has_room(free: &[Kept], bytes: usize) -> bool {
+        let kept: usize = free.iter().map(|k| k.bytes).sum();
         free.len() < POOL_MAX_MAPPINGS && kept + bytes <= POOL_MAX_BYTES
     }
 
-    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap;
-    /// `in_place` to clear its pages in memory rather than discard them.
-    /// Zeroing happens outside the lock.
-    fn give(&self, p: NonNull<u8>, bytes: usize, in_place: bool) {
+    /// Takes back the mapping of `bytes` bytes at `p`, to keep or to unmap,
+    /// zeroed as `zeroing` says. Zeroing happens outside the lock.
+    fn give(&self, p: NonNull<u8>, bytes: usize, zeroing: Zeroing) {
         let room = Self::has_room(&self.free.lock().unwrap_or_else(|e| e.into_inner()), bytes);
-        let zeroed = if in_place {
-            clear_resident(p, bytes)
-        } else {
-            discard(p, bytes)
+        let ready = match zeroing {
+            Zeroing::Done | Zeroing::Kept => true,
+            Zeroing::InPlace if room => clear_resident(p, bytes),
+            Zeroing::Discard if room => discard(p, bytes),
+            Zeroing::InPlace | Zeroing::Discard => false,
         };
-        if room && zeroed {
+        if room && ready {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             if Self::has_room(&free, bytes) {
-                free.push((p, bytes));
+                free.push(Kept {
+                    at: p,
+                    bytes,
+                    zeroed: zeroing != Zeroing::Kept,
+                });
                 return;
             }
         }
@@ -313,8 +536,8 @@ impl TablePool {
 impl Drop for TablePool {
     fn drop(&mut self) {
         let free = self.free.get_mut().unwrap_or_else(|e| e.into_inner());
-        for (p, bytes) in free.drain(..) {
-            release(p, bytes, true);
+        for k in free.drain(..) {
+            release(k.at, k.bytes, true);
         }
     }
 }
@@ -405,23 +628,73 @@ fn heap_layout(bytes: usize) -> Option<Layout> {
 /// `bytes` (non-zero) of zeroed memory, and whether it was mapped.
 fn allocate_zeroed(bytes: usize) -> Option<(NonNull<u8>, bool)> {
     if bytes >= MMAP_THRESHOLD {
-        // SAFETY: a fresh anonymous private mapping aliases nothing.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return None;
-        }
-        return NonNull::new(p.cast()).map(|p| (p, true));
+        return map_zeroed(bytes).map(|p| (p, true));
     }
     heap_zeroed(bytes).map(|p| (p, false))
+}
+
+/// A fresh private anonymous mapping of `bytes` bytes, aligned to
+/// [`HUGE_PAGE`] when it is at least that large (the excess of a larger
+/// mapping made to find the alignment is unmapped again).
+fn map_zeroed(bytes: usize) -> Option<NonNull<u8>> {
+    let slack = if bytes >= HUGE_PAGE { HUGE_PAGE } else { 0 };
+    let total = bytes.checked_add(slack)?;
+    // SAFETY: a fresh anonymous private mapping aliases nothing.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            total,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    let start = p as usize;
+    let aligned = if slack == 0 {
+        start
+    } else {
+        start.next_multiple_of(HUGE_PAGE)
+    };
+    let end = start + total;
+    // SAFETY: both ranges are page-aligned parts of the mapping just made,
+    // outside `aligned..aligned + bytes`, and nothing refers to them.
+    unsafe {
+        if aligned > start {
+            libc::munmap(p, aligned - start);
+        }
+        if end > aligned + bytes {
+            libc::munmap(
+                (aligned + bytes) as *mut libc::c_void,
+                end - aligned - bytes,
+            );
+        }
+    }
+    NonNull::new(p.cast::<u8>().wrapping_add(aligned - start))
+}
+
+/// Asks the kernel to back the mapping of `bytes` bytes at `p` (aligned to
+/// [`HUGE_PAGE`]) with huge pages as its pages are first touched. Only a
+/// hint, as [`collapse_to_huge_pages`].
+fn advise_huge_pages(p: NonNull<u8>, bytes: usize) {
+    // SAFETY: `p..p + bytes` is a private anonymous mapping owned by the
+    // caller; the advice does not change what it holds.
+    unsafe { libc::madvise(p.as_ptr().cast(), bytes, libc::MADV_HUGEPAGE) };
+}
+
+/// Asks the kernel to back the whole huge pages of the mapping of `bytes`
+/// bytes at `p` (aligned to [`HUGE_PAGE`]) with huge pages now, keeping its
+/// contents; pages never touched are filled with zeros. Only a hint: when
+/// the kernel cannot (no transparent huge pages, no free huge page), the
+/// mapping stays as it was.
+fn collapse_to_huge_pages(p: NonNull<u8>, bytes: usize) {
+    let len = bytes - bytes % HUGE_PAGE;
+    // SAFETY: `p..p + len` lies inside a private anonymous mapping owned by
+    // the caller; collapsing it does not change what it holds.
+    unsafe { libc::madvise(p.as_ptr().cast(), len, libc::MADV_COLLAPSE) };
 }
 
 /// `bytes` (non-zero) of zeroed memory from the global allocator.
@@ -500,7 +773,9 @@ mod tests {
         let n = 50_000;
         let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
         let first = b.as_mut_ptr();
-        // Dirty a few scattered pages, as a lazily initialized table does.
+        // Dirty a few scattered pages, as compiled code's stores into a
+        // lazily initialized table do.
+        b.note_code_writes();
         for i in (0..n).step_by(3000) {
             b.slice_mut(n)[i] = i + 1;
         }
@@ -512,13 +787,15 @@ mod tests {
         let c = TableBuf::<usize>::zeroed(n + 1, &pool).unwrap();
         assert_ne!(c.as_mut_ptr(), first);
         drop(c);
-        // Every page written, counted as dense or not, then reused: zero
-        // each time.
+        // Every page written, by the runtime (dense) or by compiled code
+        // (unseen), then reused: zero each time.
         let mut b = b;
         for round in 1..=4 {
             b.slice_mut(n).fill(round);
             if round % 2 == 0 {
-                b.count_writes(n);
+                b.note_written(0..n);
+            } else {
+                b.note_code_writes();
             }
             drop(b);
             b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
@@ -539,7 +816,9 @@ mod tests {
         let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
         let first = b.as_mut_ptr();
         for round in 1..=3 {
-            // One scattered write per page, not counted: a sparse table.
+            // One scattered write per page, by compiled code: a sparse
+            // table whose writes are not known.
+            b.note_code_writes();
             for i in (0..n).step_by(512) {
                 b.slice_mut(n)[i] = round;
             }
@@ -551,11 +830,112 @@ mod tests {
     }
 
     #[test]
+    fn known_writes_are_cleared_and_the_mapping_kept() {
+        let pool = Arc::new(TablePool::default());
+        // Large enough for huge pages, and a mapping past the in-place size.
+        let n = (HUGE_PAGE + CLEAR_IN_PLACE_BYTES) / size_of::<usize>();
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        assert_eq!(first as usize % HUGE_PAGE, 0, "aligned to huge pages");
+        // Rounds: a few ranges; more ranges than are kept track of; so many
+        // elements that the mapping is collapsed into huge pages.
+        for (round, (count, len)) in [(5, 3), (MAX_WRITTEN_RANGES + 7, 2), (n / 64 + 1, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let stride = n / count;
+            for k in 0..count {
+                let at = k * stride;
+                b.slice_mut(n)[at..at + len].fill(round + 1);
+                b.note_written(at..at + len);
+            }
+            // Adjacent ranges merge: the last element too.
+            b.slice_mut(n)[n - 1] = 9;
+            b.note_written(n - 1..n);
+            drop(b);
+            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+            assert_eq!(
+                b.as_mut_ptr(),
+                first,
+                "round {round}: the mapping was reused"
+            );
+            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        }
+    }
+
+    #[test]
+    fn known_writes_are_cleared_in_every_lane() {
+        let pool = Arc::new(TablePool::default());
+        let n = 2 * MMAP_THRESHOLD / size_of::<usize>();
+        let lane = n / 2;
+        let mut b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        b.set_lanes(2);
+        let first = b.as_mut_ptr();
+        for at in [0, 17, lane - 1] {
+            b.slice_mut(n)[at] = 1;
+            b.slice_mut(n)[lane + at] = 2;
+            b.note_written(at..at + 1);
+        }
+        drop(b);
+        let b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_eq!(b.as_mut_ptr(), first, "the mapping was reused");
+        assert!(b.slice(n).iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn written_ranges_merge_and_overflow() {
+        let mut w = Written::Ranges(Vec::new());
+        w.add(4..6);
+        w.add(6..8);
+        w.add(2..4);
+        w.add(10..10);
+        let merged: Range<usize> = 2..8;
+        assert_eq!(w, Written::Ranges(Vec::from([merged])));
+        // Two arrays written in turn, element after element.
+        let mut w = Written::Ranges(Vec::new());
+        for i in 0..100 {
+            w.add(i..i + 1);
+            w.add(1000 + i..1000 + i + 1);
+        }
+        assert_eq!(w, Written::Ranges(Vec::from([0..100, 1000..1100])));
+        for k in 0..MAX_WRITTEN_RANGES {
+            w.add(100 * (k + 1)..100 * (k + 1) + 1);
+        }
+        assert_eq!(w, Written::Anywhere);
+        w.add(0..1);
+        assert_eq!(w, Written::Anywhere);
+    }
+
+    #[test]
     fn filled_buffers_hold_the_value() {
+        let pool = Arc::new(TablePool::default());
         for n in [0, 1, 15, 16, 17, 1000, 100_000] {
-            let b = TableBuf::<usize>::filled(n, 7).unwrap();
+            let b = TableBuf::<usize>::filled(n, 7, &pool).unwrap();
             assert_eq!(b.capacity(), n);
             assert!(b.slice(n).iter().all(|w| *w == 7), "{n}");
         }
+    }
+
+    #[test]
+    fn filled_mappings_are_reused_unzeroed_only_for_filled_buffers() {
+        let pool = Arc::new(TablePool::default());
+        let n = 3 * HUGE_PAGE / size_of::<usize>();
+        let b = TableBuf::<usize>::filled(n, 7, &pool).unwrap();
+        let first = b.as_mut_ptr();
+        drop(b);
+        // A zeroed buffer never gets the filled mapping back.
+        let z = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_ne!(z.as_mut_ptr(), first);
+        assert!(z.slice(n).iter().all(|w| *w == 0));
+        // A filled one does, and holds its own value.
+        let b = TableBuf::<usize>::filled(n, 9, &pool).unwrap();
+        assert_eq!(b.as_mut_ptr(), first);
+        assert!(b.slice(n).iter().all(|w| *w == 9));
+        drop(b);
+        drop(z);
+        // With a zeroed mapping kept too, a zeroed buffer takes it.
+        let z = TableBuf::<usize>::zeroed(n, &pool).unwrap();
+        assert_ne!(z.as_mut_ptr(), first);
+        assert!(z.slice(n).iter().all(|w| *w == 0));
     }
 }

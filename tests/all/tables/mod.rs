@@ -4,7 +4,8 @@
 //! operators (`table.copy`, `table.fill`, `table.init`, `elem.drop`),
 //! tables whose contents the compiler knows (devirtualized calls) or
 //! guesses (speculated calls, checked against every kind of write),
-//! tables shared by instances, and lazy and eager initialization.
+//! tables shared by instances, lazy and eager initialization, and the
+//! storage of dropped tables reused by new ones.
 //!
 //! Most cases run in both table modes (`harness::both_modes`). The
 //! adversarial cases, inputs an untrusted module or a careless embedder
@@ -19,6 +20,7 @@ mod call_indirect;
 mod grow;
 mod known;
 mod lazy_init;
+mod reuse;
 mod sharing;
 mod speculation;
 mod table64;
