@@ -797,15 +797,29 @@ mod tests {
             } else {
                 b.note_code_writes();
             }
-            drop(b);
-            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
-            assert_eq!(
-                b.as_mut_ptr(),
-                first,
-                "round {round}: the mapping was reused"
-            );
-            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+            b = dropped_and_reused(b, n, &pool, first, round);
         }
+    }
+
+    /// Drops `b`, a table of `n` words from `pool` at `first`, and makes a
+    /// new one of the same size: it must get the same mapping back, all
+    /// zero (in `round` of a test).
+    fn dropped_and_reused(
+        b: TableBuf<usize>,
+        n: usize,
+        pool: &Arc<TablePool>,
+        first: *mut usize,
+        round: usize,
+    ) -> TableBuf<usize> {
+        drop(b);
+        let b = TableBuf::<usize>::zeroed(n, pool).unwrap();
+        assert_eq!(
+            b.as_mut_ptr(),
+            first,
+            "round {round}: the mapping was reused"
+        );
+        assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+        b
     }
 
     #[test]
@@ -822,10 +836,7 @@ mod tests {
             for i in (0..n).step_by(512) {
                 b.slice_mut(n)[i] = round;
             }
-            drop(b);
-            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
-            assert_eq!(b.as_mut_ptr(), first, "round {round}");
-            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+            b = dropped_and_reused(b, n, &pool, first, round);
         }
     }
 
@@ -852,14 +863,7 @@ mod tests {
             // Adjacent ranges merge: the last element too.
             b.slice_mut(n)[n - 1] = 9;
             b.note_written(n - 1..n);
-            drop(b);
-            b = TableBuf::<usize>::zeroed(n, &pool).unwrap();
-            assert_eq!(
-                b.as_mut_ptr(),
-                first,
-                "round {round}: the mapping was reused"
-            );
-            assert!(b.slice(n).iter().all(|w| *w == 0), "round {round}");
+            b = dropped_and_reused(b, n, &pool, first, round);
         }
     }
 
