@@ -50,7 +50,7 @@ mod trestle_side;
 #[path = "differential/wasmi_side.rs"]
 mod wasmi_side;
 
-pub(crate) use embedding::wasmtime_style_side;
+pub(crate) use embedding::{table_edit_fn, wasmtime_style_side};
 pub(crate) use trestle_side::TrestleSide;
 pub(crate) use wasmi_side::WasmiSide;
 
@@ -737,46 +737,60 @@ fn write_leb(out: &mut Vec<u8>, mut value: u64) {
 fn without_table_exports(wasm: &[u8]) -> Vec<u8> {
     const EXPORT_SECTION: u8 = 7;
     const TABLE_KIND: u8 = 1;
-    let rewrite = || -> Option<Vec<u8>> {
-        let mut out = wasm.get(..8)?.to_vec();
-        let mut at = 8;
-        while at < wasm.len() {
-            let id = wasm[at];
-            at += 1;
-            let size = read_leb(wasm, &mut at)? as usize;
-            let payload = wasm.get(at..at.checked_add(size)?)?;
-            at += size;
-            if id != EXPORT_SECTION {
-                out.push(id);
-                write_leb(&mut out, size as u64);
-                out.extend_from_slice(payload);
-                continue;
-            }
-            let mut kept = Vec::new();
-            let mut count = 0u64;
-            let mut p = 0;
-            for _ in 0..read_leb(payload, &mut p)? {
-                let start = p;
-                let name_len = read_leb(payload, &mut p)? as usize;
-                p = p.checked_add(name_len)?;
-                let kind = *payload.get(p)?;
-                p += 1;
-                read_leb(payload, &mut p)?;
-                if kind != TABLE_KIND {
-                    kept.extend_from_slice(payload.get(start..p)?);
-                    count += 1;
-                }
-            }
-            let mut section = Vec::new();
-            write_leb(&mut section, count);
-            section.extend_from_slice(&kept);
-            out.push(id);
-            write_leb(&mut out, section.len() as u64);
-            out.extend_from_slice(&section);
+    let rewritten = rewrite_sections(wasm, |id, payload, out| {
+        if id != EXPORT_SECTION {
+            push_section(out, id, payload);
+            return Some(());
         }
-        Some(out)
-    };
-    rewrite().unwrap_or_else(|| wasm.to_vec())
+        let mut kept = Vec::new();
+        let mut count = 0u64;
+        let mut p = 0;
+        for _ in 0..read_leb(payload, &mut p)? {
+            let start = p;
+            let name_len = read_leb(payload, &mut p)? as usize;
+            p = p.checked_add(name_len)?;
+            let kind = *payload.get(p)?;
+            p += 1;
+            read_leb(payload, &mut p)?;
+            if kind != TABLE_KIND {
+                kept.extend_from_slice(payload.get(start..p)?);
+                count += 1;
+            }
+        }
+        let mut section = Vec::new();
+        write_leb(&mut section, count);
+        section.extend_from_slice(&kept);
+        push_section(out, id, &section);
+        Some(())
+    });
+    rewritten.unwrap_or_else(|| wasm.to_vec())
+}
+
+/// `wasm` rebuilt section by section: `edit(id, payload, out)` appends to
+/// `out` what takes the place of each section. `None` when `wasm` does not
+/// decode or `edit` gives up.
+fn rewrite_sections(
+    wasm: &[u8],
+    mut edit: impl FnMut(u8, &[u8], &mut Vec<u8>) -> Option<()>,
+) -> Option<Vec<u8>> {
+    let mut out = wasm.get(..8)?.to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = read_leb(wasm, &mut at)? as usize;
+        let payload = wasm.get(at..at.checked_add(size)?)?;
+        at += size;
+        edit(id, payload, &mut out)?;
+    }
+    Some(out)
+}
+
+/// Appends section `id` with `contents`.
+fn push_section(out: &mut Vec<u8>, id: u8, contents: &[u8]) {
+    out.push(id);
+    write_leb(out, contents.len() as u64);
+    out.extend_from_slice(contents);
 }
 
 /// One engine a module runs on, with the host imports defined.

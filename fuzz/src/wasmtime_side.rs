@@ -32,6 +32,7 @@ crate::differential::wasmtime_style_side!(
     Rooted<ExternRef>,
     Extern::SharedMemory(_) => unreachable!("no shared memories are generated")
 );
+crate::differential::table_edit_fn!(wasmtime, wasmtime::Ref);
 
 /// The one engine, shared by all stores: Wasmtime's defaults (all of
 /// WebAssembly 3.0 it implements: exceptions, tail calls, several and

@@ -13,7 +13,40 @@
 //! and payload of an exnref). The caller must have `Arg`, `ParamTy`,
 //! `Item`, `Outcome`, `Value`, `Side`, `TableEdit`, `FuncSource`, `SHUFFLE`,
 //! `shuffle_edit`, `UNEXPORTED_TAG`, `EXTERN_VALUES`,
-//! `HostFailure`, `mix`, `func_ty_name` and the `HOST_*` items in scope.
+//! `HostFailure`, `mix`, `func_ty_name`, `apply_edit` (see `table_edit_fn`)
+//! and the `HOST_*` items in scope.
+
+/// Defines `apply_edit`, which applies a `TableEdit` to a funcref table of
+/// the engine `$api` (an engine with Wasmtime's `Table` methods), with
+/// `$ref` the engine's type of a table element.
+macro_rules! table_edit_fn {
+    ($api:ident, $ref:ty) => {
+        /// Applies `edit` to funcref table `t`, with `func` the value of
+        /// each `FuncSource`: as `Side::edit_table` says.
+        fn apply_edit(
+            mut store: impl $api::AsContextMut,
+            t: $api::Table,
+            edit: &TableEdit,
+            func: impl Fn(&FuncSource) -> $ref,
+        ) -> Option<u64> {
+            match edit {
+                TableEdit::Set { index, func: f } => {
+                    t.set(&mut store, *index, func(f)).ok().map(|()| 0)
+                }
+                TableEdit::Fill { dst, func: f, len } => {
+                    t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
+                }
+                TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
+                TableEdit::Copy { dst, src, len } => {
+                    $api::Table::copy(&mut store, &t, *dst, &t, *src, *len)
+                        .ok()
+                        .map(|()| 0)
+                }
+            }
+        }
+    };
+}
+pub(crate) use table_edit_fn;
 
 /// Defines `val_type`, `ref_type`, on `$side` the methods `with_engine` (a
 /// new store with the host imports), `val` (the engine's value for an
@@ -44,26 +77,6 @@ macro_rules! wasmtime_style_side {
                 ParamTy::FuncRef | ParamTy::ExternRef => ValType::Ref(ref_type(ty)),
                 ParamTy::ExnRef | ParamTy::Unsupported => {
                     unreachable!("no host item has type {ty:?}")
-                }
-            }
-        }
-
-        /// Applies `edit` to funcref table `t`, with `func` the value of
-        /// each [`FuncSource`]: as `Side::edit_table` says.
-        fn apply_edit(
-            mut store: impl $api::AsContextMut,
-            t: $api::Table,
-            edit: &TableEdit,
-            func: impl Fn(&FuncSource) -> $api::Ref,
-        ) -> Option<u64> {
-            match edit {
-                TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
-                TableEdit::Fill { dst, func: f, len } => {
-                    t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
-                }
-                TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
-                TableEdit::Copy { dst, src, len } => {
-                    $api::Table::copy(&mut store, &t, *dst, &t, *src, *len).ok().map(|()| 0)
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! tables (imported and defined), each within the table's minimum size so
 //! instantiation still succeeds.
 
-use super::{read_leb, write_leb};
+use super::{push_section, read_leb, rewrite_sections, write_leb};
 use arbitrary::Unstructured;
 
 /// The element section's id.
@@ -116,9 +116,7 @@ fn push_element_section(out: &mut Vec<u8>, segments: &[u8], count: u64) {
     let mut section = Vec::new();
     write_leb(&mut section, count);
     section.extend_from_slice(segments);
-    out.push(ELEMENT_SECTION);
-    write_leb(out, section.len() as u64);
-    out.extend_from_slice(&section);
+    push_section(out, ELEMENT_SECTION, &section);
 }
 
 /// `wasm` with active segments of functions added to its funcref tables
@@ -134,35 +132,28 @@ pub(super) fn with_function_segments(wasm: &[u8], u: &mut Unstructured<'_>) -> V
     if added == 0 {
         return wasm.to_vec();
     }
-    let rewrite = || -> Option<Vec<u8>> {
-        let mut out = wasm.get(..8)?.to_vec();
-        let mut at = 8;
-        let mut done = false;
-        while at < wasm.len() {
-            let id = wasm[at];
-            at += 1;
-            let size = read_leb(wasm, &mut at)? as usize;
-            let payload = wasm.get(at..at.checked_add(size)?)?;
-            at += size;
+    let mut done = false;
+    let rewritten = rewrite_sections(wasm, |id, payload, out| {
+        if id == ELEMENT_SECTION {
+            let mut p = 0;
+            let count = read_leb(payload, &mut p)?;
             let mut section = Vec::new();
-            if id == ELEMENT_SECTION {
-                let mut p = 0;
-                let count = read_leb(payload, &mut p)?;
-                write_leb(&mut section, count + added);
-                section.extend_from_slice(&payload[p..]);
-                section.extend_from_slice(&segments);
+            write_leb(&mut section, count + added);
+            section.extend_from_slice(&payload[p..]);
+            section.extend_from_slice(&segments);
+            push_section(out, id, &section);
+            done = true;
+        } else {
+            if !done && AFTER_ELEMENTS.contains(&id) {
+                push_element_section(out, &segments, added);
                 done = true;
-            } else {
-                if !done && AFTER_ELEMENTS.contains(&id) {
-                    push_element_section(&mut out, &segments, added);
-                    done = true;
-                }
-                section.extend_from_slice(payload);
             }
-            out.push(id);
-            write_leb(&mut out, section.len() as u64);
-            out.extend_from_slice(&section);
+            push_section(out, id, payload);
         }
+        Some(())
+    });
+    let rewrite = || -> Option<Vec<u8>> {
+        let mut out = rewritten?;
         if !done {
             // No data count, code or data section: the segments go last.
             push_element_section(&mut out, &segments, added);

@@ -22,6 +22,7 @@ pub(crate) struct TrestleSide {
 }
 
 super::wasmtime_style_side!(trestle, TrestleSide, "Trestle", ExternRef);
+super::table_edit_fn!(trestle, trestle::Ref);
 
 impl TrestleSide {
     /// The engines, shared by all stores: with 64-bit memories and tables

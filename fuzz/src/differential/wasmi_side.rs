@@ -213,25 +213,7 @@ impl WasmiSide {
     }
 }
 
-/// Applies `edit` to funcref table `t`, with `func` the value of each
-/// [`FuncSource`]: as [`Side::edit_table`] says.
-fn apply_edit(
-    mut store: impl wasmi::AsContextMut,
-    t: Table,
-    edit: &TableEdit,
-    func: impl Fn(&FuncSource) -> Val,
-) -> Option<u64> {
-    match edit {
-        TableEdit::Set { index, func: f } => t.set(&mut store, *index, func(f)).ok().map(|()| 0),
-        TableEdit::Fill { dst, func: f, len } => {
-            t.fill(&mut store, *dst, func(f), *len).ok().map(|()| 0)
-        }
-        TableEdit::Grow { delta, func: f } => t.grow(&mut store, *delta, func(f)).ok(),
-        TableEdit::Copy { dst, src, len } => Table::copy(&mut store, &t, *dst, &t, *src, *len)
-            .ok()
-            .map(|()| 0),
-    }
-}
+super::table_edit_fn!(wasmi, Val);
 
 impl Oracle for WasmiSide {
     const EXCEPTIONS: bool = false;
