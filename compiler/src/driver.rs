@@ -47,8 +47,7 @@ pub(crate) struct CompiledFunction {
 pub(crate) struct FunctionCompiler<'a> {
     module: ModuleEnv<'a>,
     ctx: cranelift_codegen::Context,
-    builder_ctx: FunctionBuilderContext,
-    validator_allocs: FuncValidatorAllocations,
+    translation: TranslationState,
     /// This thread's translations of the functions it may inline.
     inline_cache: InlineCache,
     /// The calls inlined into the function being compiled.
@@ -63,8 +62,7 @@ impl<'a> FunctionCompiler<'a> {
         Self {
             module,
             ctx: cranelift_codegen::Context::new(),
-            builder_ctx: FunctionBuilderContext::new(),
-            validator_allocs: FuncValidatorAllocations::default(),
+            translation: TranslationState::default(),
             inline_cache: InlineCache::default(),
             inline_sites: InlineSites::default(),
             listing: false,
@@ -86,23 +84,11 @@ impl<'a> FunctionCompiler<'a> {
         func: FuncToValidate<ValidatorResources>,
         body: &FunctionBody<'_>,
     ) -> Result<CompiledFunction, CompileError> {
-        let mut validator = func.into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
         self.ctx.set_disasm(self.listing);
-        let translated = FuncTranslator::new(self.module, func_index).translate(
-            &mut self.ctx,
-            &mut self.builder_ctx,
-            &mut validator,
-            body,
-        );
-        self.validator_allocs = validator.into_allocations();
-        if translated.is_err() {
-            // A translation that failed half-way leaves the builder's
-            // state behind; the next body (in a parallel compilation, the
-            // thread goes on after an error) starts afresh.
-            self.builder_ctx = FunctionBuilderContext::new();
-        }
-        let written_tables = translated?;
+        let written_tables =
+            self.translation
+                .translate(self.module, func_index, func, body, &mut self.ctx)?;
         self.inline_cache
             .inline_into(self.module, &mut self.ctx, &mut self.inline_sites)?;
         let mut compiled =
@@ -139,9 +125,51 @@ impl<'a> FunctionCompiler<'a> {
             self.module.info,
             func_index,
             &mut self.ctx,
-            &mut self.builder_ctx,
+            &mut self.translation.builder_ctx,
         );
         compile_function(self.module.compiler, &mut self.ctx, &InlineSites::default())
+    }
+}
+
+/// The reusable state of validating and translating function bodies: the
+/// function builder's context and the validator's allocations.
+#[derive(Default)]
+pub(crate) struct TranslationState {
+    pub(crate) builder_ctx: FunctionBuilderContext,
+    validator_allocs: FuncValidatorAllocations,
+}
+
+impl TranslationState {
+    /// Validates `body`, of defined function `func_index`, against
+    /// `validation` and translates it into `ctx.func`; the tables its code
+    /// writes inline.
+    ///
+    /// # Errors
+    ///
+    /// When the body is invalid or uses an unsupported feature.
+    pub(crate) fn translate(
+        &mut self,
+        module: ModuleEnv<'_>,
+        func_index: FuncIndex,
+        validation: FuncToValidate<ValidatorResources>,
+        body: &FunctionBody<'_>,
+        ctx: &mut cranelift_codegen::Context,
+    ) -> Result<Vec<TableIndex>, CompileError> {
+        let mut validator = validation.into_validator(std::mem::take(&mut self.validator_allocs));
+        let translated = FuncTranslator::new(module, func_index).translate(
+            ctx,
+            &mut self.builder_ctx,
+            &mut validator,
+            body,
+        );
+        self.validator_allocs = validator.into_allocations();
+        if translated.is_err() {
+            // A translation that failed half-way leaves the builder's
+            // state behind; the next body (in a parallel compilation, the
+            // thread goes on after an error) starts afresh.
+            self.builder_ctx = FunctionBuilderContext::new();
+        }
+        translated
     }
 }
 

@@ -26,21 +26,19 @@
 //! into a frame of the callee above the caller's frame at the call.
 
 use crate::Compiler;
+use crate::driver::TranslationState;
 use crate::frame_info::{AddressRange, InlinedFrame};
 use crate::index::{DefinedFuncIndex, FuncIndex};
 use crate::module::BodyToCompile;
-use crate::translate::{FuncTranslator, ModuleEnv, calls_or_throws};
+use crate::translate::{ModuleEnv, calls_or_throws};
 use crate::types::ModuleInfo;
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName, Function, Opcode, SourceLoc};
 use cranelift_codegen::traversals::Dfs;
 use cranelift_entity::EntityRef;
-use cranelift_frontend::FunctionBuilderContext;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use wasmparser::{
-    FuncToValidate, FuncValidatorAllocations, FunctionBody, Operator, ValidatorResources,
-};
+use wasmparser::{FuncToValidate, FunctionBody, Operator, ValidatorResources};
 
 /// The most operators (the final `end` included) a callee may have.
 pub(crate) const MAX_OPERATORS: usize = 40;
@@ -117,12 +115,7 @@ impl<'a> InlineCandidates<'a> {
         }
         let candidate = |(i, (validation, body)): (usize, &BodyToCompile<'a>)| {
             is_small_leaf(body).then(|| {
-                let validation = FuncToValidate {
-                    resources: validation.resources.clone(),
-                    index: validation.index,
-                    ty: validation.ty,
-                    features: validation.features,
-                };
+                let validation = copy_of(validation);
                 let body = body.clone();
                 let func = info.func_index(DefinedFuncIndex::new(i));
                 (func, Candidate { validation, body })
@@ -142,6 +135,17 @@ impl<'a> InlineCandidates<'a> {
     }
 }
 
+/// Another handle on what validating one body needs (wasmparser's type
+/// is not `Clone`; its resources are shared).
+fn copy_of(v: &FuncToValidate<ValidatorResources>) -> FuncToValidate<ValidatorResources> {
+    FuncToValidate {
+        resources: v.resources.clone(),
+        index: v.index,
+        ty: v.ty,
+        features: v.features,
+    }
+}
+
 /// The most translations of candidates one compiling thread keeps; past
 /// it, they are dropped before the next caller is inlined into.
 const MAX_CACHED: usize = 256;
@@ -153,8 +157,7 @@ pub(crate) struct InlineCache {
     /// translate (its own compilation reports the error).
     funcs: HashMap<FuncIndex, Option<Function>>,
     ctx: cranelift_codegen::Context,
-    builder_ctx: FunctionBuilderContext,
-    validator_allocs: FuncValidatorAllocations,
+    translation: TranslationState,
 }
 
 impl Default for InlineCache {
@@ -162,8 +165,7 @@ impl Default for InlineCache {
         Self {
             funcs: HashMap::new(),
             ctx: cranelift_codegen::Context::new(),
-            builder_ctx: FunctionBuilderContext::new(),
-            validator_allocs: FuncValidatorAllocations::default(),
+            translation: TranslationState::default(),
         }
     }
 }
@@ -187,26 +189,16 @@ impl InlineCache {
         func: FuncIndex,
         candidate: &Candidate<'_>,
     ) -> Option<Function> {
-        let v = &candidate.validation;
-        let mut validator = FuncToValidate {
-            resources: v.resources.clone(),
-            index: v.index,
-            ty: v.ty,
-            features: v.features,
-        }
-        .into_validator(std::mem::take(&mut self.validator_allocs));
         self.ctx.clear();
-        let translated = FuncTranslator::new(module, func).translate(
-            &mut self.ctx,
-            &mut self.builder_ctx,
-            &mut validator,
-            &candidate.body,
-        );
-        self.validator_allocs = validator.into_allocations();
-        if translated.is_err() {
-            self.builder_ctx = FunctionBuilderContext::new();
-            return None;
-        }
+        self.translation
+            .translate(
+                module,
+                func,
+                copy_of(&candidate.validation),
+                &candidate.body,
+                &mut self.ctx,
+            )
+            .ok()?;
         Some(std::mem::replace(&mut self.ctx.func, Function::new()))
     }
 
