@@ -2,6 +2,7 @@
 //! instantiated any number of times in stores of its engine.
 
 use crate::vm::code_memory::CodeMemory;
+use crate::vm::retain::InstanceCache;
 use crate::{
     Engine, ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
 };
@@ -27,6 +28,8 @@ struct ModuleInner {
     type_groups: Box<[TypeGroup]>,
     traps: Box<[(u32, Trap)]>,
     frames: Arc<FrameTable>,
+    /// What the module keeps of its dropped instances for the next ones.
+    instances: InstanceCache,
 }
 
 /// A compiled WebAssembly module.
@@ -111,9 +114,11 @@ impl Module {
         let code = CodeMemory::with_frames(parts.code, parts.traps.clone(), Some(frames.clone()))
             .context("cannot map executable memory for the module's code")?;
         crate::profiling::register_module(engine.config().profiler, &code, &frames);
+        let instances = InstanceCache::new(&parts.info);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
+                instances,
                 info: parts.info,
                 offsets,
                 funcs: parts.funcs,
@@ -160,6 +165,11 @@ impl Module {
 
     pub(crate) fn offsets(&self) -> &VMOffsets {
         &self.inner.offsets
+    }
+
+    /// What the module keeps of its dropped instances.
+    pub(crate) fn instance_cache(&self) -> &InstanceCache {
+        &self.inner.instances
     }
 
     pub(crate) fn func_locs(&self) -> &PrimaryMap<DefinedFuncIndex, FuncLoc> {

@@ -115,6 +115,12 @@ pub struct StoreOpaque {
     pub(crate) limiter: StoreLimiter,
 }
 
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        self.keep_instances();
+    }
+}
+
 impl fmt::Debug for StoreOpaque {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreOpaque")
@@ -236,6 +242,30 @@ impl StoreOpaque {
         // SAFETY: per this function's contract.
         self.globals
             .push(unsafe { vm::Global::new(ty, def, value) })
+    }
+
+    /// Drops the instances, giving each module the vmctx and the tables
+    /// it may reuse for its next instance (see [`vm::retain`]); the
+    /// store's other entities are dropped after this.
+    fn keep_instances(&mut self) {
+        for (_, data) in std::mem::take(&mut self.instances) {
+            let cache = data.module.instance_cache();
+            let info = data.module.info();
+            let tables: Vec<_> = cache
+                .tables()
+                .iter()
+                .filter_map(|&i| {
+                    let t = data.tables[info.table_index(i)];
+                    Some((i, self.tables[t].take_sealed()?))
+                })
+                .collect();
+            if !tables.is_empty() {
+                cache.keep(vm::retain::KeptInstance {
+                    vmctx: data.vmctx,
+                    tables,
+                });
+            }
+        }
     }
 
     /// Drops the tables and memories made after the first `tables` and

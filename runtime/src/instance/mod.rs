@@ -349,7 +349,15 @@ fn instantiate_rooted(
     imports: &[Extern],
 ) -> Result<Instance> {
     let info = module.info();
-    let vmctx = VmctxAlloc::new(module.offsets());
+    // An earlier instance's vmctx and tables, when the module kept them:
+    // the tables' entries point into this very allocation.
+    let (vmctx, mut restored) = match module.instance_cache().take() {
+        Some(mut kept) => {
+            kept.vmctx.clear();
+            (kept.vmctx, kept.tables)
+        }
+        None => (VmctxAlloc::new(module.offsets()), Vec::new()),
+    };
     let inst_index = store.instances.next_key();
     let store_ptr: *mut StoreOpaque = store;
     // SAFETY: the store and its boxed context outlive its instances; the
@@ -370,10 +378,10 @@ fn instantiate_rooted(
         let ty = &info.tables[info.table_index(i)];
         let lazy =
             ty.element.is_func() && store.engine.config().table_lazy_init && table_init.is_none();
-        let init = if lazy {
-            TableInit::Lazy
-        } else {
-            TableInit::Value(0)
+        let init = match restored.iter().position(|(j, _)| *j == i) {
+            Some(k) => TableInit::Restored(restored.swap_remove(k).1),
+            None if lazy => TableInit::Lazy,
+            None => TableInit::Value(0),
         };
         let def = vmctx.defined_table(i);
         // SAFETY: a definition inside the vmctx, which lives as long as the
@@ -456,6 +464,12 @@ fn instantiate_rooted(
 
     segments::evaluate_passive(store, inst_index)?;
     segments::apply_active(store, inst_index)?;
+    // The tables a later instance may reuse are final now, unless
+    // something writes them from here on.
+    for &i in module.instance_cache().tables() {
+        let t = store.instances[inst_index].tables[info.table_index(i)];
+        store.tables[t].seal();
+    }
 
     if let Some(start) = info.start {
         let r = store.instances[inst_index].func_ref(start);

@@ -8,8 +8,11 @@ use crate::store::StoreOpaque;
 use crate::vm::table::{LazyItems, LazyPlacement};
 use crate::vm::{Meter, StoreGlobalIndex, StoreInstanceIndex};
 use anyhow::Result;
-use cranelift_entity::{PrimaryMap, SecondaryMap};
-use trestle_compiler::{ConstExpr, ElemIndex, ElementItems, FuncIndex, GlobalIndex, SegmentMode};
+use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
+use trestle_compiler::{
+    ConstExpr, ElemIndex, ElementItems, ElementSegment, FuncIndex, GlobalIndex, ModuleInfo,
+    SegmentMode,
+};
 use trestle_vmctx::Trap;
 
 /// The raw word of item `k` of element segment `seg` of instance `inst`;
@@ -111,59 +114,9 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: StoreInstanceIndex) ->
     let module = store.instances[inst].module.clone();
     let info = module.info();
     for (i, seg) in info.elements.iter() {
-        let SegmentMode::Active { index, offset: at } = &seg.mode else {
-            continue;
-        };
-        let start = offset(store, inst, at, info.tables[*index].table64);
-        let n = seg.items.len() as u64;
-        let t = store.instances[inst].tables[*index];
-        let table = &mut store.tables[t];
-        if start.checked_add(n).is_none_or(|end| end > table.len()) {
-            return Err(Trap::TableOutOfBounds.into());
-        }
-        let own_table = info.defined_table_index(*index).is_some();
-        if let (true, Some(lazy)) = (own_table, table.lazy_mut()) {
-            // The instance's own table is untouched so far: its entries are
-            // written on first access instead, O(1) here. Imported tables
-            // may hold entries already and are written now.
-            let data = &store.instances[inst];
-            let items = match &seg.items {
-                ElementItems::Functions(f) if !f.is_empty() => LazyItems::Functions {
-                    func_refs: data.func_ref(FuncIndex::from_u32(0)),
-                    indices: f.as_ptr(),
-                },
-                _ => LazyItems::Expressions {
-                    instance: inst,
-                    segment: i,
-                },
-            };
-            lazy.push(LazyPlacement {
-                start,
-                len: n,
-                items,
-            });
-            continue;
-        }
-        if let ElementItems::Functions(f) = &seg.items {
-            // Function items need no evaluation: written in one pass (an
-            // empty segment writes nothing, in a module that may have no
-            // functions at all).
-            if f.is_empty() {
-                continue;
-            }
-            let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
-            // SAFETY: `func_refs` is the instance's funcref array, which
-            // every item of a validated segment indexes, and it lives as
-            // long as the store that owns the table.
-            unsafe { store.tables[t].set_functions(start, func_refs, f) }
-                .expect("segment bounds checked above");
-            continue;
-        }
-        for k in 0..n {
-            let raw = segment_item_in(store, inst, i, k as u32)?;
-            store.tables[t]
-                .set(start + k, raw)
-                .expect("segment bounds checked above");
+        if let Err(e) = apply_element(store, inst, info, i, seg) {
+            undo_restored(store, inst, i);
+            return Err(e);
         }
     }
     for (i, seg) in info.data.iter() {
@@ -176,4 +129,117 @@ pub(super) fn apply_active(store: &mut StoreOpaque, inst: StoreInstanceIndex) ->
         }
     }
     Ok(())
+}
+
+/// Applies active element segment `i`, `seg`, of instance `inst`, whose
+/// module has `info`; nothing for a segment of another mode.
+///
+/// # Errors
+///
+/// As [`apply_active`].
+fn apply_element(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    info: &ModuleInfo,
+    i: ElemIndex,
+    seg: &ElementSegment,
+) -> Result<()> {
+    let SegmentMode::Active { index, offset: at } = &seg.mode else {
+        return Ok(());
+    };
+    let start = offset(store, inst, at, info.tables[*index].table64);
+    let n = seg.items.len() as u64;
+    let t = store.instances[inst].tables[*index];
+    let table = &mut store.tables[t];
+    if start.checked_add(n).is_none_or(|end| end > table.len()) {
+        return Err(Trap::TableOutOfBounds.into());
+    }
+    let own_table = info.defined_table_index(*index).is_some();
+    if own_table && table.is_restored() {
+        // An earlier instance left this segment's entries in place.
+        return Ok(());
+    }
+    if let (true, Some(lazy)) = (own_table, table.lazy_mut()) {
+        // The instance's own table is untouched so far: its entries are
+        // written on first access instead, O(1) here. Imported tables
+        // may hold entries already and are written now.
+        let data = &store.instances[inst];
+        let items = match &seg.items {
+            ElementItems::Functions(f) if !f.is_empty() => LazyItems::Functions {
+                func_refs: data.func_ref(FuncIndex::from_u32(0)),
+                indices: f.as_ptr(),
+            },
+            _ => LazyItems::Expressions {
+                instance: inst,
+                segment: i,
+            },
+        };
+        lazy.push(LazyPlacement {
+            start,
+            len: n,
+            items,
+        });
+        return Ok(());
+    }
+    if let ElementItems::Functions(f) = &seg.items {
+        // Function items need no evaluation: written in one pass (an
+        // empty segment writes nothing, in a module that may have no
+        // functions at all).
+        if f.is_empty() {
+            return Ok(());
+        }
+        let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
+        // SAFETY: `func_refs` is the instance's funcref array, which
+        // every item of a validated segment indexes, and it lives as
+        // long as the store that owns the table.
+        unsafe { store.tables[t].set_functions(start, func_refs, f) }
+            .expect("segment bounds checked above");
+        return Ok(());
+    }
+    for k in 0..n {
+        let raw = segment_item_in(store, inst, i, k as u32)?;
+        store.tables[t]
+            .set(start + k, raw)
+            .expect("segment bounds checked above");
+    }
+    Ok(())
+}
+
+/// After active element segment `failed` did not apply: puts the
+/// instance's restored tables (whose segments were never written, see
+/// [`crate::vm::retain`]) in the state the specification gives them, the
+/// segments before `failed` applied and none after.
+fn undo_restored(store: &mut StoreOpaque, inst: StoreInstanceIndex, failed: ElemIndex) {
+    let module = store.instances[inst].module.clone();
+    let info = module.info();
+    for &d in module.instance_cache().tables() {
+        let index = info.table_index(d);
+        let t = store.instances[inst].tables[index];
+        if !store.tables[t].is_restored() {
+            continue;
+        }
+        let len = store.tables[t].len();
+        store.tables[t]
+            .fill(0, 0, len, &Meter::OFF)
+            .expect("the whole table is in bounds");
+        for seg in info.elements.values().take(failed.index()) {
+            if let (
+                SegmentMode::Active {
+                    index: to,
+                    offset: at,
+                },
+                ElementItems::Functions(f),
+            ) = (&seg.mode, &seg.items)
+                && *to == index
+                && !f.is_empty()
+            {
+                let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
+                let start = offset(store, inst, at, info.tables[index].table64);
+                // SAFETY: as in `apply_element`; the segment was applied
+                // (skipped) there, so it fits.
+                unsafe { store.tables[t].set_functions(start, func_refs, f) }
+                    .expect("segment bounds checked before");
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ pub(crate) mod index;
 pub(crate) mod memory;
 pub(crate) mod meter;
 pub(crate) mod mmap;
+pub(crate) mod retain;
 pub(crate) mod stack_scan;
 pub(crate) mod stack_walk;
 pub(crate) mod table;

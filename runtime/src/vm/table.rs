@@ -79,7 +79,6 @@ pub(crate) struct Growth<'a> {
 }
 
 /// How the entries of a new table start out.
-#[derive(Debug, Clone, Copy)]
 pub(crate) enum TableInit {
     /// A funcref table whose entries are written on first access from the
     /// active element segments recorded with [`Table::lazy_mut`].
@@ -87,6 +86,26 @@ pub(crate) enum TableInit {
     /// Every entry is this raw word (a funcref pointer, a heap word, or 0
     /// for null).
     Value(usize),
+    /// A funcref table of the same type that an earlier instance of the
+    /// same module left as its instantiation made it
+    /// ([`Table::take_sealed`]), with the same vmctx: its entries are
+    /// final already (or written on first access, as recorded), and
+    /// [`Table::is_restored`] says so.
+    Restored(SealedTable),
+}
+
+/// The state of a funcref table that nothing but lazy initialization
+/// wrote since its instantiation: see [`Table::take_sealed`].
+pub(crate) struct SealedTable {
+    buf: TableBuf<usize>,
+    lazy: Option<LazyInit>,
+}
+
+impl SealedTable {
+    /// The bytes of storage held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.buf.capacity() * size_of::<usize>()
+    }
 }
 
 /// The storage of a table's elements; their number is in the table's
@@ -280,6 +299,8 @@ pub(crate) struct Table {
     /// Whether compiled code may grow the table in place, up to its
     /// capacity; otherwise every growth reaches [`Table::grow`].
     inline_growth: bool,
+    /// Whether the storage came from [`TableInit::Restored`].
+    restored: bool,
 }
 
 impl Table {
@@ -317,6 +338,21 @@ impl Table {
             bail!("table of {} elements refused by the limiter", ty.minimum);
         }
         let n = ty.minimum as usize;
+        // Restored storage of another shape (never made by this crate) is
+        // not used.
+        let (init, lazy) = match init {
+            TableInit::Restored(t)
+                if !ty.element.is_func() || Some(t.buf.capacity()) != n.checked_mul(2) =>
+            {
+                (TableInit::Value(0), None)
+            }
+            TableInit::Restored(SealedTable { buf, lazy }) => {
+                (TableInit::Restored(SealedTable { buf, lazy: None }), lazy)
+            }
+            TableInit::Lazy if ty.element.is_func() => (TableInit::Lazy, Some(LazyInit::new(n))),
+            init => (init, None),
+        };
+        let restored = matches!(init, TableInit::Restored(_));
         let elements = new_elements(ty.element, n, init, pool)?;
         let empty = VMTableDefinition {
             base: std::ptr::null_mut(),
@@ -329,10 +365,10 @@ impl Table {
             // SAFETY: per this function's contract.
             def: unsafe { Definition::new(def, empty) },
             ty,
-            lazy: (matches!(init, TableInit::Lazy) && ty.element.is_func())
-                .then(|| LazyInit::new(n)),
+            lazy,
             owner,
             inline_growth,
+            restored,
         };
         table.sync_def();
         growth.budget.held += table.capacity();
@@ -379,6 +415,41 @@ impl Table {
         match &self.elements {
             TableElements::Func(b) => b.capacity() as u64 / 2,
             TableElements::Words(b) => b.capacity() as u64,
+        }
+    }
+
+    /// Whether the entries came from an earlier instance of the same
+    /// module ([`TableInit::Restored`]): the active segments are in place
+    /// already.
+    pub(crate) fn is_restored(&self) -> bool {
+        self.restored
+    }
+
+    /// Marks the entries as what instantiation made them; see
+    /// [`Table::take_sealed`].
+    pub(crate) fn seal(&mut self) {
+        if let TableElements::Func(b) = &mut self.elements {
+            b.seal();
+        }
+    }
+
+    /// The state of a funcref table that nothing but lazy initialization
+    /// wrote since [`Table::seal`] (no write from the runtime, the host or
+    /// another instance, no growth, no compiled code that stores into it
+    /// inline), for [`TableInit::Restored`]; the table is left empty.
+    /// `None`, with the table unchanged, for any other table.
+    pub(crate) fn take_sealed(&mut self) -> Option<SealedTable> {
+        let n = usize::try_from(self.ty.minimum).ok()?;
+        let whole = self.len() == self.ty.minimum;
+        match &mut self.elements {
+            TableElements::Func(b) if whole && b.is_sealed() && b.capacity() == 2 * n => {
+                let buf = std::mem::replace(b, TableBuf::new());
+                let lazy = self.lazy.take();
+                self.set_len(0);
+                self.sync_def();
+                Some(SealedTable { buf, lazy })
+            }
+            _ => None,
         }
     }
 
@@ -556,7 +627,11 @@ impl Table {
             code.write(e.wasm_call.expose_provenance());
             func_ref.write(raw);
         }
-        self.note_written(i..i + 1);
+        // What the segments say, as for any instance of the module: the
+        // table stays sealed.
+        match &mut self.elements {
+            TableElements::Func(b) | TableElements::Words(b) => b.note_initialized(i..i + 1),
+        }
         Some(raw)
     }
 
@@ -889,6 +964,7 @@ fn new_elements(
             buf.set_lanes(2);
             TableElements::Func(buf)
         }
+        (RefFamily::Func, TableInit::Restored(t)) => TableElements::Func(t.buf),
         (RefFamily::Func, TableInit::Value(raw)) => {
             let entry = func_entry(raw);
             let words = n.checked_mul(2).ok_or_else(oom)?;
@@ -908,7 +984,7 @@ fn new_elements(
         // Null externrefs and anyrefs are zero words.
         (
             RefFamily::Extern | RefFamily::Any | RefFamily::Exn,
-            TableInit::Value(0) | TableInit::Lazy,
+            TableInit::Value(0) | TableInit::Lazy | TableInit::Restored(_),
         ) => TableElements::Words(TableBuf::zeroed(n, pool).ok_or_else(oom)?),
         (RefFamily::Extern | RefFamily::Any | RefFamily::Exn, TableInit::Value(raw)) => {
             TableElements::Words(TableBuf::filled(n, raw, pool).ok_or_else(oom)?)

@@ -142,7 +142,23 @@ pub(crate) struct TableBuf<T: Zeroable> {
     /// Whether the mapping is one [`Self::filled`] wrote in full, which
     /// goes back to the pool as it is, for another filled buffer.
     refilled: bool,
+    /// Whether the contents are still what they were when
+    /// [`Self::seal`] was called.
+    seal: Seal,
     _marker: PhantomData<T>,
+}
+
+/// Whether a buffer's contents changed since a point in time
+/// ([`TableBuf::seal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seal {
+    /// Not sealed yet: writes are expected.
+    Open,
+    /// Sealed, and nothing was written since.
+    Sealed,
+    /// Written after it was sealed, or reachable by compiled code's
+    /// unseen stores: never sealed again.
+    Broken,
 }
 
 // SAFETY: the buffer owns its allocation exclusively, like a `Vec<T>`, and
@@ -162,6 +178,7 @@ impl<T: Zeroable> TableBuf<T> {
             lanes: 1,
             collapsed: false,
             refilled: false,
+            seal: Seal::Open,
             _marker: PhantomData,
         }
     }
@@ -188,6 +205,7 @@ impl<T: Zeroable> TableBuf<T> {
             lanes: 1,
             collapsed: false,
             refilled: false,
+            seal: Seal::Open,
             _marker: PhantomData,
         })
     }
@@ -209,6 +227,7 @@ impl<T: Zeroable> TableBuf<T> {
             lanes: 1,
             collapsed: false,
             refilled: false,
+            seal: Seal::Open,
             _marker: PhantomData,
         })
     }
@@ -255,6 +274,7 @@ impl<T: Zeroable> TableBuf<T> {
             lanes: 1,
             collapsed: true,
             refilled: mapped,
+            seal: Seal::Open,
             _marker: PhantomData,
         })
     }
@@ -279,6 +299,16 @@ impl<T: Zeroable> TableBuf<T> {
     /// indices into one lane, written in each.
     #[inline]
     pub(crate) fn note_written(&mut self, elements: Range<usize>) {
+        if self.seal == Seal::Sealed {
+            self.seal = Seal::Broken;
+        }
+        self.note_initialized(elements);
+    }
+
+    /// As [`Self::note_written`], for lazy initialization writing what the
+    /// table's segments say: the buffer stays sealed ([`Self::seal`]).
+    #[inline]
+    pub(crate) fn note_initialized(&mut self, elements: Range<usize>) {
         self.writes = self
             .writes
             .saturating_add(elements.len().saturating_mul(self.lanes));
@@ -326,6 +356,22 @@ impl<T: Zeroable> TableBuf<T> {
     /// buffer is then cleared as a whole when it goes back to the pool.
     pub(crate) fn note_code_writes(&mut self) {
         self.written = Written::Anywhere;
+        self.seal = Seal::Broken;
+    }
+
+    /// Marks the contents as final: [`Self::is_sealed`] tells from now on
+    /// whether anything but lazy initialization wrote since (by the
+    /// runtime, see [`Self::note_written`]). A buffer compiled code may
+    /// write ([`Self::note_code_writes`]) never counts as sealed.
+    pub(crate) fn seal(&mut self) {
+        if self.seal == Seal::Open {
+            self.seal = Seal::Sealed;
+        }
+    }
+
+    /// Whether the buffer was sealed and nothing was written since.
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.seal == Seal::Sealed
     }
 
     /// How many elements fit.
@@ -367,6 +413,9 @@ impl<T: Zeroable> TableBuf<T> {
     pub(crate) fn grow(&mut self, capacity: usize) -> bool {
         if capacity <= self.capacity {
             return true;
+        }
+        if self.seal == Seal::Sealed {
+            self.seal = Seal::Broken;
         }
         let Some(bytes) = capacity.checked_mul(size_of::<T>()) else {
             return false;

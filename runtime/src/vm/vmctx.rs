@@ -56,6 +56,14 @@ impl VmctxAlloc {
         }
     }
 
+    /// Zeroes the allocation again, as [`VmctxAlloc::new`] made it, for
+    /// another instance of the same module.
+    pub(crate) fn clear(&mut self) {
+        // SAFETY: the allocation is `layout.size()` bytes, owned here, and
+        // borrowed exclusively.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr(), 0, self.layout.size()) }
+    }
+
     /// The vmctx pointer compiled code receives.
     pub(crate) fn vmctx(&self) -> *mut VMContext {
         self.ptr.as_ptr().cast()

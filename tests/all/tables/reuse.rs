@@ -11,7 +11,7 @@
 //! table modes.
 
 use crate::harness::{both_modes, trap};
-use trestle::{Engine, Instance, Module, Ref, Store, Table, Trap};
+use trestle::{Engine, Error, Instance, Module, Ref, RefType, Store, Table, TableType, Trap};
 
 /// Table sizes: a pooled mapping, and one aligned to huge pages.
 const SIZES: [u32; 2] = [20_000, 200_000];
@@ -177,6 +177,115 @@ fn inline_stores_of_an_importing_module_are_cleared() {
                     Some(Ref::Func(Some(_)))
                 ));
             }
+        }
+    });
+}
+
+/// A module whose 3,000-entry table an eager instantiation leaves behind
+/// for the next instance (constant segments of its own functions, no
+/// inline store), exported as `t`, with `call` through it and `probe`
+/// placed into an imported table by a segment.
+const KEPT: &str = r#"(module
+  (type $t (func (result i32)))
+  (import "m" "outer" (table $outer 1 funcref))
+  (table $tab (export "t") 3000 funcref)
+  (elem (table $tab) (i32.const 5) func $one $two)
+  (elem (table $outer) (i32.const 0) func $probe)
+  (elem (table $outer) (i32.const 1) func $one)
+  (elem (table $tab) (i32.const 2990) func $two)
+  (func $one (type $t) i32.const 1)
+  (func $two (type $t) i32.const 2)
+  (func $probe (export "probe") (type $t) (call_indirect $tab (type $t) (i32.const 2990)))
+  (func (export "call") (param i32) (result i32) (call_indirect $tab (type $t) (local.get 0))))"#;
+
+/// An instance of [`KEPT`] in `store`, with an imported table of `outer`
+/// entries.
+fn kept_instance(store: &mut Store<()>, module: &Module, outer: u32) -> Result<Instance, Error> {
+    let ty = TableType::new(RefType::FUNCREF, outer, None);
+    let outer = Table::new(&mut *store, ty, Ref::Func(None)).unwrap();
+    Instance::new(&mut *store, module, &[outer.into()])
+}
+
+/// Asserts that an instance of [`KEPT`] holds what its segments say.
+fn assert_kept_contents(store: &mut Store<()>, inst: &Instance, round: usize) {
+    let call = inst
+        .get_typed_func::<i32, i32>(&mut *store, "call")
+        .unwrap();
+    for (at, want) in [(5, 1), (6, 2), (2990, 2)] {
+        assert_eq!(call.call(&mut *store, at).unwrap(), want, "round {round}");
+    }
+    for at in [0, 4, 7, 1000, 2989, 2999] {
+        assert_eq!(
+            trap(call.call(&mut *store, at).unwrap_err()),
+            Trap::IndirectCallToNull,
+            "round {round}: entry {at}"
+        );
+    }
+    let table = inst.get_table(&mut *store, "t").unwrap();
+    assert_eq!(table.size(&*store), 3000, "round {round}");
+}
+
+#[test]
+fn instances_left_untouched_are_reused_and_written_ones_are_not() {
+    // In eager mode a module keeps the table and vmctx of an instance
+    // whose table nothing wrote, for its next instance; any write, growth
+    // or host change must stop that. Each round checks the segments'
+    // contents, then (in some rounds) changes the table.
+    both_modes(|engine: &Engine| {
+        let module = Module::new(engine, KEPT).unwrap();
+        for round in 0..8 {
+            let mut store = Store::new(engine, ());
+            let inst = kept_instance(&mut store, &module, 2).unwrap();
+            assert_kept_contents(&mut store, &inst, round);
+            let table = inst.get_table(&mut store, "t").unwrap();
+            let one = table.get(&mut store, 5).unwrap();
+            match round % 4 {
+                0 | 1 => {}
+                2 => table.set(&mut store, 2990, Ref::Func(None)).unwrap(),
+                _ => {
+                    table.grow(&mut store, 10, one.clone()).unwrap();
+                    table.set(&mut store, 0, one).unwrap();
+                }
+            }
+            // Two instances in one store: both may be kept.
+            if round == 1 {
+                let second = kept_instance(&mut store, &module, 2).unwrap();
+                assert_kept_contents(&mut store, &second, round);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_failed_instantiation_with_a_reused_table_keeps_only_the_earlier_segments() {
+    // The fourth segment of `KEPT` (into its own table) comes after one
+    // into the imported table that does not fit a table of one entry. A
+    // reused table already holds every segment's entries; the failed
+    // instantiation must leave it as the specification says, with the
+    // first segment applied and the fourth not, which `probe` (placed in
+    // the imported table by the second segment) shows.
+    both_modes(|engine: &Engine| {
+        let module = Module::new(engine, KEPT).unwrap();
+        for round in 0..3 {
+            {
+                let mut store = Store::new(engine, ());
+                let inst = kept_instance(&mut store, &module, 2).unwrap();
+                assert_kept_contents(&mut store, &inst, round);
+            }
+            let mut store = Store::new(engine, ());
+            let ty = TableType::new(RefType::FUNCREF, 1, None);
+            let outer = Table::new(&mut store, ty, Ref::Func(None)).unwrap();
+            let err = Instance::new(&mut store, &module, &[outer.into()]).unwrap_err();
+            assert_eq!(trap(err), Trap::TableOutOfBounds);
+            let Some(Ref::Func(Some(probe))) = outer.get(&mut store, 0) else {
+                panic!("round {round}: the first segment into the imported table was applied");
+            };
+            let probe = probe.typed::<(), i32>(&store).unwrap();
+            assert_eq!(
+                trap(probe.call(&mut store, ()).unwrap_err()),
+                Trap::IndirectCallToNull,
+                "round {round}: a segment after the failing one was applied"
+            );
         }
     });
 }
