@@ -82,6 +82,25 @@ fn load_type_id(b: &mut FunctionBuilder<'_>, func_ref: Value, flags: MemFlagsDat
     )
 }
 
+/// Tables declared with at least this many entries are called through
+/// with the code pointer read from the funcref rather than from the entry
+/// (see [`FuncEnvironment::generic_call_indirect`]): their two arrays together
+/// (16 bytes an entry) are 512 KiB or more, past a core's L2 cache on
+/// many machines, where reading one array rather than both saves a cache
+/// miss; in a smaller table the extra dependent load would cost more than
+/// it saves (measured in docs/benchmarks.md, "Large tables").
+pub(crate) const LARGE_TABLE_ENTRIES: u64 = 1 << 15;
+
+/// Loads a funcref's code pointer for calls from wasm.
+fn load_wasm_call(b: &mut FunctionBuilder<'_>, func_ref: Value, flags: MemFlagsData) -> Value {
+    b.ins().load(
+        POINTER,
+        flags,
+        func_ref,
+        VMOffsets::FUNC_REF_WASM_CALL as i32,
+    )
+}
+
 /// Branches to `check` with a funcref table entry's two words when its
 /// funcref is non-null, else to `otherwise`.
 fn branch_if_func_ref(
@@ -251,14 +270,20 @@ impl FuncEnvironment<'_> {
         // Fast path: the entry's funcref is non-null and has the expected
         // type. Both words of the entry are loaded at once: the code pointer,
         // the branch target, is one load from the index, while the type
-        // check and the callee's vmctx go through the funcref.
-        let code = load_code_word(b, elem.word);
+        // check and the callee's vmctx go through the funcref. Through a
+        // large table, whose entries are mostly out of the caches, the code
+        // pointer comes from the funcref instead (where the entry's code
+        // word copies it from): one cache line of the table per call rather
+        // than one in each of its two arrays.
+        let large = self.module.info.tables[table].minimum >= LARGE_TABLE_ENTRIES;
+        let code = (!large).then(|| load_code_word(b, elem.word));
         let func_ref = load_func_ref(b, elem.func_ref);
         if !self.options().table_lazy_init {
             // Without lazy initialization a null funcref is a null entry:
             // the type load itself faults on it (the null page is never
             // mapped) and the fault is the trap, so there is no branch.
             let flags = func_ref_flags().with_trap_code(Some(trap_code(Trap::IndirectCallToNull)));
+            let code = code.unwrap_or_else(|| load_wasm_call(b, func_ref, flags));
             let type_id = load_type_id(b, func_ref, flags);
             let callee = Callee { code, func_ref };
             return self.checked_call(b, type_index, callee, type_id, params, kind);
@@ -268,12 +293,24 @@ impl FuncEnvironment<'_> {
         b.append_block_param(check, POINTER);
         let empty = b.create_block();
         b.set_cold_block(empty);
-        branch_if_func_ref(b, code, func_ref, check, empty);
+        match code {
+            Some(code) => branch_if_func_ref(b, code, func_ref, check, empty),
+            None => {
+                let found = b.create_block();
+                b.ins().brif(func_ref, found, &[], empty, &[]);
+                b.seal_block(found);
+                b.switch_to_block(found);
+                let code = load_wasm_call(b, func_ref, func_ref_flags());
+                b.ins()
+                    .jump(check, &[BlockArg::Value(code), BlockArg::Value(func_ref)]);
+            }
+        }
 
         // Cold: a null entry (its code word is a non-zero marker), or one
         // lazy initialization has yet to write (all zero).
         b.seal_block(empty);
         b.switch_to_block(empty);
+        let code = code.unwrap_or_else(|| load_code_word(b, elem.word));
         let null = b.create_block();
         b.set_cold_block(null);
         let lazy = b.create_block();
