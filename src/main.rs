@@ -210,6 +210,12 @@ struct BenchArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     inlining: bool,
 
+    /// Let Trestle's modules keep the tables of their dropped instances for
+    /// the next ones (true, the default), or not, to measure what reuse
+    /// gives in the `table_cycle` and `instantiate` groups.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    instance_reuse: bool,
+
     /// Describe Trestle's compiled code to a profiler: `perfmap` writes
     /// /tmp/perf-<pid>.map for `perf record` / `perf report`.
     #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
@@ -356,6 +362,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     use trestle_cli::bench::{self, engines};
     engines::set_metering(args.metering);
     engines::set_inlining(args.inlining);
+    engines::set_instance_reuse(args.instance_reuse);
     engines::set_perf_map(args.profile == Some(trestle::ProfilingStrategy::PerfMap));
     let mut kinds = vec![engines::EngineKind::Trestle];
     if args.compare {

@@ -40,6 +40,7 @@ pub struct Config {
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_backtrace: bool,
     pub(crate) inlining: bool,
+    pub(crate) instance_reuse: bool,
     pub(crate) profiler: crate::ProfilingStrategy,
 }
 
@@ -92,6 +93,7 @@ impl Config {
             parallel_compilation: true,
             wasm_backtrace: true,
             inlining: true,
+            instance_reuse: true,
             profiler: crate::ProfilingStrategy::None,
         }
     }
@@ -236,6 +238,18 @@ impl Config {
         /// Whether funcref tables filled by element segments are initialized
         /// lazily (`true`, the default) or at instantiation.
         get_table_lazy_init;
+
+        /// Whether a [`Module`](crate::Module) keeps the vmctx and the funcref
+        /// tables of its dropped instances for its next instances (the
+        /// default), so that instantiating a module with a large table costs
+        /// nothing in proportion to the table. Only a table that follows from
+        /// the module alone (active segments of the module's own functions at
+        /// constant offsets, no inline store from its code) is kept, and only
+        /// when nothing but lazy initialization wrote it; a module keeps at
+        /// most 4 instances and 64 MiB of tables, until it is dropped.
+        instance_reuse(enable: bool) => instance_reuse;
+        /// Whether modules keep their dropped instances' tables for reuse.
+        get_instance_reuse;
 
         /// Meters execution with fuel: every operator costs one unit (`nop`,
         /// `drop`, `block`, `loop`, `else` and `end` are free) and wasm traps

@@ -114,7 +114,7 @@ impl Module {
         let code = CodeMemory::with_frames(parts.code, parts.traps.clone(), Some(frames.clone()))
             .context("cannot map executable memory for the module's code")?;
         crate::profiling::register_module(engine.config().profiler, &code, &frames);
-        let instances = InstanceCache::new(&parts.info);
+        let instances = InstanceCache::new(&parts.info, engine.config().instance_reuse);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),

@@ -209,6 +209,15 @@ pub fn set_inlining(enable: bool) {
     INLINING.store(enable, std::sync::atomic::Ordering::Relaxed);
 }
 
+static INSTANCE_REUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether every Trestle engine made afterwards lets modules reuse their
+/// dropped instances' tables (`Config::instance_reuse`; `trestle bench
+/// --instance-reuse false` to measure what reuse gives).
+pub fn set_instance_reuse(enable: bool) {
+    INSTANCE_REUSE.store(enable, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn profiler() -> trestle::ProfilingStrategy {
     if PERF_MAP.load(std::sync::atomic::Ordering::Relaxed) {
         trestle::ProfilingStrategy::PerfMap
@@ -427,6 +436,7 @@ mod trestle_engine {
             .consume_fuel(metering() == Metering::Fuel)
             .epoch_interruption(metering() == Metering::Epoch)
             .compiler_inlining(INLINING.load(std::sync::atomic::Ordering::Relaxed))
+            .instance_reuse(INSTANCE_REUSE.load(std::sync::atomic::Ordering::Relaxed))
             .profiler(profiler());
         Ok(Adapter {
             engine: Engine::new(&config)?,

@@ -71,10 +71,16 @@ impl KeptInstance {
 }
 
 impl InstanceCache {
-    /// The cache of a module with `info`.
-    pub(crate) fn new(info: &ModuleInfo) -> Self {
+    /// The cache of a module with `info`; with `enabled` false
+    /// ([`crate::Config::instance_reuse`]), one that never keeps anything.
+    pub(crate) fn new(info: &ModuleInfo, enabled: bool) -> Self {
+        let tables = if enabled {
+            restorable_tables(info)
+        } else {
+            Vec::new()
+        };
         Self {
-            tables: restorable_tables(info).into_boxed_slice(),
+            tables: tables.into_boxed_slice(),
             kept: Mutex::new(Vec::new()),
         }
     }
@@ -210,6 +216,10 @@ mod tests {
             assert_eq!(module.instance_cache().tables().len(), 1);
             assert_eq!(module.instance_cache().tables()[0].as_u32(), 0);
         }
+        let mut config = Config::new();
+        config.instance_reuse(false);
+        let module = Module::new(&Engine::new(&config).unwrap(), WAT).unwrap();
+        assert!(module.instance_cache().tables().is_empty());
     }
 
     #[test]
