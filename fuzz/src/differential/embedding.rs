@@ -280,20 +280,34 @@ macro_rules! wasmtime_style_side {
             }
         }
 
-        impl Side for $side {
-            const NAME: &'static str = $name;
+        impl $side {
+            /// Compiles `wasm` for this side's engine; the outcome of the
+            /// failure otherwise.
+            pub(crate) fn compile(&self, wasm: &[u8]) -> Result<$api::Module, Outcome> {
+                $api::Module::new(self.store.engine(), wasm)
+                    .map_err(|e| Outcome::Error(format!("compilation: {e:#}")))
+            }
 
-            fn instantiate(&mut self, wasm: &[u8]) -> Outcome {
-                let module = match $api::Module::new(self.store.engine(), wasm) {
-                    Ok(m) => m,
-                    Err(e) => return Outcome::Error(format!("compilation: {e:#}")),
-                };
-                match self.linker.instantiate(&mut self.store, &module) {
+            /// Instantiates `module`, compiled by [`Self::compile`] on a
+            /// side of the same engine, with the host imports.
+            pub(crate) fn instantiate_module(&mut self, module: &$api::Module) -> Outcome {
+                match self.linker.instantiate(&mut self.store, module) {
                     Ok(i) => {
                         self.instance = Some(i);
                         Outcome::Returned(Vec::new())
                     }
                     Err(e) => self.outcome_of_error(&e),
+                }
+            }
+        }
+
+        impl Side for $side {
+            const NAME: &'static str = $name;
+
+            fn instantiate(&mut self, wasm: &[u8]) -> Outcome {
+                match self.compile(wasm) {
+                    Ok(module) => self.instantiate_module(&module),
+                    Err(e) => e,
                 }
             }
 
