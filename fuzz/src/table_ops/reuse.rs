@@ -207,11 +207,16 @@ impl Worlds {
     pub(super) fn op(&mut self, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         let (module, writer) = modules(self.lazy);
         match u.int_in_range(0..=15)? {
-            // A world that lives for one instantiation and its check.
+            // Worlds that live for one instantiation and its check, one
+            // after the other: the next takes the instance the previous
+            // one left (the module reuses the last one kept first), so
+            // the input needs no earlier one for reuse to happen.
             0 | 1 => {
-                let mut w = World::new(&module);
-                let fail = u.ratio(1, 4)?;
-                w.instantiate(u, &module, fail)?;
+                for _ in 0..u.int_in_range(1..=3)? {
+                    let mut w = World::new(&module);
+                    let fail = u.ratio(1, 4)?;
+                    w.instantiate(u, &module, fail)?;
+                }
             }
             2 if self.alive.len() < 3 => {
                 let mut w = World::new(&module);
