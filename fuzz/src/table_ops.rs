@@ -24,6 +24,10 @@
 //! a host import and from the looping function itself), and a second
 //! instance in the same store: see [`calls`].
 //!
+//! Instances of another module, whose exported table qualifies for reuse
+//! by the module's next instance, in stores made and dropped between the
+//! other operations: see [`reuse`].
+//!
 //! Externrefs are collected, too. Half of them are rooted by the store
 //! (made outside any `RootScope`), the other half in a scope that ends at
 //! once, and every read happens in a scope of its own, so a value stays only
@@ -35,6 +39,8 @@
 
 #[path = "table_ops/calls.rs"]
 mod calls;
+#[path = "table_ops/reuse.rs"]
+mod reuse;
 
 use arbitrary::Unstructured;
 use std::sync::Arc;
@@ -294,6 +300,8 @@ struct Harness {
     model: Vec<ModelTable>,
     /// Whether the first instance's `$pf` and `$pe` were dropped.
     dropped: [bool; 2],
+    /// Stores of the reuse module, made and dropped along the way.
+    reuse: reuse::Worlds,
 }
 
 /// An index from the input: near the bounds, or an edge value.
@@ -417,6 +425,7 @@ impl Harness {
             tables: vec![own_f, host[0], own_e, host[1]],
             model: Vec::new(),
             dropped: [false, false],
+            reuse: reuse::Worlds::new(lazy),
         };
         let [mf, me] = [model[0].clone(), model[1].clone()];
         h.model = vec![
@@ -620,27 +629,7 @@ impl Harness {
     /// Grows model table `t` after a growth by `delta` that returned
     /// `result` (`None` for failure).
     fn model_grow(&mut self, t: usize, delta: u64, init: Elem, result: Option<u64>, op: &str) {
-        let m = &mut self.model[t];
-        let size = m.elems.len() as u64;
-        let new = size.checked_add(delta);
-        let must_fail = match (new, m.max) {
-            (None, _) => true,
-            (Some(n), Some(max)) => n > max || n > u64::from(u32::MAX),
-            (Some(n), None) => n > u64::from(u32::MAX),
-        };
-        let must_succeed = !must_fail && new.is_some_and(|n| n <= 4096);
-        match result {
-            Some(old) => {
-                assert!(!must_fail, "{op}: table {t} grew by {delta} from {size}");
-                assert_eq!(old, size, "{op}: old size of table {t}");
-                m.elems.resize((size + delta) as usize, init);
-            }
-            None => assert!(
-                !must_succeed,
-                "{op}: table {t} of {size} failed to grow by {delta} (max {:?})",
-                m.max
-            ),
-        }
+        grow_model(&mut self.model[t], t, delta, init, result, op);
     }
 
     /// A call through the private table `$k`, whose contents never change
@@ -931,6 +920,31 @@ impl Harness {
     }
 }
 
+/// Grows model table `m` (table `t`, for messages) after a growth by
+/// `delta` that returned `result` (`None` for failure).
+fn grow_model(m: &mut ModelTable, t: usize, delta: u64, init: Elem, result: Option<u64>, op: &str) {
+    let size = m.elems.len() as u64;
+    let new = size.checked_add(delta);
+    let must_fail = match (new, m.max) {
+        (None, _) => true,
+        (Some(n), Some(max)) => n > max || n > u64::from(u32::MAX),
+        (Some(n), None) => n > u64::from(u32::MAX),
+    };
+    let must_succeed = !must_fail && new.is_some_and(|n| n <= 4096);
+    match result {
+        Some(old) => {
+            assert!(!must_fail, "{op}: table {t} grew by {delta} from {size}");
+            assert_eq!(old, size, "{op}: old size of table {t}");
+            m.elems.resize((size + delta) as usize, init);
+        }
+        None => assert!(
+            !must_succeed,
+            "{op}: table {t} of {size} failed to grow by {delta} (max {:?})",
+            m.max
+        ),
+    }
+}
+
 /// Runs the operations in `data`; panics when Trestle and the model
 /// disagree, or when an externref is leaked or dropped twice.
 ///
@@ -950,6 +964,8 @@ pub fn check(data: &[u8]) -> &'static str {
     while !u.is_empty() && ops < 2000 {
         let r = if u.ratio(1, 4).unwrap_or(false) {
             h.call_op(&mut u)
+        } else if u.ratio(1, 6).unwrap_or(false) {
+            h.reuse.op(&mut u)
         } else if u.ratio(1, 8).unwrap_or(false) {
             h.known_table_op(&mut u)
         } else if u.ratio(1, 2).unwrap_or(false) {
@@ -963,9 +979,12 @@ pub fn check(data: &[u8]) -> &'static str {
         ops += 1;
         if ops.is_multiple_of(64) {
             h.verify_all();
+            h.reuse.verify_all();
         }
     }
     h.verify_all();
+    h.reuse.verify_all();
+    h.reuse.finish(&mut u);
     h.collect_and_verify();
     let created = h.externs.len();
     drop(h);

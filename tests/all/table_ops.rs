@@ -1,7 +1,10 @@
 //! The `table_ops` fuzz target's checking code (`fuzz/src/table_ops.rs`)
 //! on a fixed set of seeded inputs: random table operations from wasm and
 //! from the host against a model, with calls through a private table whose
-//! `call_indirect`s the compiler devirtualizes in between. A finding
+//! `call_indirect`s the compiler devirtualizes in between, and instances
+//! of a module whose table qualifies for reuse by its next instance, in
+//! stores made and dropped along the way (the module is shared by all the
+//! inputs, so one input's dropped instances serve the next). A finding
 //! panics with the operation that disagreed.
 
 #[path = "../../fuzz/src/table_ops.rs"]
