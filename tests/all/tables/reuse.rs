@@ -243,7 +243,7 @@ fn instances_left_untouched_are_reused_and_written_ones_are_not() {
                 0 | 1 => {}
                 2 => table.set(&mut store, 2990, Ref::Func(None)).unwrap(),
                 _ => {
-                    table.grow(&mut store, 10, one.clone()).unwrap();
+                    table.grow(&mut store, 10, one).unwrap();
                     table.set(&mut store, 0, one).unwrap();
                 }
             }
