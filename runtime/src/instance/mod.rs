@@ -351,12 +351,14 @@ fn instantiate_rooted(
     let info = module.info();
     // An earlier instance's vmctx and tables, when the module kept them:
     // the tables' entries point into this very allocation.
-    let (vmctx, mut restored) = match module.instance_cache().take() {
+    // The defined functions' funcrefs, which only depend on the module and
+    // the vmctx's address, are kept too.
+    let (vmctx, mut restored, funcs_kept) = match module.instance_cache().take() {
         Some(mut kept) => {
-            kept.vmctx.clear();
-            (kept.vmctx, kept.tables)
+            kept.vmctx.clear_but_defined_funcs();
+            (kept.vmctx, kept.tables, true)
         }
-        None => (VmctxAlloc::new(module.offsets()), Vec::new()),
+        None => (VmctxAlloc::new(module.offsets()), Vec::new(), false),
     };
     let inst_index = store.instances.next_key();
     let store_ptr: *mut StoreOpaque = store;
@@ -409,23 +411,25 @@ fn instantiate_rooted(
         entities.memories.push(m);
     }
 
-    // Defined functions' funcrefs.
-    let code = module.code_base();
-    for (i, loc) in module.func_locs().iter() {
-        let f = info.func_index(i);
-        // SAFETY: offsets inside the module's code; the funcref describes
-        // the compiled function of its declared type.
-        unsafe {
-            vmctx.set_func(
-                f,
-                VMFuncRef::new(
-                    code.add(loc.wasm_call as usize),
-                    loc.array_call
-                        .map_or(std::ptr::null(), |at| code.add(at as usize)),
-                    vmctx.vmctx(),
-                    info.func_type_id(f).as_u32(),
-                ),
-            );
+    // Defined functions' funcrefs, unless a kept vmctx holds them.
+    if !funcs_kept {
+        let code = module.code_base();
+        for (i, loc) in module.func_locs().iter() {
+            let f = info.func_index(i);
+            // SAFETY: offsets inside the module's code; the funcref
+            // describes the compiled function of its declared type.
+            unsafe {
+                vmctx.set_func(
+                    f,
+                    VMFuncRef::new(
+                        code.add(loc.wasm_call as usize),
+                        loc.array_call
+                            .map_or(std::ptr::null(), |at| code.add(at as usize)),
+                        vmctx.vmctx(),
+                        info.func_type_id(f).as_u32(),
+                    ),
+                );
+            }
         }
     }
 

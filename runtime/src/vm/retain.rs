@@ -11,9 +11,11 @@
 //! [`TableBuf::seal`](super::table_buf::TableBuf::seal): nothing but lazy
 //! initialization wrote it since, no growth, and no compiled code that
 //! stores into it inline), the module keeps the vmctx allocation and the
-//! table together. The next instantiation takes both, zeroes the vmctx and
-//! fills it in as usual (the funcrefs it writes are exactly those the
-//! entries point at), and skips the table's allocation and segments:
+//! table together. The next instantiation takes both, zeroes the vmctx but
+//! for the funcrefs of the defined functions (which depend only on the
+//! module and the vmctx's address: they are exactly what the entries point
+//! at), fills in the rest as usual, and skips the funcrefs and the table's
+//! allocation and segments:
 //!
 //! - an eagerly initialized table is not written at all, where it would
 //!   cost a write of every entry;
@@ -176,6 +178,7 @@ mod tests {
     const WAT: &str = r#"(module
       (type $t (func (result i32)))
       (global $g (import "m" "g") i32)
+      (func $h (import "m" "h") (result i32))
       (table $a (export "a") 100 funcref)
       (table $b 10 funcref)
       (table $c 10 funcref)
@@ -188,7 +191,8 @@ mod tests {
       (elem (table $d) (i32.const 0) funcref (ref.func $f))
       (func $f (type $t) i32.const 7)
       (func (table.set $c (i32.const 0) (ref.null func)))
-      (func (export "call") (param i32) (result i32) (call_indirect $a (type $t) (local.get 0))))"#;
+      (func (export "call") (param i32) (result i32) (call_indirect $a (type $t) (local.get 0)))
+      (func (export "host") (result i32) (call $h)))"#;
 
     fn engine(lazy: bool) -> Engine {
         let mut config = Config::new();
@@ -196,14 +200,20 @@ mod tests {
         Engine::new(&config).unwrap()
     }
 
-    fn instance(store: &mut Store<()>, module: &Module) -> Instance {
+    /// An instance of [`WAT`] whose imported function returns `h`.
+    fn instance_with(store: &mut Store<()>, module: &Module, h: i32) -> Instance {
         let g = crate::Global::new(
             &mut *store,
             crate::GlobalType::new(crate::ValType::I32, crate::Mutability::Const),
             crate::Val::I32(1),
         )
         .unwrap();
-        Instance::new(&mut *store, module, &[g.into()]).unwrap()
+        let h = crate::Func::wrap(&mut *store, move || h);
+        Instance::new(&mut *store, module, &[g.into(), h.into()]).unwrap()
+    }
+
+    fn instance(store: &mut Store<()>, module: &Module) -> Instance {
+        instance_with(store, module, 0)
     }
 
     #[test]
@@ -244,14 +254,17 @@ mod tests {
         assert_eq!(cache.len(), 2, "both instances kept");
 
         // Reused: both taken by new instances, and given back once more.
+        // Each links its own import into the kept vmctx.
         let mut store = Store::new(engine, ());
-        let a = instance(&mut store, &module);
-        let b = instance(&mut store, &module);
+        let a = instance_with(&mut store, &module, 11);
+        let b = instance_with(&mut store, &module, 12);
         assert_eq!(cache.len(), 0);
-        for inst in [a, b] {
+        for (inst, h) in [(a, 11), (b, 12)] {
             let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
             assert_eq!(call.call(&mut store, 7).unwrap(), 7);
             assert!(call.call(&mut store, 8).is_err());
+            let host = inst.get_typed_func::<(), i32>(&mut store, "host").unwrap();
+            assert_eq!(host.call(&mut store, ()).unwrap(), h);
         }
         // A written table is not kept.
         let t = b.get_table(&mut store, "a").unwrap();

@@ -56,12 +56,21 @@ impl VmctxAlloc {
         }
     }
 
-    /// Zeroes the allocation again, as [`VmctxAlloc::new`] made it, for
-    /// another instance of the same module.
-    pub(crate) fn clear(&mut self) {
-        // SAFETY: the allocation is `layout.size()` bytes, owned here, and
-        // borrowed exclusively.
-        unsafe { std::ptr::write_bytes(self.ptr.as_ptr(), 0, self.layout.size()) }
+    /// Zeroes the allocation again, as [`VmctxAlloc::new`] made it, but for
+    /// the funcrefs of the defined functions (the last part of the layout):
+    /// for another instance of the same module, whose defined functions'
+    /// funcrefs (code, type and this very vmctx) are the ones already
+    /// there.
+    pub(crate) fn clear_but_defined_funcs(&mut self) {
+        let counts = self.offsets.counts();
+        let end = if counts.imported_funcs < counts.funcs {
+            self.offsets.func_ref(counts.imported_funcs) as usize
+        } else {
+            self.layout.size()
+        };
+        // SAFETY: `end` is at most the allocation's `layout.size()` bytes,
+        // owned here and borrowed exclusively.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr(), 0, end) }
     }
 
     /// The vmctx pointer compiled code receives.
