@@ -82,14 +82,17 @@ fn load_type_id(b: &mut FunctionBuilder<'_>, func_ref: Value, flags: MemFlagsDat
     )
 }
 
-/// Tables declared with at least this many entries are called through
-/// with the code pointer read from the funcref rather than from the entry
-/// (see [`FuncEnvironment::generic_call_indirect`]): their two arrays together
-/// (16 bytes an entry) are 512 KiB or more, past a core's L2 cache on
-/// many machines, where reading one array rather than both saves a cache
-/// miss; in a smaller table the extra dependent load would cost more than
-/// it saves (measured in docs/benchmarks.md, "Large tables").
-pub(crate) const LARGE_TABLE_ENTRIES: u64 = 1 << 15;
+/// Tables declared with a number of entries in this range are called
+/// through with the code pointer read from the funcref rather than from
+/// the entry (see [`FuncEnvironment::generic_call_indirect`]). Their two
+/// arrays together (16 bytes an entry) are 512 KiB to 4 MiB, past a core's
+/// L2 cache on many machines, while the funcref array alone is half that:
+/// reading one array rather than both keeps more of the table in the
+/// faster cache, which pays for the extra dependent load. In a smaller
+/// table the extra load costs more than it saves, and in a larger one
+/// both layouts miss the same caches (measured in docs/benchmarks.md,
+/// "Large tables, third pass": 64k entries gained, 1M entries lost).
+pub(crate) const FUNC_REF_ONLY_ENTRIES: std::ops::Range<u64> = (1 << 15)..(1 << 18);
 
 /// Loads a funcref's code pointer for calls from wasm.
 fn load_wasm_call(b: &mut FunctionBuilder<'_>, func_ref: Value, flags: MemFlagsData) -> Value {
@@ -271,11 +274,11 @@ impl FuncEnvironment<'_> {
         // type. Both words of the entry are loaded at once: the code pointer,
         // the branch target, is one load from the index, while the type
         // check and the callee's vmctx go through the funcref. Through a
-        // large table, whose entries are mostly out of the caches, the code
-        // pointer comes from the funcref instead (where the entry's code
-        // word copies it from): one cache line of the table per call rather
-        // than one in each of its two arrays.
-        let large = self.module.info.tables[table].minimum >= LARGE_TABLE_ENTRIES;
+        // table of [`FUNC_REF_ONLY_ENTRIES`], the code pointer comes from
+        // the funcref instead (where the entry's code word copies it from):
+        // one cache line of the table per call rather than one in each of
+        // its two arrays.
+        let large = FUNC_REF_ONLY_ENTRIES.contains(&self.module.info.tables[table].minimum);
         let code = (!large).then(|| load_code_word(b, elem.word));
         let func_ref = load_func_ref(b, elem.func_ref);
         if !self.options().table_lazy_init {
