@@ -331,6 +331,32 @@ fn trap_of(e: &trestle::Error) -> Trap {
         .unwrap_or_else(|| panic!("expected a trap, got {e:#}"))
 }
 
+/// Copies in `model` after a copy of `len` elements to table and index
+/// `dst` from `src` that returned `result`; checks that it trapped exactly
+/// when out of bounds. `op` names the copy in a finding.
+fn model_copy(
+    model: &mut [ModelTable],
+    (dst_t, dst): (usize, u64),
+    (src_t, src): (usize, u64),
+    len: u64,
+    result: Result<(), Trap>,
+    op: &str,
+) {
+    let ok = fits(dst, len, model[dst_t].elems.len() as u64)
+        && fits(src, len, model[src_t].elems.len() as u64);
+    if ok {
+        result.unwrap_or_else(|t| panic!("{op}({dst}, {src}, {len}) trapped: {t}"));
+        let from: Vec<Elem> = model[src_t].elems[src as usize..(src + len) as usize].to_vec();
+        model[dst_t].elems[dst as usize..(dst + len) as usize].copy_from_slice(&from);
+    } else {
+        assert_eq!(
+            result,
+            Err(Trap::TableOutOfBounds),
+            "{op}({dst}, {src}, {len})"
+        );
+    }
+}
+
 /// Whether `[start, start + len)` fits in `size` elements (no wrapping).
 fn fits(start: u64, len: u64, size: u64) -> bool {
     start.checked_add(len).is_some_and(|end| end <= size)
@@ -782,36 +808,17 @@ impl Harness {
                 let len = length(u)? & 0xffff_ffff;
                 let name = format!("copy_{t}_{}", WASM_TABLES[src_t].0);
                 let r = self.call(&name, &[i32v(dst), i32v(src), i32v(len)]);
-                self.model_copy((which, dst), (src_t, src), len, r.map(|_| ()), &name);
+                model_copy(
+                    &mut self.model,
+                    (which, dst),
+                    (src_t, src),
+                    len,
+                    r.map(|_| ()),
+                    &name,
+                );
             }
         }
         Ok(())
-    }
-
-    /// Copies in the model after a copy of `len` elements to table and
-    /// index `dst` from `src` that returned `result`.
-    fn model_copy(
-        &mut self,
-        (dst_t, dst): (usize, u64),
-        (src_t, src): (usize, u64),
-        len: u64,
-        result: Result<(), Trap>,
-        op: &str,
-    ) {
-        let ok = fits(dst, len, self.model[dst_t].elems.len() as u64)
-            && fits(src, len, self.model[src_t].elems.len() as u64);
-        if ok {
-            result.unwrap_or_else(|t| panic!("{op}({dst}, {src}, {len}) trapped: {t}"));
-            let from: Vec<Elem> =
-                self.model[src_t].elems[src as usize..(src + len) as usize].to_vec();
-            self.model[dst_t].elems[dst as usize..(dst + len) as usize].copy_from_slice(&from);
-        } else {
-            assert_eq!(
-                result,
-                Err(Trap::TableOutOfBounds),
-                "{op}({dst}, {src}, {len})"
-            );
-        }
     }
 
     /// One operation through the host API.
@@ -884,7 +891,14 @@ impl Harness {
                     assert!(r.is_err(), "Table::copy between element types");
                 } else {
                     let r = r.map_err(|_| Trap::TableOutOfBounds);
-                    self.model_copy((t, dst), (src_t, src), len, r, "Table::copy");
+                    model_copy(
+                        &mut self.model,
+                        (t, dst),
+                        (src_t, src),
+                        len,
+                        r,
+                        "Table::copy",
+                    );
                 }
             }
             6 => self.collect_and_verify(),

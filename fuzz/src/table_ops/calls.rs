@@ -31,7 +31,8 @@
 //! iteration by iteration.
 
 use super::{
-    Elem, Harness, INSTANCE_BASE, PASSIVE_FUNCS, WASM_TABLES, fits, index, length, module_func,
+    Elem, Harness, INSTANCE_BASE, PASSIVE_FUNCS, WASM_TABLES, fits, index, length, model_copy,
+    module_func,
 };
 use arbitrary::Unstructured;
 use trestle::{
@@ -587,7 +588,7 @@ impl Harness {
                     StepResult::Refused => Err(Trap::TableOutOfBounds),
                     other => panic!("{what}: {other:?}"),
                 };
-                self.model_copy(dst, src, len, r, what);
+                model_copy(&mut self.model, dst, src, len, r, what);
             }
             TableOp::Init { t, dst, src, len } => {
                 let seg_len = if self.dropped[0] {

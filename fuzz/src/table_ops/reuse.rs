@@ -29,7 +29,7 @@
 //! A model predicts every element, result and trap, the same for lazily
 //! and eagerly initialized tables.
 
-use super::{Elem, ModelTable, fits, grow_model, index, length, trap_of};
+use super::{Elem, ModelTable, fits, grow_model, index, length, model_copy, trap_of};
 use arbitrary::Unstructured;
 use std::sync::OnceLock;
 use trestle::{Func, Instance, Module, Ref, RefType, Store, Table, TableType, Trap, Val};
@@ -697,7 +697,14 @@ impl World {
                 let src = index(u, self.model[src_t].elems.len() as u64)?;
                 let len = length(u)? & 0xffff_ffff;
                 let r = self.call_export(inst, name, &[i32v(dst), i32v(src), i32v(len)]);
-                self.model_copy((dst_t, dst), (src_t, src), len, r.map(|_| ()), name);
+                model_copy(
+                    &mut self.model,
+                    (dst_t, dst),
+                    (src_t, src),
+                    len,
+                    r.map(|_| ()),
+                    name,
+                );
             }
             9 => {
                 let dst = index(u, size)?;
@@ -739,31 +746,6 @@ impl World {
         (0..self.funcs.len())
             .find(|f| matches!(self.kinds[*f], Kind::Own { k: kk, which: 0 } if kk == k))
             .expect("the instance's r0")
-    }
-
-    /// Copies in the model after a copy that returned `result`.
-    fn model_copy(
-        &mut self,
-        (dst_t, dst): (usize, u64),
-        (src_t, src): (usize, u64),
-        len: u64,
-        result: Result<(), Trap>,
-        op: &str,
-    ) {
-        let ok = fits(dst, len, self.model[dst_t].elems.len() as u64)
-            && fits(src, len, self.model[src_t].elems.len() as u64);
-        if ok {
-            result.unwrap_or_else(|t| panic!("{op}({dst}, {src}, {len}) trapped: {t}"));
-            let from: Vec<Elem> =
-                self.model[src_t].elems[src as usize..(src + len) as usize].to_vec();
-            self.model[dst_t].elems[dst as usize..(dst + len) as usize].copy_from_slice(&from);
-        } else {
-            assert_eq!(
-                result,
-                Err(Trap::TableOutOfBounds),
-                "{op}({dst}, {src}, {len})"
-            );
-        }
     }
 
     /// A host API call on a table of the world.
@@ -822,7 +804,14 @@ impl World {
                     len,
                 )
                 .map_err(|_| Trap::TableOutOfBounds);
-                self.model_copy((t, dst), (src_t, src), len, r, "Table::copy");
+                model_copy(
+                    &mut self.model,
+                    (t, dst),
+                    (src_t, src),
+                    len,
+                    r,
+                    "Table::copy",
+                );
             }
         }
         Ok(())
