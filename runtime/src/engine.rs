@@ -600,8 +600,16 @@ impl Engine {
 
     /// Whether every value of reference type `a` is a value of `b`.
     pub(crate) fn ref_subtype(&self, a: WasmRefType, b: WasmRefType) -> bool {
-        let registry = self.registry();
-        a.is_subtype_of(b, &|id| registry.get(id).and_then(|t| t.supertype))
+        // The registry is locked only when a chain of declared supertypes
+        // must be followed: most checks (a function into a `funcref`
+        // table, equal types) answer without it.
+        let registry = std::cell::OnceCell::new();
+        a.is_subtype_of(b, &|id| {
+            registry
+                .get_or_init(|| self.registry())
+                .get(id)
+                .and_then(|t| t.supertype)
+        })
     }
 
     /// Whether every value of `a` is a value of `b`.
