@@ -350,9 +350,9 @@ fn instantiate_rooted(
 ) -> Result<Instance> {
     let info = module.info();
     // An earlier instance's vmctx and tables, when the module kept them:
-    // the tables' entries point into this very allocation.
-    // The defined functions' funcrefs, which only depend on the module and
-    // the vmctx's address, are kept too.
+    // the tables' entries point into this very allocation, and its defined
+    // functions' funcrefs (which depend only on the module and the vmctx's
+    // address) are kept as they are.
     let (vmctx, mut restored, funcs_kept) = match module.instance_cache().take() {
         Some(mut kept) => {
             kept.vmctx.clear_but_defined_funcs();

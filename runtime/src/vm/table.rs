@@ -443,7 +443,8 @@ impl Table {
         let whole = self.len() == self.ty.minimum;
         match &mut self.elements {
             TableElements::Func(b) if whole && b.is_sealed() && b.capacity() == 2 * n => {
-                let buf = std::mem::replace(b, TableBuf::new());
+                let mut buf = std::mem::replace(b, TableBuf::new());
+                buf.unseal();
                 let lazy = self.lazy.take();
                 self.set_len(0);
                 self.sync_def();

@@ -374,6 +374,14 @@ impl<T: Zeroable> TableBuf<T> {
         self.seal == Seal::Sealed
     }
 
+    /// Forgets a seal, for a buffer that goes to a new table: that table's
+    /// instantiation seals it again once it is done.
+    pub(crate) fn unseal(&mut self) {
+        if self.seal == Seal::Sealed {
+            self.seal = Seal::Open;
+        }
+    }
+
     /// How many elements fit.
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
