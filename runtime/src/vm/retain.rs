@@ -157,7 +157,7 @@ fn restorable_tables(info: &ModuleInfo) -> Vec<DefinedTableIndex> {
             .and_then(|s| s.checked_add(seg.items.len() as u64))
             .is_some_and(|end| end <= info.tables[*index].minimum);
         let own_functions = match &seg.items {
-            ElementItems::Functions(f) => f.iter().all(|f| info.defined_func_index(*f).is_some()),
+            ElementItems::Functions(f) => f.iter().all(|f| f.as_u32() >= info.num_imported_funcs),
             ElementItems::Expressions(_) => false,
         };
         if !(fits && own_functions) {
