@@ -135,17 +135,30 @@ impl KnownTable {
                 }),
             }
         }
-        let mut funcs_of_type: HashMap<CanonicalTypeId, HashSet<FuncIndex>> = HashMap::new();
+        // The distinct functions of each type so far (at most
+        // MAX_CANDIDATE_FUNCS + 1, so a list), and the type of the previous
+        // range: a large table is mostly runs of a type already found to
+        // have too many, which then cost no hashing.
+        let mut funcs_of_type: HashMap<CanonicalTypeId, Vec<FuncIndex>> = HashMap::new();
+        let mut too_many: Option<CanonicalTypeId> = None;
         for range in ranges {
             let ty = info.func_type_id(range.func);
+            if too_many == Some(ty) {
+                continue;
+            }
             let Some(few) = self.by_type.entry(ty).or_insert_with(|| Some(Vec::new())) else {
+                too_many = Some(ty);
                 continue;
             };
             let funcs = funcs_of_type.entry(ty).or_default();
-            funcs.insert(range.func);
+            if !funcs.contains(&range.func) {
+                funcs.push(range.func);
+            }
             few.push(range);
             if funcs.len() > MAX_CANDIDATE_FUNCS || few.len() > MAX_CANDIDATE_RANGES {
                 self.by_type.insert(ty, None);
+                funcs_of_type.remove(&ty);
+                too_many = Some(ty);
             }
         }
     }
@@ -305,17 +318,27 @@ fn apply_segment(
             },
         }
     };
+    let mut written: Vec<(u64, Option<FuncIndex>)> = Vec::with_capacity(items.len());
     for i in 0..items.len() {
-        let slot = offset + i as u64;
         match item(i) {
-            Some(Some(f)) if f.as_u32() < info.functions.len() as u32 => {
-                table.funcs.insert(slot, f);
-            }
-            Some(None) => {
-                table.funcs.remove(&slot);
-            }
-            _ => return false,
+            Some(Some(f)) if f.as_u32() >= info.functions.len() as u32 => return false,
+            Some(f) => written.push((offset + i as u64, f)),
+            None => return false,
         }
+    }
+    if table.funcs.is_empty() {
+        // The first segment: built in one pass from its slots, in order.
+        table.funcs = written
+            .into_iter()
+            .filter_map(|(slot, f)| Some((slot, f?)))
+            .collect();
+        return true;
+    }
+    for (slot, f) in written {
+        match f {
+            Some(f) => table.funcs.insert(slot, f),
+            None => table.funcs.remove(&slot),
+        };
     }
     true
 }

@@ -157,7 +157,11 @@ fn restorable_tables(info: &ModuleInfo) -> Vec<DefinedTableIndex> {
             .and_then(|s| s.checked_add(seg.items.len() as u64))
             .is_some_and(|end| end <= info.tables[*index].minimum);
         let own_functions = match &seg.items {
-            ElementItems::Functions(f) => f.iter().all(|f| f.as_u32() >= info.num_imported_funcs),
+            ElementItems::Functions(f) => f
+                .iter()
+                .map(|f| f.as_u32())
+                .min()
+                .is_none_or(|lowest| lowest >= info.num_imported_funcs),
             ElementItems::Expressions(_) => false,
         };
         if !(fits && own_functions) {

@@ -183,8 +183,11 @@ fn instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
 #[test]
 fn devirtualized_calls_match_the_generic_sequence() {
     let table = "(table $t 8 funcref) (table $one 4 4 funcref)";
+    // The third segment overwrites two slots of the first: with null, and
+    // with another function.
     let elem = "(elem (table $t) (i32.const 1) func $inc $inc $inc $wide $double)
-                (elem (table $one) (i32.const 2) func $double)";
+                (elem (table $one) (i32.const 2) func $double)
+                (elem (table $t) (i32.const 2) funcref (ref.null func) (ref.func $double))";
     let mut calls = String::from(
         r#"(func (export "call") (param i32 i32) (result i32)
              (call_indirect $t (type $v) (local.get 1) (local.get 0)))
@@ -247,6 +250,11 @@ fn devirtualized_calls_match_the_generic_sequence() {
             "{traps} traps in {calls} calls"
         );
         assert_eq!(outcome(&mut a, &private, "const1", &[Val::I32(20)]), "[21]");
+        assert_eq!(
+            outcome(&mut a, &private, "const2", &[Val::I32(20)]),
+            "trap IndirectCallToNull"
+        );
+        assert_eq!(outcome(&mut a, &private, "const3", &[Val::I32(20)]), "[40]");
         assert_eq!(outcome(&mut a, &private, "const5", &[Val::I32(20)]), "[40]");
         assert_eq!(
             outcome(&mut a, &private, "const4", &[Val::I32(20)]),
