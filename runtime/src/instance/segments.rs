@@ -6,7 +6,7 @@
 use super::const_expr::{ConstEnv, allocates, eval_const, eval_const_in};
 use crate::store::StoreOpaque;
 use crate::vm::table::{LazyItems, LazyPlacement};
-use crate::vm::{Meter, StoreGlobalIndex, StoreInstanceIndex};
+use crate::vm::{Meter, StoreGlobalIndex, StoreInstanceIndex, StoreTableIndex};
 use anyhow::Result;
 use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 use trestle_compiler::{
@@ -182,18 +182,8 @@ fn apply_element(
         return Ok(());
     }
     if let ElementItems::Functions(f) = &seg.items {
-        // Function items need no evaluation: written in one pass (an
-        // empty segment writes nothing, in a module that may have no
-        // functions at all).
-        if f.is_empty() {
-            return Ok(());
-        }
-        let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
-        // SAFETY: `func_refs` is the instance's funcref array, which
-        // every item of a validated segment indexes, and it lives as
-        // long as the store that owns the table.
-        unsafe { store.tables[t].set_functions(start, func_refs, f) }
-            .expect("segment bounds checked above");
+        // Function items need no evaluation: written in one pass.
+        write_functions(store, inst, t, start, f);
         return Ok(());
     }
     for k in 0..n {
@@ -231,15 +221,31 @@ fn undo_restored(store: &mut StoreOpaque, inst: StoreInstanceIndex, failed: Elem
                 ElementItems::Functions(f),
             ) = (&seg.mode, &seg.items)
                 && *to == index
-                && !f.is_empty()
             {
-                let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
                 let start = offset(store, inst, at, info.tables[index].table64);
-                // SAFETY: as in `apply_element`; the segment was applied
-                // (skipped) there, so it fits.
-                unsafe { store.tables[t].set_functions(start, func_refs, f) }
-                    .expect("segment bounds checked before");
+                write_functions(store, inst, t, start, f);
             }
         }
     }
+}
+
+/// Writes the functions `f` of instance `inst` (a segment's items) into
+/// table `t` from `start`, which the caller checked they fit; nothing for
+/// an empty list (in a module that may have no functions at all).
+fn write_functions(
+    store: &mut StoreOpaque,
+    inst: StoreInstanceIndex,
+    t: StoreTableIndex,
+    start: u64,
+    f: &[FuncIndex],
+) {
+    if f.is_empty() {
+        return;
+    }
+    let func_refs = store.instances[inst].func_ref(FuncIndex::from_u32(0));
+    // SAFETY: `func_refs` is the instance's funcref array, which every
+    // item of a validated segment indexes, and it lives as long as the
+    // store that owns the table.
+    unsafe { store.tables[t].set_functions(start, func_refs, f) }
+        .expect("segment bounds checked by the caller");
 }

@@ -248,12 +248,11 @@ mod tests {
         let cache = module.instance_cache();
         let mut store = Store::new(engine, ());
         let first = instance(&mut store, &module);
-        let second = instance(&mut store, &module);
+        instance(&mut store, &module);
         let call = first
             .get_typed_func::<i32, i32>(&mut store, "call")
             .unwrap();
         assert_eq!(call.call(&mut store, 7).unwrap(), 7);
-        let _ = second;
         drop(store);
         assert_eq!(cache.len(), 2, "both instances kept");
 

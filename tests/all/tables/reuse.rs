@@ -227,9 +227,9 @@ fn assert_kept_contents(store: &mut Store<()>, inst: &Instance, round: usize) {
 
 #[test]
 fn instances_left_untouched_are_reused_and_written_ones_are_not() {
-    // In eager mode a module keeps the table and vmctx of an instance
-    // whose table nothing wrote, for its next instance; any write, growth
-    // or host change must stop that. Each round checks the segments'
+    // In both table modes a module keeps the table and vmctx of an
+    // instance whose table nothing but lazy initialization wrote, for its
+    // next instance; any write, growth or host change must stop that. Each round checks the segments'
     // contents, then (in some rounds) changes the table.
     both_modes(|engine: &Engine| {
         let module = Module::new(engine, KEPT).unwrap();
